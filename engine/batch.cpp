@@ -1,0 +1,86 @@
+#include "engine/batch.h"
+
+#include <atomic>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+namespace segflow {
+
+RecordBuilder& RecordBuilder::set(SymbolId name, Value value) {
+  if (value.is_string()) value = Value::string(batch_->arena_.store(value.as_string()));
+  batch_->properties_.push_back(Property{name, value});
+  ++batch_->records_[index_].property_count;
+  return *this;
+}
+
+Record& RecordBuilder::record() { return batch_->records_[index_]; }
+
+RecordBuilder Batch::add(EventKind kind, std::string_view key, int64_t event_time, SymbolId event) {
+  Record r;
+  r.key = arena_.store(key);
+  r.event_time = event_time;
+  r.event = event;
+  r.kind = kind;
+  r.first_property = static_cast<uint32_t>(properties_.size());
+  records_.push_back(r);
+  return RecordBuilder(*this, records_.size() - 1);
+}
+
+void Batch::copy_from(const Batch& src, const Record& r) {
+  RecordBuilder b = add(r.kind, r.key, r.event_time, r.event);
+  for (const Property& p : src.properties(r)) b.set(p.name, p.value);
+}
+
+const Value* Batch::find(const Record& r, SymbolId name) const {
+  for (const Property& p : properties(r))
+    if (p.name == name) return &p.value;
+  return nullptr;
+}
+
+void Batch::clear() {
+  records_.clear();
+  properties_.clear();
+  arena_.reset();
+}
+
+namespace {
+constexpr size_t kMaxParked = 4096;
+// Deletes the parked batches at exit, so leak checkers see a clean heap.
+struct FreeList : moodycamel::ConcurrentQueue<Batch*> {
+  ~FreeList() {
+    Batch* b = nullptr;
+    while (try_dequeue(b)) delete b;
+  }
+};
+FreeList& free_list() {
+  static FreeList queue;
+  return queue;
+}
+std::atomic<size_t> parked_count{0};
+}  // namespace
+
+void BatchRecycler::operator()(Batch* b) const { BatchPool::release(b); }
+
+BatchPtr BatchPool::acquire() {
+  Batch* b = nullptr;
+  if (free_list().try_dequeue(b)) {
+    parked_count.fetch_sub(1, std::memory_order_relaxed);
+    return BatchPtr(b);
+  }
+  return BatchPtr(new Batch());
+}
+
+void BatchPool::release(Batch* b) {
+  if (b == nullptr) return;
+  b->clear();
+  if (parked_count.load(std::memory_order_relaxed) >= kMaxParked) {
+    delete b;
+    return;
+  }
+  parked_count.fetch_add(1, std::memory_order_relaxed);
+  free_list().enqueue(b);
+}
+
+size_t BatchPool::parked() { return parked_count.load(std::memory_order_relaxed); }
+
+}  // namespace segflow

@@ -1,0 +1,50 @@
+#include "engine/channel.h"
+
+#include <chrono>
+
+namespace segflow {
+
+Channel::Channel(std::string name, size_t capacity, Wakeup& consumer_wakeup)
+    : name_(std::move(name)),
+      capacity_(capacity),
+      queue_(capacity),
+      consumer_wakeup_(consumer_wakeup) {}
+
+Channel::~Channel() {
+  Element e;
+  while (queue_.pop(e))
+    if (e.kind == ElementKind::kBatch) BatchPool::release(e.batch);
+}
+
+bool Channel::push(Element e, const std::atomic<bool>* stop) {
+  if (!queue_.push(e)) {
+    const auto start = std::chrono::steady_clock::now();
+    while (!queue_.push(e)) {
+      if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+        if (e.kind == ElementKind::kBatch) BatchPool::release(e.batch);
+        return false;
+      }
+      producer_wakeup_.wait_until_ready([&] { return queue_.write_available() > 0; },
+                                        std::chrono::milliseconds(5));
+    }
+    const auto waited = std::chrono::steady_clock::now() - start;
+    blocked_ns_.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count(),
+                          std::memory_order_relaxed);
+  }
+  size_.fetch_add(1, std::memory_order_relaxed);
+  consumer_wakeup_.notify();
+  return true;
+}
+
+bool Channel::push_batch(BatchPtr batch, const std::atomic<bool>* stop) {
+  return push(Element{ElementKind::kBatch, 0, batch.release()}, stop);
+}
+
+bool Channel::pop(Element& e) {
+  if (!queue_.pop(e)) return false;
+  size_.fetch_sub(1, std::memory_order_relaxed);
+  producer_wakeup_.notify();
+  return true;
+}
+
+}  // namespace segflow

@@ -1,0 +1,68 @@
+// Channel: the bounded single-producer/single-consumer queue of one graph edge between two
+// subtasks. Data batches and control elements (watermark, idle marker, checkpoint barrier,
+// end of stream) travel in it in order. A full channel blocks its producer: that is
+// backpressure, and the time blocked is counted.
+// Thread safety: push* from the producer thread only; pop/peek from the consumer only;
+// observers (size, blocked_ns) from anywhere.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include "engine/batch.h"
+#include "engine/wakeup.h"
+
+namespace segflow {
+
+enum class ElementKind : uint8_t {
+  kBatch,        // batch: records
+  kWatermark,    // value: event time up to which the input is complete
+  kIdle,         // the producer has no data for now; do not wait for its watermark
+  kBarrier,      // value: checkpoint id
+  kEndOfStream,  // the producer is finished
+};
+
+// What a channel carries. Owns `batch` (when kind == kBatch) until popped.
+struct Element {
+  ElementKind kind = ElementKind::kEndOfStream;
+  int64_t value = 0;
+  Batch* batch = nullptr;
+};
+
+class Channel {
+ public:
+  // `consumer_wakeup` is shared by all input channels of the consuming subtask.
+  Channel(std::string name, size_t capacity, Wakeup& consumer_wakeup);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  // Producer-side: blocks while the channel is full, unless `stop` becomes true (then the
+  // element is dropped and false returned: only used when the job is cancelled).
+  bool push(Element e, const std::atomic<bool>* stop = nullptr);
+  bool push_batch(BatchPtr batch, const std::atomic<bool>* stop = nullptr);
+
+  // Consumer-side.
+  bool pop(Element& e);
+  bool has_data() const { return queue_.read_available() > 0; }
+
+  // Observers.
+  const std::string& name() const { return name_; }
+  size_t capacity() const { return capacity_; }
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
+  uint64_t blocked_ns() const { return blocked_ns_.load(std::memory_order_relaxed); }
+
+ private:
+  std::string name_;
+  size_t capacity_;
+  boost::lockfree::spsc_queue<Element> queue_;
+  Wakeup& consumer_wakeup_;
+  Wakeup producer_wakeup_;
+  std::atomic<size_t> size_{0};
+  std::atomic<uint64_t> blocked_ns_{0};
+};
+
+}  // namespace segflow

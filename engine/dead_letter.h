@@ -1,0 +1,41 @@
+// DeadLetterOutput: where input that cannot be processed goes, with its reason, instead of
+// being dropped. Each entry is one JSONL line {"origin","reason","payload"}; counts are kept
+// per reason (exported as segflow_dead_letters_total). Thread safety: send() from any thread.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace segflow {
+
+class DeadLetterOutput {
+ public:
+  // Writes to `path` ("" keeps counts only; "-" is stderr). Throws std::runtime_error if the
+  // file cannot be opened.
+  explicit DeadLetterOutput(const std::string& path = "");
+  ~DeadLetterOutput();
+  DeadLetterOutput(const DeadLetterOutput&) = delete;
+  DeadLetterOutput& operator=(const DeadLetterOutput&) = delete;
+
+  // `origin`: which operator and input position; `reason`: short stable text (the metric
+  // label); `payload`: the offending input, written as a JSON string.
+  void send(std::string_view origin, std::string_view reason, std::string_view payload);
+  void flush();
+
+  uint64_t total() const;
+  uint64_t count(const std::string& reason) const;
+  std::map<std::string, uint64_t> counts() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::FILE* file_ = nullptr;
+  bool owns_file_ = false;
+  std::map<std::string, uint64_t, std::less<>> counts_;
+  uint64_t total_ = 0;
+};
+
+}  // namespace segflow

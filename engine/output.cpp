@@ -1,0 +1,32 @@
+#include "engine/output.h"
+
+namespace segflow {
+
+Output::Output(Deliver deliver, size_t batch_size)
+    : deliver_(std::move(deliver)), batch_size_(batch_size), batch_(BatchPool::acquire()) {}
+
+void Output::make_room() {
+  if (batch_->size() >= batch_size_) flush();
+}
+
+RecordBuilder Output::add(EventKind kind, std::string_view key, int64_t event_time,
+                          SymbolId event) {
+  make_room();
+  ++emitted_;
+  return batch_->add(kind, key, event_time, event);
+}
+
+void Output::forward(const Batch& src, const Record& r) {
+  make_room();
+  ++emitted_;
+  batch_->copy_from(src, r);
+}
+
+void Output::flush() {
+  if (batch_->empty()) return;
+  deliver_(batch_);
+  if (!batch_) batch_ = BatchPool::acquire();
+  else batch_->clear();
+}
+
+}  // namespace segflow

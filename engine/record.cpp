@@ -1,0 +1,24 @@
+#include "engine/record.h"
+
+#include <array>
+
+namespace segflow {
+
+namespace {
+constexpr std::array<std::string_view, 7> kKindNames = {"track", "identify", "page", "screen",
+                                                        "alias", "group",    "derived"};
+}
+
+std::string_view event_kind_name(EventKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
+
+bool parse_event_kind(std::string_view name, EventKind& kind) {
+  for (size_t i = 0; i + 1 < kKindNames.size(); ++i) {
+    if (kKindNames[i] == name) {
+      kind = static_cast<EventKind>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace segflow

@@ -1,0 +1,73 @@
+// Registry: maps the `type:` of a job-spec entry to the code that parses its settings and
+// makes its per-subtask instances. A new operator is one class plus one line:
+//
+//   SEGFLOW_REGISTER_OPERATOR("my_type", MyOperator);
+//
+// where MyOperator derives from Operator (or Source), has a nested `Config` with
+// `static Config parse(const ConfigNode&)`, and a constructor taking `const Config&`.
+// An operator whose input must be partitioned by profile key declares
+// `static constexpr bool kKeyed = true;`.
+// Thread safety: registration happens during static initialisation; lookups after it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "engine/config_node.h"
+#include "engine/operator.h"
+
+namespace segflow {
+
+using OperatorFactory = std::function<std::unique_ptr<Operator>()>;
+using SourceFactory = std::function<std::unique_ptr<Source>()>;
+
+struct RegisteredType {
+  bool is_source = false;
+  bool keyed = false;
+  std::function<OperatorFactory(const ConfigNode&)> parse_operator;
+  std::function<SourceFactory(const ConfigNode&)> parse_source;
+};
+
+class Registry {
+ public:
+  static Registry& global();
+
+  template <class C>
+  bool add(const std::string& type) {
+    RegisteredType t;
+    if constexpr (std::is_base_of_v<Source, C>) {
+      t.is_source = true;
+      t.parse_source = [](const ConfigNode& node) -> SourceFactory {
+        auto config = std::make_shared<const typename C::Config>(C::Config::parse(node));
+        return [config] { return std::make_unique<C>(*config); };
+      };
+    } else {
+      static_assert(std::is_base_of_v<Operator, C>, "register an Operator or a Source");
+      if constexpr (requires { C::kKeyed; }) t.keyed = C::kKeyed;
+      t.parse_operator = [](const ConfigNode& node) -> OperatorFactory {
+        auto config = std::make_shared<const typename C::Config>(C::Config::parse(node));
+        return [config] { return std::make_unique<C>(*config); };
+      };
+    }
+    types_[type] = std::move(t);
+    return true;
+  }
+
+  const RegisteredType* find(const std::string& type) const;
+  std::vector<std::string> types(bool sources) const;
+
+ private:
+  std::map<std::string, RegisteredType> types_;
+};
+
+#define SEGFLOW_CONCAT_INNER(a, b) a##b
+#define SEGFLOW_CONCAT(a, b) SEGFLOW_CONCAT_INNER(a, b)
+#define SEGFLOW_REGISTER_OPERATOR(type_name, Class)                            \
+  [[maybe_unused]] static const bool SEGFLOW_CONCAT(segflow_registered_, __LINE__) = \
+      ::segflow::Registry::global().add<Class>(type_name)
+
+}  // namespace segflow

@@ -1,0 +1,143 @@
+// StateWriter / StateReader: the binary format of operator snapshots (checkpoints,
+// savepoints, state handed over on identity merges). Codec<T> says how a type is written;
+// arithmetic types, strings, vectors, pairs and maps are built in, and a type with
+// `void write(StateWriter&) const` and `static T read(StateReader&)` works too.
+// Thread safety: none; one writer or reader per thread.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace segflow {
+
+class StateWriter {
+ public:
+  void bytes(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  void u64(uint64_t v) { bytes(&v, sizeof v); }
+  void str(std::string_view s) {
+    u64(s.size());
+    bytes(s.data(), s.size());
+  }
+  const std::string& data() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+// Thrown on truncated or corrupt state.
+class StateFormatError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class StateReader {
+ public:
+  explicit StateReader(std::string_view in) : in_(in) {}
+  void bytes(void* p, size_t n) {
+    if (n > in_.size() - pos_) throw StateFormatError("state truncated");
+    std::memcpy(p, in_.data() + pos_, n);
+    pos_ += n;
+  }
+  uint64_t u64() {
+    uint64_t v;
+    bytes(&v, sizeof v);
+    return v;
+  }
+  std::string str() {
+    const uint64_t n = u64();
+    if (n > in_.size() - pos_) throw StateFormatError("state truncated");
+    std::string s(in_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+
+template <class T, class = void>
+struct Codec {
+  static void write(StateWriter& w, const T& v) { v.write(w); }
+  static T read(StateReader& r) { return T::read(r); }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_arithmetic_v<T> || std::is_enum_v<T>>> {
+  static void write(StateWriter& w, const T& v) { w.bytes(&v, sizeof v); }
+  static T read(StateReader& r) {
+    T v;
+    r.bytes(&v, sizeof v);
+    return v;
+  }
+};
+
+template <>
+struct Codec<std::string> {
+  static void write(StateWriter& w, const std::string& v) { w.str(v); }
+  static std::string read(StateReader& r) { return r.str(); }
+};
+
+template <class A, class B>
+struct Codec<std::pair<A, B>> {
+  static void write(StateWriter& w, const std::pair<A, B>& v) {
+    Codec<A>::write(w, v.first);
+    Codec<B>::write(w, v.second);
+  }
+  static std::pair<A, B> read(StateReader& r) {
+    A a = Codec<A>::read(r);
+    return {std::move(a), Codec<B>::read(r)};
+  }
+};
+
+template <class T>
+struct Codec<std::vector<T>> {
+  static void write(StateWriter& w, const std::vector<T>& v) {
+    w.u64(v.size());
+    for (const T& e : v) Codec<T>::write(w, e);
+  }
+  static std::vector<T> read(StateReader& r) {
+    std::vector<T> v(r.u64());
+    for (T& e : v) e = Codec<T>::read(r);
+    return v;
+  }
+};
+
+template <class K, class V>
+struct Codec<std::map<K, V>> {
+  static void write(StateWriter& w, const std::map<K, V>& m) {
+    w.u64(m.size());
+    for (const auto& [k, v] : m) {
+      Codec<K>::write(w, k);
+      Codec<V>::write(w, v);
+    }
+  }
+  static std::map<K, V> read(StateReader& r) {
+    std::map<K, V> m;
+    for (uint64_t n = r.u64(); n > 0; --n) {
+      K k = Codec<K>::read(r);
+      m.emplace(std::move(k), Codec<V>::read(r));
+    }
+    return m;
+  }
+};
+
+template <class T>
+void write_state(StateWriter& w, const T& v) {
+  Codec<T>::write(w, v);
+}
+template <class T>
+T read_state(StateReader& r) {
+  return Codec<T>::read(r);
+}
+
+}  // namespace segflow

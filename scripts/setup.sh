@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package segflow needs (skipping those already present) and builds
+# the Release tree in build/. Idempotent; run as root on Debian 12.
+#   scripts/setup.sh            # packages + Release build
+#   scripts/setup.sh --deps     # packages only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
+  libboost1.81-dev libconcurrentqueue-dev libyaml-cpp-dev prometheus-cpp-dev
+  libsimdjson-dev libfmt-dev libcli11-dev libxxhash-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  sqlite3 python3 curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+[[ "${1:-}" == "--deps" ]] && exit 0
+
+cmake --preset release >/dev/null
+cmake --build --preset release

@@ -1,0 +1,26 @@
+// Helpers shared by the tests: temporary directories and reading files.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace segflow::testing {
+
+// A fresh directory under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::string& path);
+std::vector<std::string> read_lines(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+
+}  // namespace segflow::testing
