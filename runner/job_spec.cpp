@@ -142,7 +142,8 @@ JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_nam
     spec.graph.add(parse_node(n, false, s.parallelism));
   const auto sinks = top.list("sinks");
   if (sinks.empty()) top.fail("a job needs at least one entry under 'sinks'");
-  for (const ConfigNode& n : sinks) spec.graph.add(parse_node(n, false, s.parallelism));
+  // Sinks default to one subtask: one output file, one ordered stream.
+  for (const ConfigNode& n : sinks) spec.graph.add(parse_node(n, false, 1));
   top.finish();
 
   spec.graph.resolve_default_edges();

@@ -1,0 +1,113 @@
+#include "engine/executor.h"
+
+#include <stdexcept>
+#include <thread>
+
+#include "engine/subtask.h"
+
+namespace segflow {
+
+namespace {
+
+std::string channel_name(const std::string& from, uint32_t i, const std::string& to, uint32_t j) {
+  return from + "#" + std::to_string(i) + "->" + to + "#" + std::to_string(j);
+}
+
+}  // namespace
+
+Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, RuntimeServices services)
+    : settings_(settings), services_(services), plan_(plan_job(graph, settings.chaining)) {
+  const auto& nodes = graph.nodes();
+  // subtask_index[chain][i] -> index into subtasks_
+  std::vector<std::vector<Subtask*>> by_chain(plan_.chains.size());
+
+  for (size_t c = 0; c < plan_.chains.size(); ++c) {
+    const Chain& chain = plan_.chains[c];
+    for (uint32_t i = 0; i < chain.parallelism; ++i) {
+      auto subtask = std::make_unique<Subtask>(settings_, services_, stop_requested_, cancelled_);
+      for (int node_index : chain.nodes) {
+        const LogicalNode& node = nodes[node_index];
+        OperatorContext ctx;
+        ctx.operator_id = node.id;
+        ctx.subtask = i;
+        ctx.parallelism = chain.parallelism;
+        ctx.max_parallelism = settings_.max_parallelism;
+        ctx.key_groups = KeyGroupRange::for_subtask(i, settings_.max_parallelism, chain.parallelism);
+        ctx.clock = services_.clock;
+        ctx.dead_letters = services_.dead_letters;
+        OperatorStats& stats = stats_.emplace_back();
+        stats.operator_id = node.id;
+        stats.subtask = i;
+        stats.is_source = node.is_source();
+        if (node.is_source()) {
+          subtask->set_source(node.make_source(), std::move(ctx), &stats);
+        } else {
+          subtask->add_operator(node.make_operator(), std::move(ctx), &stats);
+        }
+      }
+      by_chain[c].push_back(subtask.get());
+      subtasks_.push_back(std::move(subtask));
+    }
+  }
+
+  // Channels: for every edge into a chain head, from every producer subtask to its targets.
+  for (size_t c = 0; c < plan_.chains.size(); ++c) {
+    const LogicalNode& head = nodes[plan_.chains[c].nodes.front()];
+    for (const LogicalEdge& edge : head.inputs) {
+      const int from_chain = plan_.chain_of[graph.find(edge.from)];
+      auto& producers = by_chain[from_chain];
+      auto& consumers = by_chain[c];
+      for (uint32_t i = 0; i < producers.size(); ++i) {
+        std::vector<Channel*> targets;
+        for (uint32_t j = 0; j < consumers.size(); ++j) {
+          if (edge.partitioning == Partitioning::kForward && j != i) continue;
+          channels_.push_back(std::make_unique<Channel>(channel_name(edge.from, i, head.id, j),
+                                                        settings_.channel_capacity,
+                                                        consumers[j]->wakeup()));
+          consumers[j]->add_input(channels_.back().get());
+          targets.push_back(channels_.back().get());
+        }
+        producers[i]->router().add_edge(edge.partitioning, std::move(targets));
+      }
+    }
+  }
+}
+
+Executor::~Executor() = default;
+
+std::vector<const Channel*> Executor::channels() const {
+  std::vector<const Channel*> out;
+  for (const auto& c : channels_) out.push_back(c.get());
+  return out;
+}
+
+size_t Executor::thread_count() const { return subtasks_.size(); }
+
+void Executor::fail(std::exception_ptr error) {
+  {
+    std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = error;
+  }
+  cancelled_.store(true, std::memory_order_relaxed);
+}
+
+void Executor::run() {
+  std::vector<std::thread> threads;
+  threads.reserve(subtasks_.size());
+  for (auto& subtask : subtasks_) {
+    threads.emplace_back([this, s = subtask.get()] {
+      try {
+        s->run();
+      } catch (const std::exception& e) {
+        fail(std::make_exception_ptr(std::runtime_error(s->name() + ": " + e.what())));
+      } catch (...) {
+        fail(std::current_exception());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (services_.dead_letters != nullptr) services_.dead_letters->flush();
+  if (error_) std::rethrow_exception(error_);
+}
+
+}  // namespace segflow

@@ -1,0 +1,256 @@
+#include "engine/subtask.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+namespace segflow {
+
+namespace {
+constexpr std::chrono::milliseconds kMaxSleep(50);
+constexpr int kElementsPerInputTurn = 8;
+}  // namespace
+
+Subtask::Subtask(const JobSettings& settings, const RuntimeServices& services,
+                 const std::atomic<bool>& stop_requested, const std::atomic<bool>& cancelled)
+    : settings_(settings),
+      services_(services),
+      stop_requested_(stop_requested),
+      cancelled_(cancelled),
+      router_(settings.batch_size, settings.max_parallelism, &cancelled) {}
+
+std::string Subtask::name() const {
+  const std::string& head = source_ ? source_ctx_.operator_id : slots_.front()->operator_id;
+  const uint32_t index = source_ ? source_ctx_.subtask : slots_.front()->ctx.subtask;
+  return head + "#" + std::to_string(index);
+}
+
+void Subtask::set_source(std::unique_ptr<Source> source, OperatorContext ctx,
+                         OperatorStats* stats) {
+  source_ = std::move(source);
+  source_ctx_ = std::move(ctx);
+  source_stats_ = stats;
+}
+
+void Subtask::add_operator(std::unique_ptr<Operator> op, OperatorContext ctx,
+                           OperatorStats* stats) {
+  auto slot = std::make_unique<Slot>();
+  slot->operator_id = ctx.operator_id;
+  slot->op = std::move(op);
+  slot->ctx = std::move(ctx);
+  slot->stats = stats;
+  slots_.push_back(std::move(slot));
+}
+
+void Subtask::wire_outputs() {
+  if (source_) {
+    source_out_ = std::make_unique<Output>(
+        [this](BatchPtr& b) {
+          for (const Record& r : b->records()) max_source_time_ = std::max(max_source_time_, r.event_time);
+          source_stats_->records_out.fetch_add(b->size(), std::memory_order_relaxed);
+          deliver(SIZE_MAX, b);
+        },
+        settings_.batch_size);
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = *slots_[i];
+    s.ctx.timers = &s.timers;
+    s.out = std::make_unique<Output>(
+        [this, i](BatchPtr& b) {
+          slots_[i]->stats->records_out.fetch_add(b->size(), std::memory_order_relaxed);
+          deliver(i, b);
+        },
+        settings_.batch_size);
+  }
+}
+
+// Hands a batch emitted by slot `from_slot` (SIZE_MAX: the source) to the next slot, or to
+// the router at the end of the chain.
+void Subtask::deliver(size_t from_slot, BatchPtr& batch) {
+  const size_t next = from_slot == SIZE_MAX ? 0 : from_slot + 1;
+  if (next < slots_.size()) {
+    process_in_slot(next, *batch);
+  } else {
+    router_.route(batch);
+  }
+}
+
+void Subtask::process_in_slot(size_t slot, const Batch& batch) {
+  Slot& s = *slots_[slot];
+  s.stats->records_in.fetch_add(batch.size(), std::memory_order_relaxed);
+  s.op->process(batch, *s.out);
+}
+
+void Subtask::open_all() {
+  wire_outputs();
+  if (source_) source_->open(source_ctx_);
+  for (auto& s : slots_) s->op->open(s->ctx);
+  input_watermarks_.assign(inputs_.size(), kMinTime);
+  input_states_.assign(inputs_.size(), InputState::kActive);
+}
+
+void Subtask::run() {
+  open_all();
+  if (source_) run_source();
+  else run_inputs();
+  if (!cancelled_.load(std::memory_order_relaxed)) finish();
+}
+
+void Subtask::run_source() {
+  const Clock& clock = *services_.clock;
+  int64_t idle_since = -1;
+  int64_t last_watermark_at = clock.now_ms();
+  while (!cancelled_.load(std::memory_order_relaxed) &&
+         !stop_requested_.load(std::memory_order_relaxed)) {
+    const SourceStatus status = source_->poll(*source_out_);
+    source_out_->flush();
+    if (status == SourceStatus::kEnd) break;
+    const int64_t now = clock.now_ms();
+    if (status == SourceStatus::kIdle) {
+      if (idle_since < 0) idle_since = now;
+      if (!idle_forwarded_ && now - idle_since >= settings_.idle_timeout_ms) {
+        router_.broadcast(Element{ElementKind::kIdle, 0, nullptr});
+        idle_forwarded_ = true;
+      }
+      router_.flush();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } else {
+      idle_since = -1;
+      idle_forwarded_ = false;
+    }
+    if (now - last_watermark_at >= settings_.watermark_interval_ms &&
+        max_source_time_ != kMinTime) {
+      const int64_t wm = max_source_time_ - settings_.out_of_orderness_ms - 1;
+      if (wm > watermark_) advance_watermark(wm, false);
+      last_watermark_at = now;
+    }
+    fire_processing_timers();
+  }
+}
+
+void Subtask::run_inputs() {
+  const size_t n = inputs_.size();
+  while (ended_inputs_ < n && !cancelled_.load(std::memory_order_relaxed)) {
+    bool progressed = false;
+    for (size_t c = 0; c < n; ++c) {
+      Element e;
+      for (int budget = kElementsPerInputTurn; budget > 0 && inputs_[c]->pop(e); --budget) {
+        progressed = true;
+        handle(c, e);
+      }
+    }
+    fire_processing_timers();
+    if (!progressed) {
+      router_.flush();
+      auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(kMaxSleep);
+      const int64_t next_timer = next_processing_timer();
+      if (next_timer != INT64_MAX) {
+        const int64_t wait_ms = std::max<int64_t>(0, next_timer - services_.clock->now_ms());
+        timeout = std::min(timeout, std::chrono::microseconds(wait_ms * 1000));
+      }
+      wakeup_.wait_until_ready(
+          [&] {
+            return std::any_of(inputs_.begin(), inputs_.end(),
+                               [](const Channel* c) { return c->has_data(); });
+          },
+          timeout);
+    }
+  }
+}
+
+void Subtask::handle(size_t input, const Element& e) {
+  switch (e.kind) {
+    case ElementKind::kBatch: {
+      BatchPtr batch(e.batch);
+      if (input_states_[input] == InputState::kIdle) input_states_[input] = InputState::kActive;
+      if (!slots_.empty()) process_in_slot(0, *batch);
+      return;
+    }
+    case ElementKind::kWatermark:
+      input_states_[input] = InputState::kActive;
+      input_watermarks_[input] = std::max(input_watermarks_[input], e.value);
+      break;
+    case ElementKind::kIdle:
+      input_states_[input] = InputState::kIdle;
+      break;
+    case ElementKind::kEndOfStream:
+      input_states_[input] = InputState::kEnded;
+      ++ended_inputs_;
+      break;
+    case ElementKind::kBarrier:
+      return;  // checkpoints are not implemented yet; barriers are ignored
+  }
+  update_input_watermark();
+}
+
+void Subtask::update_input_watermark() {
+  int64_t min_active = kMaxTime;
+  bool any_active = false;
+  bool any_idle = false;
+  for (size_t c = 0; c < inputs_.size(); ++c) {
+    if (input_states_[c] == InputState::kActive) {
+      any_active = true;
+      min_active = std::min(min_active, input_watermarks_[c]);
+    } else if (input_states_[c] == InputState::kIdle) {
+      any_idle = true;
+    }
+  }
+  if (!any_active) {
+    // All inputs idle or ended: nothing holds the watermark, but nothing moves it either;
+    // tell downstream not to wait for us.
+    if (any_idle && !idle_forwarded_) {
+      router_.broadcast(Element{ElementKind::kIdle, 0, nullptr});
+      idle_forwarded_ = true;
+    }
+    return;
+  }
+  idle_forwarded_ = false;
+  if (min_active > watermark_ && min_active != kMaxTime) advance_watermark(min_active, false);
+}
+
+void Subtask::advance_watermark(int64_t watermark, bool closing) {
+  watermark_ = watermark;
+  for (auto& slot : slots_) {
+    Slot& s = *slot;
+    s.ctx.watermark = watermark;
+    Timer t;
+    while (s.timers.pop_due(TimeDomain::kEventTime, watermark, t)) s.op->on_timer(t, *s.out);
+    s.op->on_watermark(watermark, *s.out);
+    // Closing slot by slot: everything an operator emits while closing reaches the next
+    // operator before that one sees the final watermark.
+    if (closing) s.op->close(*s.out);
+    s.out->flush();
+    s.stats->watermark.store(watermark, std::memory_order_relaxed);
+  }
+  if (source_stats_ != nullptr) source_stats_->watermark.store(watermark, std::memory_order_relaxed);
+  router_.broadcast(Element{ElementKind::kWatermark, watermark, nullptr});
+}
+
+int64_t Subtask::next_processing_timer() const {
+  int64_t next = INT64_MAX;
+  for (const auto& s : slots_) next = std::min(next, s->timers.next_time(TimeDomain::kProcessingTime));
+  return next;
+}
+
+void Subtask::fire_processing_timers() {
+  if (next_processing_timer() == INT64_MAX) return;
+  const int64_t now = services_.clock->now_ms();
+  for (auto& slot : slots_) {
+    Slot& s = *slot;
+    Timer t;
+    bool fired = false;
+    while (s.timers.pop_due(TimeDomain::kProcessingTime, now, t)) {
+      s.op->on_timer(t, *s.out);
+      fired = true;
+    }
+    if (fired) s.out->flush();
+  }
+}
+
+void Subtask::finish() {
+  if (source_) source_->close();
+  advance_watermark(kMaxTime, /*closing=*/true);
+  router_.broadcast(Element{ElementKind::kEndOfStream, 0, nullptr});
+}
+
+}  // namespace segflow

@@ -1,0 +1,83 @@
+// Subtask: one parallel instance of a chain, run by one thread. Reads its input channels
+// (or polls its source), pushes batches through the chained operators, tracks the input
+// watermark (minimum over active inputs), fires timers, and writes through its Router.
+// Internal to the runtime (see executor.h). Thread safety: run() on its own thread; the
+// constructor and connect calls before that thread starts.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "engine/executor.h"
+#include "engine/router.h"
+
+namespace segflow {
+
+class Subtask {
+ public:
+  struct Slot {
+    std::string operator_id;
+    std::unique_ptr<Operator> op;
+    OperatorContext ctx;
+    TimerService timers;
+    std::unique_ptr<Output> out;
+    OperatorStats* stats = nullptr;
+  };
+
+  Subtask(const JobSettings& settings, const RuntimeServices& services,
+          const std::atomic<bool>& stop_requested, const std::atomic<bool>& cancelled);
+
+  // Building, in chain order: at most one source first, then operators.
+  void set_source(std::unique_ptr<Source> source, OperatorContext ctx, OperatorStats* stats);
+  void add_operator(std::unique_ptr<Operator> op, OperatorContext ctx, OperatorStats* stats);
+  void add_input(Channel* channel) { inputs_.push_back(channel); }
+  Router& router() { return router_; }
+  Wakeup& wakeup() { return wakeup_; }
+  std::string name() const;
+
+  // The thread body.
+  void run();
+
+ private:
+  enum class InputState : uint8_t { kActive, kIdle, kEnded };
+
+  void wire_outputs();
+  void open_all();
+  void run_source();
+  void run_inputs();
+  void handle(size_t input, const Element& e);
+  void deliver(size_t from_slot, BatchPtr& batch);
+  void process_in_slot(size_t slot, const Batch& batch);
+  void update_input_watermark();
+  // Fires due event-time timers and on_watermark in chain order, then forwards the
+  // watermark; with `closing`, also closes each operator (end of stream).
+  void advance_watermark(int64_t watermark, bool closing);
+  void fire_processing_timers();
+  int64_t next_processing_timer() const;
+  void finish();
+
+  const JobSettings& settings_;
+  RuntimeServices services_;
+  const std::atomic<bool>& stop_requested_;
+  const std::atomic<bool>& cancelled_;
+
+  std::unique_ptr<Source> source_;
+  OperatorContext source_ctx_;
+  std::unique_ptr<Output> source_out_;
+  OperatorStats* source_stats_ = nullptr;
+  int64_t max_source_time_ = kMinTime;
+
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<Channel*> inputs_;
+  std::vector<int64_t> input_watermarks_;
+  std::vector<InputState> input_states_;
+  size_t ended_inputs_ = 0;
+  bool idle_forwarded_ = false;
+  int64_t watermark_ = kMinTime;
+
+  Wakeup wakeup_;
+  Router router_;
+};
+
+}  // namespace segflow

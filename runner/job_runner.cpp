@@ -1,0 +1,82 @@
+#include "runner/job_runner.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <memory>
+
+#include <unistd.h>
+
+#include "engine/dead_letter.h"
+#include "engine/executor.h"
+#include "engine/metrics_exporter.h"
+#include "runner/job_summary.h"
+
+namespace segflow {
+
+namespace {
+
+std::atomic<Executor*> running_executor{nullptr};
+std::atomic<int> signals_seen{0};
+
+void on_stop_signal(int) {
+  // First signal: graceful stop (drain, write everything). Second: give up at once.
+  if (signals_seen.fetch_add(1) > 0) _exit(130);
+  if (Executor* e = running_executor.load()) e->stop();
+}
+
+// Installs the stop handlers for its lifetime.
+class StopSignals {
+ public:
+  explicit StopSignals(Executor& executor) {
+    running_executor.store(&executor);
+    signals_seen.store(0);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    running_executor.store(nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+}  // namespace
+
+RunResult run_job(const JobSpec& spec, const RunOptions& options) {
+  DeadLetterOutput dead_letters(spec.settings.dead_letter_path);
+  RuntimeServices services;
+  services.dead_letters = &dead_letters;
+  Executor executor(spec.graph, spec.settings, services);
+
+  std::unique_ptr<MetricsExporter> metrics;
+  if (!spec.settings.metrics_address.empty()) {
+    metrics = std::make_unique<MetricsExporter>(spec.settings.metrics_address, spec.settings.name,
+                                                 executor, dead_letters);
+    std::cerr << "segflow: metrics on http://" << spec.settings.metrics_address << "/metrics\n";
+  }
+  std::unique_ptr<StopSignals> signals;
+  if (options.handle_signals) signals = std::make_unique<StopSignals>(executor);
+
+  const auto start = std::chrono::steady_clock::now();
+  executor.run();
+  RunResult result;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const OperatorStats& s : executor.operator_stats())
+    if (s.is_source) result.source_records += s.records_out.load();
+  result.dead_letters = dead_letters.total();
+  if (options.print_summary)
+    print_job_summary(options.summary_out ? *options.summary_out : std::cerr, spec.settings.name,
+                      result.seconds, executor, dead_letters);
+  return result;
+}
+
+}  // namespace segflow

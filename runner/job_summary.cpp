@@ -1,0 +1,52 @@
+#include "runner/job_summary.h"
+
+#include <cstdio>
+#include <map>
+#include <vector>
+
+#include "engine/dead_letter.h"
+#include "engine/executor.h"
+
+namespace segflow {
+
+void print_job_summary(std::ostream& out, const std::string& job, double seconds,
+                       const Executor& executor, const DeadLetterOutput& dead_letters) {
+  struct Totals {
+    bool is_source = false;
+    uint32_t subtasks = 0;
+    uint64_t in = 0;
+    uint64_t out = 0;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Totals> totals;
+  for (const OperatorStats& s : executor.operator_stats()) {
+    if (!totals.count(s.operator_id)) order.push_back(s.operator_id);
+    Totals& t = totals[s.operator_id];
+    t.is_source = s.is_source;
+    ++t.subtasks;
+    t.in += s.records_in.load();
+    t.out += s.records_out.load();
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "segflow: job '%s' finished in %.3f s on %zu threads\n",
+                job.c_str(), seconds, executor.thread_count());
+  out << line;
+  for (const std::string& id : order) {
+    const Totals& t = totals[id];
+    if (t.is_source) {
+      std::snprintf(line, sizeof line, "  %-24s x%-2u source   out %12llu  (%.0f records/s)\n",
+                    id.c_str(), t.subtasks, static_cast<unsigned long long>(t.out),
+                    seconds > 0 ? static_cast<double>(t.out) / seconds : 0.0);
+    } else {
+      std::snprintf(line, sizeof line, "  %-24s x%-2u in %12llu  out %12llu\n", id.c_str(),
+                    t.subtasks, static_cast<unsigned long long>(t.in),
+                    static_cast<unsigned long long>(t.out));
+    }
+    out << line;
+  }
+  out << "  dead letters: " << dead_letters.total();
+  for (const auto& [reason, count] : dead_letters.counts()) out << "  [" << reason << ": " << count << "]";
+  out << "\n";
+}
+
+}  // namespace segflow

@@ -1,0 +1,289 @@
+// Executor end to end with test-local operators: partitioning, parallelism invariance,
+// watermarks, idle sources, timers at end of stream, backpressure, graceful stop, failures.
+#include "engine/executor.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace segflow {
+namespace {
+
+// Emits `count` records with keys k0..k{keys-1} and increasing times; optional endless mode.
+class CountingSource final : public Source {
+ public:
+  CountingSource(int64_t count, int keys, int64_t start_time = 0)
+      : count_(count), keys_(keys), time_(start_time) {}
+  SourceStatus poll(Output& out) override {
+    for (int i = 0; i < 100 && (count_ < 0 || emitted_ < count_); ++i, ++emitted_) {
+      const std::string key = "k" + std::to_string(emitted_ % keys_);
+      out.add(EventKind::kTrack, key, time_++, intern("tick"))
+          .set("n", Value::integer(emitted_ + ctx().subtask * 1'000'000));
+    }
+    return count_ >= 0 && emitted_ >= count_ ? SourceStatus::kEnd : SourceStatus::kMore;
+  }
+
+ private:
+  int64_t count_;
+  int keys_;
+  int64_t time_;
+  int64_t emitted_ = 0;
+};
+
+// A source that emits nothing and says so, until the job stops.
+class SilentSource final : public Source {
+ public:
+  SourceStatus poll(Output&) override { return SourceStatus::kIdle; }
+};
+
+// Shared by the sink subtasks of one test.
+struct Collected {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  std::map<std::string, std::set<uint32_t>> subtasks_of_key;
+  std::vector<int64_t> watermarks;
+  void add(const std::string& line) {
+    std::lock_guard l(mutex);
+    lines.push_back(line);
+  }
+};
+
+// Counts records per key; emits "key=count" at end of stream (via an event-time timer at
+// the end of time), and records which subtask saw which key.
+class KeyedCount final : public Operator {
+ public:
+  explicit KeyedCount(Collected& c) : collected_(c) {}
+  void open(OperatorContext& ctx) override {
+    Operator::open(ctx);
+    counts_ = std::make_unique<ValueState<int64_t>>(ctx.state_scope());
+  }
+  void process(const Batch& in, Output&) override {
+    for (const Record& r : in.records()) {
+      ++counts_->get_or_create(r.key);
+      ctx().timers->register_timer(TimeDomain::kEventTime, 1'000'000'000, r.key);
+      std::lock_guard l(collected_.mutex);
+      collected_.subtasks_of_key[std::string(r.key)].insert(ctx().subtask);
+    }
+  }
+  void on_timer(const Timer& t, Output& out) override {
+    out.add(EventKind::kDerived, t.key, t.time, intern("count"))
+        .set("count", Value::integer(*counts_->get(t.key)));
+  }
+
+ private:
+  Collected& collected_;
+  std::unique_ptr<ValueState<int64_t>> counts_;
+};
+
+class CollectSink final : public Operator {
+ public:
+  CollectSink(Collected& c, std::chrono::microseconds delay = {}) : collected_(c), delay_(delay) {}
+  void process(const Batch& in, Output&) override {
+    if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
+    for (const Record& r : in.records()) {
+      std::string line(r.key);
+      for (const Property& p : in.properties(r))
+        line += " " + std::string(symbol_name(p.name)) + "=" + std::to_string(p.value.as_int());
+      collected_.add(line);
+    }
+  }
+  void on_watermark(int64_t wm, Output&) override {
+    std::lock_guard l(collected_.mutex);
+    collected_.watermarks.push_back(wm);
+  }
+
+ private:
+  Collected& collected_;
+  std::chrono::microseconds delay_;
+};
+
+class Throwing final : public Operator {
+ public:
+  void process(const Batch&, Output&) override { throw std::runtime_error("boom"); }
+};
+
+LogicalNode source_node(std::string id, uint32_t p, SourceFactory f) {
+  LogicalNode n;
+  n.id = std::move(id);
+  n.parallelism = p;
+  n.make_source = std::move(f);
+  return n;
+}
+
+LogicalNode op_node(std::string id, uint32_t p, std::vector<LogicalEdge> inputs,
+                    OperatorFactory f) {
+  LogicalNode n;
+  n.id = std::move(id);
+  n.parallelism = p;
+  n.inputs = std::move(inputs);
+  n.make_operator = std::move(f);
+  return n;
+}
+
+DeadLetterOutput& dead_letters() {
+  static DeadLetterOutput d;
+  return d;
+}
+
+std::vector<std::string> run_keyed_count(uint32_t parallelism, size_t channel_capacity = 64) {
+  Collected collected;
+  LogicalGraph g;
+  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(10'000, 97); }));
+  g.add(op_node("count", parallelism, {{"src", Partitioning::kHash}},
+                [&] { return std::make_unique<KeyedCount>(collected); }));
+  g.add(op_node("sink", 1, {{"count", Partitioning::kRebalance}},
+                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.validate();
+  JobSettings s;
+  s.parallelism = parallelism;
+  s.channel_capacity = channel_capacity;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  e.run();
+  for (const auto& [key, subtasks] : collected.subtasks_of_key)
+    EXPECT_EQ(subtasks.size(), 1u) << key << " was seen by more than one subtask";
+  std::sort(collected.lines.begin(), collected.lines.end());
+  return collected.lines;
+}
+
+TEST(ExecutorTest, KeyedCountsAreExactAndIndependentOfParallelism) {
+  const auto p1 = run_keyed_count(1);
+  ASSERT_EQ(p1.size(), 97u);
+  // 10,000 records over 97 keys: keys 0..9 get 104, the others 103.
+  EXPECT_NE(std::find(p1.begin(), p1.end(), "k0 count=104"), p1.end());
+  EXPECT_NE(std::find(p1.begin(), p1.end(), "k96 count=103"), p1.end());
+  EXPECT_EQ(run_keyed_count(2), p1);
+  EXPECT_EQ(run_keyed_count(4), p1);
+  EXPECT_EQ(run_keyed_count(3, /*channel_capacity=*/2), p1);
+}
+
+TEST(ExecutorTest, ChainsForwardOperatorsIntoOneThread) {
+  Collected collected;
+  LogicalGraph g;
+  g.add(source_node("src", 2, [] { return std::make_unique<CountingSource>(1000, 10); }));
+  g.add(op_node("sink", 2, {{"src", Partitioning::kForward}},
+                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.validate();
+  JobSettings s;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  EXPECT_EQ(e.plan().chains.size(), 1u);
+  EXPECT_EQ(e.thread_count(), 2u);
+  EXPECT_TRUE(e.channels().empty());
+  e.run();
+  EXPECT_EQ(collected.lines.size(), 2000u);
+}
+
+TEST(ExecutorTest, WatermarksAreMonotonicAndEndAtMaxTime) {
+  Collected collected;
+  LogicalGraph g;
+  g.add(source_node("a", 1, [] { return std::make_unique<CountingSource>(5000, 5, 0); }));
+  g.add(source_node("b", 1, [] { return std::make_unique<CountingSource>(5000, 5, 100'000); }));
+  g.add(op_node("sink", 1, {{"a", Partitioning::kForward}, {"b", Partitioning::kForward}},
+                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.validate();
+  JobSettings s;
+  s.watermark_interval_ms = 0;  // a watermark after every poll
+  s.out_of_orderness_ms = 10;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  e.run();
+  ASSERT_FALSE(collected.watermarks.empty());
+  EXPECT_TRUE(std::is_sorted(collected.watermarks.begin(), collected.watermarks.end()));
+  EXPECT_EQ(collected.watermarks.back(), kMaxTime);
+  // Until source a ended, the minimum was held back by it (its times are < 5000).
+  for (int64_t wm : collected.watermarks) {
+    if (wm != kMaxTime) EXPECT_LT(wm, 100'000 + 5000);
+  }
+  EXPECT_EQ(collected.lines.size(), 10'000u);
+}
+
+TEST(ExecutorTest, IdleSourceStopsHoldingTheWatermarkBack) {
+  Collected collected;
+  LogicalGraph g;
+  g.add(source_node("busy", 1, [] { return std::make_unique<CountingSource>(-1, 5, 0); }));
+  g.add(source_node("idle", 1, [] { return std::make_unique<SilentSource>(); }));
+  g.add(op_node("sink", 1, {{"busy", Partitioning::kForward}, {"idle", Partitioning::kForward}},
+                [&] { return std::make_unique<CollectSink>(collected, std::chrono::microseconds(200)); }));
+  g.validate();
+  JobSettings s;
+  s.watermark_interval_ms = 0;
+  s.idle_timeout_ms = 20;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  std::thread stopper([&] {
+    for (int i = 0; i < 400; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::lock_guard l(collected.mutex);
+      if (collected.watermarks.size() > 3) break;
+    }
+    e.stop();
+  });
+  e.run();
+  stopper.join();
+  // Watermarks before the end prove the idle input was excused.
+  ASSERT_GE(collected.watermarks.size(), 2u);
+  EXPECT_GT(collected.watermarks.front(), kMinTime);
+}
+
+TEST(ExecutorTest, SlowSinkBackpressuresWithoutLosingRecords) {
+  Collected collected;
+  LogicalGraph g;
+  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(20'000, 50); }));
+  g.add(op_node("sink", 1, {{"src", Partitioning::kRebalance}},
+                [&] { return std::make_unique<CollectSink>(collected, std::chrono::microseconds(500)); }));
+  g.validate();
+  JobSettings s;
+  s.chaining = false;
+  s.channel_capacity = 2;
+  s.batch_size = 100;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  e.run();
+  EXPECT_EQ(collected.lines.size(), 20'000u);
+  ASSERT_EQ(e.channels().size(), 1u);
+  EXPECT_GT(e.channels()[0]->blocked_ns(), 0u);
+  EXPECT_EQ(e.channels()[0]->size(), 0u);
+}
+
+TEST(ExecutorTest, StopDrainsEverythingTheSourcesEmitted) {
+  Collected collected;
+  LogicalGraph g;
+  g.add(source_node("src", 2, [] { return std::make_unique<CountingSource>(-1, 50); }));
+  g.add(op_node("sink", 1, {{"src", Partitioning::kRebalance}},
+                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.validate();
+  JobSettings s;
+  s.channel_capacity = 4;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    e.stop();
+  });
+  e.run();
+  stopper.join();
+  uint64_t emitted = 0;
+  for (const OperatorStats& st : e.operator_stats())
+    if (st.is_source) emitted += st.records_out.load();
+  EXPECT_GT(emitted, 0u);
+  EXPECT_EQ(collected.lines.size(), emitted);
+}
+
+TEST(ExecutorTest, OperatorFailureCancelsTheJobAndNamesTheSubtask) {
+  LogicalGraph g;
+  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(-1, 5); }));
+  g.add(op_node("bad", 2, {{"src", Partitioning::kHash}}, [] { return std::make_unique<Throwing>(); }));
+  g.validate();
+  JobSettings s;
+  s.channel_capacity = 2;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  try {
+    e.run();
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& err) {
+    EXPECT_NE(std::string(err.what()).find("bad#"), std::string::npos) << err.what();
+    EXPECT_NE(std::string(err.what()).find("boom"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace segflow
