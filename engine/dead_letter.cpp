@@ -1,5 +1,8 @@
 #include "engine/dead_letter.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include "engine/json_text.h"
@@ -10,8 +13,11 @@ DeadLetterOutput::DeadLetterOutput(const std::string& path) {
   if (path == "-") {
     file_ = stderr;
   } else if (!path.empty()) {
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     file_ = std::fopen(path.c_str(), "w");
-    if (file_ == nullptr) throw std::runtime_error("cannot open dead-letter output " + path);
+    if (file_ == nullptr) throw std::runtime_error("cannot open dead-letter output " + path + ": " + std::strerror(errno));
     owns_file_ = true;
   }
 }

@@ -14,8 +14,8 @@ namespace segflow {
 
 class DeadLetterOutput {
  public:
-  // Writes to `path` ("" keeps counts only; "-" is stderr). Throws std::runtime_error if the
-  // file cannot be opened.
+  // Writes to `path` ("" keeps counts only; "-" is stderr), creating its directory. Throws
+  // std::runtime_error if the file cannot be opened.
   explicit DeadLetterOutput(const std::string& path = "");
   ~DeadLetterOutput();
   DeadLetterOutput(const DeadLetterOutput&) = delete;

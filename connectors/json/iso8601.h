@@ -27,6 +27,10 @@ bool parse_iso8601(std::string_view text, int64_t& epoch_ms);
 int64_t civil_to_epoch_ms(int year, unsigned month, unsigned day, int hour, int minute,
                           int second, int millisecond);
 
+// Parses a whole zone suffix into its offset from UTC: "" (UTC), "Z", "z", "UTC", "GMT",
+// "+hh:mm", "-hhmm", "+hh", each optionally after one space. False for anything else.
+bool parse_zone_suffix(std::string_view text, int64_t& offset_ms);
+
 // True when year/month/day name a real calendar day (year 0..9999).
 bool is_valid_date(int year, unsigned month, unsigned day);
 

@@ -1,0 +1,114 @@
+// RollingCountThreshold (`type: rolling_count_threshold`): per profile, counts the events of
+// `events` in the last `window` of event time and emits a derived `entered` record when the
+// count rises above `threshold`, `exited` when it falls back, even when no further event
+// arrives. Keyed. Thread safety: one instance per subtask, driven by its thread (operator.h).
+//
+// Semantics, exact in event time and independent of arrival order and parallelism:
+// - count(T) = number of matching events e of the profile with T - window < e.time <= T: an
+//   event counts from its own time until, excluded, its time + window.
+// - The profile is inside while count(T) > threshold. `entered` is emitted at the time of the
+//   event that takes the count above the threshold; `exited` at the time the count falls to
+//   the threshold or below, i.e. when its oldest counted event ages out (t_oldest + window).
+//   Changes at the same instant are netted first: an event arriving exactly when another
+//   ages out changes nothing.
+// - Output record: kind derived, key = profile, event_time = that time, event "entered" or
+//   "exited", properties `segment` (string: `segment:`, default the operator id) and `count`
+//   (int: count at that time).
+// - Matching events are buffered per profile and applied when the watermark reaches their
+//   time, in time order, so a profile's records come out in time order, emitted when the
+//   watermark passes their time (never late downstream). End of input (watermark kMaxTime)
+//   exits every profile still inside, at its exact exit time.
+// - A matching event with time <= the watermark is late: it is not counted; it is counted in
+//   late_events() and sent to the dead-letter output with reason "late event". Events not in
+//   `events` are ignored without any check.
+//
+// Config: `events` (optional list of event names; absent: every event counts), `window`
+// (duration > 0, required), `threshold` (integer >= 0, required), `segment` (optional name).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/config_node.h"
+#include "engine/operator.h"
+#include "operators/threshold/time_queue.h"
+
+namespace segflow {
+
+class RollingCountThreshold final : public Operator {
+ public:
+  static constexpr bool kKeyed = true;
+  static constexpr std::string_view kLateReason = "late event";
+
+  struct Config {
+    std::vector<SymbolId> events;  // empty: every event matches
+    int64_t window_ms = 0;
+    int64_t threshold = 0;
+    std::string segment;  // empty: the operator id
+    static Config parse(const ConfigNode& node);
+  };
+
+  explicit RollingCountThreshold(const Config& config);
+
+  void open(OperatorContext& ctx) override;
+  void process(const Batch& in, Output& out) override;
+  void on_timer(const Timer& timer, Output& out) override;
+  void on_watermark(int64_t watermark, Output& out) override;
+  // Format: version, watermark floor, keyed state (timers are saved by the runtime).
+  void snapshot(StateWriter& w) const override;
+  void restore(StateReader& r) override;
+
+  uint64_t late_events() const { return late_events_; }
+  // Profiles with state (buffered or counted events).
+  size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
+
+ private:
+  // Event-time timer tags; each profile has at most one of each.
+  static constexpr uint32_t kApplyTimer = 0;   // at its earliest buffered event
+  static constexpr uint32_t kExpiryTimer = 1;  // when its oldest counted event ages out
+
+  struct ProfileState {
+    TimeQueue buffered;  // matching events above the watermark, not yet applied
+    TimeQueue counted;   // applied events still in the window
+    bool inside = false;
+    bool empty() const { return buffered.empty() && counted.empty(); }
+    void write(StateWriter& w) const;
+    static ProfileState read(StateReader& r);
+  };
+  struct DueTimes {
+    std::optional<int64_t> apply;
+    std::optional<int64_t> expiry;
+  };
+
+  bool matches(SymbolId event) const;
+  int64_t effective_watermark() const;
+  int64_t expiry_of(int64_t event_time) const;
+  DueTimes due_times(const ProfileState& s) const;
+  // Applies the profile's buffered events and expiries up to `until`, in time order,
+  // emitting entered/exited as the count crosses the threshold.
+  void advance(std::string_view key, ProfileState& s, int64_t until, Output& out);
+  // Moves timer `tag` of `key` from `before` to `after`; `fired` was already removed.
+  void retime(std::string_view key, uint32_t tag, std::optional<int64_t> before,
+              std::optional<int64_t> after, const Timer* fired);
+  void emit(std::string_view key, int64_t time, SymbolId event, size_t count, Output& out);
+  void reject_late(const Record& r);
+
+  const Config& config_;
+  SymbolId entered_;
+  SymbolId exited_;
+  SymbolId segment_property_;
+  SymbolId count_property_;
+  std::string segment_;
+  std::string origin_;  // dead-letter origin: "<operator id>#<subtask>"
+  std::unique_ptr<ValueState<ProfileState>> state_;
+  // The highest watermark seen, also across a restore: events at or below it stay late even
+  // if the runtime restarts watermarks from kMinTime, so applied windows never go back.
+  int64_t watermark_floor_ = kMinTime;
+  uint64_t late_events_ = 0;
+};
+
+}  // namespace segflow

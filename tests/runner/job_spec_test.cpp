@@ -1,0 +1,121 @@
+// Job-spec loading: every mistake is reported at load with file:line:column.
+#include "runner/job_spec.h"
+
+#include <gtest/gtest.h>
+
+#include "engine/spec_error.h"
+
+namespace segflow {
+namespace {
+
+constexpr const char* kValid = R"(name: test
+parallelism: 2
+watermarks:
+  out_of_orderness: 5s
+sources:
+  - id: events
+    type: generator
+    users: 10
+    events: 100
+operators:
+  - id: views
+    type: filter
+    input: events
+    events: [Product Viewed]
+sinks:
+  - id: out
+    type: stdout
+    input: views
+)";
+
+// Loads `yaml` and returns the error text ("" when it loads).
+std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  try {
+    parse_job_spec(yaml, "job.yaml", overrides);
+    return "";
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+}
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto pos = text.find(from);
+  EXPECT_NE(pos, std::string::npos) << from;
+  return text.replace(pos, from.size(), to);
+}
+
+TEST(JobSpecTest, LoadsAValidSpec) {
+  const JobSpec spec = parse_job_spec(kValid, "job.yaml");
+  EXPECT_EQ(spec.settings.name, "test");
+  EXPECT_EQ(spec.settings.parallelism, 2u);
+  EXPECT_EQ(spec.settings.out_of_orderness_ms, 5000);
+  ASSERT_EQ(spec.graph.nodes().size(), 3u);
+  const LogicalNode& views = spec.graph.nodes()[1];
+  EXPECT_EQ(views.parallelism, 2u);
+  // The generator has parallelism 1, the filter 2: an implicit forward edge rebalances.
+  EXPECT_EQ(views.inputs[0].partitioning, Partitioning::kRebalance);
+  EXPECT_EQ(spec.graph.nodes()[2].parallelism, 1u);  // sinks default to one subtask
+}
+
+TEST(JobSpecTest, UnknownKeyIsAnError) {
+  EXPECT_EQ(error_of(replace(kValid, "parallelism: 2", "paralelism: 2")),
+            "job.yaml:2:1: unknown key 'paralelism'");
+  EXPECT_EQ(error_of(replace(kValid, "    users: 10", "    userz: 10")),
+            "job.yaml:8:5: sources[0]: unknown key 'userz'");
+}
+
+TEST(JobSpecTest, WrongTypeIsAnError) {
+  EXPECT_EQ(error_of(replace(kValid, "parallelism: 2", "parallelism: many")),
+            "job.yaml:2:14: parallelism: expected an integer, found 'many'");
+  EXPECT_EQ(error_of(replace(kValid, "out_of_orderness: 5s", "out_of_orderness: soon")),
+            "job.yaml:4:21: watermarks.out_of_orderness: expected a duration such as 500ms, 10s, "
+            "5m, 2h or 30d, found 'soon'");
+}
+
+TEST(JobSpecTest, MissingFieldIsAnError) {
+  EXPECT_EQ(error_of(replace(kValid, "    type: filter\n", "")),
+            "job.yaml:11:5: operators[0]: missing required field 'type'");
+  EXPECT_EQ(error_of(replace(kValid, "    input: events\n", "")),
+            "job.yaml:11:5: operators[0]: missing required field 'input'");
+}
+
+TEST(JobSpecTest, UnknownOperatorTypeIsAnError) {
+  const std::string e = error_of(replace(kValid, "type: filter", "type: filtre"));
+  EXPECT_EQ(e.rfind("job.yaml:12:11: operators[0].type: unknown operator type 'filtre' (known: ", 0),
+            0u)
+      << e;
+  EXPECT_NE(e.find("filter"), std::string::npos);
+}
+
+TEST(JobSpecTest, EdgeToNowhereIsAnError) {
+  EXPECT_EQ(error_of(replace(kValid, "input: events", "input: evnts")),
+            "job.yaml:11:5: 'views': input 'evnts' is not defined");
+}
+
+TEST(JobSpecTest, CycleIsAnError) {
+  const std::string cyclic = replace(kValid, "    input: events\n",
+                                     "    inputs: [events, again]\n  - id: again\n    type: filter\n"
+                                     "    input: views\n    events: [x]\n");
+  EXPECT_NE(error_of(cyclic).find("is part of a cycle"), std::string::npos) << error_of(cyclic);
+}
+
+TEST(JobSpecTest, InvalidYamlNamesTheLine) {
+  EXPECT_EQ(error_of("name: x\nsources: [\n"), "job.yaml:3:1: invalid YAML: end of sequence flow not found");
+}
+
+TEST(JobSpecTest, ExplicitForwardBetweenParallelismsIsAnError) {
+  const std::string e = error_of(replace(kValid, "    input: events\n", "    input: events\n    partition: forward\n"));
+  EXPECT_NE(e.find("forward input 'events' has parallelism 1 but this has 2"), std::string::npos) << e;
+}
+
+TEST(JobSpecTest, OverridesSetValuesByPathAndId) {
+  const JobSpec spec = parse_job_spec(kValid, "job.yaml", {"parallelism=4", "operators.views.parallelism=3"});
+  EXPECT_EQ(spec.settings.parallelism, 4u);
+  EXPECT_EQ(spec.graph.nodes()[1].parallelism, 3u);
+  EXPECT_EQ(error_of(kValid, {"sources.nothere.seed=1"}),
+            "--set sources.nothere.seed: no list element 'nothere'");
+  EXPECT_EQ(error_of(kValid, {"parallelism"}), "--set parallelism: expected key.path=value");
+}
+
+}  // namespace
+}  // namespace segflow
