@@ -151,8 +151,8 @@ void RollingCountThreshold::retime(std::string_view key, uint32_t tag,
   if (after) ctx().timers->register_timer(TimeDomain::kEventTime, *after, key, tag);
 }
 
-void RollingCountThreshold::emit(std::string_view key, int64_t time, SymbolId event,
-                                 size_t count, Output& out) {
+void RollingCountThreshold::emit(std::string_view key, int64_t time, SymbolId event, size_t count,
+                                 Output& out) {
   out.add(EventKind::kDerived, key, time, event)
       .set(segment_property_, Value::string(segment_))
       .set(count_property_, Value::integer(static_cast<int64_t>(count)));

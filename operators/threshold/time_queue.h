@@ -24,9 +24,9 @@ class TimeQueue {
     if (empty() || time >= times_.back()) {
       times_.push_back(time);
     } else {
-      times_.insert(std::upper_bound(times_.begin() + static_cast<std::ptrdiff_t>(head_),
-                                     times_.end(), time),
-                    time);
+      times_.insert(
+          std::upper_bound(times_.begin() + static_cast<std::ptrdiff_t>(head_), times_.end(), time),
+          time);
     }
   }
 

@@ -194,7 +194,9 @@ TEST(ExecutorTest, WatermarksAreMonotonicAndEndAtMaxTime) {
   EXPECT_EQ(collected.watermarks.back(), kMaxTime);
   // Until source a ended, the minimum was held back by it (its times are < 5000).
   for (int64_t wm : collected.watermarks) {
-    if (wm != kMaxTime) EXPECT_LT(wm, 100'000 + 5000);
+    if (wm != kMaxTime) {
+      EXPECT_LT(wm, 100'000 + 5000);
+    }
   }
   EXPECT_EQ(collected.lines.size(), 10'000u);
 }

@@ -90,15 +90,14 @@ TEST(OperatorHarness, RendersRecordsAsComparableValues) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].str(),
             R"(track u1 @1000 Order Completed name="a\"b" n=3 x=2.5 ok=true none=null)");
-  EXPECT_EQ(out[0], (OutputRecord{EventKind::kTrack,
-                                  "u1",
-                                  1000,
-                                  "Order Completed",
-                                  {{"name", R"("a\"b")"},
-                                   {"n", "3"},
-                                   {"x", "2.5"},
-                                   {"ok", "true"},
-                                   {"none", "null"}}}));
+  EXPECT_EQ(
+      out[0],
+      (OutputRecord{
+          EventKind::kTrack,
+          "u1",
+          1000,
+          "Order Completed",
+          {{"name", R"("a\"b")"}, {"n", "3"}, {"x", "2.5"}, {"ok", "true"}, {"none", "null"}}}));
   ASSERT_NE(out[0].property("n"), nullptr);
   EXPECT_EQ(*out[0].property("n"), "3");
   EXPECT_EQ(out[0].property("missing"), nullptr);
@@ -112,9 +111,8 @@ TEST(OperatorHarness, WatermarkFiresDueTimersInTimeOrderThenOnWatermark) {
   h.clear_output();
 
   h.watermark(60);  // u2's timer at 60 is due, u1's at 110 is not
-  EXPECT_THAT(h.take_output_lines(),
-              ElementsAre("derived u2 @60 timer tag=1 watermark=60 now=0",
-                          "derived  @60 watermark"));
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u2 @60 timer tag=1 watermark=60 now=0",
+                                                 "derived  @60 watermark"));
   EXPECT_EQ(h.current_watermark(), 60);
 
   h.watermark(60);  // not an advance: nothing happens
@@ -123,10 +121,9 @@ TEST(OperatorHarness, WatermarkFiresDueTimersInTimeOrderThenOnWatermark) {
   h.process({{"u3", 70, "c"}});  // timer at 80
   h.clear_output();
   h.watermark(500);
-  EXPECT_THAT(h.take_output_lines(),
-              ElementsAre("derived u3 @80 timer tag=1 watermark=500 now=0",
-                          "derived u1 @110 timer tag=1 watermark=500 now=0",
-                          "derived  @500 watermark"));
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u3 @80 timer tag=1 watermark=500 now=0",
+                                                 "derived u1 @110 timer tag=1 watermark=500 now=0",
+                                                 "derived  @500 watermark"));
   EXPECT_THROW(h.watermark(400), std::invalid_argument);
 }
 
@@ -139,9 +136,8 @@ TEST(OperatorHarness, ProcessingTimeTimersFireWhenTheClockReachesThem) {
   h.advance_processing_time(99);
   EXPECT_THAT(h.output(), IsEmpty());
   h.advance_processing_time(1);
-  EXPECT_THAT(h.take_output_lines(),
-              ElementsAre("derived u1 @-9223372036854775807 timer tag=2 "
-                          "watermark=-9223372036854775808 now=1100"));
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u1 @-9223372036854775807 timer tag=2 "
+                                                 "watermark=-9223372036854775808 now=1100"));
   h.set_processing_time(5000);
   EXPECT_THAT(h.output(), IsEmpty());
 }

@@ -82,14 +82,13 @@ OperatorHarness::OperatorHarness(std::unique_ptr<Operator> op, HarnessOptions op
   ctx_.subtask = options_.subtask;
   ctx_.parallelism = options_.parallelism;
   ctx_.max_parallelism = options_.max_parallelism;
-  ctx_.key_groups = KeyGroupRange::for_subtask(options_.subtask, options_.max_parallelism,
-                                               options_.parallelism);
+  ctx_.key_groups =
+      KeyGroupRange::for_subtask(options_.subtask, options_.max_parallelism, options_.parallelism);
   ctx_.clock = &clock_;
   ctx_.timers = &timers_;
   ctx_.dead_letters = dead_letters_.get();
   ctx_.watermark = kMinTime;
-  out_ = std::make_unique<Output>([this](BatchPtr& b) { collect(*b); },
-                                  options_.output_batch_size);
+  out_ = std::make_unique<Output>([this](BatchPtr& b) { collect(*b); }, options_.output_batch_size);
   op_->open(ctx_);
 }
 
@@ -202,7 +201,8 @@ void OperatorHarness::restore(std::string_view snapshot) {
   const std::string op_state = r.str();
   StateReader op_reader(op_state);
   op_->restore(op_reader);
-  if (!op_reader.done()) throw StateFormatError("harness: operator left part of its snapshot unread");
+  if (!op_reader.done())
+    throw StateFormatError("harness: operator left part of its snapshot unread");
 
   TimerService restored;
   restored.restore(r);

@@ -1,0 +1,148 @@
+// Keyed state: values per key, TTL on the manual clock, map and aggregating state, and
+// snapshots that a subtask owning other key groups restores only its share of.
+#include "engine/keyed_state.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace segflow {
+namespace {
+
+KeyedStateScope scope_for(uint32_t subtask, uint32_t parallelism, const Clock& clock) {
+  return {KeyGroupRange::for_subtask(subtask, 128, parallelism), 128, &clock};
+}
+
+TEST(ValueStateTest, GetPutTakeErase) {
+  ManualClock clock;
+  ValueState<int64_t> s(scope_for(0, 1, clock));
+  EXPECT_EQ(s.get("a"), nullptr);
+  s.put("a", 5);
+  ++s.get_or_create("a");
+  s.get_or_create("b") = 7;
+  ASSERT_NE(s.get("a"), nullptr);
+  EXPECT_EQ(*s.get("a"), 6);
+  EXPECT_EQ(s.size(), 2u);
+  EXPECT_EQ(s.take("b"), 7);
+  EXPECT_EQ(s.get("b"), nullptr);
+  s.erase("a");
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST(ValueStateTest, EntriesExpireATtlAfterTheirLastWrite) {
+  ManualClock clock(1000);
+  ValueState<std::string> s(scope_for(0, 1, clock), /*ttl_ms=*/100);
+  s.put("a", "x");
+  clock.advance(60);
+  s.put("b", "y");
+  clock.advance(50);  // a written 110 ms ago, b 50 ms ago
+  EXPECT_EQ(s.get("a"), nullptr);
+  ASSERT_NE(s.get("b"), nullptr);
+  s.get_or_create("b");  // refresh
+  clock.advance(90);
+  EXPECT_NE(s.get("b"), nullptr);
+  clock.advance(20);
+  s.sweep_expired();
+  EXPECT_EQ(s.size(), 0u);
+  EXPECT_EQ(s.get_or_create("a"), "");  // expired value is not resurrected
+}
+
+TEST(ValueStateTest, SnapshotRestoresOnlyTheOwnedKeyGroups) {
+  ManualClock clock;
+  ValueState<int64_t> whole(scope_for(0, 1, clock));
+  for (int i = 0; i < 1000; ++i) whole.put("user" + std::to_string(i), i);
+  StateWriter w;
+  whole.snapshot(w);
+
+  // Rescale to 3 subtasks: each restores its share; together they hold everything once.
+  size_t total = 0;
+  for (uint32_t sub = 0; sub < 3; ++sub) {
+    ValueState<int64_t> part(scope_for(sub, 3, clock));
+    StateReader r(w.data());
+    part.restore(r);
+    EXPECT_TRUE(r.done());
+    total += part.size();
+    part.for_each([&](std::string_view key, int64_t& v) {
+      EXPECT_EQ(subtask_of_key_group(key_group_of(key, 128), 128, 3), sub);
+      EXPECT_EQ("user" + std::to_string(v), key);
+    });
+  }
+  EXPECT_EQ(total, 1000u);
+}
+
+TEST(ValueStateTest, TruncatedSnapshotIsAnError) {
+  ManualClock clock;
+  ValueState<int64_t> s(scope_for(0, 1, clock));
+  s.put("a", 1);
+  StateWriter w;
+  s.snapshot(w);
+  const std::string cut = w.data().substr(0, w.data().size() - 3);
+  ValueState<int64_t> t(scope_for(0, 1, clock));
+  StateReader r(cut);
+  EXPECT_THROW(t.restore(r), StateFormatError);
+}
+
+TEST(MapStateTest, KeepsAMapPerKey) {
+  ManualClock clock;
+  MapState<std::string, int64_t> s(scope_for(0, 1, clock));
+  s.put("u1", "shoes", 2);
+  s.put("u1", "hats", 1);
+  s.put("u2", "shoes", 5);
+  EXPECT_EQ(*s.get("u1", "shoes"), 2);
+  EXPECT_EQ(s.get("u1", "socks"), nullptr);
+  EXPECT_EQ(s.entries("u1")->size(), 2u);
+  StateWriter w;
+  s.snapshot(w);
+  MapState<std::string, int64_t> t(scope_for(0, 1, clock));
+  StateReader r(w.data());
+  t.restore(r);
+  EXPECT_EQ(*t.get("u2", "shoes"), 5);
+}
+
+struct SumAndCount {
+  struct Accumulator {
+    double sum = 0;
+    int64_t count = 0;
+    void write(StateWriter& w) const {
+      write_state(w, sum);
+      write_state(w, count);
+    }
+    static Accumulator read(StateReader& r) {
+      Accumulator a;
+      a.sum = read_state<double>(r);
+      a.count = read_state<int64_t>(r);
+      return a;
+    }
+  };
+  using Input = double;
+  using Result = double;
+  static void add(Accumulator& a, double v) {
+    a.sum += v;
+    ++a.count;
+  }
+  static void merge(Accumulator& a, const Accumulator& b) {
+    a.sum += b.sum;
+    a.count += b.count;
+  }
+  static double result(const Accumulator& a) { return a.count ? a.sum / a.count : 0; }
+};
+
+TEST(AggregatingStateTest, AddsMergesAndSnapshots) {
+  ManualClock clock;
+  AggregatingState<SumAndCount> avg(scope_for(0, 1, clock));
+  avg.add("u", 10);
+  avg.add("u", 20);
+  EXPECT_DOUBLE_EQ(avg.result("u"), 15);
+  avg.merge("u", SumAndCount::Accumulator{60, 1});
+  EXPECT_DOUBLE_EQ(avg.result("u"), 30);
+  EXPECT_DOUBLE_EQ(avg.result("nobody"), 0);
+  StateWriter w;
+  avg.snapshot(w);
+  AggregatingState<SumAndCount> restored(scope_for(0, 1, clock));
+  StateReader r(w.data());
+  restored.restore(r);
+  EXPECT_DOUBLE_EQ(restored.result("u"), 30);
+}
+
+}  // namespace
+}  // namespace segflow
