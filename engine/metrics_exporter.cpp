@@ -1,5 +1,6 @@
 #include "engine/metrics_exporter.h"
 
+#include <limits>
 #include <stdexcept>
 
 #include <prometheus/collectable.h>
@@ -26,7 +27,7 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
     MetricFamily out{"segflow_records_out_total", "Records emitted by an operator subtask",
                      MetricType::Counter, {}};
     MetricFamily watermark{"segflow_watermark_ms",
-                           "Current event-time watermark of an operator subtask (ms since epoch)",
+                           "Current event-time watermark of an operator subtask (ms since epoch; +Inf: ended)",
                            MetricType::Gauge, {}};
     for (const OperatorStats& s : executor_.operator_stats()) {
       const std::vector<ClientMetric::Label> labels = {
@@ -34,7 +35,8 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
       if (!s.is_source) add_counter(in, labels, s.records_in.load(std::memory_order_relaxed));
       add_counter(out, labels, s.records_out.load(std::memory_order_relaxed));
       const int64_t wm = s.watermark.load(std::memory_order_relaxed);
-      if (wm != kMinTime && wm != kMaxTime) add_gauge(watermark, labels, static_cast<double>(wm));
+      if (wm == kMaxTime) add_gauge(watermark, labels, std::numeric_limits<double>::infinity());
+      else if (wm != kMinTime) add_gauge(watermark, labels, static_cast<double>(wm));
     }
     MetricFamily fill{"segflow_channel_fill_ratio", "Queued batches / capacity of a channel",
                       MetricType::Gauge, {}};

@@ -96,6 +96,7 @@ void FileSource::open(OperatorContext& ctx) {
 }
 
 void FileSource::close() {
+  lines_read_at_close_ = lines_read();
   reader_.reset();
   staged_.clear();
   order_.clear();

@@ -90,7 +90,8 @@ class FileSource final : public Source {
   void restore(StateReader& r) override;
   void close() override;
 
-  uint64_t lines_read() const { return reader_ ? reader_->line_number() : 0; }
+  // Lines read from the file so far, the header included.
+  uint64_t lines_read() const { return reader_ ? reader_->line_number() : lines_read_at_close_; }
   uint64_t records_emitted() const { return records_emitted_; }
   uint64_t dead_lettered() const { return dead_lettered_; }
 
@@ -117,6 +118,7 @@ class FileSource final : public Source {
   std::unique_ptr<SegmentDecoder> json_;
   std::unique_ptr<CsvRowDecoder> csv_;
   uint64_t header_lines_ = 0;
+  uint64_t lines_read_at_close_ = 0;
   bool at_end_ = false;
   uint64_t records_emitted_ = 0;
   uint64_t dead_lettered_ = 0;

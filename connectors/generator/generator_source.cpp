@@ -6,7 +6,7 @@
 #include <string>
 #include <type_traits>
 
-#include "connectors/generator/iso8601_time.h"
+#include "connectors/json/iso8601.h"
 #include "engine/registry.h"
 
 namespace segflow {
@@ -43,7 +43,11 @@ EventKind kind_of(Action action) {
 }
 
 Value str(std::string_view s) { return Value::string(s); }
-Value money(int64_t cents) { return Value::real(static_cast<double>(cents) / 100.0); }
+// A whole amount is an integer, as a JSON decoder reads `"revenue": 99`.
+Value money(int64_t cents) {
+  if (cents % 100 == 0) return Value::integer(cents / 100);
+  return Value::real(static_cast<double>(cents) / 100.0);
+}
 
 }  // namespace
 
@@ -56,11 +60,9 @@ GeneratorSource::Config GeneratorSource::Config::parse(const ConfigNode& node) {
   if (!(c.rate >= 0 && c.rate <= kMaxRate))
     node.fail_at("rate", "must be between 0 (unpaced) and 1e9 records per second");
   const std::string start = node.string("start", "2024-01-01T00:00:00Z");
-  const std::optional<int64_t> start_ms = generator::parse_iso8601_ms(start);
-  if (!start_ms)
+  if (!parse_iso8601(start, c.start_ms))
     node.fail_at("start", "expected an ISO-8601 time such as 2024-01-01T00:00:00Z, found '" +
                               start + "'");
-  c.start_ms = *start_ms;
   c.out_of_order_ms = node.duration_ms("out_of_order", 0);
   if (c.out_of_order_ms > kMaxOutOfOrderMs) node.fail_at("out_of_order", "must be at most 7d");
   return c;

@@ -24,3 +24,10 @@ std::vector<std::string> read_lines(const std::string& path);
 void write_file(const std::string& path, const std::string& content);
 
 }  // namespace segflow::testing
+
+namespace segflow::testing {
+
+// GET http://127.0.0.1:<port><path> over a plain socket; returns the body ("" on failure).
+std::string http_get(int port, const std::string& path);
+
+}  // namespace segflow::testing

@@ -51,6 +51,7 @@ struct GeneratorRun {
   size_t polls = 0;
 };
 
+// Copies the records of `batch` out.
 inline std::vector<GeneratedRecord> to_records(const Batch& batch) {
   std::vector<GeneratedRecord> out;
   for (const Record& r : batch.records()) {
@@ -68,6 +69,7 @@ inline std::vector<GeneratedRecord> to_records(const Batch& batch) {
   return out;
 }
 
+// Polls an open `source` until kEnd (at most `max_polls` polls), appending to `run`.
 inline void poll_to_end(GeneratorSource& source, GeneratorRun& run, size_t max_polls = SIZE_MAX) {
   Output out(
       [&](BatchPtr& batch) {
@@ -83,6 +85,7 @@ inline void poll_to_end(GeneratorSource& source, GeneratorRun& run, size_t max_p
   out.flush();
 }
 
+// Opens a source as subtask `subtask` of `parallelism` and polls it until kEnd.
 inline GeneratorRun run_generator(const GeneratorSource::Config& config, uint32_t subtask = 0,
                                   uint32_t parallelism = 1) {
   OperatorContext ctx;
