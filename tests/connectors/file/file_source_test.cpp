@@ -450,9 +450,24 @@ TEST(FileSourceJsonl, RestoreRejectsForeignState) {
 // ---------------------------------------------------------------------------------------
 // CSV
 
+// Dead-letter counts kept after the DeadLetterOutput is gone.
+struct DeadLetterCounts {
+  std::map<std::string, uint64_t> by_reason;
+  uint64_t total() const {
+    uint64_t n = 0;
+    for (const auto& [reason, count] : by_reason) n += count;
+    return n;
+  }
+  uint64_t count(const std::string& reason) const {
+    auto it = by_reason.find(reason);
+    return it == by_reason.end() ? 0 : it->second;
+  }
+  const std::map<std::string, uint64_t>& counts() const { return by_reason; }
+};
+
 struct CsvRun {
   Drained drained;
-  DeadLetterOutput dead_letters;
+  DeadLetterCounts dead_letters;
   std::vector<std::string> dead_letter_lines;
 };
 
@@ -467,8 +482,7 @@ std::unique_ptr<CsvRun> run_csv(const std::string& csv_yaml, const std::string& 
     SourceHarness h(parse_config("path: " + path + "\n" + extra + "csv: " + csv_yaml), &dl);
     run->drained = h.run();
     dl.flush();
-    for (const auto& [reason, n] : dl.counts())
-      for (uint64_t i = 0; i < n; ++i) run->dead_letters.send("", reason, "");
+    run->dead_letters.by_reason = dl.counts();
   }
   run->dead_letter_lines = read_lines(dir.file("dead.jsonl"));
   return run;
@@ -510,24 +524,6 @@ TEST(FileSourceCsv, QuotingTypingAndMapping) {
   EXPECT_EQ(prop(b, r[3], "properties.note"), nullptr);
   EXPECT_EQ(*prop(b, r[0], "properties.sku"), Value::string("007"));
   EXPECT_EQ(*prop(b, r[2], "properties.sku"), Value::string("42"));
-}
-
-TEST(FileSourceCsv, AutoTypingKeepsCodesAsText) {
-  EXPECT_EQ(auto_typed_value("42"), Value::integer(42));
-  EXPECT_EQ(auto_typed_value("-7"), Value::integer(-7));
-  EXPECT_EQ(auto_typed_value("0"), Value::integer(0));
-  EXPECT_EQ(auto_typed_value("0.5"), Value::real(0.5));
-  EXPECT_EQ(auto_typed_value("2103807459595387724"), Value::integer(2103807459595387724));
-  EXPECT_EQ(auto_typed_value("99999999999999999999"), Value::real(1e20));
-  EXPECT_EQ(auto_typed_value("007"), Value::string("007"));
-  EXPECT_EQ(auto_typed_value("85123A"), Value::string("85123A"));
-  EXPECT_EQ(auto_typed_value("inf"), Value::string("inf"));
-  EXPECT_EQ(auto_typed_value("nan"), Value::string("nan"));
-  EXPECT_EQ(auto_typed_value("1e999"), Value::string("1e999"));
-  EXPECT_EQ(auto_typed_value("+5"), Value::string("+5"));
-  EXPECT_EQ(auto_typed_value("1-2"), Value::string("1-2"));
-  EXPECT_EQ(auto_typed_value("-"), Value::string("-"));
-  EXPECT_EQ(auto_typed_value(" 5"), Value::string(" 5"));
 }
 
 TEST(FileSourceCsv, EveryDeadLetterReason) {
@@ -607,36 +603,6 @@ TEST(FileSourceCsv, NoHeaderTabsBomAndTimeFormats) {
   ASSERT_EQ(tabs->drained.size(), 2u);
   EXPECT_EQ(tabs->drained.batches[0]->records()[0].event_time, 1714564800000);
   EXPECT_EQ(tabs->drained.batches[0]->records()[1].event_time, 1714564800000);
-}
-
-TEST(TimeFormatTest, Patterns) {
-  std::string error;
-  auto parse = [&](const std::string& spec, const std::string& text) -> int64_t {
-    auto f = TimeFormat::make(spec, error);
-    EXPECT_TRUE(f.has_value()) << error;
-    int64_t ms = -1;
-    return f && f->parse_time(text, ms) ? ms : -1;
-  };
-  EXPECT_EQ(parse("%Y-%m-%d %H:%M:%S", "2019-10-01 00:00:00 UTC"), 1569888000000);
-  EXPECT_EQ(parse("%Y-%m-%d %H:%M:%S", "2019-10-01 00:00:00"), 1569888000000);
-  EXPECT_EQ(parse("%Y-%m-%d %H:%M:%S", "2019-10-01 02:00:00+02:00"), 1569888000000);
-  EXPECT_EQ(parse("%F %T.%f", "2019-10-01 00:00:00.5"), 1569888000500);
-  EXPECT_EQ(parse("%m/%d/%Y %H:%M", "10/1/2019 0:00"), 1569888000000);
-  EXPECT_EQ(parse("%Y%m%d", "20191001"), 1569888000000);
-  EXPECT_EQ(parse("100%% %Y", "100% 2019"), 1546300800000);
-  EXPECT_EQ(parse("%Y-%m-%d", "2019-02-29"), -1);
-  EXPECT_EQ(parse("%Y-%m-%d", "2019-10-01 junk"), -1);
-  EXPECT_EQ(parse("%Y-%m-%d", "2019-10"), -1);
-  EXPECT_EQ(parse("%H:%M", "25:00"), -1);
-  EXPECT_EQ(parse("epoch_s", "1569888000"), 1569888000000);
-  EXPECT_EQ(parse("epoch_s", "-1.5"), -1500);
-  EXPECT_EQ(parse("epoch_s", "99999999999999999"), -1);
-  EXPECT_EQ(parse("epoch_s", "1e9"), -1);
-  EXPECT_EQ(parse("epoch_ms", "1569888000123"), 1569888000123);
-  EXPECT_EQ(parse("iso8601", "2019-10-01 00:00:00 UTC"), 1569888000000);
-  EXPECT_FALSE(TimeFormat::make("%Y-%q", error).has_value());
-  EXPECT_FALSE(TimeFormat::make("%", error).has_value());
-  EXPECT_FALSE(TimeFormat::make("", error).has_value());
 }
 
 TEST(FileSourceCsv, MissingColumnFailsAtOpen) {
@@ -774,8 +740,9 @@ TEST(FileSourceDatasets, UciOnlineRetailGzip) {
   EXPECT_EQ(customers.size(), 3'360u);
   for (const std::string& k : customers) ASSERT_EQ(k.find('.'), std::string::npos) << k;
   const auto events = event_counts(d);
-  EXPECT_EQ(events.size(), 2u) << "the 3 adjustment lines have no CustomerID";
-  EXPECT_GT(events.at("Order Cancelled"), 0u);
+  // The 3 adjustment lines have no CustomerID.
+  EXPECT_EQ(events, (std::map<std::string, size_t>{{"Order Completed", 226'488},
+                                                   {"Order Cancelled", 5'565}}));
   size_t quoted_with_comma = 0;
   int64_t first = INT64_MAX, last = INT64_MIN;
   d.each([&](const Batch& b, const Record& r) {
@@ -787,7 +754,7 @@ TEST(FileSourceDatasets, UciOnlineRetailGzip) {
     first = std::min(first, r.event_time);
     last = std::max(last, r.event_time);
   });
-  EXPECT_GT(quoted_with_comma, 0u);
+  EXPECT_EQ(quoted_with_comma, 2'088u);
   EXPECT_EQ(first, 1291191960000);  // 2010-12-01 08:26:00 (taken as UTC)
   EXPECT_EQ(last, 1314812700000);   // 2011-08-31 17:45:00
 }
