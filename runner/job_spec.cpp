@@ -39,8 +39,9 @@ void apply_override(YAML::Node root, const std::string& assignment) {
   std::stringstream ss(path);
   for (std::string s; std::getline(ss, s, '.');) segments.push_back(s);
   YAML::Node node = root;
+  // reset(), not '=': assigning a YAML::Node overwrites the node it refers to.
   for (size_t i = 0; i + 1 < segments.size(); ++i)
-    node = resolve_segment(node, segments[i], path, false);
+    node.reset(resolve_segment(node, segments[i], path, false));
   if (node.IsSequence()) throw SpecError("--set " + path + ": cannot replace a list element");
   node[segments.back()] = YAML::Load(assignment.substr(eq + 1));
 }

@@ -50,7 +50,7 @@ class CsvRowDecoder {
   std::vector<std::string_view> fields_;
   std::string scratch_;
   std::vector<Value> values_;  // per property; null = empty cell, not emitted
-  SymbolCache symbols_;       // event names taken from cells
+  SymbolCache symbols_;        // event names taken from cells
 };
 
 // Auto-typing of a CSV cell: an integer (no leading zeros) as an int, a decimal as a double,

@@ -19,8 +19,8 @@ bool split_csv_row(std::string_view line, char delimiter, std::vector<std::strin
       bool copied = false;
       size_t scratch_start = scratch.size();
       for (;;) {
-        const void* q = i < line.size() ? std::memchr(line.data() + i, '"', line.size() - i)
-                                        : nullptr;
+        const void* q =
+            i < line.size() ? std::memchr(line.data() + i, '"', line.size() - i) : nullptr;
         if (q == nullptr) return false;  // unterminated
         const size_t quote = static_cast<size_t>(static_cast<const char*>(q) - line.data());
         if (quote + 1 < line.size() && line[quote + 1] == '"') {

@@ -22,9 +22,12 @@ FileSink::Config FileSink::Config::parse(const ConfigNode& node) {
   c.path = node.string("path");
   if (c.path.empty()) node.fail_at("path", "must not be empty");
   const std::string flush = node.string("flush", "batch");
-  if (flush == "batch") c.flush_every_batch = true;
-  else if (flush == "close") c.flush_every_batch = false;
-  else node.fail_at("flush", "expected 'batch' or 'close', found '" + flush + "'");
+  if (flush == "batch")
+    c.flush_every_batch = true;
+  else if (flush == "close")
+    c.flush_every_batch = false;
+  else
+    node.fail_at("flush", "expected 'batch' or 'close', found '" + flush + "'");
   return c;
 }
 
@@ -53,8 +56,8 @@ void FileSink::open(OperatorContext& ctx) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
     if (ec)
-      throw std::runtime_error("file_sink: cannot create directory " + parent.string() +
-                               " for " + path_ + ": " + ec.message());
+      throw std::runtime_error("file_sink: cannot create directory " + parent.string() + " for " +
+                               path_ + ": " + ec.message());
   }
   file_ = std::fopen(path_.c_str(), "wb");
   if (file_ == nullptr) fail("open");

@@ -28,8 +28,7 @@ class FileSink final : public Operator {
   };
 
   // The file subtask `subtask` of `parallelism` writes for `path`.
-  static std::string subtask_path(const std::string& path, uint32_t subtask,
-                                  uint32_t parallelism);
+  static std::string subtask_path(const std::string& path, uint32_t subtask, uint32_t parallelism);
 
   explicit FileSink(const Config& config) : config_(config) {}
   ~FileSink() override;

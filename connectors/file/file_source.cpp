@@ -36,9 +36,12 @@ FileSource::Config FileSource::Config::parse(const ConfigNode& node) {
   if (c.path.empty()) node.fail_at("path", "path must not be empty");
   if (node.has("format")) {
     const std::string format = node.string("format");
-    if (format == "jsonl") c.format = Format::kJsonl;
-    else if (format == "csv") c.format = Format::kCsv;
-    else node.fail_at("format", "unknown format '" + format + "' (jsonl, csv)");
+    if (format == "jsonl")
+      c.format = Format::kJsonl;
+    else if (format == "csv")
+      c.format = Format::kCsv;
+    else
+      node.fail_at("format", "unknown format '" + format + "' (jsonl, csv)");
   } else {
     c.format = format_from_extension(node, c.path);
   }

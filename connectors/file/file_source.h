@@ -16,7 +16,8 @@
 //                                            purchase: Order Completed } }
 //       timestamp: { column: event_time, format: "%Y-%m-%d %H:%M:%S" }
 //       properties: { product_id: product_id, category_id: { column: category_id, type: string },
-//                     category: category_code, brand: brand, price: price, session_id: user_session }
+//                     category: category_code, brand: brand, price: price, session_id: user_session
+//                     }
 // Example (Taobao, grouped by user, so sorted on load):
 //   - id: taobao
 //     type: file
@@ -25,7 +26,8 @@
 //     csv:
 //       key: user_id
 //       event: { column: behavior_type, map: { pv: Product Viewed, cart: Product Added,
-//                                               fav: Product Added to Wishlist, buy: Order Completed } }
+//                                               fav: Product Added to Wishlist, buy: Order
+//                                               Completed } }
 //       timestamp: { column: timestamp, format: epoch_s }
 //       properties: { product_id: item_id, category_id: category_id }
 // Example (UCI Online Retail, gzip; CustomerID "17850.0" becomes key "17850"):
@@ -113,7 +115,7 @@ class FileSource final : public Source {
   bool is_my_line(uint64_t line_number);
   void dead_letter(std::string_view reason, std::string_view payload);
 
-  const Config& config_;
+  const Config config_;  // a copy: the decoders keep references into it
   std::unique_ptr<LineReader> reader_;
   std::unique_ptr<SegmentDecoder> json_;
   std::unique_ptr<CsvRowDecoder> csv_;

@@ -54,8 +54,7 @@ inline constexpr std::array<Country, 14> kCountries = {{
 }};
 
 enum class DeviceType : uint8_t { kDesktop, kMobile, kTablet };
-inline constexpr std::array<std::string_view, 3> kDeviceTypeNames = {"desktop", "mobile",
-                                                                     "tablet"};
+inline constexpr std::array<std::string_view, 3> kDeviceTypeNames = {"desktop", "mobile", "tablet"};
 
 // Pages: the first few are where sessions land, the rest are visited along the way.
 inline constexpr std::array<std::string_view, 7> kPageNames = {

@@ -28,8 +28,9 @@ constexpr uint64_t kSnapshotVersion = 1;
 static_assert(std::is_trivially_copyable_v<UserState>);
 
 constexpr std::string_view kEventNames[generator::kActionCount] = {
-    "page",          "Product List Viewed", "Product Viewed", "Product Added",
-    "Checkout Started", "Order Completed",  "identify"};
+    "page",          "Product List Viewed", "Product Viewed",
+    "Product Added", "Checkout Started",    "Order Completed",
+    "identify"};
 
 EventKind kind_of(Action action) {
   switch (action) {
@@ -61,8 +62,8 @@ GeneratorSource::Config GeneratorSource::Config::parse(const ConfigNode& node) {
     node.fail_at("rate", "must be between 0 (unpaced) and 1e9 records per second");
   const std::string start = node.string("start", "2024-01-01T00:00:00Z");
   if (!parse_iso8601(start, c.start_ms))
-    node.fail_at("start", "expected an ISO-8601 time such as 2024-01-01T00:00:00Z, found '" +
-                              start + "'");
+    node.fail_at("start",
+                 "expected an ISO-8601 time such as 2024-01-01T00:00:00Z, found '" + start + "'");
   c.out_of_order_ms = node.duration_ms("out_of_order", 0);
   if (c.out_of_order_ms > kMaxOutOfOrderMs) node.fail_at("out_of_order", "must be at most 7d");
   return c;
@@ -76,7 +77,8 @@ void GeneratorSource::open(OperatorContext& ctx) {
   parallelism_ = std::max<uint32_t>(1, ctx.parallelism);
   model_.emplace(config_.seed, config_.start_ms, config_.out_of_order_ms);
 
-  for (uint32_t a = 0; a < generator::kActionCount; ++a) symbols_.events[a] = intern(kEventNames[a]);
+  for (uint32_t a = 0; a < generator::kActionCount; ++a)
+    symbols_.events[a] = intern(kEventNames[a]);
   symbols_.user_id = intern("userId");
   symbols_.anonymous_id = intern("anonymousId");
   symbols_.message_id = intern("messageId");
@@ -97,7 +99,8 @@ void GeneratorSource::open(OperatorContext& ctx) {
   symbols_.locale = intern("context.locale");
 
   const uint64_t users = config_.users;
-  const uint64_t local_users = subtask_ < users ? (users - subtask_ + parallelism_ - 1) / parallelism_ : 0;
+  const uint64_t local_users =
+      subtask_ < users ? (users - subtask_ + parallelism_ - 1) / parallelism_ : 0;
   profiles_.clear();
   states_.clear();
   profiles_.reserve(local_users);
@@ -109,8 +112,7 @@ void GeneratorSource::open(OperatorContext& ctx) {
 
   const uint64_t active = std::min<uint64_t>(parallelism_, users);
   if (config_.events > 0)
-    limit_ = subtask_ < active ? config_.events / active + (subtask_ < config_.events % active)
-                               : 0;
+    limit_ = subtask_ < active ? config_.events / active + (subtask_ < config_.events % active) : 0;
   rate_ = config_.rate / static_cast<double>(active);
   emitted_ = 0;
   pace_start_ms_ = -1;
@@ -159,8 +161,8 @@ void GeneratorSource::emit(const UserProfile& profile, const ModelEvent& e, Outp
   const std::string_view user_id = e.identified ? ids_.user_id(user_buf, user) : std::string_view();
   const Symbols& s = symbols_;
 
-  RecordBuilder b = out.add(kind_of(e.action), e.identified ? user_id : anonymous_id,
-                            e.event_time, s.events[static_cast<size_t>(e.action)]);
+  RecordBuilder b = out.add(kind_of(e.action), e.identified ? user_id : anonymous_id, e.event_time,
+                            s.events[static_cast<size_t>(e.action)]);
   if (e.identified) b.set(s.user_id, str(user_id));
   b.set(s.anonymous_id, str(anonymous_id));
   b.set(s.message_id, str(ids_.message_id(message_buf, user, e.sequence)));
@@ -223,8 +225,7 @@ void GeneratorSource::restore(StateReader& r) {
   if (seed != config_.seed || users != config_.users)
     throw StateFormatError("generator: state was taken with seed " + std::to_string(seed) +
                            " and " + std::to_string(users) + " users, the job now has seed " +
-                           std::to_string(config_.seed) + " and " +
-                           std::to_string(config_.users));
+                           std::to_string(config_.seed) + " and " + std::to_string(config_.users));
   Restored restored;
   restored.subtask = subtask;
   restored.parallelism = parallelism;

@@ -55,8 +55,8 @@ class GeneratorSource final : public Source {
   struct Config {
     uint64_t seed = 1;
     uint32_t users = 1000;
-    uint64_t events = 0;  // 0: unbounded
-    double rate = 0;      // records/s; 0: unpaced
+    uint64_t events = 0;               // 0: unbounded
+    double rate = 0;                   // records/s; 0: unpaced
     int64_t start_ms = 1704067200000;  // 2024-01-01T00:00:00Z
     int64_t out_of_order_ms = 0;
     static Config parse(const ConfigNode& node);

@@ -10,19 +10,27 @@ namespace segflow::generator {
 
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
+// "000102...ff": the two hex digits of every byte.
+constexpr std::array<char, 512> kHexPairs = [] {
+  constexpr char kDigits[] = "0123456789abcdef";
+  std::array<char, 512> pairs{};
+  for (int b = 0; b < 256; ++b) {
+    pairs[2 * b] = kDigits[b >> 4];
+    pairs[2 * b + 1] = kDigits[b & 0xf];
+  }
+  return pairs;
+}();
 constexpr uint64_t kAnonymousSalt = 0x616e6f6e796d6f75ULL;
 constexpr uint64_t kDeviceSalt = 0x6465766963652d69ULL;
 constexpr uint64_t kMessageSalt = 0x6d6573736167652dULL;
 
 constexpr std::array<std::string_view, 16> kFirstNames = {
-    "maria", "james", "sofia", "liam",  "yuki",  "arjun",  "emma",  "lucas",
+    "maria", "james", "sofia", "liam",  "yuki",  "arjun", "emma",   "lucas",
     "chloe", "noah",  "ana",   "felix", "priya", "mateo", "hannah", "oliver"};
 constexpr std::array<std::string_view, 16> kLastNames = {
-    "garcia", "smith", "muller", "tanaka", "silva",  "patel", "martin", "brown",
-    "rossi",  "dubois", "kim",   "nguyen", "jansen", "lopez", "wilson", "sato"};
-constexpr std::array<std::string_view, 3> kDomains = {"example.com", "example.net",
-                                                      "example.org"};
+    "garcia", "smith",  "muller", "tanaka", "silva",  "patel", "martin", "brown",
+    "rossi",  "dubois", "kim",    "nguyen", "jansen", "lopez", "wilson", "sato"};
+constexpr std::array<std::string_view, 3> kDomains = {"example.com", "example.net", "example.org"};
 
 char* put(char* p, std::string_view s) {
   std::memcpy(p, s.data(), s.size());
@@ -31,11 +39,12 @@ char* put(char* p, std::string_view s) {
 
 char* put_number(char* p, uint64_t n) { return std::to_chars(p, p + 20, n).ptr; }
 
-// Writes the 16 hex digits of `v`, most significant first, dashes before digits in `dashes`.
-char* put_hex(char* p, uint64_t v, uint32_t dash_mask) {
-  for (int i = 15; i >= 0; --i) {
-    if (dash_mask & (1u << (15 - i))) *p++ = '-';
-    *p++ = kHex[(v >> (i * 4)) & 0xf];
+// Writes the hex digits of bytes [first, last) of `v`, most significant byte first.
+char* put_hex_bytes(char* p, uint64_t v, int first, int last) {
+  for (int i = first; i < last; ++i) {
+    const char* pair = &kHexPairs[2 * ((v >> (56 - 8 * i)) & 0xff)];
+    *p++ = pair[0];
+    *p++ = pair[1];
   }
   return p;
 }
@@ -48,8 +57,16 @@ std::string_view SyntheticIds::uuid(Buffer& buf, uint64_t salt, uint64_t key) co
   // `high` is a bijection of `key`, so distinct keys give distinct UUIDs.
   const uint64_t high = mix64(key ^ mix64(seed_ ^ salt));
   const uint64_t low = mix64(high + seed_);
-  char* p = put_hex(buf, high, (1u << 8) | (1u << 12));  // xxxxxxxx-xxxx-xxxx
-  p = put_hex(p, low, (1u << 0) | (1u << 4));            // -xxxx-xxxxxxxxxxxx
+  // 8-4-4-4-12 hex digits: `high` gives the first 16, `low` the last 16.
+  char* p = put_hex_bytes(buf, high, 0, 4);
+  *p++ = '-';
+  p = put_hex_bytes(p, high, 4, 6);
+  *p++ = '-';
+  p = put_hex_bytes(p, high, 6, 8);
+  *p++ = '-';
+  p = put_hex_bytes(p, low, 0, 2);
+  *p++ = '-';
+  p = put_hex_bytes(p, low, 2, 8);
   return {buf, static_cast<size_t>(p - buf)};
 }
 

@@ -20,7 +20,7 @@ constexpr std::array<double, kActionCount> kMeanDwellSeconds = {20, 25, 45, 20, 
 // Gaps inside a session stay under the usual 30-minute session timeout.
 constexpr int64_t kMaxDwell = 25 * kMinute;
 constexpr int64_t kMinSessionGap = 30 * kMinute;
-constexpr int64_t kStaleCart = 14 * kDay;
+constexpr int64_t kStaleCart = 7 * kDay;
 
 template <class T, size_t N, class F>
 constexpr std::array<uint32_t, N> weights_of(const std::array<T, N>& items, F weight) {
@@ -44,23 +44,23 @@ UserProfile UserModel::profile(uint32_t user) const {
   UserProfile p;
   p.user = user;
   p.country = static_cast<uint8_t>(pick_weighted(rng, kCountryWeights));
-  p.device_count = static_cast<uint8_t>(1 + pick_weighted(rng, std::array<uint32_t, 3>{50, 35, 15}));
+  p.device_count =
+      static_cast<uint8_t>(1 + pick_weighted(rng, std::array<uint32_t, 3>{50, 35, 15}));
   const bool mobile_first = rng.chance(0.6);
   p.device_types[0] = mobile_first ? DeviceType::kMobile : DeviceType::kDesktop;
   p.device_types[1] = rng.chance(0.7) ? (mobile_first ? DeviceType::kDesktop : DeviceType::kMobile)
                                       : DeviceType::kTablet;
   p.device_types[2] = rng.chance(0.5) ? DeviceType::kTablet : DeviceType::kMobile;
   p.favourite_category = static_cast<uint8_t>(pick_weighted(rng, kCategoryWeights));
-  p.price_tier =
-      static_cast<PriceTier>(pick_weighted(rng, std::array<uint32_t, 3>{30, 50, 20}));
+  p.price_tier = static_cast<PriceTier>(pick_weighted(rng, std::array<uint32_t, 3>{30, 50, 20}));
   p.plan = static_cast<Plan>(pick_weighted(rng, p.price_tier == PriceTier::kPremium
                                                     ? std::array<uint32_t, 3>{40, 30, 30}
                                                     : std::array<uint32_t, 3>{75, 18, 7}));
   p.will_identify = rng.chance(0.6);
   p.lapses = rng.chance(0.2);
-  p.add_to_cart = static_cast<float>(0.06 + 0.25 * rng.uniform());
-  p.checkout = static_cast<float>(0.30 + 0.35 * rng.uniform());
-  p.complete = static_cast<float>(0.55 + 0.35 * rng.uniform());
+  p.add_to_cart = static_cast<float>(0.02 + 0.12 * rng.uniform());
+  p.checkout = static_cast<float>(0.25 + 0.35 * rng.uniform());
+  p.complete = static_cast<float>(0.45 + 0.40 * rng.uniform());
   p.mean_session_gap_s = static_cast<float>(rng.log_uniform(3.0 * 3600, 7.0 * 86400));
   return p;
 }
@@ -79,11 +79,12 @@ UserState UserModel::initial_state(const UserProfile& p) const {
 
 void UserModel::begin_session(const UserProfile& p, UserState& s, SplitMix64& rng,
                               int64_t at) const {
-  // Few people shop between 01:00 and 07:00 local time: most such sessions move to morning.
+  // Few people shop between 01:00 and 07:00 local time: most such sessions move to later
+  // that day (07:00 to 23:00).
   const int64_t local_minutes = at / kMinute + kCountries[p.country].utc_offset_minutes;
   const int64_t minute_of_day = ((local_minutes % 1440) + 1440) % 1440;
   if (minute_of_day >= 60 && minute_of_day < 7 * 60 && rng.chance(0.85))
-    at += (7 * 60 - minute_of_day) * kMinute + rng.between(0, 3 * kHour);
+    at += (7 * 60 - minute_of_day) * kMinute + rng.between(0, 16 * kHour);
   s.next_time = at;
   s.device = p.device_count == 1 || rng.chance(0.55)
                  ? 0
@@ -98,8 +99,8 @@ void UserModel::begin_session(const UserProfile& p, UserState& s, SplitMix64& rn
 }
 
 void UserModel::end_session(const UserProfile& p, UserState& s, SplitMix64& rng) const {
-  int64_t gap = kMinSessionGap +
-                static_cast<int64_t>(rng.exponential(p.mean_session_gap_s) * kSecond);
+  int64_t gap =
+      kMinSessionGap + static_cast<int64_t>(rng.exponential(p.mean_session_gap_s) * kSecond);
   if (p.lapses && --s.sessions_until_lapse == 0) {
     gap += rng.between(30 * kDay, 120 * kDay);
     s.sessions_until_lapse = static_cast<uint16_t>(rng.between(5, 30));
@@ -113,8 +114,7 @@ uint8_t UserModel::choose_category(const UserProfile& p, SplitMix64& rng) const 
   return static_cast<uint8_t>(pick_weighted(rng, kCategoryWeights));
 }
 
-uint16_t UserModel::choose_product(const UserProfile& p, SplitMix64& rng,
-                                   uint32_t category) const {
+uint16_t UserModel::choose_product(const UserProfile& p, SplitMix64& rng, uint32_t category) const {
   uint32_t begin = 0;
   uint32_t end = Catalog::kProductsPerCategory;
   if (rng.chance(0.6)) {
@@ -137,38 +137,60 @@ bool UserModel::choose_next(const UserProfile& p, UserState& s, SplitMix64& rng,
   Action next;
   switch (done) {
     case Action::kPage:
-      if (landed && s.cart_cents > 0 && rng.chance(0.3)) next = Action::kCheckoutStarted;
-      else if (r < 0.45) next = Action::kProductListViewed;
-      else if (r < 0.70) next = Action::kProductViewed;
-      else if (r < 0.85) next = Action::kPage;
-      else return false;
+      if (landed && s.cart_cents > 0 && rng.chance(0.1))
+        next = Action::kCheckoutStarted;
+      else if (r < 0.45)
+        next = Action::kProductListViewed;
+      else if (r < 0.70)
+        next = Action::kProductViewed;
+      else if (r < 0.85)
+        next = Action::kPage;
+      else
+        return false;
       break;
     case Action::kProductListViewed:
-      if (r < 0.70) next = Action::kProductViewed;
-      else if (r < 0.78) next = Action::kProductListViewed;
-      else if (r < 0.85) next = Action::kPage;
-      else return false;
+      if (r < 0.70)
+        next = Action::kProductViewed;
+      else if (r < 0.78)
+        next = Action::kProductListViewed;
+      else if (r < 0.85)
+        next = Action::kPage;
+      else
+        return false;
       break;
     case Action::kProductViewed:
-      if (r < p.add_to_cart) next = Action::kProductAdded;
-      else if (r < 0.45) next = Action::kProductViewed;
-      else if (r < 0.60) next = Action::kProductListViewed;
-      else if (r < 0.65) next = Action::kPage;
-      else return false;
+      if (r < p.add_to_cart)
+        next = Action::kProductAdded;
+      else if (r < 0.50)
+        next = Action::kProductViewed;
+      else if (r < 0.65)
+        next = Action::kProductListViewed;
+      else if (r < 0.72)
+        next = Action::kPage;
+      else
+        return false;
       break;
     case Action::kProductAdded:
-      if (r < p.checkout) next = Action::kCheckoutStarted;
-      else if (rng.chance(0.5)) next = Action::kProductViewed;
-      else return false;  // an abandoned cart
+      if (r < p.checkout)
+        next = Action::kCheckoutStarted;
+      else if (rng.chance(0.5))
+        next = Action::kProductViewed;
+      else
+        return false;  // an abandoned cart
       break;
     case Action::kCheckoutStarted:
-      if (r < p.complete) next = Action::kOrderCompleted;
-      else return false;  // an abandoned checkout
+      if (r < p.complete)
+        next = Action::kOrderCompleted;
+      else
+        return false;  // an abandoned checkout
       break;
     case Action::kOrderCompleted:
-      if (r < 0.10) next = Action::kProductViewed;
-      else if (r < 0.25) next = Action::kPage;
-      else return false;
+      if (r < 0.10)
+        next = Action::kProductViewed;
+      else if (r < 0.25)
+        next = Action::kPage;
+      else
+        return false;
       break;
     default:
       return false;
@@ -198,8 +220,10 @@ bool UserModel::choose_next(const UserProfile& p, UserState& s, SplitMix64& rng,
   // app refreshing its traits), and before checkout.
   const bool logged_in = s.identified_devices & device_bit(s.device);
   double login = 0;
-  if (landed) login = logged_in ? 0.1 : s.has_account ? 0.4 : p.will_identify ? 0.15 : 0;
-  else if (next == Action::kCheckoutStarted && !logged_in && p.will_identify) login = 0.7;
+  if (landed)
+    login = logged_in ? 0.1 : s.has_account ? 0.4 : p.will_identify ? 0.15 : 0;
+  else if (next == Action::kCheckoutStarted && !logged_in && p.will_identify)
+    login = 0.7;
   if (login > 0 && rng.chance(login)) {
     s.after_identify = next;
     next = Action::kIdentify;
@@ -252,11 +276,12 @@ ModelEvent UserModel::step(const UserProfile& p, UserState& s) const {
   e.identified = s.identified_devices & device_bit(s.device);
 
   const int64_t dwell = std::min<int64_t>(
-      kMaxDwell,
-      kSecond + static_cast<int64_t>(
-                    rng.exponential(kMeanDwellSeconds[static_cast<size_t>(e.action)] * kSecond)));
-  if (choose_next(p, s, rng, e.action)) s.next_time += dwell;
-  else end_session(p, s, rng);
+      kMaxDwell, kSecond + static_cast<int64_t>(rng.exponential(
+                               kMeanDwellSeconds[static_cast<size_t>(e.action)] * kSecond)));
+  if (choose_next(p, s, rng, e.action))
+    s.next_time += dwell;
+  else
+    end_session(p, s, rng);
   s.rng = rng.state();
   return e;
 }

@@ -32,7 +32,7 @@ inline constexpr uint32_t kMaxDevices = 3;
 
 // What never changes about a person.
 struct UserProfile {
-  uint32_t user = 0;  // global index, 0 <= user < users
+  uint32_t user = 0;    // global index, 0 <= user < users
   uint8_t country = 0;  // index into kCountries
   uint8_t device_count = 1;
   DeviceType device_types[kMaxDevices] = {};
@@ -50,22 +50,22 @@ struct UserProfile {
 // Where a person is in their life. Trivially copyable (snapshots copy its bytes).
 struct UserState {
   uint64_t rng = 0;
-  int64_t next_time = 0;   // simulated time of the planned action
-  int64_t last_stamp = 0;  // event time of the person's latest event
-  int64_t cart_cents = 0;  // value of the cart
-  uint32_t sequence = 0;   // events emitted so far
-  uint32_t orders = 0;     // orders started (the next order's number)
+  int64_t next_time = 0;         // simulated time of the planned action
+  int64_t last_stamp = 0;        // event time of the person's latest event
+  int64_t cart_cents = 0;        // value of the cart
+  uint32_t sequence = 0;         // events emitted so far
+  uint32_t orders = 0;           // orders started (the next order's number)
   int64_t session_delay_ms = 0;  // how late this session's events are stamped
   uint16_t session_events = 0;
   uint16_t sessions_until_lapse = 0;
-  uint16_t product = 0;  // product being looked at
-  Action action = Action::kPage;           // the planned action
-  Action after_identify = Action::kPage;   // what follows a planned identify
-  uint8_t device = 0;                      // device of this session
-  uint8_t identified_devices = 0;          // bit d: logged in on device d
-  uint8_t category = 0;                    // category being browsed
-  uint8_t page = 0;                        // page of a planned kPage
-  uint8_t quantity = 1;                    // quantity of a planned kProductAdded
+  uint16_t product = 0;                   // product being looked at
+  Action action = Action::kPage;          // the planned action
+  Action after_identify = Action::kPage;  // what follows a planned identify
+  uint8_t device = 0;                     // device of this session
+  uint8_t identified_devices = 0;         // bit d: logged in on device d
+  uint8_t category = 0;                   // category being browsed
+  uint8_t page = 0;                       // page of a planned kPage
+  uint8_t quantity = 1;                   // quantity of a planned kProductAdded
   bool has_account = false;
 };
 

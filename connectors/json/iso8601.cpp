@@ -35,8 +35,8 @@ bool is_valid_date(int year, unsigned month, unsigned day) {
   return ymd.ok();
 }
 
-int64_t civil_to_epoch_ms(int year, unsigned month, unsigned day, int hour, int minute,
-                          int second, int millisecond) {
+int64_t civil_to_epoch_ms(int year, unsigned month, unsigned day, int hour, int minute, int second,
+                          int millisecond) {
   const std::chrono::sys_days days{std::chrono::year_month_day{
       std::chrono::year(year), std::chrono::month(month), std::chrono::day(day)}};
   const int64_t seconds = static_cast<int64_t>(days.time_since_epoch().count()) * 86'400 +

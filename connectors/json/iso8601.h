@@ -24,8 +24,8 @@ bool parse_iso8601(std::string_view text, int64_t& epoch_ms);
 
 // Milliseconds since the epoch of a UTC civil time. REQUIRES: fields already range-checked
 // (month 1..12, day valid for the month, hour < 24, minute < 60, second < 60).
-int64_t civil_to_epoch_ms(int year, unsigned month, unsigned day, int hour, int minute,
-                          int second, int millisecond);
+int64_t civil_to_epoch_ms(int year, unsigned month, unsigned day, int hour, int minute, int second,
+                          int millisecond);
 
 // Parses a whole zone suffix into its offset from UTC: "" (UTC), "Z", "z", "UTC", "GMT",
 // "+hh:mm", "-hhmm", "+hh", each optionally after one space. False for anything else.

@@ -187,6 +187,7 @@ struct SegmentDecoder::Impl {
   std::string name;  // flattened property name being built
   std::string text;  // JSON text of an array value
   SymbolCache symbols;
+  size_t position = 0;  // of the next name interned in the current event
   std::array<SymbolId, kIdCount> id_symbols{};
   std::array<SymbolId, kKindCount> kind_events{};
   SymbolId properties_name = kNoSymbol;
@@ -286,7 +287,7 @@ void SegmentDecoder::Impl::flatten(object obj, RecordBuilder& b) {
     if (field.value.type() == element_type::OBJECT) {
       flatten(as_object(field.value), b);
     } else {
-      set_value(b, symbols.intern(name), field.value);
+      set_value(b, symbols.intern_at(position++, name), field.value);
     }
     name.resize(prefix);
   }
@@ -315,7 +316,7 @@ DecodeResult SegmentDecoder::Impl::decode(std::string_view json, Sink& out) {
     if (f.event.type() != element_type::STRING) return DecodeResult::fail("wrong type: event");
     const std::string_view name_text(f.event);
     if (name_text.empty()) return DecodeResult::fail("missing event");
-    event = symbols.intern(name_text);
+    event = symbols.intern_at(0, name_text);
   }
 
   // Ids: strings, or numbers written in decimal; null means absent.
@@ -350,6 +351,7 @@ DecodeResult SegmentDecoder::Impl::decode(std::string_view json, Sink& out) {
     return DecodeResult::fail("wrong type: name");
 
   // Valid: from here on nothing can fail.
+  position = 1;  // 0 is the event name
   RecordBuilder b = out.add(kind, key, event_time, event);
   for (size_t i = 0; i < kIdCount; ++i)
     if (!ids[i].empty()) b.set(id_symbols[i], Value::string(ids[i]));
@@ -360,8 +362,8 @@ DecodeResult SegmentDecoder::Impl::decode(std::string_view json, Sink& out) {
   }
   if (page_like && f.has_name && f.name.type() == element_type::STRING) {
     const bool in_properties =
-        f.has_section[kProperties] && as_object(f.sections[kProperties])["name"].error() ==
-                                          simdjson::SUCCESS;
+        f.has_section[kProperties] &&
+        as_object(f.sections[kProperties])["name"].error() == simdjson::SUCCESS;
     if (!in_properties) b.set(properties_name, Value::string(as_string(f.name)));
   }
   return DecodeResult::ok();

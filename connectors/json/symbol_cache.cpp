@@ -13,4 +13,14 @@ SymbolId SymbolCache::intern(std::string_view name) {
   return id;
 }
 
+SymbolId SymbolCache::intern_at(size_t position, std::string_view name) {
+  if (position >= kMaxPositions) return intern(name);
+  if (position >= recent_.size()) recent_.resize(position + 1, {std::string(), kNoSymbol});
+  auto& [recent_name, recent_id] = recent_[position];
+  if (recent_id != kNoSymbol && recent_name == name) return recent_id;
+  recent_id = intern(name);
+  recent_name.assign(name);
+  return recent_id;
+}
+
 }  // namespace segflow

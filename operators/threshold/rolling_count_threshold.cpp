@@ -125,7 +125,7 @@ void RollingCountThreshold::advance(std::string_view key, ProfileState& s, int64
                         : !expiry_due ? *due.apply
                                       : std::min(*due.apply, *due.expiry);
     // Every change at `now` first, then one comparison with the threshold.
-    while (!s.counted.empty() && expiry_of(s.counted.front()) < now) s.counted.pop_front();
+    while (!s.counted.empty() && expiry_of(s.counted.front()) <= now) s.counted.pop_front();
     while (!s.buffered.empty() && s.buffered.front() == now) {
       s.buffered.pop_front();
       s.counted.insert(now);

@@ -93,9 +93,9 @@ TEST(JobSpecTest, EdgeToNowhereIsAnError) {
 }
 
 TEST(JobSpecTest, CycleIsAnError) {
-  const std::string cyclic = replace(kValid, "    input: events\n",
-                                     "    inputs: [events, again]\n  - id: again\n    type: filter\n"
-                                     "    input: views\n    events: [x]\n");
+  const std::string cyclic = replace(kValid, "    input: events\n    events: [Product Viewed]\n",
+                                     "    inputs: [events, again]\n    events: [Product Viewed]\n"
+                                     "  - id: again\n    type: filter\n    input: views\n    events: [x]\n");
   EXPECT_NE(error_of(cyclic).find("is part of a cycle"), std::string::npos) << error_of(cyclic);
 }
 

@@ -33,7 +33,8 @@ TEST(CsvSplit, Rfc4180Quoting) {
 
 TEST(CsvSplit, MalformedRows) {
   EXPECT_EQ(split(R"("abc)"), (Fields{"<malformed>"}));
-  EXPECT_EQ(split(R"(a,"b""")"), (Fields{"<malformed>"}));
+  EXPECT_EQ(split(R"(a,"b"")"), (Fields{"<malformed>"}));
+  EXPECT_EQ(split(R"(a,"b""")"), (Fields{"a", "b\""}));
   EXPECT_EQ(split(R"("a"b,c)"), (Fields{"<malformed>"}));
   EXPECT_EQ(split(R"("a" ,c)"), (Fields{"<malformed>"}));
 }
@@ -49,7 +50,9 @@ TEST(CsvSplit, ManyDoubledQuotesStayValid) {
 }
 
 TEST(CsvRowDecoder, HeaderParsing) {
-  EXPECT_EQ(*CsvRowDecoder::parse_header("\xEF\xBB\xBFa,\"b c\",d", ','),
+  EXPECT_EQ(*CsvRowDecoder::parse_header("\xEF\xBB\xBF"
+                                         "a,\"b c\",d",
+                                         ','),
             (Fields{"a", "b c", "d"}));
   EXPECT_FALSE(CsvRowDecoder::parse_header("\"a,b", ',').has_value());
 }

@@ -31,8 +31,9 @@ FileSink::Config sink_config(const std::string& yaml) {
 BatchPtr sample_batch(int first) {
   BatchPtr batch = BatchPool::acquire();
   for (int i = first; i < first + 2; ++i)
-    batch->add(EventKind::kTrack, "user-" + std::to_string(i), 1714564800000 + i,
-               intern("Order Completed"))
+    batch
+        ->add(EventKind::kTrack, "user-" + std::to_string(i), 1714564800000 + i,
+              intern("Order Completed"))
         .set("properties.revenue", Value::real(i + 0.5));
   return batch;
 }

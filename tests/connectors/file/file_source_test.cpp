@@ -110,8 +110,8 @@ void write_gzip(const std::string& path, const std::string& content) {
 }
 
 std::string track(const std::string& user, int64_t time_ms, const std::string& event = "E") {
-  return R"({"type":"track","event":")" + event + R"(","userId":")" + user +
-         R"(","timestamp":)" + std::to_string(time_ms) + "}";
+  return R"({"type":"track","event":")" + event + R"(","userId":")" + user + R"(","timestamp":)" +
+         std::to_string(time_ms) + "}";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -191,8 +191,7 @@ TEST(FileSourceConfig, ErrorsNameFileLineAndKey) {
       {"{path: a.jsonl, sort_by_time: maybe}", "expected true or false"},
       {"{path: a.jsonl, csv: {key: k}}", "'csv' applies to format: csv only"},
       {"{path: a.csv}", "missing required field 'csv'"},
-      {"{path: a.csv, timestamp_field: t, csv: {key: k, event: e, timestamp: t}}",
-       "csv.timestamp"},
+      {"{path: a.csv, timestamp_field: t, csv: {key: k, event: e, timestamp: t}}", "csv.timestamp"},
       {"{path: a.csv, csv: {event: e, timestamp: t}}", "missing required field 'key'"},
       {"{path: a.csv, csv: {key: k, timestamp: t}}", "missing required field 'event'"},
       {"{path: a.csv, csv: {key: k, event: e}}", "missing required field 'timestamp'"},
@@ -214,7 +213,7 @@ TEST(FileSourceConfig, ErrorsNameFileLineAndKey) {
        "must be one character"},
       {"{path: a.csv, csv: {key: k, event: e, timestamp: t, skip_header: false}}",
        "'columns' is required"},
-      {"{path: a.csv, csv: {key: k, event: e, timestamp: t, columns: [k, t]}}",
+      {"{path: a.csv, csv: {key: k, event: {column: e}, timestamp: t, columns: [k, t]}}",
        "column 'e' is used but not listed"},
   };
   for (const auto& [yaml, message] : cases) {
@@ -234,15 +233,15 @@ TEST(FileSourceJsonl, GoodBadAndBlankLinesAllAccountedFor) {
   TempDir dir;
   const std::string path = dir.file("events.jsonl");
   const std::string dl_path = dir.file("dead.jsonl");
-  write_file(path, track("u1", 1000) + "\n" +                               // 1
-                       "\n" +                                                // 2 blank
-                       "{not json\n" +                                       // 3
+  write_file(path, track("u1", 1000) + "\n" +                                        // 1
+                       "\n" +                                                        // 2 blank
+                       "{not json\n" +                                               // 3
                        R"({"type":"track","userId":"u2","timestamp":0})" + "\r\n" +  // 4
-                       track("u3", 3000) + "\r\n" +                          // 5 CRLF
-                       "  \t \n" +                                           // 6 blank
+                       track("u3", 3000) + "\r\n" +                                  // 5 CRLF
+                       "  \t \n" +                                                   // 6 blank
                        "{\"type\":\"track\",\"event\":\"\xC3\x28\",\"userId\":\"u\","
-                       "\"timestamp\":0}\n" +                                // 7
-                       track("u4", 4000));                                   // 8, no newline
+                       "\"timestamp\":0}\n" +  // 7
+                       track("u4", 4000));     // 8, no newline
   DeadLetterOutput dead_letters(dl_path);
   SourceHarness h(parse_config(jsonl_config(path)), &dead_letters);
   const Drained d = h.run();
@@ -358,7 +357,8 @@ TEST(FileSourceJsonl, TimestampFieldOption) {
   TempDir dir;
   const std::string path = dir.file("e.jsonl");
   write_file(path, R"({"type":"track","event":"E","userId":"u","sentAt":"1970-01-01T00:00:01Z"})");
-  const Drained d = SourceHarness(parse_config(jsonl_config(path, "timestamp_field: sentAt"))).run();
+  const Drained d =
+      SourceHarness(parse_config(jsonl_config(path, "timestamp_field: sentAt"))).run();
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d.batches[0]->records()[0].event_time, 1000);
 }
@@ -529,27 +529,27 @@ TEST(FileSourceCsv, QuotingTypingAndMapping) {
 TEST(FileSourceCsv, EveryDeadLetterReason) {
   const std::string content =
       "id,kind,when,qty\n"
-      "u1,buy,1700000000,1\n"              // 2 ok
-      ",buy,1700000000,1\n"                // 3 missing key
-      "u1,buy,1700000000\n"                // 4 bad csv row (too few)
-      "u1,buy,1700000000,1,extra\n"        // 5 bad csv row (too many)
-      "u1,\"buy,1700000000,1\n"            // 6 bad csv row (unterminated quote)
-      "u1,\"buy\"x,1700000000,1\n"         // 7 bad csv row (text after quote)
-      "u1,buy,,1\n"                        // 8 missing timestamp
-      "u1,buy,17000x,1\n"                  // 9 bad timestamp
-      "u1,,1700000000,1\n"                 // 10 missing event
-      "u1,buy,1700000000,1.5\n"            // 11 bad number
-      "u\xff,buy,1700000000,1\n"           // 12 invalid utf-8
-      "\n"                                 // 13 blank: skipped
-      "u2,buy,1700000000.25,\n";           // 14 ok, qty absent
+      "u1,buy,1700000000,1\n"        // 2 ok
+      ",buy,1700000000,1\n"          // 3 missing key
+      "u1,buy,1700000000\n"          // 4 bad csv row (too few)
+      "u1,buy,1700000000,1,extra\n"  // 5 bad csv row (too many)
+      "u1,\"buy,1700000000,1\n"      // 6 bad csv row (unterminated quote)
+      "u1,\"buy\"x,1700000000,1\n"   // 7 bad csv row (text after quote)
+      "u1,buy,,1\n"                  // 8 missing timestamp
+      "u1,buy,17000x,1\n"            // 9 bad timestamp
+      "u1,,1700000000,1\n"           // 10 missing event
+      "u1,buy,1700000000,1.5\n"      // 11 bad number
+      "u\xff,buy,1700000000,1\n"     // 12 invalid utf-8
+      "\n"                           // 13 blank: skipped
+      "u2,buy,1700000000.25,\n";     // 14 ok, qty absent
   auto run = run_csv(
       "{key: id, event: {column: kind}, timestamp: {column: when, format: epoch_s}, "
       "properties: {qty: {column: qty, type: int}}}",
       content);
   EXPECT_EQ(run->drained.keys(), (std::vector<std::string>{"u1", "u2"}));
   const std::map<std::string, uint64_t> expected = {
-      {"missing key", 1}, {"bad csv row", 4},   {"missing timestamp", 1}, {"bad timestamp", 1},
-      {"missing event", 1}, {"bad number", 1}, {"invalid utf-8", 1}};
+      {"missing key", 1},   {"bad csv row", 4}, {"missing timestamp", 1}, {"bad timestamp", 1},
+      {"missing event", 1}, {"bad number", 1},  {"invalid utf-8", 1}};
   EXPECT_EQ(run->dead_letters.counts(), expected);
   ASSERT_EQ(run->dead_letter_lines.size(), 10u);
   EXPECT_NE(run->dead_letter_lines[0].find(R"(.csv:3","reason":"missing key","payload":",buy,)"),
@@ -579,12 +579,11 @@ TEST(FileSourceCsv, PrefixMapDefaultConstantAndStripDecimal) {
   EXPECT_EQ(symbol_name(b.records()[1].event), "Order Cancelled");
   EXPECT_EQ(*prop(b, b.records()[2], "context.location.country"), Value::string("France"));
 
-  auto constant = run_csv("{key: CustomerID, event: Order Completed, timestamp: InvoiceDate}",
-                          content);
+  auto constant =
+      run_csv("{key: CustomerID, event: Order Completed, timestamp: InvoiceDate}", content);
   EXPECT_EQ(constant->drained.keys()[0], "17850.0") << "no stripping unless asked";
-  constant->drained.each([](const Batch&, const Record& r) {
-    EXPECT_EQ(symbol_name(r.event), "Order Completed");
-  });
+  constant->drained.each(
+      [](const Batch&, const Record& r) { EXPECT_EQ(symbol_name(r.event), "Order Completed"); });
 }
 
 TEST(FileSourceCsv, NoHeaderTabsBomAndTimeFormats) {
@@ -608,8 +607,8 @@ TEST(FileSourceCsv, NoHeaderTabsBomAndTimeFormats) {
 TEST(FileSourceCsv, MissingColumnFailsAtOpen) {
   TempDir dir;
   write_file(dir.file("d.csv"), "a,b\n1,2\n");
-  SourceHarness h(parse_config("{path: " + dir.file("d.csv") +
-                               ", csv: {key: a, event: E, timestamp: c}}"));
+  SourceHarness h(
+      parse_config("{path: " + dir.file("d.csv") + ", csv: {key: a, event: E, timestamp: c}}"));
   try {
     h.open();
     FAIL() << "open should throw";
@@ -676,9 +675,9 @@ TEST(FileSourceDatasets, Rees46) {
   EXPECT_EQ(dead_letters.total(), 0u);
   EXPECT_EQ(d.size(), 17'434u);
   EXPECT_EQ(d.lines_read, 17'435u);
-  EXPECT_EQ(event_counts(d), (std::map<std::string, size_t>{{"Product Viewed", 17'055},
-                                                            {"Order Completed", 214},
-                                                            {"Product Added", 165}}));
+  EXPECT_EQ(event_counts(d),
+            (std::map<std::string, size_t>{
+                {"Product Viewed", 17'055}, {"Order Completed", 214}, {"Product Added", 165}}));
   const auto keys = d.keys();
   EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), 4'504u);
   int64_t first = INT64_MAX, last = INT64_MIN, previous = INT64_MIN;
@@ -708,11 +707,10 @@ TEST(FileSourceDatasets, TaobaoSortedByTime) {
   EXPECT_EQ(dead_letters.total(), 0u);
   EXPECT_EQ(d.size(), 61'858u);
   EXPECT_EQ(d.lines_read, 61'859u);
-  EXPECT_EQ(event_counts(d),
-            (std::map<std::string, size_t>{{"Product Viewed", 55'570},
-                                           {"Product Added", 3'427},
-                                           {"Product Added to Wishlist", 1'550},
-                                           {"Order Completed", 1'311}}));
+  EXPECT_EQ(event_counts(d), (std::map<std::string, size_t>{{"Product Viewed", 55'570},
+                                                            {"Product Added", 3'427},
+                                                            {"Product Added to Wishlist", 1'550},
+                                                            {"Order Completed", 1'311}}));
   const auto keys = d.keys();
   EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), 570u);
   int64_t previous = INT64_MIN;

@@ -63,8 +63,10 @@ struct JsonObject {
       if (i > 0) out += ',';
       append_json_string(out, members[i].key);
       out += ':';
-      if (members[i].is_object) write(out, members[i].members);
-      else append_value(out, members[i].value);
+      if (members[i].is_object)
+        write(out, members[i].members);
+      else
+        append_value(out, members[i].value);
     }
     out += '}';
   }

@@ -18,8 +18,8 @@ namespace {
 
 using testing::GeneratedRecord;
 using testing::generator_config;
-using testing::run_generator;
 using ::testing::HasSubstr;
+using testing::run_generator;
 
 constexpr int64_t kMinute = 60'000;
 constexpr int64_t kDay = 24 * 60 * kMinute;
@@ -105,7 +105,8 @@ TEST(GeneratorSource, SameSeedGivesTheSameRecordsAndAnotherSeedOthers) {
   ASSERT_EQ(first.size(), 5000u);
   EXPECT_EQ(first, second);
 
-  const auto other = json_lines(run_generator(generator_config("seed: 43\nusers: 200\nevents: 5000\n")).records);
+  const auto other =
+      json_lines(run_generator(generator_config("seed: 43\nusers: 200\nevents: 5000\n")).records);
   ASSERT_EQ(other.size(), 5000u);
   size_t same = 0;
   for (size_t i = 0; i < first.size(); ++i) same += first[i] == other[i];
@@ -152,8 +153,7 @@ TEST(GeneratorSource, SubtasksSplitPeopleByIndexAndAgreeWithOneSubtask) {
 
   // A person's events do not depend on the parallelism: up to the point where every run
   // is still going, the records are the same.
-  const int64_t cutoff = std::min(
-      {single.back().time, split[0].back().time, split[1].back().time});
+  const int64_t cutoff = std::min({single.back().time, split[0].back().time, split[1].back().time});
   std::vector<std::string> before_single, before_split;
   for (const GeneratedRecord& r : single)
     if (r.time < cutoff) before_single.push_back(r.json);
@@ -176,8 +176,7 @@ TEST(GeneratorSource, RecordsFollowTheSegmentShape) {
     EXPECT_EQ(r.string("anonymousId").size(), 36u);
     EXPECT_TRUE(message_ids.insert(r.string("messageId")).second) << "duplicate messageId";
     for (const char* context : {"context.device.id", "context.device.type",
-                                "context.location.country", "context.timezone",
-                                "context.locale"})
+                                "context.location.country", "context.timezone", "context.locale"})
       EXPECT_FALSE(r.string(context).empty()) << context;
     switch (r.kind) {
       case EventKind::kIdentify:
@@ -266,8 +265,10 @@ TEST(GeneratorSource, PeopleBrowseAnonymouslyThenIdentifyOnEachDevice) {
       device_logged_in[anonymous_id] = true;
     } else {
       // Once logged in on a device, it stays logged in.
-      if (device_logged_in[anonymous_id]) EXPECT_EQ(r.key, "user-" + std::to_string(person));
-      else EXPECT_EQ(r.key, anonymous_id);
+      if (device_logged_in[anonymous_id])
+        EXPECT_EQ(r.key, "user-" + std::to_string(person));
+      else
+        EXPECT_EQ(r.key, anonymous_id);
     }
   }
   size_t several_devices = 0, identified_on_several = 0;
@@ -305,8 +306,7 @@ TEST(GeneratorSource, EventTimeStartsAtStartAndNeverDecreases) {
   ASSERT_FALSE(records.empty());
   EXPECT_GE(records.front().time, start);
   EXPECT_LT(records.front().time, start + kDay);
-  for (size_t i = 1; i < records.size(); ++i)
-    ASSERT_LE(records[i - 1].time, records[i].time) << i;
+  for (size_t i = 1; i < records.size(); ++i) ASSERT_LE(records[i - 1].time, records[i].time) << i;
   // Interleaved across people, not one person after another.
   const PersonIndex people(1, 300);
   size_t switches = 0;

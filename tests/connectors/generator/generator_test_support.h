@@ -5,8 +5,8 @@
 
 #include <cstdint>
 #include <map>
-#include <stdexcept>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,13 +55,16 @@ struct GeneratorRun {
 inline std::vector<GeneratedRecord> to_records(const Batch& batch) {
   std::vector<GeneratedRecord> out;
   for (const Record& r : batch.records()) {
-    GeneratedRecord g{r.kind, std::string(symbol_name(r.event)), std::string(r.key),
-                      r.event_time, {}, {}, {}};
+    GeneratedRecord g{
+        r.kind, std::string(symbol_name(r.event)), std::string(r.key), r.event_time, {}, {}, {}};
     for (const Property& p : batch.properties(r)) {
       const std::string name(symbol_name(p.name));
-      if (p.value.is_string()) g.strings[name] = std::string(p.value.as_string());
-      else if (p.value.is_number()) g.numbers[name] = *p.value.number();
-      else throw std::logic_error("unexpected property type of " + name);
+      if (p.value.is_string())
+        g.strings[name] = std::string(p.value.as_string());
+      else if (p.value.is_number())
+        g.numbers[name] = *p.value.number();
+      else
+        throw std::logic_error("unexpected property type of " + name);
     }
     append_record_json(g.json, batch, r);
     out.push_back(std::move(g));
