@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace segflow {
@@ -15,6 +16,9 @@ gzFile as_gz(void* p) { return static_cast<gzFile>(p); }
 
 LineReader::LineReader(const std::string& path, size_t max_line_bytes)
     : buffer_(std::make_unique<char[]>(kChunk)), max_line_bytes_(max_line_bytes) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::runtime_error("cannot open " + path + ": it is a directory");
   gzFile f = gzopen(path.c_str(), "rb");
   if (f == nullptr) {
     throw std::runtime_error("cannot open " + path + ": " +

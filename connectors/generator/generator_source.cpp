@@ -1,8 +1,6 @@
 #include "connectors/generator/generator_source.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -27,6 +25,7 @@ constexpr uint64_t kSnapshotVersion = 1;
 
 static_assert(std::is_trivially_copyable_v<UserState>);
 
+// Record.event of each Action, in the order of the enum.
 constexpr std::string_view kEventNames[generator::kActionCount] = {
     "page",          "Product List Viewed", "Product Viewed",
     "Product Added", "Checkout Started",    "Order Completed",

@@ -1,13 +1,12 @@
-// UserModel: how the generator's synthetic shoppers behave. Each person has fixed traits
-// (country, devices, favourite category, price tier, propensities) and a state machine that
-// walks them through sessions: landing page, product lists and product views, adding to
-// cart, checkout and order (or abandoning on the way), logging in (identify) on each of
-// their devices, gaps between sessions that follow their time zone's day, and now and then
-// weeks of silence. A person's events are a pure function of (seed, start, person); they do
-// not depend on other people. Thread safety: the model is immutable; states are per user.
+// UserModel: how the generator's shoppers behave: fixed traits per person, and a state
+// machine through sessions, funnels, carts, logins on each device, day/night and lapses.
+// A person's events are a pure function of (seed, start, out_of_order, person), whoever
+// else is simulated. Thread safety: the model is immutable; each UserState has one owner.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <string_view>
 
 #include "connectors/generator/catalog.h"
 #include "connectors/generator/random.h"

@@ -1,8 +1,7 @@
-// UserTimeline: the simulated global clock of a generator subtask. A min-heap of each
-// user's next event time, so events come out in time order, interleaved across users, with
-// ties broken by user index (deterministic). 4-ary: half the depth of a binary heap, and the
-// children of a node share a cache line, which matters with millions of users.
-// Thread safety: none; one subtask's own.
+// UserTimeline: a generator subtask's simulated clock: a 4-ary min-heap of each user's next
+// event time (ties by user index), so events come out in time order, interleaved across
+// users; 4-ary halves the depth and keeps siblings in one cache line for millions of users.
+// Thread safety: none; owned by one subtask.
 #pragma once
 
 #include <cstddef>

@@ -314,7 +314,7 @@ DecodeResult SegmentDecoder::Impl::decode(std::string_view json, Sink& out) {
   if (kind == EventKind::kTrack) {
     if (!f.has_event || is_null(f.event)) return DecodeResult::fail("missing event");
     if (f.event.type() != element_type::STRING) return DecodeResult::fail("wrong type: event");
-    const std::string_view name_text(f.event);
+    const std::string_view name_text = as_string(f.event);
     if (name_text.empty()) return DecodeResult::fail("missing event");
     event = symbols.intern_at(0, name_text);
   }
@@ -347,7 +347,7 @@ DecodeResult SegmentDecoder::Impl::decode(std::string_view json, Sink& out) {
     }
   }
   const bool page_like = kind == EventKind::kPage || kind == EventKind::kScreen;
-  if (f.has_name && !is_null(f.name) && f.name.type() != element_type::STRING)
+  if (page_like && f.has_name && !is_null(f.name) && f.name.type() != element_type::STRING)
     return DecodeResult::fail("wrong type: name");
 
   // Valid: from here on nothing can fail.

@@ -37,7 +37,7 @@ class SegmentDecoder {
   // "too deeply nested", "not an object", "missing type", "unknown type",
   // "missing event", "missing userId and anonymousId", "missing timestamp", "bad timestamp",
   // "wrong type: <field>" (type, event, userId, anonymousId, messageId, previousId, groupId,
-  // name, properties, traits, context).
+  // properties, traits, context; name for page and screen).
   DecodeResult decode(std::string_view json, Output& out);
   DecodeResult decode(std::string_view json, Batch& out);
 

@@ -117,7 +117,7 @@ TEST(GeneratorSource, EmitsExactlyTheConfiguredCountThenEnds) {
   const auto config = generator_config("users: 100\nevents: 10007\n");
   const testing::GeneratorRun run = run_generator(config);
   EXPECT_EQ(run.records.size(), 10007u);
-  // 20 full polls, a partial one, and the one that reports the end.
+  // 19 full polls, a partial one, and the one that reports the end.
   EXPECT_EQ(run.polls, 10007 / GeneratorSource::kRecordsPerPoll + 2);
 
   size_t total = 0;

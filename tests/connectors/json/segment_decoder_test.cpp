@@ -323,6 +323,29 @@ TEST_F(SegmentDecoderTest, EscapesAndUnicodeSurviveDecoding) {
   EXPECT_EQ(*prop("properties.weird.key"), Value::integer(1));
 }
 
+TEST_F(SegmentDecoderTest, NamesStayRightWhenFieldOrderChanges) {
+  // The decoder remembers names by position; a reordered or different event must not reuse
+  // a stale name.
+  const char* events[] = {
+      R"({"type":"track","event":"A","userId":"u","timestamp":0,"properties":{"x":1,"y":2}})",
+      R"({"type":"track","event":"B","userId":"u","timestamp":0,"properties":{"y":3,"x":4}})",
+      R"({"type":"track","event":"B","userId":"u","timestamp":0,"properties":{"z":5}})",
+      R"({"type":"identify","userId":"u","timestamp":0,"traits":{"x":6}})",
+  };
+  for (const char* e : events) ASSERT_TRUE(decode(e).is_ok()) << e;
+  const auto r = batch_.records();
+  EXPECT_EQ(symbol_name(r[0].event), "A");
+  EXPECT_EQ(symbol_name(r[1].event), "B");
+  EXPECT_EQ(*batch_.find(r[0], intern("properties.x")), Value::integer(1));
+  EXPECT_EQ(*batch_.find(r[0], intern("properties.y")), Value::integer(2));
+  EXPECT_EQ(*batch_.find(r[1], intern("properties.y")), Value::integer(3));
+  EXPECT_EQ(*batch_.find(r[1], intern("properties.x")), Value::integer(4));
+  EXPECT_EQ(*batch_.find(r[2], intern("properties.z")), Value::integer(5));
+  EXPECT_EQ(batch_.find(r[2], intern("properties.x")), nullptr);
+  EXPECT_EQ(*batch_.find(r[3], intern("traits.x")), Value::integer(6));
+  EXPECT_EQ(batch_.find(r[3], intern("properties.x")), nullptr);
+}
+
 TEST_F(SegmentDecoderTest, LargeNumbers) {
   ASSERT_TRUE(decode(R"({"type":"track","event":"E","userId":"u","timestamp":0,"properties":{
       "big":18446744073709551615,"neg":-9223372036854775808,"exp":1e3,"tiny":5e-324}})")
