@@ -27,8 +27,9 @@ std::string_view Arena::store(std::string_view s) {
 
 void Arena::reset() {
   if (blocks_.size() > 1) {
-    auto largest = std::max_element(blocks_.begin(), blocks_.end(),
-                                    [](const Block& a, const Block& b) { return a.capacity < b.capacity; });
+    auto largest =
+        std::max_element(blocks_.begin(), blocks_.end(),
+                         [](const Block& a, const Block& b) { return a.capacity < b.capacity; });
     Block keep = std::move(*largest);
     blocks_.clear();
     blocks_.push_back(std::move(keep));

@@ -57,11 +57,22 @@ FreeList& free_list() {
   return queue;
 }
 std::atomic<size_t> parked_count{0};
+std::atomic<size_t> in_use_count{0};
+std::atomic<size_t> peak_in_use_count{0};
+
+void count_acquired() {
+  const size_t now = in_use_count.fetch_add(1, std::memory_order_relaxed) + 1;
+  size_t peak = peak_in_use_count.load(std::memory_order_relaxed);
+  while (now > peak &&
+         !peak_in_use_count.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
 }  // namespace
 
 void BatchRecycler::operator()(Batch* b) const { BatchPool::release(b); }
 
 BatchPtr BatchPool::acquire() {
+  count_acquired();
   Batch* b = nullptr;
   if (free_list().try_dequeue(b)) {
     parked_count.fetch_sub(1, std::memory_order_relaxed);
@@ -72,6 +83,7 @@ BatchPtr BatchPool::acquire() {
 
 void BatchPool::release(Batch* b) {
   if (b == nullptr) return;
+  in_use_count.fetch_sub(1, std::memory_order_relaxed);
   b->clear();
   if (parked_count.load(std::memory_order_relaxed) >= kMaxParked) {
     delete b;
@@ -82,5 +94,13 @@ void BatchPool::release(Batch* b) {
 }
 
 size_t BatchPool::parked() { return parked_count.load(std::memory_order_relaxed); }
+
+size_t BatchPool::in_use() { return in_use_count.load(std::memory_order_relaxed); }
+
+size_t BatchPool::peak_in_use() { return peak_in_use_count.load(std::memory_order_relaxed); }
+
+void BatchPool::reset_peak() {
+  peak_in_use_count.store(in_use_count.load(std::memory_order_relaxed), std::memory_order_relaxed);
+}
 
 }  // namespace segflow

@@ -75,6 +75,11 @@ class BatchPool {
   static void release(Batch* b);
   // Batches currently parked in the pool (for tests and metrics).
   static size_t parked();
+  // Batches handed out and not yet returned, and the highest that count has reached since
+  // reset_peak(): what bounds a job's memory under backpressure.
+  static size_t in_use();
+  static size_t peak_in_use();
+  static void reset_peak();
 };
 
 }  // namespace segflow

@@ -28,12 +28,18 @@ std::optional<int64_t> parse_duration_ms(const std::string& text) {
   if (ec != std::errc() || n < 0) return std::nullopt;
   const std::string_view unit(p, end - p);
   int64_t scale = 0;
-  if (unit.empty() || unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m" || unit == "min") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "ms")
+    scale = 1;
+  else if (unit == "s")
+    scale = 1000;
+  else if (unit == "m" || unit == "min")
+    scale = 60'000;
+  else if (unit == "h")
+    scale = 3'600'000;
+  else if (unit == "d")
+    scale = 86'400'000;
+  else
+    return std::nullopt;
   return n * scale;
 }
 
@@ -145,7 +151,8 @@ int64_t ConfigNode::integer(const std::string& key) const {
   const std::string s = c.scalar();
   int64_t n = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || p != s.data() + s.size()) c.fail("expected an integer, found '" + s + "'");
+  if (ec != std::errc() || p != s.data() + s.size())
+    c.fail("expected an integer, found '" + s + "'");
   return n;
 }
 
@@ -204,8 +211,7 @@ void ConfigNode::finish() const {
   if (!node_.IsMap()) return;
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     const std::string key = it->first.Scalar();
-    if (!read_->count(key))
-      ConfigNode(it->first, file_, path_).fail("unknown key '" + key + "'");
+    if (!read_->count(key)) ConfigNode(it->first, file_, path_).fail("unknown key '" + key + "'");
   }
 }
 

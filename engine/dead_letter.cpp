@@ -17,7 +17,9 @@ DeadLetterOutput::DeadLetterOutput(const std::string& path) {
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     file_ = std::fopen(path.c_str(), "w");
-    if (file_ == nullptr) throw std::runtime_error("cannot open dead-letter output " + path + ": " + std::strerror(errno));
+    if (file_ == nullptr)
+      throw std::runtime_error("cannot open dead-letter output " + path + ": " +
+                               std::strerror(errno));
     owns_file_ = true;
   }
 }

@@ -32,7 +32,8 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
         ctx.subtask = i;
         ctx.parallelism = chain.parallelism;
         ctx.max_parallelism = settings_.max_parallelism;
-        ctx.key_groups = KeyGroupRange::for_subtask(i, settings_.max_parallelism, chain.parallelism);
+        ctx.key_groups =
+            KeyGroupRange::for_subtask(i, settings_.max_parallelism, chain.parallelism);
         ctx.clock = services_.clock;
         ctx.dead_letters = services_.dead_letters;
         OperatorStats& stats = stats_.emplace_back();

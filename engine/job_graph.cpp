@@ -9,10 +9,14 @@ namespace segflow {
 
 const char* partitioning_name(Partitioning p) {
   switch (p) {
-    case Partitioning::kForward: return "forward";
-    case Partitioning::kHash: return "hash";
-    case Partitioning::kBroadcast: return "broadcast";
-    case Partitioning::kRebalance: return "rebalance";
+    case Partitioning::kForward:
+      return "forward";
+    case Partitioning::kHash:
+      return "hash";
+    case Partitioning::kBroadcast:
+      return "broadcast";
+    case Partitioning::kRebalance:
+      return "rebalance";
   }
   return "?";
 }

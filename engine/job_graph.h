@@ -43,13 +43,13 @@ struct JobSettings {
   std::string name = "job";
   uint32_t parallelism = 2;
   uint32_t max_parallelism = 128;
-  int64_t out_of_orderness_ms = 0;  // bounded out-of-orderness at the sources
-  int64_t idle_timeout_ms = 10'000;  // a source idle this long stops holding watermarks
+  int64_t out_of_orderness_ms = 0;     // bounded out-of-orderness at the sources
+  int64_t idle_timeout_ms = 10'000;    // a source idle this long stops holding watermarks
   int64_t watermark_interval_ms = 50;  // how often sources emit watermarks
   size_t batch_size = 512;
   size_t channel_capacity = 64;  // batches per channel
   bool chaining = true;
-  std::string metrics_address;  // host:port for Prometheus; empty: off
+  std::string metrics_address;   // host:port for Prometheus; empty: off
   std::string dead_letter_path;  // JSONL file; empty: counts only
 };
 
@@ -82,8 +82,8 @@ struct Chain {
 };
 
 struct PhysicalPlan {
-  std::vector<Chain> chains;    // in topological order
-  std::vector<int> chain_of;    // logical node index -> chain index
+  std::vector<Chain> chains;  // in topological order
+  std::vector<int> chain_of;  // logical node index -> chain index
 };
 
 PhysicalPlan plan_job(const LogicalGraph& graph, bool chaining);

@@ -87,7 +87,8 @@ class ValueState {
   // Drops expired entries now (they are otherwise dropped lazily on access).
   void sweep_expired() {
     if (ttl_ms_ == 0) return;
-    for (auto& g : groups_) boost::unordered::erase_if(g, [&](auto& kv) { return expired(kv.second); });
+    for (auto& g : groups_)
+      boost::unordered::erase_if(g, [&](auto& kv) { return expired(kv.second); });
   }
 
   // Snapshot format: per key group: group id, entry count, entries.

@@ -25,8 +25,10 @@ void Output::forward(const Batch& src, const Record& r) {
 void Output::flush() {
   if (batch_->empty()) return;
   deliver_(batch_);
-  if (!batch_) batch_ = BatchPool::acquire();
-  else batch_->clear();
+  if (!batch_)
+    batch_ = BatchPool::acquire();
+  else
+    batch_->clear();
 }
 
 }  // namespace segflow

@@ -5,7 +5,7 @@
 namespace segflow {
 
 namespace {
-constexpr std::array<std::string_view, 7> kKindNames = {"track", "identify", "page", "screen",
+constexpr std::array<std::string_view, 7> kKindNames = {"track", "identify", "page",   "screen",
                                                         "alias", "group",    "derived"};
 }
 

@@ -28,8 +28,8 @@ struct Property {
 };
 
 struct Record {
-  std::string_view key;     // profile key
-  int64_t event_time = 0;   // ms since the Unix epoch
+  std::string_view key;        // profile key
+  int64_t event_time = 0;      // ms since the Unix epoch
   SymbolId event = kNoSymbol;  // interned event name ("Product Viewed", "identify", ...)
   EventKind kind = EventKind::kTrack;
   uint32_t first_property = 0;

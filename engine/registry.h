@@ -66,7 +66,7 @@ class Registry {
 
 #define SEGFLOW_CONCAT_INNER(a, b) a##b
 #define SEGFLOW_CONCAT(a, b) SEGFLOW_CONCAT_INNER(a, b)
-#define SEGFLOW_REGISTER_OPERATOR(type_name, Class)                            \
+#define SEGFLOW_REGISTER_OPERATOR(type_name, Class)                                  \
   [[maybe_unused]] static const bool SEGFLOW_CONCAT(segflow_registered_, __LINE__) = \
       ::segflow::Registry::global().add<Class>(type_name)
 

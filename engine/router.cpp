@@ -16,7 +16,9 @@ BatchPtr Router::copy_of(const Batch& batch) {
   return copy;
 }
 
-void Router::push(Channel* channel, BatchPtr batch) { channel->push_batch(std::move(batch), cancelled_); }
+void Router::push(Channel* channel, BatchPtr batch) {
+  channel->push_batch(std::move(batch), cancelled_);
+}
 
 void Router::route(BatchPtr& batch) {
   if (batch->empty()) return;
@@ -33,7 +35,8 @@ void Router::route(BatchPtr& batch) {
       }
       case Partitioning::kBroadcast:
         for (size_t t = 0; t < e.targets.size(); ++t)
-          push(e.targets[t], last && t + 1 == e.targets.size() ? std::move(batch) : copy_of(*batch));
+          push(e.targets[t],
+               last && t + 1 == e.targets.size() ? std::move(batch) : copy_of(*batch));
         break;
       case Partitioning::kHash: {
         const auto parallelism = static_cast<uint32_t>(e.targets.size());

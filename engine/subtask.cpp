@@ -46,7 +46,8 @@ void Subtask::wire_outputs() {
   if (source_) {
     source_out_ = std::make_unique<Output>(
         [this](BatchPtr& b) {
-          for (const Record& r : b->records()) max_source_time_ = std::max(max_source_time_, r.event_time);
+          for (const Record& r : b->records())
+            max_source_time_ = std::max(max_source_time_, r.event_time);
           source_stats_->records_out.fetch_add(b->size(), std::memory_order_relaxed);
           deliver(SIZE_MAX, b);
         },
@@ -91,8 +92,10 @@ void Subtask::open_all() {
 
 void Subtask::run() {
   open_all();
-  if (source_) run_source();
-  else run_inputs();
+  if (source_)
+    run_source();
+  else
+    run_inputs();
   if (!cancelled_.load(std::memory_order_relaxed)) finish();
 }
 
@@ -222,13 +225,15 @@ void Subtask::advance_watermark(int64_t watermark, bool closing) {
     s.out->flush();
     s.stats->watermark.store(watermark, std::memory_order_relaxed);
   }
-  if (source_stats_ != nullptr) source_stats_->watermark.store(watermark, std::memory_order_relaxed);
+  if (source_stats_ != nullptr)
+    source_stats_->watermark.store(watermark, std::memory_order_relaxed);
   router_.broadcast(Element{ElementKind::kWatermark, watermark, nullptr});
 }
 
 int64_t Subtask::next_processing_timer() const {
   int64_t next = INT64_MAX;
-  for (const auto& s : slots_) next = std::min(next, s->timers.next_time(TimeDomain::kProcessingTime));
+  for (const auto& s : slots_)
+    next = std::min(next, s->timers.next_time(TimeDomain::kProcessingTime));
   return next;
 }
 

@@ -41,7 +41,9 @@ class TimerService {
   void restore(StateReader& r);
 
  private:
-  std::set<Timer>& timers(TimeDomain d) { return d == TimeDomain::kEventTime ? event_ : processing_; }
+  std::set<Timer>& timers(TimeDomain d) {
+    return d == TimeDomain::kEventTime ? event_ : processing_;
+  }
   std::set<Timer> event_;
   std::set<Timer> processing_;
 };

@@ -60,7 +60,7 @@ RunResult run_job(const JobSpec& spec, const RunOptions& options) {
   std::unique_ptr<MetricsExporter> metrics;
   if (!spec.settings.metrics_address.empty()) {
     metrics = std::make_unique<MetricsExporter>(spec.settings.metrics_address, spec.settings.name,
-                                                 executor, dead_letters);
+                                                executor, dead_letters);
     std::cerr << "segflow: metrics on http://" << spec.settings.metrics_address << "/metrics\n";
   }
   std::unique_ptr<StopSignals> signals;

@@ -71,8 +71,8 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
   const RegisteredType* type = Registry::global().find(n.type);
   if (type == nullptr || type->is_source != source_section) {
     node.fail_at("type", "unknown " + std::string(source_section ? "source" : "operator") +
-                             " type '" + n.type + "' (known: " +
-                             join(Registry::global().types(source_section)) + ")");
+                             " type '" + n.type +
+                             "' (known: " + join(Registry::global().types(source_section)) + ")");
   }
   n.parallelism = static_cast<uint32_t>(
       node.integer("parallelism", source_section ? 1 : default_parallelism, 1, 1024));
@@ -86,8 +86,10 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
                                          : Partitioning::kForward;
     for (const std::string& from : inputs) n.inputs.push_back(LogicalEdge{from, p, has_partition});
   }
-  if (source_section) n.make_source = type->parse_source(node);
-  else n.make_operator = type->parse_operator(node);
+  if (source_section)
+    n.make_source = type->parse_source(node);
+  else
+    n.make_operator = type->parse_operator(node);
   node.finish();
   return n;
 }

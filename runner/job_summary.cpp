@@ -45,7 +45,8 @@ void print_job_summary(std::ostream& out, const std::string& job, double seconds
     out << line;
   }
   out << "  dead letters: " << dead_letters.total();
-  for (const auto& [reason, count] : dead_letters.counts()) out << "  [" << reason << ": " << count << "]";
+  for (const auto& [reason, count] : dead_letters.counts())
+    out << "  [" << reason << ": " << count << "]";
   out << "\n";
 }
 

@@ -30,6 +30,9 @@ void append_value(std::string& out, const Value& v) {
       }
       auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v.as_double());
       out.append(buf, p);
+      // A whole double keeps a fraction, so it reads back as a double (and 1e20 does not
+      // become an integer too large for JSON parsers).
+      if (std::string_view(buf, p - buf).find_first_of(".e") == std::string_view::npos) out += ".0";
       return;
     }
     case ValueType::kString:

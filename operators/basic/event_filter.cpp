@@ -17,8 +17,8 @@ EventFilter::Config EventFilter::Config::parse(const ConfigNode& node) {
 }
 
 bool EventFilter::keep(SymbolId event) const {
-  const bool listed = std::find(config_.events.begin(), config_.events.end(), event) !=
-                      config_.events.end();
+  const bool listed =
+      std::find(config_.events.begin(), config_.events.end(), event) != config_.events.end();
   return listed != config_.exclude;
 }
 

@@ -17,7 +17,8 @@ TEST(BatchTest, RecordsKeepTheirPropertiesAndStrings) {
     key.assign("overwritten");  // the batch copied the bytes
     brand.assign("overwritten");
   }
-  b.add(EventKind::kIdentify, "user-2", 43, intern("identify")).set("traits.vip", Value::boolean(true));
+  b.add(EventKind::kIdentify, "user-2", 43, intern("identify"))
+      .set("traits.vip", Value::boolean(true));
   ASSERT_EQ(b.size(), 2u);
   const Record& r = b.records()[0];
   EXPECT_EQ(r.key, "user-1");

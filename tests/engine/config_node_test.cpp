@@ -41,8 +41,10 @@ TEST(ConfigNodeTest, TypedReadsAndErrors) {
   EXPECT_EQ(n.integer("zz", 9), 9);
   EXPECT_EQ(error_of([&] { n.integer("b"); }), "t.yaml:2:4: b: expected an integer, found 'x'");
   EXPECT_EQ(error_of([&] { n.string("missing"); }), "t.yaml:1:1: missing required field 'missing'");
-  EXPECT_EQ(error_of([&] { n.integer("a", 0, 5, 10); }), "t.yaml:1:4: a: must be between 5 and 10, found 3");
-  EXPECT_EQ(error_of([&] { n.string("c"); }), "t.yaml:3:4: c: expected a single value, found a list");
+  EXPECT_EQ(error_of([&] { n.integer("a", 0, 5, 10); }),
+            "t.yaml:1:4: a: must be between 5 and 10, found 3");
+  EXPECT_EQ(error_of([&] { n.string("c"); }),
+            "t.yaml:3:4: c: expected a single value, found a list");
 }
 
 TEST(ConfigNodeTest, FinishReportsKeysNobodyRead) {

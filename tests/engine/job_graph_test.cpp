@@ -21,8 +21,10 @@ LogicalNode node(std::string id, uint32_t p, std::vector<LogicalEdge> inputs = {
   n.parallelism = p;
   n.where = "job.yaml:1:1";
   n.inputs = std::move(inputs);
-  if (n.inputs.empty()) n.make_source = [] { return std::make_unique<NopSource>(); };
-  else n.make_operator = [] { return std::make_unique<Nop>(); };
+  if (n.inputs.empty())
+    n.make_source = [] { return std::make_unique<NopSource>(); };
+  else
+    n.make_operator = [] { return std::make_unique<Nop>(); };
   return n;
 }
 
@@ -77,7 +79,8 @@ TEST(JobGraphTest, ValidationErrors) {
   LogicalGraph mismatch;
   mismatch.add(node("s", 1));
   mismatch.add(node("a", 2, {{"s", Partitioning::kForward, true}}));
-  EXPECT_NE(error_of(mismatch).find("forward input 's' has parallelism 1 but this has 2"), std::string::npos);
+  EXPECT_NE(error_of(mismatch).find("forward input 's' has parallelism 1 but this has 2"),
+            std::string::npos);
   mismatch.resolve_default_edges();  // explicit: stays forward, still an error
   EXPECT_NE(error_of(mismatch), "");
 }

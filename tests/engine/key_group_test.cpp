@@ -13,7 +13,8 @@ TEST(KeyGroupTest, RangesCoverEveryGroupExactlyOnceAndMatchTheAssignment) {
       for (uint32_t s = 0; s < p; ++s) {
         const KeyGroupRange r = KeyGroupRange::for_subtask(s, max_p, p);
         EXPECT_EQ(r.begin, next);
-        for (uint32_t kg = r.begin; kg < r.end; ++kg) EXPECT_EQ(subtask_of_key_group(kg, max_p, p), s);
+        for (uint32_t kg = r.begin; kg < r.end; ++kg)
+          EXPECT_EQ(subtask_of_key_group(kg, max_p, p), s);
         next = r.end;
       }
       EXPECT_EQ(next, max_p);

@@ -73,16 +73,19 @@ TEST(CliTest, BadSpecExitsWithTwoAndNamesTheLine) {
 TEST(CliTest, InterruptDrainsAndWritesEverything) {
   testing::TempDir dir;
   const std::string job = dir.file("endless.yaml");
-  testing::write_file(job, "name: endless\nparallelism: 2\n"
-                           "sources:\n  - id: events\n    type: generator\n    events: 0\n"
-                           "operators:\n  - id: views\n    type: filter\n    input: events\n"
-                           "    events: [Product Viewed]\n"
-                           "sinks:\n  - id: out\n    type: file_sink\n    input: views\n"
-                           "    path: " + dir.file("out.jsonl") + "\n");
+  testing::write_file(job,
+                      "name: endless\nparallelism: 2\n"
+                      "sources:\n  - id: events\n    type: generator\n    events: 0\n"
+                      "operators:\n  - id: views\n    type: filter\n    input: events\n"
+                      "    events: [Product Viewed]\n"
+                      "sinks:\n  - id: out\n    type: file_sink\n    input: views\n"
+                      "    path: " +
+                          dir.file("out.jsonl") + "\n");
   const std::string summary = dir.file("summary.txt");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, summary.c_str(), O_WRONLY | O_CREAT, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, summary.c_str(), O_WRONLY | O_CREAT,
+                                   0644);
   std::vector<std::string> args = {SEGFLOW_BINARY, "run", job};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

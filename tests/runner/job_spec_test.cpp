@@ -81,8 +81,8 @@ TEST(JobSpecTest, MissingFieldIsAnError) {
 
 TEST(JobSpecTest, UnknownOperatorTypeIsAnError) {
   const std::string e = error_of(replace(kValid, "type: filter", "type: filtre"));
-  EXPECT_EQ(e.rfind("job.yaml:12:11: operators[0].type: unknown operator type 'filtre' (known: ", 0),
-            0u)
+  EXPECT_EQ(
+      e.rfind("job.yaml:12:11: operators[0].type: unknown operator type 'filtre' (known: ", 0), 0u)
       << e;
   EXPECT_NE(e.find("filter"), std::string::npos);
 }
@@ -93,23 +93,28 @@ TEST(JobSpecTest, EdgeToNowhereIsAnError) {
 }
 
 TEST(JobSpecTest, CycleIsAnError) {
-  const std::string cyclic = replace(kValid, "    input: events\n    events: [Product Viewed]\n",
-                                     "    inputs: [events, again]\n    events: [Product Viewed]\n"
-                                     "  - id: again\n    type: filter\n    input: views\n    events: [x]\n");
+  const std::string cyclic =
+      replace(kValid, "    input: events\n    events: [Product Viewed]\n",
+              "    inputs: [events, again]\n    events: [Product Viewed]\n"
+              "  - id: again\n    type: filter\n    input: views\n    events: [x]\n");
   EXPECT_NE(error_of(cyclic).find("is part of a cycle"), std::string::npos) << error_of(cyclic);
 }
 
 TEST(JobSpecTest, InvalidYamlNamesTheLine) {
-  EXPECT_EQ(error_of("name: x\nsources: [\n"), "job.yaml:3:1: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(error_of("name: x\nsources: [\n"),
+            "job.yaml:3:1: invalid YAML: end of sequence flow not found");
 }
 
 TEST(JobSpecTest, ExplicitForwardBetweenParallelismsIsAnError) {
-  const std::string e = error_of(replace(kValid, "    input: events\n", "    input: events\n    partition: forward\n"));
-  EXPECT_NE(e.find("forward input 'events' has parallelism 1 but this has 2"), std::string::npos) << e;
+  const std::string e = error_of(
+      replace(kValid, "    input: events\n", "    input: events\n    partition: forward\n"));
+  EXPECT_NE(e.find("forward input 'events' has parallelism 1 but this has 2"), std::string::npos)
+      << e;
 }
 
 TEST(JobSpecTest, OverridesSetValuesByPathAndId) {
-  const JobSpec spec = parse_job_spec(kValid, "job.yaml", {"parallelism=4", "operators.views.parallelism=3"});
+  const JobSpec spec =
+      parse_job_spec(kValid, "job.yaml", {"parallelism=4", "operators.views.parallelism=3"});
   EXPECT_EQ(spec.settings.parallelism, 4u);
   EXPECT_EQ(spec.graph.nodes()[1].parallelism, 3u);
   EXPECT_EQ(error_of(kValid, {"sources.nothere.seed=1"}),

@@ -15,8 +15,8 @@
 namespace segflow {
 namespace {
 
-const std::string kCsv =
-    std::string(SEGFLOW_DATA_DIR) + "/rees46-ecommerce-behavior/rees46_2019-Oct_first_17k_events.csv";
+const std::string kCsv = std::string(SEGFLOW_DATA_DIR) +
+                         "/rees46-ecommerce-behavior/rees46_2019-Oct_first_17k_events.csv";
 
 std::string run_command(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
