@@ -13,6 +13,8 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "engine/string_hash.h"
+
 #include "engine/clock.h"
 #include "engine/key_group.h"
 #include "engine/state_io.h"
@@ -125,15 +127,7 @@ class ValueState {
     T value{};
     int64_t expires_at = 0;  // 0: never
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return hash_key(s); }
-  };
-  struct Eq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
-  using Group = boost::unordered_flat_map<std::string, Entry, Hash, Eq>;
+  using Group = boost::unordered_flat_map<std::string, Entry, StringHash, StringEq>;
 
   Group& group_of(std::string_view key) {
     const uint32_t kg = key_group_of(key, scope_.max_parallelism);

@@ -2,7 +2,6 @@
 
 #include <mutex>
 
-#include "engine/key_group.h"
 
 namespace segflow {
 
@@ -10,8 +9,6 @@ SymbolTable& SymbolTable::global() {
   static SymbolTable table;
   return table;
 }
-
-size_t SymbolTable::Hash::operator()(std::string_view s) const { return hash_key(s); }
 
 SymbolId SymbolTable::intern(std::string_view name) {
   {

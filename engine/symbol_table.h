@@ -11,6 +11,8 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "engine/string_hash.h"
+
 namespace segflow {
 
 using SymbolId = uint32_t;
@@ -28,17 +30,9 @@ class SymbolTable {
   std::string_view name(SymbolId id) const;
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const;
-  };
-  struct Eq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
   mutable std::shared_mutex mutex_;
   std::deque<std::string> names_;  // deque: element addresses never move
-  boost::unordered_flat_map<std::string_view, SymbolId, Hash, Eq> ids_;
+  boost::unordered_flat_map<std::string_view, SymbolId, StringHash, StringEq> ids_;
 };
 
 // Shorthands for the global table.

@@ -13,6 +13,8 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "engine/string_hash.h"
+
 #include "engine/symbol_table.h"
 
 namespace segflow {
@@ -30,15 +32,7 @@ class SymbolCache {
   size_t size() const { return ids_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const;
-  };
-  struct Eq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
-  boost::unordered_flat_map<std::string, SymbolId, Hash, Eq> ids_;
+  boost::unordered_flat_map<std::string, SymbolId, StringHash, StringEq> ids_;
   std::vector<std::pair<std::string, SymbolId>> recent_;  // by position
 };
 
