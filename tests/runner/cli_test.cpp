@@ -47,7 +47,8 @@ TEST(CliTest, VersionAndHelp) {
 }
 
 TEST(CliTest, ValidateAcceptsTheShippedJobs) {
-  for (const char* job : {"jobs/retail.yaml", "jobs/rees46_replay.yaml"}) {
+  for (const char* job : {"jobs/retail.yaml", "jobs/rees46_replay.yaml", "jobs/taobao_replay.yaml",
+                          "jobs/uci_replay.yaml"}) {
     const Result r = run_segflow(std::string("validate ") + SEGFLOW_SOURCE_DIR + "/" + job);
     EXPECT_EQ(r.exit_code, 0) << job << ": " << r.output;
   }
