@@ -52,7 +52,11 @@ class Channel {
   // Observers.
   const std::string& name() const { return name_; }
   size_t capacity() const { return capacity_; }
-  size_t size() const { return size_.load(std::memory_order_relaxed); }
+  // Approximate from another thread: the two sides update it just after their push / pop.
+  size_t size() const {
+    const int64_t n = size_.load(std::memory_order_relaxed);
+    return n < 0 ? 0 : static_cast<size_t>(n);
+  }
   uint64_t blocked_ns() const { return blocked_ns_.load(std::memory_order_relaxed); }
 
  private:
@@ -61,7 +65,7 @@ class Channel {
   boost::lockfree::spsc_queue<Element> queue_;
   Wakeup& consumer_wakeup_;
   Wakeup producer_wakeup_;
-  std::atomic<size_t> size_{0};
+  std::atomic<int64_t> size_{0};
   std::atomic<uint64_t> blocked_ns_{0};
 };
 

@@ -1,6 +1,5 @@
 #include "connectors/json/symbol_cache.h"
 
-
 namespace segflow {
 
 SymbolId SymbolCache::intern(std::string_view name) {
