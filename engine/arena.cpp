@@ -1,28 +1,18 @@
 #include "engine/arena.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace segflow {
 
-char* Arena::allocate(size_t n) {
-  if (blocks_.empty() || blocks_.back().capacity - blocks_.back().used < n) {
-    const size_t last = blocks_.empty() ? 0 : blocks_.back().capacity;
-    const size_t capacity = std::max({kMinBlock, n, last * 2});
-    blocks_.push_back(Block{std::make_unique<char[]>(capacity), capacity, 0});
-  }
-  Block& b = blocks_.back();
-  char* p = b.data.get() + b.used;
-  b.used += n;
-  used_total_ += n;
-  return p;
-}
-
-std::string_view Arena::store(std::string_view s) {
-  if (s.empty()) return {};
-  char* p = allocate(s.size());
-  std::memcpy(p, s.data(), s.size());
-  return {p, s.size()};
+std::string_view Arena::store_in_new_block(std::string_view s) {
+  const size_t last = blocks_.empty() ? 0 : blocks_.back().capacity;
+  if (!blocks_.empty())
+    used_in_full_blocks_ += static_cast<size_t>(next_ - blocks_.back().data.get());
+  const size_t capacity = std::max({kMinBlock, s.size(), last * 2});
+  blocks_.push_back(Block{std::make_unique<char[]>(capacity), capacity});
+  next_ = blocks_.back().data.get();
+  end_ = next_ + capacity;
+  return store(s);
 }
 
 void Arena::reset() {
@@ -34,8 +24,14 @@ void Arena::reset() {
     blocks_.clear();
     blocks_.push_back(std::move(keep));
   }
-  if (!blocks_.empty()) blocks_.back().used = 0;
-  used_total_ = 0;
+  used_in_full_blocks_ = 0;
+  next_ = blocks_.empty() ? nullptr : blocks_.back().data.get();
+  end_ = blocks_.empty() ? nullptr : next_ + blocks_.back().capacity;
+}
+
+size_t Arena::bytes_used() const {
+  if (blocks_.empty()) return 0;
+  return used_in_full_blocks_ + static_cast<size_t>(next_ - blocks_.back().data.get());
 }
 
 }  // namespace segflow

@@ -27,8 +27,16 @@ RecordBuilder Batch::add(EventKind kind, std::string_view key, int64_t event_tim
 }
 
 void Batch::copy_from(const Batch& src, const Record& r) {
-  RecordBuilder b = add(r.kind, r.key, r.event_time, r.event);
-  for (const Property& p : src.properties(r)) b.set(p.name, p.value);
+  Record copy = r;
+  copy.key = arena_.store(r.key);
+  copy.first_property = static_cast<uint32_t>(properties_.size());
+  const auto props = src.properties(r);
+  properties_.insert(properties_.end(), props.begin(), props.end());
+  for (size_t i = copy.first_property; i < properties_.size(); ++i) {
+    Value& v = properties_[i].value;
+    if (v.is_string()) v = Value::string(arena_.store(v.as_string()));
+  }
+  records_.push_back(copy);
 }
 
 const Value* Batch::find(const Record& r, SymbolId name) const {
