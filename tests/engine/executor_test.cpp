@@ -277,6 +277,94 @@ TEST(ExecutorTest, StopDrainsEverythingTheSourcesEmitted) {
   EXPECT_EQ(collected.lines.size(), emitted);
 }
 
+TEST(ExecutorTest, BroadcastSendsEveryRecordToEverySubtask) {
+  Collected collected;
+  LogicalGraph g;
+  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(1000, 10); }));
+  g.add(op_node("all", 3, {{"src", Partitioning::kBroadcast}},
+                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.validate();
+  JobSettings s;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+  e.run();
+  EXPECT_EQ(collected.lines.size(), 3000u);
+  for (const OperatorStats& st : e.operator_stats()) {
+    if (st.operator_id == "all") {
+      EXPECT_EQ(st.records_in.load(), 1000u);
+    }
+  }
+}
+
+// Registers a processing-time timer 1 s after the first record; emits when it fires.
+class ProcessingTimeAlarm final : public Operator {
+ public:
+  void process(const Batch& in, Output&) override {
+    if (!armed_ && !in.empty()) {
+      armed_ = true;
+      ctx().timers->register_timer(TimeDomain::kProcessingTime, ctx().clock->now_ms() + 1000,
+                                   "alarm");
+    }
+  }
+  void on_timer(const Timer& t, Output& out) override {
+    out.add(EventKind::kDerived, t.key, ctx().clock->now_ms(), intern("rang"));
+  }
+
+ private:
+  bool armed_ = false;
+};
+
+// Emits a few records, then idles until the job stops.
+class BriefSource final : public Source {
+ public:
+  SourceStatus poll(Output& out) override {
+    if (sent_) return SourceStatus::kIdle;
+    sent_ = true;
+    out.add(EventKind::kTrack, "k", 0, intern("tick"));
+    return SourceStatus::kMore;
+  }
+
+ private:
+  bool sent_ = false;
+};
+
+TEST(ExecutorTest, ProcessingTimeTimersFollowTheManualClock) {
+  Collected collected;
+  ManualClock clock(5000);
+  LogicalGraph g;
+  g.add(source_node("src", 1, [] { return std::make_unique<BriefSource>(); }));
+  g.add(op_node("alarm", 1, {{"src", Partitioning::kHash}},
+                [] { return std::make_unique<ProcessingTimeAlarm>(); }));
+  g.add(op_node("sink", 1, {{"alarm", Partitioning::kForward}},
+                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.validate();
+  JobSettings s;
+  s.idle_timeout_ms = 1'000'000;
+  Executor e(g, s, {&clock, &dead_letters()});
+  std::thread driver([&] {
+    const auto alarm_in = [&] {
+      for (const OperatorStats& st : e.operator_stats())
+        if (st.operator_id == "alarm") return st.records_in.load();
+      return uint64_t{0};
+    };
+    while (alarm_in() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    {
+      std::lock_guard l(collected.mutex);
+      EXPECT_TRUE(collected.lines.empty());  // the manual clock has not moved
+    }
+    clock.advance(1000);
+    for (int i = 0; i < 2000; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::lock_guard l(collected.mutex);
+      if (!collected.lines.empty()) break;
+    }
+    e.stop();
+  });
+  e.run();
+  driver.join();
+  EXPECT_EQ(collected.lines, (std::vector<std::string>{"alarm"}));
+}
+
 TEST(ExecutorTest, OperatorFailureCancelsTheJobAndNamesTheSubtask) {
   LogicalGraph g;
   g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(-1, 5); }));
