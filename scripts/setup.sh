@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
   libboost1.81-dev libconcurrentqueue-dev libyaml-cpp-dev prometheus-cpp-dev
-  libsimdjson-dev libfmt-dev libcli11-dev libxxhash-dev zlib1g-dev
+  libsimdjson-dev libcli11-dev libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  sqlite3 python3 curl
+  sqlite3
 )
 
 missing=()
