@@ -45,6 +45,7 @@ void DeadLetterOutput::send(std::string_view origin, std::string_view reason,
   auto it = counts_.find(reason);
   if (it == counts_.end()) it = counts_.emplace(std::string(reason), 0).first;
   ++it->second;
+  ++by_operator_[{std::string(origin.substr(0, origin.find_first_of("#:"))), it->first}];
   ++total_;
   if (file_ != nullptr) std::fwrite(line.data(), 1, line.size(), file_);
 }
@@ -68,6 +69,16 @@ uint64_t DeadLetterOutput::count(const std::string& reason) const {
 std::map<std::string, uint64_t> DeadLetterOutput::counts() const {
   std::lock_guard lock(mutex_);
   return {counts_.begin(), counts_.end()};
+}
+
+}  // namespace segflow
+
+namespace segflow {
+
+std::map<std::pair<std::string, std::string>, uint64_t> DeadLetterOutput::counts_by_operator()
+    const {
+  std::lock_guard lock(mutex_);
+  return by_operator_;
 }
 
 }  // namespace segflow

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace segflow {
 
@@ -29,12 +30,15 @@ class DeadLetterOutput {
   uint64_t total() const;
   uint64_t count(const std::string& reason) const;
   std::map<std::string, uint64_t> counts() const;
+  // Counts per (operator, reason); the operator is the origin up to its first '#' or ':'.
+  std::map<std::pair<std::string, std::string>, uint64_t> counts_by_operator() const;
 
  private:
   mutable std::mutex mutex_;
   std::FILE* file_ = nullptr;
   bool owns_file_ = false;
   std::map<std::string, uint64_t, std::less<>> counts_;
+  std::map<std::pair<std::string, std::string>, uint64_t> by_operator_;
   uint64_t total_ = 0;
 };
 

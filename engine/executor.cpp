@@ -24,7 +24,11 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
   for (size_t c = 0; c < plan_.chains.size(); ++c) {
     const Chain& chain = plan_.chains[c];
     for (uint32_t i = 0; i < chain.parallelism; ++i) {
-      auto subtask = std::make_unique<Subtask>(settings_, services_, stop_requested_, cancelled_);
+      SubtaskStats& time_stats = subtask_stats_.emplace_back();
+      time_stats.operator_id = nodes[chain.nodes.front()].id;
+      time_stats.subtask = i;
+      auto subtask =
+          std::make_unique<Subtask>(settings_, services_, stop_requested_, cancelled_, &time_stats);
       for (int node_index : chain.nodes) {
         const LogicalNode& node = nodes[node_index];
         OperatorContext ctx;
@@ -40,6 +44,7 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
         stats.operator_id = node.id;
         stats.subtask = i;
         stats.is_source = node.is_source();
+        ctx.bytes_in = &stats.bytes_in;
         if (node.is_source()) {
           subtask->set_source(node.make_source(), std::move(ctx), &stats);
         } else {
@@ -67,6 +72,7 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
                                                         consumers[j]->wakeup()));
           consumers[j]->add_input(channels_.back().get());
           targets.push_back(channels_.back().get());
+          producers[i]->time_stats().outputs.push_back(channels_.back().get());
         }
         producers[i]->router().add_edge(edge.partitioning, std::move(targets));
       }
@@ -92,7 +98,22 @@ void Executor::fail(std::exception_ptr error) {
   cancelled_.store(true, std::memory_order_relaxed);
 }
 
+const char* to_string(JobState state) {
+  switch (state) {
+    case JobState::kCreated:
+      return "created";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kFinished:
+      return "finished";
+    case JobState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 void Executor::run() {
+  state_.store(JobState::kRunning, std::memory_order_release);
   std::vector<std::thread> threads;
   threads.reserve(subtasks_.size());
   for (auto& subtask : subtasks_) {
@@ -108,6 +129,7 @@ void Executor::run() {
   }
   for (auto& t : threads) t.join();
   if (services_.dead_letters != nullptr) services_.dead_letters->flush();
+  state_.store(error_ ? JobState::kFailed : JobState::kFinished, std::memory_order_release);
   if (error_) std::rethrow_exception(error_);
 }
 

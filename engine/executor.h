@@ -31,8 +31,24 @@ struct OperatorStats {
   bool is_source = false;
   std::atomic<uint64_t> records_in{0};
   std::atomic<uint64_t> records_out{0};
+  std::atomic<uint64_t> bytes_in{0};  // sources that read bytes (file) report them here
   std::atomic<int64_t> watermark{kMinTime};
 };
+
+// Time accounting of one subtask (one thread): written by its thread, read by anyone.
+// busy = elapsed - idle - backpressured, where backpressured is the time blocked on the
+// `outputs` channels (Channel::blocked_ns), as Flink's busy/idle/backPressuredTimeMsPerSecond.
+struct SubtaskStats {
+  std::string operator_id;  // the chain's head operator
+  uint32_t subtask = 0;
+  std::vector<const Channel*> outputs;
+  std::atomic<int64_t> started_ns{0};   // steady_clock; 0: not started
+  std::atomic<int64_t> finished_ns{0};  // steady_clock; 0: still running
+  std::atomic<uint64_t> idle_ns{0};     // waiting for input (or a source with nothing to emit)
+};
+
+enum class JobState : uint8_t { kCreated, kRunning, kFinished, kFailed };
+const char* to_string(JobState state);
 
 // Process-wide things the runtime hands to operators.
 struct RuntimeServices {
@@ -56,6 +72,8 @@ class Executor {
   void stop() { stop_requested_.store(true, std::memory_order_relaxed); }
 
   const std::deque<OperatorStats>& operator_stats() const { return stats_; }
+  const std::deque<SubtaskStats>& subtask_stats() const { return subtask_stats_; }
+  JobState state() const { return state_.load(std::memory_order_acquire); }
   std::vector<const Channel*> channels() const;
   const PhysicalPlan& plan() const { return plan_; }
   // Number of threads run() starts.
@@ -68,6 +86,8 @@ class Executor {
   RuntimeServices services_;
   PhysicalPlan plan_;
   std::deque<OperatorStats> stats_;
+  std::deque<SubtaskStats> subtask_stats_;
+  std::atomic<JobState> state_{JobState::kCreated};
   std::vector<std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Subtask>> subtasks_;
   std::atomic<bool> stop_requested_{false};

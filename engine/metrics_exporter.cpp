@@ -1,108 +1,259 @@
 #include "engine/metrics_exporter.h"
 
+#include <CivetServer.h>
+
+#include <chrono>
 #include <limits>
 #include <stdexcept>
 
-#include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
 
 #include "engine/dead_letter.h"
 #include "engine/executor.h"
+#include "engine/job_health.h"
+#include "engine/process_metrics.h"
 
 namespace segflow {
 
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
+using Labels = std::vector<ClientMetric::Label>;
 
-class MetricsExporter::Collector final : public prometheus::Collectable {
+namespace {
+
+MetricFamily family(const char* name, const char* help, MetricType type) {
+  return MetricFamily{name, help, type, {}};
+}
+
+void add(MetricFamily& f, Labels labels, double v) {
+  ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == MetricType::Counter)
+    m.counter.value = v;
+  else
+    m.gauge.value = v;
+  f.metric.push_back(std::move(m));
+}
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Every metric family of the job, read from the executor's atomics.
+std::vector<MetricFamily> collect(const std::string& job, const Executor& executor,
+                                  const DeadLetterOutput& dead_letters) {
+  auto in = family("segflow_records_in_total", "Records received by an operator subtask",
+                   MetricType::Counter);
+  auto out = family("segflow_records_out_total", "Records emitted by an operator subtask",
+                    MetricType::Counter);
+  auto bytes =
+      family("segflow_source_bytes_in_total",
+             "Bytes read by a source subtask (sources that read bytes: file)", MetricType::Counter);
+  auto watermark = family(
+      "segflow_watermark_seconds",
+      "Current input watermark of an operator subtask (event time, Unix seconds; +Inf: ended)",
+      MetricType::Gauge);
+  auto lag = family("segflow_watermark_lag_seconds",
+                    "Processing time minus the current watermark of an operator subtask",
+                    MetricType::Gauge);
+  const double now_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  for (const OperatorStats& s : executor.operator_stats()) {
+    const Labels labels = {
+        {"job", job}, {"operator", s.operator_id}, {"subtask", std::to_string(s.subtask)}};
+    if (!s.is_source) add(in, labels, s.records_in.load(std::memory_order_relaxed));
+    if (s.is_source) add(bytes, labels, s.bytes_in.load(std::memory_order_relaxed));
+    add(out, labels, s.records_out.load(std::memory_order_relaxed));
+    const int64_t wm = s.watermark.load(std::memory_order_relaxed);
+    if (wm == kMaxTime) {
+      add(watermark, labels, std::numeric_limits<double>::infinity());
+    } else if (wm != kMinTime) {
+      add(watermark, labels, static_cast<double>(wm) / 1e3);
+      add(lag, labels, (now_ms - static_cast<double>(wm)) / 1e3);
+    }
+  }
+
+  auto busy = family("segflow_subtask_busy_seconds_total",
+                     "Time a subtask thread spent working (not idle, not backpressured); "
+                     "labelled by the chain's head operator",
+                     MetricType::Counter);
+  auto idle = family("segflow_subtask_idle_seconds_total",
+                     "Time a subtask thread spent waiting for input", MetricType::Counter);
+  auto backpressured =
+      family("segflow_subtask_backpressured_seconds_total",
+             "Time a subtask thread spent blocked on full output channels", MetricType::Counter);
+  const int64_t now_ns = steady_ns();
+  for (const SubtaskStats& s : executor.subtask_stats()) {
+    const int64_t started = s.started_ns.load(std::memory_order_relaxed);
+    const int64_t finished = s.finished_ns.load(std::memory_order_relaxed);
+    const double elapsed =
+        started == 0 ? 0 : static_cast<double>((finished != 0 ? finished : now_ns) - started);
+    double blocked = 0;
+    for (const Channel* c : s.outputs) blocked += static_cast<double>(c->blocked_ns());
+    const double waited = static_cast<double>(s.idle_ns.load(std::memory_order_relaxed));
+    const Labels labels = {
+        {"job", job}, {"operator", s.operator_id}, {"subtask", std::to_string(s.subtask)}};
+    // The three are read at slightly different moments: clamp so busy never goes negative.
+    add(busy, labels, std::max(0.0, elapsed - waited - blocked) / 1e9);
+    add(idle, labels, waited / 1e9);
+    add(backpressured, labels, blocked / 1e9);
+  }
+
+  auto fill = family("segflow_channel_fill_ratio", "Queued batches / capacity of a channel",
+                     MetricType::Gauge);
+  auto blocked =
+      family("segflow_backpressure_seconds_total",
+             "Time the producer of a channel spent blocked on a full channel", MetricType::Counter);
+  for (const Channel* c : executor.channels()) {
+    const Labels labels = {{"job", job}, {"channel", c->name()}};
+    add(fill, labels, static_cast<double>(c->size()) / static_cast<double>(c->capacity()));
+    add(blocked, labels, static_cast<double>(c->blocked_ns()) / 1e9);
+  }
+
+  auto dead = family("segflow_dead_letters_total",
+                     "Input sent to the dead-letter output, by operator (source) and reason",
+                     MetricType::Counter);
+  for (const auto& [key, count] : dead_letters.counts_by_operator())
+    add(dead, {{"job", job}, {"operator", key.first}, {"reason", key.second}},
+        static_cast<double>(count));
+  auto late = family("segflow_late_events_total",
+                     "Events behind the watermark past allowed lateness (dead-lettered as "
+                     "'late event')",
+                     MetricType::Counter);
+  add(late, {{"job", job}}, static_cast<double>(dead_letters.count("late event")));
+
+  auto running =
+      family("segflow_job_running", "1 while the job is running, else 0", MetricType::Gauge);
+  add(running, {{"job", job}}, executor.state() == JobState::kRunning ? 1 : 0);
+  auto threads_job =
+      family("segflow_job_subtask_threads", "Subtask threads the job runs", MetricType::Gauge);
+  add(threads_job, {{"job", job}}, static_cast<double>(executor.thread_count()));
+
+  const ProcessSample p = sample_process();
+  auto rss = family("segflow_process_resident_memory_bytes", "Resident memory of the process",
+                    MetricType::Gauge);
+  add(rss, {{"job", job}}, p.resident_bytes);
+  auto cpu = family("segflow_process_cpu_seconds_total", "User and system CPU time of the process",
+                    MetricType::Counter);
+  add(cpu, {{"job", job}}, p.cpu_seconds);
+  auto threads = family("segflow_process_threads",
+                        "Threads of the process (all, not only "
+                        "subtasks)",
+                        MetricType::Gauge);
+  add(threads, {{"job", job}}, p.threads);
+  auto fds =
+      family("segflow_process_open_fds", "Open file descriptors of the process", MetricType::Gauge);
+  add(fds, {{"job", job}}, p.open_fds);
+  auto start = family("segflow_process_start_time_seconds",
+                      "Start time of the process since the Unix epoch", MetricType::Gauge);
+  add(start, {{"job", job}}, process_start_time_seconds());
+  auto uptime =
+      family("segflow_uptime_seconds", "Seconds since the process started", MetricType::Gauge);
+  add(uptime, {{"job", job}}, process_uptime_seconds());
+  auto build = family("segflow_build_info", "Always 1; the version is a label", MetricType::Gauge);
+  add(build, {{"job", job}, {"version", SEGFLOW_VERSION}}, 1);
+
+  return {in,      out,     bytes, watermark, lag,     busy,        idle, backpressured,
+          fill,    blocked, dead,  late,      running, threads_job, rss,  cpu,
+          threads, fds,     start, uptime,    build};
+}
+
+void reply(mg_connection* conn, int status, const char* content_type, const std::string& body) {
+  const char* text = status == 200 ? "OK" : status == 503 ? "Service Unavailable" : "Error";
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+            status, text, content_type, body.size());
+  mg_write(conn, body.data(), body.size());
+}
+
+// One GET handler: a function of the request that returns the status and body.
+class Handler final : public CivetHandler {
  public:
-  Collector(std::string job, const Executor& executor, const DeadLetterOutput& dead_letters)
-      : job_(std::move(job)), executor_(executor), dead_letters_(dead_letters) {}
-
-  std::vector<MetricFamily> Collect() const override {
-    MetricFamily in{"segflow_records_in_total",
-                    "Records received by an operator subtask",
-                    MetricType::Counter,
-                    {}};
-    MetricFamily out{"segflow_records_out_total",
-                     "Records emitted by an operator subtask",
-                     MetricType::Counter,
-                     {}};
-    MetricFamily watermark{
-        "segflow_watermark_ms",
-        "Current event-time watermark of an operator subtask (ms since epoch; +Inf: ended)",
-        MetricType::Gauge,
-        {}};
-    for (const OperatorStats& s : executor_.operator_stats()) {
-      const std::vector<ClientMetric::Label> labels = {
-          {"job", job_}, {"operator", s.operator_id}, {"subtask", std::to_string(s.subtask)}};
-      if (!s.is_source) add_counter(in, labels, s.records_in.load(std::memory_order_relaxed));
-      add_counter(out, labels, s.records_out.load(std::memory_order_relaxed));
-      const int64_t wm = s.watermark.load(std::memory_order_relaxed);
-      if (wm == kMaxTime)
-        add_gauge(watermark, labels, std::numeric_limits<double>::infinity());
-      else if (wm != kMinTime)
-        add_gauge(watermark, labels, static_cast<double>(wm));
+  using Fn = std::function<int(std::string& body)>;
+  Handler(const char* content_type, Fn fn) : content_type_(content_type), fn_(std::move(fn)) {}
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    std::string body;
+    int status = 500;
+    try {
+      status = fn_(body);
+    } catch (const std::exception& e) {
+      body = e.what();
     }
-    MetricFamily fill{"segflow_channel_fill_ratio",
-                      "Queued batches / capacity of a channel",
-                      MetricType::Gauge,
-                      {}};
-    MetricFamily blocked{"segflow_backpressure_seconds_total",
-                         "Time the producer of a channel spent blocked on a full channel",
-                         MetricType::Counter,
-                         {}};
-    for (const Channel* c : executor_.channels()) {
-      const std::vector<ClientMetric::Label> labels = {{"job", job_}, {"channel", c->name()}};
-      add_gauge(fill, labels, static_cast<double>(c->size()) / static_cast<double>(c->capacity()));
-      add_counter(blocked, labels, static_cast<double>(c->blocked_ns()) / 1e9);
-    }
-    MetricFamily dead{"segflow_dead_letters_total",
-                      "Input sent to the dead-letter output, by reason",
-                      MetricType::Counter,
-                      {}};
-    for (const auto& [reason, count] : dead_letters_.counts())
-      add_counter(dead, {{"job", job_}, {"reason", reason}}, static_cast<double>(count));
-    return {in, out, watermark, fill, blocked, dead};
+    reply(conn, status, content_type_, body);
+    return true;
   }
 
  private:
-  static void add_counter(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
-    ClientMetric m;
-    m.label = std::move(labels);
-    m.counter.value = v;
-    f.metric.push_back(std::move(m));
+  const char* content_type_;
+  Fn fn_;
+};
+
+}  // namespace
+
+class MetricsExporter::Server {
+ public:
+  Server(const std::string& address, const std::string& job, const Executor& executor,
+         const DeadLetterOutput& dead_letters)
+      : job_(job),
+        metrics_("text/plain; version=0.0.4; charset=utf-8",
+                 [&job = job_, &executor, &dead_letters](std::string& body) {
+                   body =
+                       prometheus::TextSerializer().Serialize(collect(job, executor, dead_letters));
+                   return 200;
+                 }),
+        healthz_("text/plain; charset=utf-8",
+                 [](std::string& body) {
+                   body = "ok\n";
+                   return 200;
+                 }),
+        readyz_("text/plain; charset=utf-8",
+                [this, &executor](std::string& body) {
+                  const ReadinessProbe::Verdict v = probe_.check(executor);
+                  body = v.reason + "\n";
+                  return v.ready ? 200 : 503;
+                }),
+        status_("application/json", [&job = job_, &executor](std::string& body) {
+          body = job_status_json(job, executor) + "\n";
+          return 200;
+        }) {
+    const std::vector<std::string> options = {"listening_ports", address, "num_threads", "2"};
+    try {
+      server_ = std::make_unique<CivetServer>(options);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot serve metrics on " + address + ": " + e.what());
+    }
+    server_->addHandler("/metrics", metrics_);
+    server_->addHandler("/healthz", healthz_);
+    server_->addHandler("/readyz", readyz_);
+    server_->addHandler("/status", status_);
   }
-  static void add_gauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
-    ClientMetric m;
-    m.label = std::move(labels);
-    m.gauge.value = v;
-    f.metric.push_back(std::move(m));
+  ~Server() {
+    if (server_) server_->close();  // stops the threads before the handlers go
+  }
+  int port() const {
+    const auto ports = server_->getListeningPorts();
+    return ports.empty() ? 0 : ports.front();
   }
 
+ private:
   std::string job_;
-  const Executor& executor_;
-  const DeadLetterOutput& dead_letters_;
+  ReadinessProbe probe_;
+  Handler metrics_, healthz_, readyz_, status_;
+  std::unique_ptr<CivetServer> server_;  // last: stopped before the handlers go
 };
 
 MetricsExporter::MetricsExporter(const std::string& address, const std::string& job,
-                                 const Executor& executor, const DeadLetterOutput& dead_letters) {
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(address);
-  } catch (const std::exception& e) {
-    throw std::runtime_error("cannot serve metrics on " + address + ": " + e.what());
-  }
-  collector_ = std::make_shared<Collector>(job, executor, dead_letters);
-  exposer_->RegisterCollectable(collector_);
-}
+                                 const Executor& executor, const DeadLetterOutput& dead_letters)
+    : server_(std::make_unique<Server>(address, job, executor, dead_letters)) {}
 
 MetricsExporter::~MetricsExporter() = default;
 
-int MetricsExporter::port() const {
-  const auto ports = exposer_->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
-}
+int MetricsExporter::port() const { return server_->port(); }
 
 }  // namespace segflow

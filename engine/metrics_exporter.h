@@ -1,15 +1,12 @@
-// MetricsExporter: serves the runtime's counters to Prometheus (GET /metrics) on a given
-// address. Values are read from the executor's atomics at scrape time, so the hot path pays
-// nothing for metrics. Thread safety: scrapes run on the HTTP server's threads and only read
-// atomics; construct and destroy on the owning thread.
+// MetricsExporter: the job's HTTP endpoint. GET /metrics serves the runtime's counters to
+// Prometheus (text format 0.0.4), /healthz (liveness), /readyz (job running, watermark
+// progressing), /status (JSON job graph and counts). Values are read from the executor's
+// atomics at request time, so the hot path pays nothing. Thread safety: requests run on the
+// HTTP server's threads and only read atomics; construct and destroy on the owning thread.
 #pragma once
 
 #include <memory>
 #include <string>
-
-namespace prometheus {
-class Exposer;
-}
 
 namespace segflow {
 
@@ -23,12 +20,13 @@ class MetricsExporter {
   MetricsExporter(const std::string& address, const std::string& job, const Executor& executor,
                   const DeadLetterOutput& dead_letters);
   ~MetricsExporter();
+  MetricsExporter(const MetricsExporter&) = delete;
+  MetricsExporter& operator=(const MetricsExporter&) = delete;
   int port() const;
 
  private:
-  class Collector;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  std::shared_ptr<Collector> collector_;
+  class Server;
+  std::unique_ptr<Server> server_;
 };
 
 }  // namespace segflow

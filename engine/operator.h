@@ -14,6 +14,7 @@
 //   close       once at end of stream, after the final watermark (kMaxTime); may emit.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,6 +42,8 @@ struct OperatorContext {
   TimerService* timers = nullptr;
   DeadLetterOutput* dead_letters = nullptr;
   int64_t watermark = kMinTime;  // current input watermark
+  // Sources that read bytes add them here (once per poll, relaxed): segflow_source_bytes_in.
+  std::atomic<uint64_t>* bytes_in = nullptr;
 
   KeyedStateScope state_scope() const { return {key_groups, max_parallelism, clock}; }
 };

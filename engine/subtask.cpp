@@ -9,14 +9,22 @@ namespace segflow {
 namespace {
 constexpr std::chrono::milliseconds kMaxSleep(50);
 constexpr int kElementsPerInputTurn = 8;
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace
 
 Subtask::Subtask(const JobSettings& settings, const RuntimeServices& services,
-                 const std::atomic<bool>& stop_requested, const std::atomic<bool>& cancelled)
+                 const std::atomic<bool>& stop_requested, const std::atomic<bool>& cancelled,
+                 SubtaskStats* time_stats)
     : settings_(settings),
       services_(services),
       stop_requested_(stop_requested),
       cancelled_(cancelled),
+      time_stats_(time_stats),
       router_(settings.batch_size, settings.max_parallelism, &cancelled) {}
 
 std::string Subtask::name() const {
@@ -90,7 +98,17 @@ void Subtask::open_all() {
   input_states_.assign(inputs_.size(), InputState::kActive);
 }
 
+void Subtask::count_idle(int64_t since) {
+  time_stats_->idle_ns.fetch_add(static_cast<uint64_t>(steady_ns() - since),
+                                 std::memory_order_relaxed);
+}
+
 void Subtask::run() {
+  time_stats_->started_ns.store(steady_ns(), std::memory_order_relaxed);
+  struct MarkFinished {
+    SubtaskStats* stats;
+    ~MarkFinished() { stats->finished_ns.store(steady_ns(), std::memory_order_relaxed); }
+  } mark_finished{time_stats_};
   open_all();
   if (source_)
     run_source();
@@ -116,7 +134,9 @@ void Subtask::run_source() {
         idle_forwarded_ = true;
       }
       router_.flush();
+      const int64_t idle_from = steady_ns();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      count_idle(idle_from);
     } else {
       idle_since = -1;
       idle_forwarded_ = false;
@@ -151,12 +171,14 @@ void Subtask::run_inputs() {
         const int64_t wait_ms = std::max<int64_t>(0, next_timer - services_.clock->now_ms());
         timeout = std::min(timeout, std::chrono::microseconds(wait_ms * 1000));
       }
+      const int64_t idle_from = steady_ns();
       wakeup_.wait_until_ready(
           [&] {
             return std::any_of(inputs_.begin(), inputs_.end(),
                                [](const Channel* c) { return c->has_data(); });
           },
           timeout);
+      count_idle(idle_from);
     }
   }
 }

@@ -25,8 +25,10 @@ class Subtask {
     OperatorStats* stats = nullptr;
   };
 
+  // `time_stats` (busy / idle accounting) must outlive the subtask.
   Subtask(const JobSettings& settings, const RuntimeServices& services,
-          const std::atomic<bool>& stop_requested, const std::atomic<bool>& cancelled);
+          const std::atomic<bool>& stop_requested, const std::atomic<bool>& cancelled,
+          SubtaskStats* time_stats);
 
   // Building, in chain order: at most one source first, then operators.
   void set_source(std::unique_ptr<Source> source, OperatorContext ctx, OperatorStats* stats);
@@ -34,6 +36,7 @@ class Subtask {
   void add_input(Channel* channel) { inputs_.push_back(channel); }
   Router& router() { return router_; }
   Wakeup& wakeup() { return wakeup_; }
+  SubtaskStats& time_stats() { return *time_stats_; }
   std::string name() const;
 
   // The thread body.
@@ -56,11 +59,14 @@ class Subtask {
   void fire_processing_timers();
   int64_t next_processing_timer() const;
   void finish();
+  // Adds the time since `since` (steady_clock ns) to the idle counter.
+  void count_idle(int64_t since);
 
   const JobSettings& settings_;
   RuntimeServices services_;
   const std::atomic<bool>& stop_requested_;
   const std::atomic<bool>& cancelled_;
+  SubtaskStats* time_stats_;
 
   std::unique_ptr<Source> source_;
   OperatorContext source_ctx_;

@@ -61,7 +61,11 @@ RunResult run_job(const JobSpec& spec, const RunOptions& options) {
   if (!spec.settings.metrics_address.empty()) {
     metrics = std::make_unique<MetricsExporter>(spec.settings.metrics_address, spec.settings.name,
                                                 executor, dead_letters);
-    std::cerr << "segflow: metrics on http://" << spec.settings.metrics_address << "/metrics\n";
+    // The port actually bound (the address may ask for port 0: any free one).
+    const std::string& address = spec.settings.metrics_address;
+    const std::string base =
+        "http://" + address.substr(0, address.rfind(':')) + ":" + std::to_string(metrics->port());
+    std::cerr << "segflow: metrics on " << base << "/metrics (also /healthz, /readyz, /status)\n";
   }
   std::unique_ptr<StopSignals> signals;
   if (options.handle_signals) signals = std::make_unique<StopSignals>(executor);

@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
-  libboost1.81-dev libconcurrentqueue-dev libyaml-cpp-dev prometheus-cpp-dev
+  libboost1.81-dev libconcurrentqueue-dev libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev
   libsimdjson-dev libcli11-dev libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3
+  prometheus curl jq      # the Prometheus test (tests/runner/prometheus_test.sh); promtool ships with prometheus
 )
 
 missing=()

@@ -141,6 +141,7 @@ bool FileSource::read_line(Sink& out) {
       break;
   }
   if (is_blank(line) || !is_my_line(reader_->line_number())) return true;
+  bytes_unreported_ += line.size() + 1;  // with its newline
   const DecodeResult r = json_ ? json_->decode(line, out) : csv_->decode(line, out);
   if (r.is_ok()) {
     ++records_emitted_;
@@ -217,7 +218,12 @@ SourceStatus FileSource::poll_sorted(Output& out) {
 
 SourceStatus FileSource::poll(Output& out) {
   if (!reader_) return SourceStatus::kEnd;
-  return config_.sort_by_time ? poll_sorted(out) : poll_lines(out);
+  const SourceStatus status = config_.sort_by_time ? poll_sorted(out) : poll_lines(out);
+  if (bytes_unreported_ > 0 && ctx().bytes_in != nullptr) {
+    ctx().bytes_in->fetch_add(bytes_unreported_, std::memory_order_relaxed);
+    bytes_unreported_ = 0;
+  }
+  return status;
 }
 
 void FileSource::snapshot(StateWriter& w) const {

@@ -124,6 +124,7 @@ class FileSource final : public Source {
   bool at_end_ = false;
   uint64_t records_emitted_ = 0;
   uint64_t dead_lettered_ = 0;
+  uint64_t bytes_unreported_ = 0;  // read since the last poll; then added to ctx().bytes_in
   bool send_dead_letters_ = true;  // off while re-reading lines already handled before a restore
   // Restore point: lines to skip (streaming) or records to skip (sorted).
   uint64_t resume_position_ = 0;

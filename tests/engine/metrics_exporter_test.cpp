@@ -1,6 +1,9 @@
 // The Prometheus endpoint serves the runtime's counters, read at scrape time.
 #include "engine/metrics_exporter.h"
 
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "engine/executor.h"
@@ -19,6 +22,21 @@ class FiniteSource final : public Source {
 
  private:
   static constexpr int64_t kStart = 1'700'000'000'000;
+  int64_t emitted_ = 0;
+};
+
+// Emits 10 records a millisecond for about a third of a second.
+class SlowSource final : public Source {
+ public:
+  SourceStatus poll(Output& out) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 0; i < 10; ++i, ++emitted_)
+      out.add(EventKind::kTrack, "k" + std::to_string(i), 1'700'000'000'000 + emitted_,
+              intern("e"));
+    return emitted_ >= 3000 ? SourceStatus::kEnd : SourceStatus::kMore;
+  }
+
+ private:
   int64_t emitted_ = 0;
 };
 
@@ -53,10 +71,23 @@ TEST(MetricsExporterTest, ServesRecordCountsWatermarksChannelsAndDeadLetters) {
            "segflow_records_out_total{job=\"test\",operator=\"src\",subtask=\"0\"} 1000",
            "segflow_records_in_total{job=\"test\",operator=\"sink\",subtask=\"0\"}",
            "segflow_records_in_total{job=\"test\",operator=\"sink\",subtask=\"1\"}",
-           "segflow_watermark_ms{job=\"test\",operator=\"sink\",subtask=\"0\"} +Inf",
+           "segflow_watermark_seconds{job=\"test\",operator=\"sink\",subtask=\"0\"} +Inf",
            "segflow_channel_fill_ratio{job=\"test\",channel=\"src#0->sink#1\"} 0",
            "segflow_backpressure_seconds_total{job=\"test\",channel=\"src#0->sink#0\"}",
-           "segflow_dead_letters_total{job=\"test\",reason=\"malformed json\"} 1",
+           "segflow_dead_letters_total{job=\"test\",operator=\"src\",reason=\"malformed json\"} 1",
+           "segflow_late_events_total{job=\"test\"} 0",
+           "segflow_source_bytes_in_total{job=\"test\",operator=\"src\",subtask=\"0\"} 0",
+           "segflow_subtask_busy_seconds_total{job=\"test\",operator=\"sink\",subtask=\"1\"}",
+           "segflow_subtask_idle_seconds_total{job=\"test\",operator=\"src\",subtask=\"0\"}",
+           "segflow_subtask_backpressured_seconds_total{job=\"test\",operator=\"src\"",
+           "segflow_job_running{job=\"test\"} 0",
+           "segflow_process_resident_memory_bytes{job=\"test\"}",
+           "segflow_process_cpu_seconds_total{job=\"test\"}",
+           "segflow_process_threads{job=\"test\"}",
+           "segflow_uptime_seconds{job=\"test\"}",
+           "segflow_build_info{job=\"test\",version=\"",
+           "# HELP segflow_subtask_busy_seconds_total ",
+           "# TYPE segflow_records_in_total counter",
        }) {
     EXPECT_NE(body.find(expected), std::string::npos) << expected << "\n" << body;
   }
@@ -65,6 +96,97 @@ TEST(MetricsExporterTest, ServesRecordCountsWatermarksChannelsAndDeadLetters) {
   for (const OperatorStats& s : executor.operator_stats())
     if (s.operator_id == "sink") in += s.records_in.load();
   EXPECT_EQ(in, 1000u);
+
+  // Health endpoints on the same port: alive, but no longer ready once the job ended.
+  EXPECT_EQ(testing::http_get(exporter.port(), "/healthz"), "ok\n");
+  EXPECT_EQ(testing::http_get(exporter.port(), "/readyz"), "job is finished\n");
+  const std::string status = testing::http_get(exporter.port(), "/status");
+  for (const char* expected : {
+           "\"job\":\"test\"",
+           "\"state\":\"finished\"",
+           "{\"id\":\"src\",\"kind\":\"source\",\"parallelism\":1,\"records_out\":1000,",
+           "{\"id\":\"sink\",\"kind\":\"operator\",\"parallelism\":2,\"records_in\":1000,",
+           "\"edges\":[{\"from\":\"src\",\"to\":\"sink\"}]",
+       }) {
+    EXPECT_NE(status.find(expected), std::string::npos) << expected << "\n" << status;
+  }
+}
+
+TEST(MetricsExporterTest, SubtaskTimeAddsUpToWallClock) {
+  LogicalGraph g;
+  LogicalNode src;
+  src.id = "src";
+  src.make_source = [] { return std::make_unique<FiniteSource>(); };
+  g.add(src);
+  LogicalNode sink;
+  sink.id = "sink";
+  sink.inputs = {{"src", Partitioning::kRebalance}};
+  sink.make_operator = [] { return std::make_unique<Discard>(); };
+  g.add(sink);
+  g.validate();
+  DeadLetterOutput dead;
+  Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
+  executor.run();
+  ASSERT_EQ(executor.subtask_stats().size(), 2u);
+  for (const SubtaskStats& s : executor.subtask_stats()) {
+    const int64_t started = s.started_ns.load();
+    const int64_t finished = s.finished_ns.load();
+    EXPECT_GT(started, 0);
+    EXPECT_GE(finished, started);
+    EXPECT_LE(static_cast<int64_t>(s.idle_ns.load()), finished - started);
+  }
+  EXPECT_EQ(executor.subtask_stats()[0].outputs.size(), 1u);  // src -> sink
+  EXPECT_TRUE(executor.subtask_stats()[1].outputs.empty());
+  EXPECT_EQ(executor.state(), JobState::kFinished);
+}
+
+// Scrapes every endpoint while the job runs (the ThreadSanitizer run checks the reads).
+TEST(MetricsExporterTest, ScrapesWhileTheJobRuns) {
+  LogicalGraph g;
+  LogicalNode src;
+  src.id = "src";
+  src.make_source = [] { return std::make_unique<SlowSource>(); };
+  g.add(src);
+  LogicalNode sink;
+  sink.id = "sink";
+  sink.parallelism = 2;
+  sink.inputs = {{"src", Partitioning::kHash}};
+  sink.make_operator = [] { return std::make_unique<Discard>(); };
+  g.add(sink);
+  g.validate();
+  DeadLetterOutput dead;
+  Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
+  MetricsExporter exporter("127.0.0.1:0", "test", executor, dead);
+  std::atomic<bool> done{false};
+  std::thread job([&] {
+    executor.run();
+    done = true;
+  });
+  int scrapes = 0;
+  do {
+    EXPECT_NE(testing::http_get(exporter.port(), "/metrics").find("segflow_build_info"),
+              std::string::npos);
+    EXPECT_NE(testing::http_get(exporter.port(), "/status").find("\"edges\""), std::string::npos);
+    testing::http_get(exporter.port(), "/readyz");
+    ++scrapes;
+  } while (!done || scrapes < 3);
+  job.join();
+  EXPECT_GT(scrapes, 3);  // some scrapes overlapped the run
+}
+
+TEST(MetricsExporterTest, ABusyPortIsAnError) {
+  LogicalGraph g;
+  LogicalNode src;
+  src.id = "src";
+  src.make_source = [] { return std::make_unique<FiniteSource>(); };
+  g.add(src);
+  g.validate();
+  DeadLetterOutput dead;
+  Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
+  MetricsExporter first("127.0.0.1:0", "test", executor, dead);
+  const std::string taken = "127.0.0.1:" + std::to_string(first.port());
+  EXPECT_THROW(MetricsExporter(taken, "test", executor, dead), std::runtime_error);
+  EXPECT_EQ(testing::http_get(first.port(), "/readyz"), "job is created\n");
 }
 
 }  // namespace

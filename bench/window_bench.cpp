@@ -1,0 +1,286 @@
+// Keyed tumbling count + sum (`type: window`) through the engine at parallelism 2, against
+// the same aggregation as a single-threaded tight loop over a hash map (the limit the
+// engine's overhead is measured against). Events are pre-generated in memory, in time
+// order, 1 ms apart; windows are 10 minutes; keys "user-<i>" round-robin.
+// WindowEngineShuffleOnly is the same graph with an operator that drops every record: the
+// engine's own cost (source, hash partitioning, channels) without the window.
+//   build/release/bench/segflow_bench --benchmark_filter=Window --benchmark_repetitions=3
+// RollingStateBytesPerProfile: heap bytes per profile of a `rolling` operator with 5 traits.
+// Peak memory: run one benchmark per process and read "Maximum resident set size" from
+//   /usr/bin/time -v build/release/bench/segflow_bench --benchmark_filter='WindowEngine/1000$'
+#include <benchmark/benchmark.h>
+
+#include <malloc.h>
+
+#include <atomic>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "engine/executor.h"
+#include "engine/string_hash.h"
+#include "operators/window/rolling_aggregate.h"
+#include "operators/window/window_aggregate.h"
+
+namespace segflow {
+namespace {
+
+constexpr size_t kEvents = 2'000'000;
+constexpr size_t kBatch = 512;
+constexpr int64_t kWindowMs = 600'000;
+
+// The events, pre-built into batches once per key count.
+const std::vector<BatchPtr>& events(size_t keys) {
+  static std::map<size_t, std::vector<BatchPtr>> cache;
+  auto& batches = cache[keys];
+  if (!batches.empty()) return batches;
+  const SymbolId event = intern("Order Completed");
+  const SymbolId price = intern("properties.price");
+  for (size_t i = 0; i < kEvents; ++i) {
+    if (i % kBatch == 0) batches.push_back(BatchPtr(new Batch));
+    const std::string key = "user-" + std::to_string(i % keys);
+    batches.back()
+        ->add(EventKind::kTrack, key, static_cast<int64_t>(i), event)
+        .set(price, Value::real(static_cast<double>(i % 100) + 0.5));
+  }
+  return batches;
+}
+
+// Replays every other pre-built batch (by subtask).
+class MemorySource final : public Source {
+ public:
+  explicit MemorySource(const std::vector<BatchPtr>& batches) : batches_(batches) {}
+  SourceStatus poll(Output& out) override {
+    if (next_ == 0) next_ = ctx().subtask;
+    if (next_ >= batches_.size()) return SourceStatus::kEnd;
+    for (const Record& r : batches_[next_]->records()) out.forward(*batches_[next_], r);
+    next_ += ctx().parallelism;
+    return next_ >= batches_.size() ? SourceStatus::kEnd : SourceStatus::kMore;
+  }
+
+ private:
+  const std::vector<BatchPtr>& batches_;
+  size_t next_ = 0;
+};
+
+std::atomic<uint64_t> g_results{0};
+
+// The engine alone: a keyed operator that drops every record (the same shuffle, no window).
+class DropAll final : public Operator {
+ public:
+  static constexpr bool kKeyed = true;
+  void process(const Batch&, Output&) override {}
+};
+
+class CountingSink final : public Operator {
+ public:
+  void process(const Batch& in, Output&) override { g_results += in.size(); }
+};
+
+const WindowConfig& tumbling_count_sum() {
+  static const WindowConfig config =
+      WindowConfig::parse(ConfigNode(YAML::Load("window: {kind: tumbling, size: 10m}\n"
+                                                "aggregates: [{name: n, fn: count}, "
+                                                "{name: s, fn: sum, property: properties.price}]"),
+                                     std::make_shared<const std::string>("bench"), ""));
+  return config;
+}
+
+void run_engine(benchmark::State& state, bool window) {
+  const auto keys = static_cast<size_t>(state.range(0));
+  const auto& batches = events(keys);
+  static DeadLetterOutput dead_letters;
+  for (auto _ : state) {
+    g_results = 0;
+    LogicalGraph g;
+    LogicalNode src;
+    src.id = "src";
+    src.parallelism = 2;
+    src.make_source = [&] { return std::make_unique<MemorySource>(batches); };
+    g.add(src);
+    LogicalNode win;
+    win.id = "w";
+    win.parallelism = 2;
+    win.inputs = {{"src", Partitioning::kHash}};
+    win.make_operator = [window]() -> std::unique_ptr<Operator> {
+      if (!window) return std::make_unique<DropAll>();
+      return std::make_unique<WindowAggregate>(tumbling_count_sum());
+    };
+    g.add(win);
+    LogicalNode sink;
+    sink.id = "sink";
+    sink.parallelism = 2;
+    sink.inputs = {{"w", Partitioning::kForward}};
+    sink.make_operator = [] { return std::make_unique<CountingSink>(); };
+    g.add(sink);
+    g.validate();
+    JobSettings s;
+    s.parallelism = 2;
+    Executor e(g, s, {&SystemClock::instance(), &dead_letters});
+    e.run();
+  }
+  state.counters["windows_out"] = static_cast<double>(g_results.load());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEvents));
+}
+void WindowEngine(benchmark::State& state) { run_engine(state, true); }
+void WindowEngineShuffleOnly(benchmark::State& state) { run_engine(state, false); }
+BENCHMARK(WindowEngineShuffleOnly)
+    ->Arg(1000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(WindowEngine)->Arg(1000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The same tumbling count + sum in one thread: a hash map from key to the open window's
+// accumulator; a window is emitted (counted) when an event of a later window arrives for
+// the key, and all remaining at the end.
+void WindowTightLoop(benchmark::State& state) {
+  const auto keys = static_cast<size_t>(state.range(0));
+  const auto& batches = events(keys);
+  const SymbolId price = intern("properties.price");
+  struct Acc {
+    int64_t start = 0;
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  uint64_t results = 0;
+  for (auto _ : state) {
+    boost::unordered_flat_map<std::string, Acc, StringHash, StringEq> open;
+    results = 0;
+    double checksum = 0;
+    for (const BatchPtr& b : batches) {
+      for (const Record& r : b->records()) {
+        const int64_t start = r.event_time / kWindowMs * kWindowMs;
+        auto it = open.find(r.key);
+        if (it == open.end()) it = open.emplace(std::string(r.key), Acc{start, 0, 0}).first;
+        Acc& a = it->second;
+        if (a.start != start) {
+          checksum += a.sum;
+          ++results;
+          a = Acc{start, 0, 0};
+        }
+        ++a.count;
+        if (const Value* v = b->find(r, price)) a.sum += v->as_double();
+      }
+    }
+    for (auto& [k, a] : open) {
+      checksum += a.sum;
+      ++results;
+    }
+    benchmark::DoNotOptimize(checksum);
+  }
+  state.counters["windows_out"] = static_cast<double>(results);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(WindowTightLoop)->Arg(1000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace segflow
+
+namespace segflow {
+namespace {
+
+// Heap bytes per profile of a `rolling` operator with 5 traits, with `range(0)` events of
+// each profile in its window (mallinfo2 before and after; includes keys, timers' index).
+void RollingStateBytesPerProfile(benchmark::State& state) {
+  const auto events_per_profile = static_cast<size_t>(state.range(0));
+  constexpr size_t kProfiles = 100'000;
+  static const RollingAggregate::Config config = RollingAggregate::Config::parse(
+      ConfigNode(YAML::Load("window: 1h\ntraits: [{name: n, fn: count}, "
+                            "{name: s, fn: sum, property: properties.price}, "
+                            "{name: lo, fn: min, property: properties.price}, "
+                            "{name: hi, fn: max, property: properties.price}, "
+                            "{name: a, fn: avg, property: properties.price}]"),
+                 std::make_shared<const std::string>("bench"), ""));
+  const SymbolId event = intern("Order Completed");
+  const SymbolId price = intern("properties.price");
+  double bytes = 0;
+  for (auto _ : state) {
+    TimerService timers;
+    OperatorContext ctx;
+    ctx.operator_id = "rolling";
+    ctx.key_groups = {0, 128};
+    ctx.timers = &timers;
+    Output out([](BatchPtr&) {}, 512);
+    Batch batch;
+    const size_t before = mallinfo2().uordblks;
+    {
+      RollingAggregate op(config);
+      op.open(ctx);
+      for (size_t e = 0; e < events_per_profile; ++e) {
+        for (size_t p = 0; p < kProfiles; ++p) {
+          if (batch.size() == 512) {
+            op.process(batch, out);
+            batch.clear();
+          }
+          batch.add(EventKind::kTrack, "user-" + std::to_string(p), 1000 + e, event)
+              .set(price, Value::real(9.5));
+        }
+      }
+      op.process(batch, out);
+      batch.clear();
+      ctx.watermark = 1000 + events_per_profile;  // all applied, none aged out
+      Timer t;
+      while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+      bytes = static_cast<double>(mallinfo2().uordblks - before) / kProfiles;
+    }
+  }
+  state.counters["bytes_per_profile"] = bytes;
+}
+BENCHMARK(RollingStateBytesPerProfile)
+    ->Arg(1)
+    ->Arg(10)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace segflow
+
+namespace segflow {
+namespace {
+
+// One `window` operator driven directly (no engine): 1,000 keys, 1,000,000 events 1 ms apart
+// (one event per key per second), watermark after every batch. Tumbling 10m against sliding
+// 10m/1s (600 overlapping windows per event; one pane update per event, a 600-pane merge per
+// window fired), count + sum.
+void WindowOperatorDirect(benchmark::State& state) {
+  const bool sliding = state.range(0) != 0;
+  static const auto parse = [](const char* window) {
+    return WindowConfig::parse(
+        ConfigNode(YAML::Load(std::string("window: ") + window +
+                              "\naggregates: [{name: n, fn: count}, "
+                              "{name: s, fn: sum, property: properties.price}]"),
+                   std::make_shared<const std::string>("bench"), ""));
+  };
+  static const WindowConfig tumbling = parse("{kind: tumbling, size: 10m}");
+  static const WindowConfig slide = parse("{kind: sliding, size: 10m, slide: 1s}");
+  const auto& batches = events(1000);
+  constexpr size_t kDirectEvents = 1'000'000;
+  uint64_t windows = 0;
+  for (auto _ : state) {
+    TimerService timers;
+    OperatorContext ctx;
+    ctx.operator_id = "w";
+    ctx.key_groups = {0, 128};
+    ctx.timers = &timers;
+    windows = 0;
+    Output out([&](BatchPtr& b) { windows += b->size(); }, 512);
+    WindowAggregate op(sliding ? slide : tumbling);
+    op.open(ctx);
+    for (size_t i = 0; i * kBatch < kDirectEvents; ++i) {
+      op.process(*batches[i], out);
+      ctx.watermark = batches[i]->records().back().event_time;
+      Timer t;
+      while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+    }
+    ctx.watermark = kMaxTime;
+    Timer t;
+    while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+    out.flush();
+  }
+  state.counters["windows_out"] = static_cast<double>(windows);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kDirectEvents));
+}
+BENCHMARK(WindowOperatorDirect)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace segflow

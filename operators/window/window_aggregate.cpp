@@ -1,0 +1,339 @@
+#include "operators/window/window_aggregate.h"
+
+#include <algorithm>
+
+#include "engine/json_text.h"
+#include "engine/registry.h"
+
+namespace segflow {
+
+SEGFLOW_REGISTER_OPERATOR("window", WindowAggregate);
+
+namespace {
+
+constexpr uint64_t kStateFormatVersion = 1;
+
+// a + b for b >= 0, saturating at kMaxTime.
+int64_t sat_add(int64_t a, int64_t b) { return a > kMaxTime - b ? kMaxTime : a + b; }
+
+}  // namespace
+
+WindowAggregate::WindowAggregate(const Config& config)
+    : config_(config), window_start_(intern("window_start")), window_end_(intern("window_end")) {}
+
+void WindowAggregate::open(OperatorContext& ctx) {
+  Operator::open(ctx);
+  name_ = intern(config_.name.empty() ? ctx.operator_id : config_.name);
+  origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
+  state_ = std::make_unique<ValueState<KeyWindows>>(ctx.state_scope());
+}
+
+bool WindowAggregate::matches(SymbolId event) const {
+  return config_.events.empty() ||
+         std::find(config_.events.begin(), config_.events.end(), event) != config_.events.end();
+}
+
+int64_t WindowAggregate::effective_watermark() const {
+  return std::max(ctx().watermark, watermark_floor_);
+}
+
+Accumulators WindowAggregate::fresh() const { return Accumulators(config_.aggregates.size()); }
+
+void WindowAggregate::add_values(Accumulators& accs, const Batch& in, const Record& r) {
+  const uint64_t seq = seq_++;
+  for (size_t i = 0; i < config_.aggregates.size(); ++i) {
+    const AggregateSpec& a = config_.aggregates[i];
+    if (!a.where.always() && !a.where.passes(in, r)) continue;
+    const Value* v = a.property == kNoSymbol ? nullptr : in.find(r, a.property);
+    static const Value kNull;
+    if (v == nullptr && a.property != kNoSymbol) v = &kNull;
+    accs[i].add(a.fn, v, r.event_time, seq, a.exact_limit);
+  }
+}
+
+void WindowAggregate::merge_into(Accumulators& into, const Accumulators& from) const {
+  for (size_t i = 0; i < config_.aggregates.size(); ++i)
+    into[i].merge(config_.aggregates[i].fn, from[i], config_.aggregates[i].exact_limit);
+}
+
+void WindowAggregate::process(const Batch& in, Output& out) {
+  const int64_t wm = effective_watermark();
+  for (const Record& r : in.records()) {
+    if (!matches(r.event)) continue;
+    KeyWindows& k = state_->get_or_create(r.key);
+    const bool added = config_.kind == WindowKind::kSession
+                           ? add_to_session(r.key, k, in, r, wm, out)
+                           : add_to_pane(k, in, r, wm, out);
+    if (!added) reject_late(r);
+    retime(r.key, k);
+  }
+}
+
+void WindowAggregate::on_timer(const Timer& timer, Output& out) {
+  watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
+  auto node = due_.extract(timer.time);
+  if (node.empty()) return;
+  for (const std::string& key : node.mapped()) {
+    KeyWindows* k = state_->get(key);
+    if (k == nullptr || k->timer != timer.time) continue;  // moved or gone since
+    k->timer = kNoTimer;
+    fire(key, *k, out);
+  }
+}
+
+void WindowAggregate::fire(std::string_view key, KeyWindows& k, Output& out) {
+  const int64_t wm = effective_watermark();
+  if (config_.kind == WindowKind::kSession) {
+    fire_sessions(key, k, wm, out);
+  } else {
+    fire_panes(key, k, wm, out);
+  }
+  retime(key, k);
+}
+
+void WindowAggregate::on_watermark(int64_t watermark, Output& /*out*/) {
+  watermark_floor_ = std::max(watermark_floor_, watermark);
+}
+
+// --- tumbling and sliding windows, from panes ---------------------------------------------
+
+bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& r, int64_t wm,
+                                  Output& out) {
+  const int64_t t = r.event_time;
+  const int64_t size = config_.size_ms;
+  const int64_t slide = config_.slide_ms;
+  const int64_t lateness = config_.allowed_lateness_ms;
+  const int64_t last_start = floor_to(t, slide);
+  if (sat_add(last_start + size - 1, lateness) <= wm) return false;
+  // Every window ending at or before the watermark has fired already (timers come first).
+  if (wm != kMinTime) k.next_start = std::max(k.next_start, floor_to(wm + 1 - size, slide) + slide);
+  const int64_t pane_start = floor_to(t, config_.pane_ms);
+  auto it = std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
+                             [](const Pane& p, int64_t s) { return p.start < s; });
+  if (it == k.panes.end() || it->start != pane_start)
+    it = k.panes.insert(it, Pane{pane_start, fresh()});
+  add_values(it->accs, in, r);
+  // Cached partial merges covering this pane are stale now.
+  const int64_t block = floor_to(pane_start, size);
+  if (k.cache.suffix_block == block) k.cache.suffix_block = kMinTime;
+  if (k.cache.prefix_block == block && pane_start < k.cache.prefix_end)
+    k.cache.prefix_block = kMinTime;
+  if (lateness > 0) {
+    // Windows of this event that fired already but are within allowed lateness: fire again.
+    for (int64_t s = floor_to(t - size, slide) + slide; s <= last_start; s += slide) {
+      if (s + size - 1 <= wm && sat_add(s + size - 1, lateness) > wm) {
+        emit_window(r.key, k, s, wm + 1, out);
+        ++late_firings_;
+      }
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// Index of the first pane that belongs to a window starting at or after `next_start`.
+size_t first_live_pane(const std::vector<Pane>& panes, size_t from, int64_t next_start,
+                       int64_t slide) {
+  while (from < panes.size() && floor_to(panes[from].start, slide) < next_start) ++from;
+  return from;
+}
+
+}  // namespace
+
+void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm, Output& out) {
+  const int64_t size = config_.size_ms;
+  const int64_t slide = config_.slide_ms;
+  size_t i = 0;
+  for (;;) {
+    i = first_live_pane(k.panes, i, k.next_start, slide);
+    if (i == k.panes.size()) break;
+    const int64_t start = std::max(k.next_start, floor_to(k.panes[i].start - size, slide) + slide);
+    if (start + size - 1 > wm) break;
+    emit_window(key, k, start, start + size - 1, out);
+    k.next_start = start + slide;
+  }
+  // Drop panes whose last window is past its allowed lateness.
+  auto live = k.panes.begin();
+  while (live != k.panes.end() &&
+         sat_add(floor_to(live->start, slide) + size - 1, config_.allowed_lateness_ms) <= wm)
+    ++live;
+  k.panes.erase(k.panes.begin(), live);
+}
+
+int64_t WindowAggregate::pane_timer(const KeyWindows& k) const {
+  if (k.panes.empty()) return kNoTimer;
+  const int64_t size = config_.size_ms;
+  const int64_t slide = config_.slide_ms;
+  int64_t due =
+      sat_add(floor_to(k.panes.front().start, slide) + size - 1, config_.allowed_lateness_ms);
+  const size_t i = first_live_pane(k.panes, 0, k.next_start, slide);
+  if (i < k.panes.size()) {
+    const int64_t start = std::max(k.next_start, floor_to(k.panes[i].start - size, slide) + slide);
+    due = std::min(due, start + size - 1);
+  }
+  return due;
+}
+
+void WindowAggregate::emit_window(std::string_view key, KeyWindows& k, int64_t start, int64_t time,
+                                  Output& out) {
+  emit(key, time, start, start + config_.size_ms, window_result(k, start), out);
+}
+
+Accumulators WindowAggregate::merge_range(const KeyWindows& k, int64_t start, int64_t end) const {
+  Accumulators accs = fresh();
+  auto it = std::lower_bound(k.panes.begin(), k.panes.end(), start,
+                             [](const Pane& p, int64_t s) { return p.start < s; });
+  for (; it != k.panes.end() && it->start < end; ++it) merge_into(accs, it->accs);
+  return accs;
+}
+
+Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const {
+  const int64_t size = config_.size_ms;
+  const int64_t end = start + size;
+  const int64_t block = floor_to(start, size);
+  constexpr int64_t kCacheFrom = 8;  // panes per window below which merging is as cheap
+  if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start)
+    return merge_range(k, start, end);
+  const int64_t next_block = block + size;
+  KeyWindows::SlideCache& c = k.cache;
+  if (c.suffix_block != block) {
+    c.suffix.clear();
+    Accumulators running = fresh();
+    auto it = std::lower_bound(k.panes.begin(), k.panes.end(), next_block,
+                               [](const Pane& p, int64_t s) { return p.start < s; });
+    while (it != k.panes.begin() && std::prev(it)->start >= block) {
+      --it;
+      merge_into(running, it->accs);
+      c.suffix.emplace_back(it->start, running);
+    }
+    std::reverse(c.suffix.begin(), c.suffix.end());
+    c.suffix_block = block;
+  }
+  Accumulators accs = fresh();
+  const auto from = std::lower_bound(
+      c.suffix.begin(), c.suffix.end(), start,
+      [](const std::pair<int64_t, Accumulators>& e, int64_t s) { return e.first < s; });
+  if (from != c.suffix.end()) accs = from->second;
+  if (c.prefix_block != next_block || c.prefix_end > end) {
+    c.prefix_block = next_block;
+    c.prefix_end = next_block;
+    c.prefix = fresh();
+  }
+  merge_into(c.prefix, merge_range(k, c.prefix_end, end));
+  c.prefix_end = end;
+  merge_into(accs, c.prefix);
+  return accs;
+}
+
+// --- session windows ------------------------------------------------------------------------
+
+bool WindowAggregate::add_to_session(std::string_view key, KeyWindows& k, const Batch& in,
+                                     const Record& r, int64_t wm, Output& out) {
+  const int64_t t = r.event_time;
+  const int64_t end = sat_add(t, config_.gap_ms);
+  // Sessions overlapping or touching [t, end) form one run [first, last).
+  auto first = std::lower_bound(k.sessions.begin(), k.sessions.end(), t,
+                                [](const Session& s, int64_t time) { return s.end < time; });
+  auto last = first;
+  while (last != k.sessions.end() && last->start <= end) ++last;
+  int64_t merged_start = t;
+  int64_t merged_end = end;
+  for (auto s = first; s != last; ++s) {
+    merged_start = std::min(merged_start, s->start);
+    merged_end = std::max(merged_end, s->end);
+  }
+  if (sat_add(merged_end - 1, config_.allowed_lateness_ms) <= wm) return false;
+  Session merged{merged_start, merged_end, false, fresh()};
+  for (auto s = first; s != last; ++s) merge_into(merged.accs, s->accs);
+  add_values(merged.accs, in, r);
+  if (merged_end - 1 <= wm) {
+    // The session fired (or would have) already: fire it again now, within allowed lateness.
+    emit(key, wm + 1, merged_start, merged_end, merged.accs, out);
+    merged.fired = true;
+    ++late_firings_;
+  }
+  const auto at = k.sessions.erase(first, last);
+  k.sessions.insert(at, std::move(merged));
+  return true;
+}
+
+void WindowAggregate::fire_sessions(std::string_view key, KeyWindows& k, int64_t wm, Output& out) {
+  for (Session& s : k.sessions) {
+    if (!s.fired && s.end - 1 <= wm) {
+      emit(key, s.end - 1, s.start, s.end, s.accs, out);
+      s.fired = true;
+    }
+  }
+  std::erase_if(k.sessions, [&](const Session& s) {
+    return s.fired && sat_add(s.end - 1, config_.allowed_lateness_ms) <= wm;
+  });
+}
+
+int64_t WindowAggregate::session_timer(const KeyWindows& k) const {
+  int64_t due = kNoTimer;
+  for (const Session& s : k.sessions) {
+    const int64_t at = s.fired ? sat_add(s.end - 1, config_.allowed_lateness_ms) : s.end - 1;
+    if (due == kNoTimer || at < due) due = at;
+  }
+  return due;
+}
+
+// --- output, timers, late data, state -------------------------------------------------------
+
+void WindowAggregate::emit(std::string_view key, int64_t time, int64_t start, int64_t end,
+                           const Accumulators& accs, Output& out) {
+  RecordBuilder b = out.add(EventKind::kDerived, key, time, name_);
+  b.set(window_start_, Value::integer(start)).set(window_end_, Value::integer(end));
+  for (size_t i = 0; i < config_.aggregates.size(); ++i)
+    b.set(config_.aggregates[i].name_symbol, accs[i].result(config_.aggregates[i].fn));
+}
+
+void WindowAggregate::retime(std::string_view key, KeyWindows& k) {
+  const int64_t due = config_.kind == WindowKind::kSession ? session_timer(k) : pane_timer(k);
+  if (due != k.timer) {
+    k.timer = due;
+    if (due != kNoTimer) {
+      auto [it, added] = due_.try_emplace(due);
+      if (added) ctx().timers->register_timer(TimeDomain::kEventTime, due, "");
+      it->second.emplace_back(key);
+    }
+  }
+  if (k.empty()) state_->erase(key);
+}
+
+void WindowAggregate::reject_late(const Record& r) {
+  ++late_events_;
+  if (ctx().dead_letters == nullptr) return;
+  std::string payload = "{\"profile\":";
+  append_json_string(payload, r.key);
+  payload += ",\"event\":";
+  append_json_string(payload, r.event == kNoSymbol ? std::string_view() : symbol_name(r.event));
+  payload += ",\"event_time\":" + std::to_string(r.event_time);
+  payload += ",\"watermark\":" + std::to_string(effective_watermark()) + "}";
+  ctx().dead_letters->send(origin_, kLateReason, payload);
+}
+
+void WindowAggregate::snapshot(StateWriter& w) const {
+  w.u64(kStateFormatVersion);
+  write_state(w, watermark_floor_);
+  write_state(w, seq_);
+  state_->snapshot(w);
+}
+
+void WindowAggregate::restore(StateReader& r) {
+  const uint64_t version = r.u64();
+  if (version != kStateFormatVersion)
+    throw StateFormatError("window: unknown state format version " + std::to_string(version));
+  watermark_floor_ = std::max(watermark_floor_, read_state<int64_t>(r));
+  seq_ = std::max(seq_, read_state<uint64_t>(r));
+  state_->restore(r);
+  state_->for_each([&](std::string_view key, KeyWindows& k) {
+    if (k.timer == kNoTimer) return;
+    auto [it, added] = due_.try_emplace(k.timer);
+    if (added) ctx().timers->register_timer(TimeDomain::kEventTime, k.timer, "");
+    it->second.emplace_back(key);
+  });
+}
+
+}  // namespace segflow

@@ -1,0 +1,122 @@
+// WindowAggregate (`type: window`): per profile, aggregates events over event-time windows
+// (tumbling, sliding, session) and emits one derived record per window when the watermark
+// passes its end. Keyed. Thread safety: one instance per subtask, driven by its thread
+// (engine/operator.h).
+//
+// Semantics (as Flink's event-time WindowOperator with the default EventTimeTrigger, except
+// where noted):
+// - Tumbling `size`: windows [k*size, (k+1)*size). Sliding `size`/`slide`: windows
+//   [k*slide, k*slide + size). Session `gap`: an event at t opens [t, t+gap); windows that
+//   overlap or touch merge (two events at most `gap` apart share a session, as Flink's
+//   TimeWindow.intersects), so a session is [first, last + gap).
+// - Sliding windows are not copied per event: each event updates one pane of
+//   gcd(size, slide) ms, and a window's result is the merge of its panes when it fires.
+// - A window fires once when the watermark reaches end - 1, if it holds at least one event.
+//   Output record: kind derived, key = profile, event_time = end - 1 (Flink's
+//   maxTimestamp), event = `name` (default: the operator id), properties `window_start`,
+//   `window_end` (int, ms, end exclusive) then each aggregate under its `name`, in order.
+// - Aggregates: count (events; with `property`: events where it is present and not null),
+//   sum, min, max, avg over numeric values (absent, null and string values are ignored, as
+//   SQL ignores NULL; ints stay ints for sum/min/max, avg is a double), first/last (the
+//   value at the earliest/latest event time; ties: earliest/latest arrival),
+//   count_distinct (exact up to `exact_limit` values, then HyperLogLog: distinct_counter.h).
+//   Empty aggregates (no value) are null, count and count_distinct are 0. An aggregate's
+//   `where` (where_filter.h) limits it to some of the window's events.
+// - An event is late when every window it belongs to ended, i.e. end - 1 + allowed_lateness
+//   <= watermark (for sessions: its own [t, t+gap) is). A late event is not counted; it is
+//   counted in late_events() and sent to the dead-letter output with reason "late event".
+//   An event behind the watermark whose window has not fired is not late (as Flink).
+// - allowed_lateness > 0: windows keep their state until end - 1 + allowed_lateness; an
+//   event arriving for a window that already fired updates it and fires it again at once
+//   (as Flink's late firing). Difference: the re-fired record has event_time = watermark + 1
+//   (Flink: end - 1), so it is not late downstream; window_start/window_end identify it.
+// - End of input (watermark kMaxTime) fires every window still open.
+//
+// Config: `window: {kind: tumbling, size}` | `{kind: sliding, size, slide}` |
+// `{kind: session, gap}`; `aggregates: [{name, fn, property?, exact_limit?, where?}]`;
+// optional `events` (event names that open windows; absent: all), `allowed_lateness`
+// (duration, default 0), `name`. See README "Windows".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/config_node.h"
+#include "engine/operator.h"
+#include "operators/window/window_config.h"
+#include "operators/window/window_state.h"
+
+namespace segflow {
+
+class WindowAggregate final : public Operator {
+ public:
+  static constexpr bool kKeyed = true;
+  static constexpr std::string_view kLateReason = "late event";
+  using Config = WindowConfig;
+
+  explicit WindowAggregate(const Config& config);
+
+  void open(OperatorContext& ctx) override;
+  void process(const Batch& in, Output& out) override;
+  void on_timer(const Timer& timer, Output& out) override;
+  void on_watermark(int64_t watermark, Output& out) override;
+  // Format: version, watermark floor, arrival counter, keyed state. Timers are rebuilt
+  // from the keyed state on restore.
+  void snapshot(StateWriter& w) const override;
+  void restore(StateReader& r) override;
+
+  uint64_t late_events() const { return late_events_; }
+  uint64_t late_firings() const { return late_firings_; }
+  // Profiles with window state.
+  size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
+
+ private:
+  bool matches(SymbolId event) const;
+  int64_t effective_watermark() const;
+  void add_values(Accumulators& accs, const Batch& in, const Record& r);
+  Accumulators fresh() const;
+  void merge_into(Accumulators& into, const Accumulators& from) const;
+
+  // Tumbling and sliding (panes). Returns false when the event is late.
+  bool add_to_pane(KeyWindows& k, const Batch& in, const Record& r, int64_t wm, Output& out);
+  void fire_panes(std::string_view key, KeyWindows& k, int64_t wm, Output& out);
+  int64_t pane_timer(const KeyWindows& k) const;
+  void emit_window(std::string_view key, KeyWindows& k, int64_t start, int64_t time, Output& out);
+  // The merge of the panes in [start, end).
+  Accumulators merge_range(const KeyWindows& k, int64_t start, int64_t end) const;
+  // The result of window [start, start + size), from the cache when it pays.
+  Accumulators window_result(KeyWindows& k, int64_t start) const;
+  // Sessions.
+  bool add_to_session(std::string_view key, KeyWindows& k, const Batch& in, const Record& r,
+                      int64_t wm, Output& out);
+  void fire_sessions(std::string_view key, KeyWindows& k, int64_t wm, Output& out);
+  int64_t session_timer(const KeyWindows& k) const;
+
+  void emit(std::string_view key, int64_t time, int64_t start, int64_t end,
+            const Accumulators& accs, Output& out);
+  void retime(std::string_view key, KeyWindows& k);
+  void fire(std::string_view key, KeyWindows& k, Output& out);
+  void reject_late(const Record& r);
+
+  const Config& config_;
+  SymbolId name_;
+  SymbolId window_start_;
+  SymbolId window_end_;
+  std::string origin_;
+  std::unique_ptr<ValueState<KeyWindows>> state_;
+  // Profiles by the time of their next timer. The timer service holds one timer per time
+  // (key ""), not one per profile: aligned windows of all profiles end together, and a
+  // set of a million per-profile timers would cost more than the windows. Entries whose
+  // profile has since moved its timer (KeyWindows::timer differs) are skipped.
+  std::map<int64_t, std::vector<std::string>> due_;
+  int64_t watermark_floor_ = kMinTime;
+  uint64_t seq_ = 0;  // arrival counter (first/last ties)
+  uint64_t late_events_ = 0;
+  uint64_t late_firings_ = 0;
+};
+
+}  // namespace segflow

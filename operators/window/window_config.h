@@ -1,0 +1,48 @@
+// WindowConfig: the parsed YAML of a `type: window` operator (assigner, aggregates, event
+// filter, allowed lateness) and the window arithmetic derived from it.
+// Thread safety: immutable after parse; shared read-only by all subtasks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/config_node.h"
+#include "engine/symbol_table.h"
+#include "operators/window/accumulator.h"
+#include "operators/window/where_filter.h"
+
+namespace segflow {
+
+enum class WindowKind : uint8_t { kTumbling, kSliding, kSession };
+
+struct AggregateSpec {
+  std::string name;  // output property name
+  SymbolId name_symbol = kNoSymbol;
+  AggregateFn fn = AggregateFn::kCount;
+  SymbolId property = kNoSymbol;  // kNoSymbol: count(*) (count only)
+  size_t exact_limit = 1000;      // count_distinct: exact up to this many values
+  WhereFilter where;              // which of the window's events this aggregate takes
+};
+
+struct WindowConfig {
+  WindowKind kind = WindowKind::kTumbling;
+  int64_t size_ms = 0;   // tumbling, sliding
+  int64_t slide_ms = 0;  // sliding (tumbling: = size)
+  int64_t pane_ms = 0;   // gcd(size, slide): the slice events are aggregated in
+  int64_t gap_ms = 0;    // session
+  int64_t allowed_lateness_ms = 0;
+  std::vector<SymbolId> events;  // empty: every event
+  std::vector<AggregateSpec> aggregates;
+  std::string name;  // output event name; empty: the operator id
+
+  static WindowConfig parse(const ConfigNode& node);
+};
+
+// floor(a / b) for b > 0, also for negative a.
+inline int64_t floor_to(int64_t a, int64_t b) {
+  const int64_t q = a / b * b;
+  return q > a ? q - b : q;
+}
+
+}  // namespace segflow

@@ -1,0 +1,161 @@
+#include "operators/window/rolling_aggregate.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/spec_error.h"
+#include "tests/support/operator_harness.h"
+
+namespace segflow {
+namespace {
+
+using ::segflow::testing::InputRecord;
+using ::segflow::testing::OperatorHarness;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using Config = RollingAggregate::Config;
+
+Config parse(const std::string& yaml) {
+  return Config::parse(
+      ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("test.yaml"), ""));
+}
+
+const Config& spend_10s() {
+  static const Config c = parse(R"(
+window: 10s
+events: [buy]
+name: t
+traits:
+  - {name: n, fn: count}
+  - {name: spend, fn: sum, property: v}
+  - {name: top, fn: max, property: v}
+)");
+  return c;
+}
+
+InputRecord buy(const std::string& key, int64_t t, int64_t v) {
+  return {key, t, "buy", {{"v", v}}};
+}
+
+TEST(RollingAggregate, UpdatesOnEventsAndWhenTheyAgeOutWithoutNewEvents) {
+  OperatorHarness h(std::make_unique<RollingAggregate>(spend_10s()));
+  h.process({buy("u1", 1000, 5), buy("u1", 3000, 2), {"u1", 3500, "view"}});
+  h.watermark(3000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u1 @1000 t n=1 spend=5 top=5",
+                                                 "derived u1 @3000 t n=2 spend=7 top=5"));
+  h.watermark(10'999);
+  EXPECT_THAT(h.output(), IsEmpty());
+  h.watermark(11'000);  // the event at 1000 counts in (1000, 11000]... until 11000 excluded
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u1 @11000 t n=1 spend=2 top=2"));
+  h.end_of_input();
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u1 @13000 t n=0 spend=null top=null"));
+  EXPECT_EQ(h.op_as<RollingAggregate>().tracked_profiles(), 0u);
+}
+
+TEST(RollingAggregate, ChangesAtOneInstantAreNetted) {
+  OperatorHarness h(std::make_unique<RollingAggregate>(spend_10s()));
+  h.process({buy("u1", 1000, 5), buy("u1", 11'000, 5)});  // one enters as the other leaves
+  h.watermark(20'000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u1 @1000 t n=1 spend=5 top=5"));
+}
+
+TEST(RollingAggregate, LateEventsGoToDeadLetters) {
+  OperatorHarness h(std::make_unique<RollingAggregate>(spend_10s()));
+  h.watermark(5000);
+  h.process({buy("u1", 5000, 1), buy("u1", 5001, 1)});
+  EXPECT_EQ(h.op_as<RollingAggregate>().late_events(), 1u);
+  EXPECT_EQ(h.dead_letters().count(std::string(RollingAggregate::kLateReason)), 1u);
+}
+
+// Reference: the values at every instant an event enters or leaves, from all events.
+std::vector<std::string> brute_force(const std::vector<InputRecord>& in, int64_t window) {
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> by_key;
+  for (const InputRecord& r : in)
+    by_key[r.key].push_back({r.time, std::get<int64_t>(r.properties[0].second)});
+  std::vector<std::string> lines;
+  for (const auto& [key, events] : by_key) {
+    std::vector<int64_t> instants;
+    for (const auto& [t, v] : events) {
+      instants.push_back(t);
+      instants.push_back(t + window);
+    }
+    std::sort(instants.begin(), instants.end());
+    instants.erase(std::unique(instants.begin(), instants.end()), instants.end());
+    std::string last = "n=0 spend=null top=null";
+    for (int64_t now : instants) {
+      int64_t n = 0, sum = 0, top = 0;
+      for (const auto& [t, v] : events)
+        if (now - window < t && t <= now) {
+          top = n == 0 ? v : std::max(top, v);
+          sum += v;
+          ++n;
+        }
+      const std::string values = n == 0
+                                     ? "n=0 spend=null top=null"
+                                     : "n=" + std::to_string(n) + " spend=" + std::to_string(sum) +
+                                           " top=" + std::to_string(top);
+      if (values != last)
+        lines.push_back("derived " + key + " @" + std::to_string(now) + " t " + values);
+      last = values;
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+TEST(RollingAggregate, OutOfOrderInputMatchesBruteForceAcrossASnapshot) {
+  std::mt19937_64 rng(3);
+  std::vector<InputRecord> events;
+  constexpr int64_t kBound = 4000;
+  for (int i = 0; i < 2000; ++i) {
+    const int64_t t = i * 53 + static_cast<int64_t>(rng() % kBound);
+    events.push_back(buy("u" + std::to_string(rng() % 5), t, static_cast<int64_t>(rng() % 20)));
+  }
+  auto h = std::make_unique<OperatorHarness>(std::make_unique<RollingAggregate>(spend_10s()));
+  std::vector<std::string> actual;
+  int64_t max_time = kMinTime;
+  for (size_t i = 0; i < events.size(); i += 10) {
+    std::vector<InputRecord> batch(events.begin() + static_cast<std::ptrdiff_t>(i),
+                                   events.begin() + static_cast<std::ptrdiff_t>(i + 10));
+    for (const auto& r : batch) max_time = std::max(max_time, r.time);
+    h->process(batch);
+    h->watermark(max_time - kBound - 1);
+    if (i == 1000) {
+      const std::string snap = h->snapshot();
+      for (auto& l : h->take_output_lines()) actual.push_back(l);
+      h = std::make_unique<OperatorHarness>(std::make_unique<RollingAggregate>(spend_10s()));
+      h->restore(snap);
+      h->watermark(max_time - kBound - 1);
+    }
+  }
+  h->end_of_input();
+  EXPECT_EQ(h->op_as<RollingAggregate>().late_events(), 0u);
+  for (auto& l : h->take_output_lines()) actual.push_back(l);
+  // Sums and maxima render as doubles: "7" either way for whole numbers.
+  std::sort(actual.begin(), actual.end());
+  EXPECT_EQ(actual, brute_force(events, 10'000));
+}
+
+TEST(RollingAggregate, ConfigErrorsNameTheLine) {
+  const auto error = [](const std::string& yaml) {
+    try {
+      parse(yaml);
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("window: 0s\ntraits: [{name: n, fn: count}]"), HasSubstr("longer than 0ms"));
+  EXPECT_THAT(error("window: 1s\ntraits:\n  - {name: n, fn: median}"), HasSubstr("test.yaml:3"));
+  EXPECT_THAT(error("window: 1s\ntraits:\n  - {name: n, fn: sum}"),
+              HasSubstr("needs a 'property'"));
+  EXPECT_THAT(error("window: 1s\ntraits: []"), HasSubstr("at least one"));
+}
+
+}  // namespace
+}  // namespace segflow

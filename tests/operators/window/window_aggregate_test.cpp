@@ -1,0 +1,405 @@
+#include "operators/window/window_aggregate.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/spec_error.h"
+#include "tests/support/operator_harness.h"
+
+namespace segflow {
+namespace {
+
+using ::segflow::testing::InputRecord;
+using ::segflow::testing::OperatorHarness;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+WindowConfig parse(const std::string& yaml) {
+  return WindowConfig::parse(
+      ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("test.yaml"), ""));
+}
+
+const char* kAllAggregates = R"(
+name: w
+events: [buy]
+aggregates:
+  - {name: n, fn: count}
+  - {name: total, fn: sum, property: v}
+  - {name: lo, fn: min, property: v}
+  - {name: hi, fn: max, property: v}
+  - {name: mean, fn: avg, property: v}
+  - {name: first, fn: first, property: v}
+  - {name: last, fn: last, property: v}
+)";
+
+InputRecord buy(const std::string& key, int64_t t, int64_t v) {
+  return {key, t, "buy", {{"v", v}}};
+}
+
+std::string line(const std::string& key, int64_t time, int64_t start, int64_t end,
+                 const std::string& rest) {
+  return "derived " + key + " @" + std::to_string(time) +
+         " w window_start=" + std::to_string(start) + " window_end=" + std::to_string(end) + " " +
+         rest;
+}
+
+TEST(WindowAggregate, TumblingFiresOnceWhenTheWatermarkPassesTheEnd) {
+  const WindowConfig c = parse(std::string("window: {kind: tumbling, size: 10s}") + kAllAggregates);
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({buy("u1", 1000, 5),
+             buy("u1", 3000, 2),
+             {"u1", 4000, "view"},
+             buy("u1", 2000, 9),
+             buy("u2", 9999, 1),
+             buy("u1", 10'000, 7)});
+  h.watermark(9998);
+  EXPECT_THAT(h.output(), IsEmpty());
+  h.watermark(9999);
+  EXPECT_THAT(
+      h.take_output_lines(),
+      ElementsAre(line("u1", 9999, 0, 10'000,
+                       "n=3 total=16 lo=2 hi=9 mean=5.333333333333333 first=5 last=2"),
+                  line("u2", 9999, 0, 10'000, "n=1 total=1 lo=1 hi=1 mean=1 first=1 last=1")));
+  h.end_of_input();
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre(line("u1", 19'999, 10'000, 20'000,
+                               "n=1 total=7 lo=7 hi=7 mean=7 first=7 last=7")));
+  EXPECT_EQ(h.op_as<WindowAggregate>().tracked_profiles(), 0u);
+}
+
+TEST(WindowAggregate, MissingAndStringValuesAreIgnoredLikeSqlNull) {
+  const WindowConfig c = parse(std::string("window: {kind: tumbling, size: 10s}") + kAllAggregates);
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({{"u1", 1000, "buy"}, {"u1", 2000, "buy", {{"v", std::string("x")}}}});
+  h.end_of_input();
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre(line("u1", 9999, 0, 10'000,
+                               "n=2 total=null lo=null hi=null mean=null first=\"x\" last=\"x\"")));
+}
+
+TEST(WindowAggregate, SlidingWindowsCombinePanes) {
+  const WindowConfig c = parse(
+      "window: {kind: sliding, size: 10s, slide: 4s}\nname: w\n"
+      "aggregates: [{name: n, fn: count}, {name: s, fn: sum, property: v}]");
+  EXPECT_EQ(c.pane_ms, 2000);
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({buy("u1", 1000, 1), buy("u1", 5000, 10)});
+  h.end_of_input();
+  // Windows [k*4s, k*4s+10s) holding 1000 or 5000: starts -8s, -4s, 0, 4s.
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 1999, -8000, 2000, "n=1 s=1"),
+                                                 line("u1", 5999, -4000, 6000, "n=2 s=11"),
+                                                 line("u1", 9999, 0, 10'000, "n=2 s=11"),
+                                                 line("u1", 13'999, 4000, 14'000, "n=1 s=10")));
+}
+
+TEST(WindowAggregate, SessionsMergeWhenEventsAreAtMostTheGapApart) {
+  const WindowConfig c =
+      parse("window: {kind: session, gap: 5s}\nname: w\naggregates: [{name: n, fn: count}]");
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({buy("u1", 10'000, 0), buy("u1", 20'000, 0)});
+  h.process({buy("u1", 15'000, 0)});  // touches both: one session [10s, 25s)
+  h.process({buy("u1", 30'001, 0)});  // 5001 ms after the last: a new session
+  h.watermark(24'999);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 24'999, 10'000, 25'000, "n=3")));
+  h.end_of_input();
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 35'000, 30'001, 35'001, "n=1")));
+}
+
+TEST(WindowAggregate, LateEventsGoToDeadLettersAndAreCounted) {
+  const WindowConfig c =
+      parse("window: {kind: tumbling, size: 10s}\nname: w\naggregates: [{name: n, fn: count}]");
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({buy("u1", 1000, 0)});
+  h.watermark(12'000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 9999, 0, 10'000, "n=1")));
+  // 11000 is behind the watermark but its window [10s, 20s) has not fired: not late (Flink).
+  h.process({buy("u1", 9999, 0), buy("u1", 11'000, 0)});
+  EXPECT_EQ(h.op_as<WindowAggregate>().late_events(), 1u);
+  EXPECT_EQ(h.dead_letters().count(std::string(WindowAggregate::kLateReason)), 1u);
+  h.end_of_input();
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 19'999, 10'000, 20'000, "n=1")));
+}
+
+TEST(WindowAggregate, AllowedLatenessUpdatesAndRefiresTheWindow) {
+  const WindowConfig c = parse(
+      "window: {kind: tumbling, size: 10s}\nallowed_lateness: 5s\nname: w\n"
+      "aggregates: [{name: n, fn: count}]");
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({buy("u1", 1000, 0)});
+  h.watermark(12'000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 9999, 0, 10'000, "n=1")));
+  h.process({buy("u1", 2000, 0)});  // within lateness: fires again at watermark + 1
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 12'001, 0, 10'000, "n=2")));
+  h.watermark(14'999);  // 9999 + 5000 <= 14999: the window is gone
+  h.process({buy("u1", 3000, 0)});
+  EXPECT_THAT(h.output(), IsEmpty());
+  EXPECT_EQ(h.op_as<WindowAggregate>().late_events(), 1u);
+  EXPECT_EQ(h.op_as<WindowAggregate>().late_firings(), 1u);
+  EXPECT_EQ(h.op_as<WindowAggregate>().tracked_profiles(), 0u);
+}
+
+TEST(WindowAggregate, SessionLatenessRefiresTheMergedSession) {
+  const WindowConfig c = parse(
+      "window: {kind: session, gap: 5s}\nallowed_lateness: 10s\nname: w\n"
+      "aggregates: [{name: n, fn: count}]");
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({buy("u1", 1000, 0)});
+  h.watermark(7000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 5999, 1000, 6000, "n=1")));
+  h.process({buy("u1", 2000, 0)});
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 7001, 1000, 7000, "n=2")));
+  h.process({buy("u1", 4000, 0)});  // extends the session to 9000: fires when it passes
+  EXPECT_THAT(h.output(), IsEmpty());
+  h.watermark(9000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(line("u1", 8999, 1000, 9000, "n=3")));
+}
+
+// Reference: every window of every event, from all events at once.
+std::vector<std::string> brute_force(const WindowConfig& c, const std::vector<InputRecord>& in) {
+  std::map<std::pair<std::string, std::pair<int64_t, int64_t>>, std::vector<int64_t>> windows;
+  std::map<std::string, std::vector<int64_t>> by_key;
+  for (const InputRecord& r : in) by_key[r.key].push_back(r.time);
+  for (auto& [key, times] : by_key) {
+    std::sort(times.begin(), times.end());
+    if (c.kind == WindowKind::kSession) {
+      int64_t start = times[0], last = times[0];
+      std::vector<int64_t> members;
+      for (int64_t t : times) {
+        if (t - last > c.gap_ms) {
+          windows[{key, {start, last + c.gap_ms}}] = members;
+          members.clear();
+          start = t;
+        }
+        members.push_back(t);
+        last = t;
+      }
+      windows[{key, {start, last + c.gap_ms}}] = members;
+    } else {
+      for (int64_t t : times)
+        for (int64_t s = floor_to(t, c.slide_ms); s > t - c.size_ms; s -= c.slide_ms)
+          windows[{key, {s, s + c.size_ms}}].push_back(t);
+    }
+  }
+  std::vector<std::string> lines;
+  for (const auto& [w, times] : windows) {
+    int64_t sum = 0;
+    for (int64_t t : times) sum += t % 7;
+    lines.push_back(line(w.first, w.second.second - 1, w.second.first, w.second.second,
+                         "n=" + std::to_string(times.size()) + " s=" + std::to_string(sum)));
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+void random_matches_brute_force(const std::string& window, bool snapshot_midway) {
+  SCOPED_TRACE(window);
+  const WindowConfig c = parse("window: " + window +
+                               "\nname: w\naggregates: [{name: n, fn: count}, "
+                               "{name: s, fn: sum, property: v}]");
+  std::mt19937_64 rng(42);
+  std::vector<InputRecord> events;
+  constexpr int64_t kBound = 3000;
+  for (int i = 0; i < 3000; ++i) {
+    const int64_t t = i * 97 + static_cast<int64_t>(rng() % kBound);  // out of order
+    events.push_back(buy("u" + std::to_string(rng() % 7), t, t % 7));
+  }
+  auto h = std::make_unique<OperatorHarness>(std::make_unique<WindowAggregate>(c));
+  std::vector<std::string> actual;
+  int64_t max_time = kMinTime;
+  for (size_t i = 0; i < events.size(); i += 10) {
+    std::vector<InputRecord> batch(events.begin() + static_cast<std::ptrdiff_t>(i),
+                                   events.begin() + static_cast<std::ptrdiff_t>(i + 10));
+    for (const auto& r : batch) max_time = std::max(max_time, r.time);
+    h->process(batch);
+    h->watermark(max_time - kBound - 1);
+    if (snapshot_midway && i == 1500) {
+      const std::string snap = h->snapshot();
+      for (auto& l : h->take_output_lines()) actual.push_back(l);
+      h = std::make_unique<OperatorHarness>(std::make_unique<WindowAggregate>(c));
+      h->restore(snap);
+      h->watermark(max_time - kBound - 1);
+    }
+  }
+  h->end_of_input();
+  EXPECT_EQ(h->op_as<WindowAggregate>().late_events(), 0u);
+  for (auto& l : h->take_output_lines()) actual.push_back(l);
+  std::sort(actual.begin(), actual.end());
+  EXPECT_EQ(actual, brute_force(c, events));
+}
+
+TEST(WindowAggregate, OutOfOrderInputMatchesBruteForce) {
+  for (bool snapshot : {false, true}) {
+    SCOPED_TRACE(snapshot ? "with snapshot/restore" : "straight");
+    random_matches_brute_force("{kind: tumbling, size: 1s}", snapshot);
+    random_matches_brute_force("{kind: sliding, size: 10s, slide: 1s}", snapshot);
+    random_matches_brute_force("{kind: sliding, size: 5s, slide: 2s}", snapshot);
+    random_matches_brute_force("{kind: sliding, size: 16s, slide: 2s}", snapshot);
+    random_matches_brute_force("{kind: session, gap: 400ms}", snapshot);
+  }
+}
+
+// Events far behind the watermark, all within allowed lateness: the last record of every
+// window (re-fired as late events update it) equals the brute-force result.
+TEST(WindowAggregate, LateFiringsConvergeToTheBruteForceResult) {
+  // (Not sessions: a late event can merge fired sessions into one with other bounds; the
+  // earlier records are superseded, not updated, as in Flink.)
+  for (const char* window :
+       {"{kind: tumbling, size: 2s}", "{kind: sliding, size: 16s, slide: 2s}"}) {
+    SCOPED_TRACE(window);
+    const WindowConfig c = parse(std::string("window: ") + window +
+                                 "\nallowed_lateness: 1h\nname: w\naggregates: [{name: n, fn: "
+                                 "count}, {name: s, fn: sum, property: v}]");
+    std::mt19937_64 rng(11);
+    std::vector<InputRecord> events;
+    for (int i = 0; i < 2000; ++i) {
+      const int64_t t = 100'000 + i * 97 - static_cast<int64_t>(rng() % 20'000);
+      events.push_back(buy("u" + std::to_string(rng() % 5), t, t % 7));
+    }
+    OperatorHarness h(std::make_unique<WindowAggregate>(c));
+    int64_t max_time = kMinTime;
+    std::map<std::string, std::string> latest;  // "key window_start" -> line
+    const auto collect = [&] {
+      for (const auto& r : h.take_output())
+        latest[r.key + " " + *r.property("window_start")] =
+            line(r.key, std::stoll(*r.property("window_end")) - 1,
+                 std::stoll(*r.property("window_start")), std::stoll(*r.property("window_end")),
+                 "n=" + *r.property("n") + " s=" + *r.property("s"));
+    };
+    for (size_t i = 0; i < events.size(); i += 10) {
+      std::vector<InputRecord> batch(events.begin() + static_cast<std::ptrdiff_t>(i),
+                                     events.begin() + static_cast<std::ptrdiff_t>(i + 10));
+      for (const auto& r : batch) max_time = std::max(max_time, r.time);
+      h.process(batch);
+      h.watermark(max_time - 1000);  // many events arrive behind it
+      collect();
+    }
+    h.end_of_input();
+    collect();
+    EXPECT_EQ(h.op_as<WindowAggregate>().late_events(), 0u);
+    EXPECT_GT(h.op_as<WindowAggregate>().late_firings(), 0u);
+    std::vector<std::string> actual;
+    for (const auto& [k, l] : latest) actual.push_back(l);
+    std::sort(actual.begin(), actual.end());
+    EXPECT_EQ(actual, brute_force(c, events));
+  }
+}
+
+TEST(WindowAggregate, ConfigErrorsNameTheLine) {
+  const auto error = [](const std::string& yaml) {
+    try {
+      parse(yaml);
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("window: {kind: hopping, size: 1s}\naggregates: [{name: n, fn: count}]"),
+              HasSubstr("test.yaml:1"));
+  EXPECT_THAT(error("window: {kind: sliding, size: 1s, slide: 2s}\n"
+                    "aggregates: [{name: n, fn: count}]"),
+              HasSubstr("'slide' must not exceed 'size'"));
+  EXPECT_THAT(error("window: {kind: tumbling, size: 1s}\naggregates:\n  - {name: n, fn: median}"),
+              HasSubstr("test.yaml:3"));
+  EXPECT_THAT(error("window: {kind: tumbling, size: 1s}\naggregates:\n  - {name: n, fn: sum}"),
+              HasSubstr("needs a 'property'"));
+  EXPECT_THAT(error("window: {kind: tumbling, size: 1s}\naggregates: []"),
+              HasSubstr("at least one"));
+  EXPECT_THAT(error("window: {kind: session, gap: 1s, size: 2s}\n"
+                    "aggregates: [{name: n, fn: count}]"),
+              HasSubstr("size"));
+}
+
+}  // namespace
+}  // namespace segflow
+
+namespace segflow {
+namespace {
+
+TEST(WindowAggregate, SnapshotKeepsEveryAggregateAndTheTimers) {
+  const WindowConfig c =
+      parse(std::string("window: {kind: sliding, size: 10s, slide: 5s}") + kAllAggregates +
+            "  - {name: d, fn: count_distinct, property: v}\n"
+            "  - {name: d2, fn: count_distinct, property: v, exact_limit: 1}\n");
+  const std::vector<InputRecord> first = {buy("u1", 1000, 5), buy("u1", 3000, 2),
+                                          buy("u2", 4000, 1), buy("u1", 6000, 5)};
+  const std::vector<InputRecord> second = {buy("u1", 7000, 9), buy("u2", 12'000, 3)};
+  OperatorHarness straight(std::make_unique<WindowAggregate>(c));
+  straight.process(first);
+  straight.watermark(5500);
+  straight.process(second);
+  straight.end_of_input();
+
+  OperatorHarness before(std::make_unique<WindowAggregate>(c));
+  before.process(first);
+  before.watermark(5500);
+  std::vector<std::string> lines = before.take_output_lines();
+  OperatorHarness after(std::make_unique<WindowAggregate>(c));
+  after.restore(before.snapshot());
+  after.watermark(5500);
+  after.process(second);
+  after.end_of_input();
+  for (auto& l : after.take_output_lines()) lines.push_back(l);
+  std::vector<std::string> expected = straight.take_output_lines();
+  std::sort(lines.begin(), lines.end());  // the order across profiles may differ
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(lines, expected);
+  EXPECT_THAT(lines, ::testing::Contains(line("u1", 9999, 0, 10'000,
+                                              "n=4 total=21 lo=2 hi=9 mean=5.25 first=5 last=9 "
+                                              "d=3 d2=3")));
+}
+
+}  // namespace
+}  // namespace segflow
+
+namespace segflow {
+namespace {
+
+TEST(WindowAggregate, WhereFiltersEachAggregate) {
+  const WindowConfig c = parse(R"(
+window: {kind: tumbling, size: 10s}
+name: w
+aggregates:
+  - {name: all, fn: count}
+  - {name: buys, fn: count, where: {events: [buy]}}
+  - {name: big, fn: sum, property: v, where: {property: v, op: gt, value: 4}}
+  - {name: red, fn: count, where: {property: color, value: red}}
+  - {name: not_red, fn: count, where: {property: color, op: ne, value: red}}
+  - {name: colored, fn: count, where: {property: color}}
+)");
+  OperatorHarness h(std::make_unique<WindowAggregate>(c));
+  h.process({buy("u1", 1000, 5),
+             buy("u1", 2000, 4),
+             {"u1", 3000, "view", {{"v", int64_t{9}}, {"color", std::string("red")}}},
+             {"u1", 4000, "view", {{"color", std::string("blue")}}},
+             {"u1", 5000, "view", {{"color", int64_t{3}}}}});
+  h.end_of_input();
+  EXPECT_THAT(
+      h.take_output_lines(),
+      ElementsAre(line("u1", 9999, 0, 10'000, "all=5 buys=2 big=14 red=1 not_red=2 colored=3")));
+}
+
+TEST(WindowAggregate, WhereConfigErrors) {
+  const auto error = [](const std::string& where) {
+    try {
+      parse("window: {kind: tumbling, size: 1s}\naggregates:\n  - {name: n, fn: count, where: " +
+            where + "}");
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("{property: p, op: like, value: x}"), HasSubstr("unknown op 'like'"));
+  EXPECT_THAT(error("{property: p, op: gt}"), HasSubstr("needs a 'value'"));
+  EXPECT_THAT(error("{value: 3}"), HasSubstr("need a 'property'"));
+  EXPECT_THAT(error("{}"), HasSubstr("needs 'events' or 'property'"));
+  EXPECT_THAT(error("{property: p, colour: red}"), HasSubstr("colour"));
+  EXPECT_THAT(error("{property: p, op: gt, value: 1}"), HasSubstr("no error"));
+}
+
+}  // namespace
+}  // namespace segflow
