@@ -10,7 +10,8 @@
 //   overlap or touch merge (two events at most `gap` apart share a session, as Flink's
 //   TimeWindow.intersects), so a session is [first, last + gap).
 // - Sliding windows are not copied per event: each event updates one pane of
-//   gcd(size, slide) ms, and a window's result is the merge of its panes when it fires.
+//   gcd(size, slide) ms, and a window's result is the merge of its panes when it fires
+//   (from two cached partial merges when it spans 8 panes or more: window_state.h).
 // - A window fires once when the watermark reaches end - 1, if it holds at least one event.
 //   Output record: kind derived, key = profile, event_time = end - 1 (Flink's
 //   maxTimestamp), event = `name` (default: the operator id), properties `window_start`,
@@ -23,9 +24,10 @@
 //   Empty aggregates (no value) are null, count and count_distinct are 0. An aggregate's
 //   `where` (where_filter.h) limits it to some of the window's events.
 // - An event is late when every window it belongs to ended, i.e. end - 1 + allowed_lateness
-//   <= watermark (for sessions: its own [t, t+gap) is). A late event is not counted; it is
-//   counted in late_events() and sent to the dead-letter output with reason "late event".
-//   An event behind the watermark whose window has not fired is not late (as Flink).
+//   <= watermark (for sessions: the session it would merge into has). A late event is not
+//   counted; it is counted in late_events() and sent to the dead-letter output with reason
+//   "late event". An event behind the watermark whose window has not fired is not late (as
+//   Flink).
 // - allowed_lateness > 0: windows keep their state until end - 1 + allowed_lateness; an
 //   event arriving for a window that already fired updates it and fires it again at once
 //   (as Flink's late firing). Difference: the re-fired record has event_time = watermark + 1
