@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "engine/config_node.h"
+#include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/threshold/time_queue.h"
 
@@ -42,7 +43,7 @@ namespace segflow {
 class RollingCountThreshold final : public Operator {
  public:
   static constexpr bool kKeyed = true;
-  static constexpr std::string_view kLateReason = "late event";
+  static constexpr std::string_view kLateReason = kLateEventReason;
 
   struct Config {
     std::vector<SymbolId> events;  // empty: every event matches

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "engine/config_node.h"
+#include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/window/accumulator.h"
 
@@ -38,7 +39,7 @@ namespace segflow {
 class RollingAggregate final : public Operator {
  public:
   static constexpr bool kKeyed = true;
-  static constexpr std::string_view kLateReason = "late event";
+  static constexpr std::string_view kLateReason = kLateEventReason;
 
   struct Trait {
     std::string name;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/json_text.h"
+#include "engine/late_event.h"
 #include "engine/registry.h"
 
 namespace segflow {
@@ -304,14 +304,7 @@ void WindowAggregate::retime(std::string_view key, KeyWindows& k) {
 
 void WindowAggregate::reject_late(const Record& r) {
   ++late_events_;
-  if (ctx().dead_letters == nullptr) return;
-  std::string payload = "{\"profile\":";
-  append_json_string(payload, r.key);
-  payload += ",\"event\":";
-  append_json_string(payload, r.event == kNoSymbol ? std::string_view() : symbol_name(r.event));
-  payload += ",\"event_time\":" + std::to_string(r.event_time);
-  payload += ",\"watermark\":" + std::to_string(effective_watermark()) + "}";
-  ctx().dead_letters->send(origin_, kLateReason, payload);
+  send_late_event(ctx().dead_letters, origin_, r, effective_watermark());
 }
 
 void WindowAggregate::snapshot(StateWriter& w) const {

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "engine/config_node.h"
+#include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/window/window_config.h"
 #include "operators/window/window_state.h"
@@ -57,7 +58,7 @@ namespace segflow {
 class WindowAggregate final : public Operator {
  public:
   static constexpr bool kKeyed = true;
-  static constexpr std::string_view kLateReason = "late event";
+  static constexpr std::string_view kLateReason = kLateEventReason;
   using Config = WindowConfig;
 
   explicit WindowAggregate(const Config& config);
