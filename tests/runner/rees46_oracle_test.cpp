@@ -18,15 +18,6 @@ namespace {
 const std::string kCsv = std::string(SEGFLOW_DATA_DIR) +
                          "/rees46-ecommerce-behavior/rees46_2019-Oct_first_17k_events.csv";
 
-std::string run_command(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  EXPECT_EQ(pclose(pipe), 0) << command;
-  return out;
-}
-
 // "event,profile,timestamp,count" lines computed by sqlite3.
 std::vector<std::string> oracle(const testing::TempDir& tmp) {
   const std::string script = tmp.file("oracle.sql");
@@ -45,20 +36,10 @@ FROM (SELECT u, t,
 WHERE (c > 3) != (cb > 3);
 )");
   std::vector<std::string> lines;
-  std::istringstream in(run_command("sqlite3 :memory: < " + script));
+  std::istringstream in(testing::run_command("sqlite3 :memory: < " + script));
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   std::sort(lines.begin(), lines.end());
   return lines;
-}
-
-std::string field(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\":";
-  auto start = json.find(key) + key.size();
-  if (json[start] == '"') {
-    ++start;
-    return json.substr(start, json.find('"', start) - start);
-  }
-  return json.substr(start, json.find_first_of(",}", start) - start);
 }
 
 TEST(Rees46OracleTest, SegmentChangesMatchSql) {
@@ -80,8 +61,9 @@ TEST(Rees46OracleTest, SegmentChangesMatchSql) {
     EXPECT_EQ(result.dead_letters, 0u);
     std::vector<std::string> actual;
     for (const std::string& line : testing::read_lines(tmp.file("out.jsonl")))
-      actual.push_back(field(line, "event") + "," + field(line, "profile") + "," +
-                       field(line, "timestamp") + "," + field(line, "count"));
+      actual.push_back(
+          testing::json_field(line, "event") + "," + testing::json_field(line, "profile") + "," +
+          testing::json_field(line, "timestamp") + "," + testing::json_field(line, "count"));
     std::sort(actual.begin(), actual.end());
     EXPECT_EQ(actual, expected);
   }

@@ -18,25 +18,6 @@ namespace {
 const std::string kCsv = std::string(SEGFLOW_DATA_DIR) +
                          "/rees46-ecommerce-behavior/rees46_2019-Oct_first_17k_events.csv";
 
-std::string run_command(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  EXPECT_EQ(pclose(pipe), 0) << command;
-  return out;
-}
-
-std::string field(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\":";
-  auto start = json.find(key) + key.size();
-  if (json[start] == '"') {
-    ++start;
-    return json.substr(start, json.find('"', start) - start);
-  }
-  return json.substr(start, json.find_first_of(",}", start) - start);
-}
-
 // A number as both sides print it: integers plain, others with 2 decimals; null as "".
 std::string norm(const std::string& text) {
   if (text.empty() || text == "null") return "";
@@ -66,7 +47,7 @@ SELECT u, strftime('%Y-%m-%dT%H:%M:%S.000Z', t, 'unixepoch'), c, lo, hi FROM (
 WHERE c != cb OR lo IS NOT lob OR hi IS NOT hib;
 )");
   std::vector<std::string> expected;
-  std::istringstream in(run_command("sqlite3 :memory: < " + tmp.file("oracle.sql")));
+  std::istringstream in(testing::run_command("sqlite3 :memory: < " + tmp.file("oracle.sql")));
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> f;
     std::stringstream ss(line);
@@ -108,9 +89,10 @@ WHERE c != cb OR lo IS NOT lob OR hi IS NOT hib;
     EXPECT_EQ(result.dead_letters, 0u);
     std::vector<std::string> actual;
     for (const std::string& line : testing::read_lines(tmp.file("out.jsonl")))
-      actual.push_back(field(line, "profile") + "," + field(line, "timestamp") + "," +
-                       field(line, "views") + "," + norm(field(line, "lo")) + "," +
-                       norm(field(line, "hi")));
+      actual.push_back(
+          testing::json_field(line, "profile") + "," + testing::json_field(line, "timestamp") +
+          "," + testing::json_field(line, "views") + "," + norm(testing::json_field(line, "lo")) +
+          "," + norm(testing::json_field(line, "hi")));
     std::sort(actual.begin(), actual.end());
     EXPECT_EQ(actual.size(), expected.size());
     EXPECT_TRUE(actual == expected);

@@ -25,15 +25,6 @@ const std::string kRees46 = std::string(SEGFLOW_DATA_DIR) +
 const std::string kTaobao =
     std::string(SEGFLOW_DATA_DIR) + "/taobao-userbehavior/taobao_userbehavior_users_part1.csv";
 
-std::string run_command(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-  EXPECT_EQ(pclose(pipe), 0) << command;
-  return out;
-}
-
 struct Window {
   std::string kind;  // tumbling, sliding, session
   int64_t size_ms = 0, slide_ms = 0, gap_ms = 0;
@@ -103,7 +94,7 @@ SELECT u, ws, we, COUNT(*), SUM(p), MIN(p), MAX(p), AVG(p), MAX(fv), MAX(lv),
 GROUP BY u, g;
 )");
   Results r;
-  std::istringstream in(run_command("sqlite3 :memory: < " + script));
+  std::istringstream in(testing::run_command("sqlite3 :memory: < " + script));
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> f;
     std::stringstream ss(line);
@@ -115,18 +106,6 @@ GROUP BY u, g;
     for (size_t i = 3; i < 14; ++i) v.push_back(number(f[i]));
   }
   return r;
-}
-
-std::string field(const std::string& json, const std::string& name) {
-  const std::string key = "\"" + name + "\":";
-  auto start = json.find(key);
-  if (start == std::string::npos) return "";
-  start += key.size();
-  if (json[start] == '"') {
-    ++start;
-    return json.substr(start, json.find('"', start) - start);
-  }
-  return json.substr(start, json.find_first_of(",}", start) - start);
 }
 
 Results run_segflow(const testing::TempDir& tmp, const DataSet& data, const Window& w,
@@ -168,13 +147,14 @@ Results run_segflow(const testing::TempDir& tmp, const DataSet& data, const Wind
   *dead_letters = result.dead_letters;
   Results r;
   for (const std::string& line : testing::read_lines(tmp.file("out.jsonl"))) {
-    const std::string key = field(line, "profile") + "|" + field(line, "window_start") + "|" +
-                            field(line, "window_end");
+    const std::string key = testing::json_field(line, "profile") + "|" +
+                            testing::json_field(line, "window_start") + "|" +
+                            testing::json_field(line, "window_end");
     EXPECT_EQ(r.count(key), 0u) << "fired twice: " << line;
     std::vector<double>& v = r[key];
     for (const char* name :
          {"n", "total", "lo", "hi", "mean", "first", "last", "d", "d_approx", "big", "big_sum"})
-      v.push_back(number(field(line, name)));
+      v.push_back(number(testing::json_field(line, name)));
   }
   return r;
 }

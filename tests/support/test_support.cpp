@@ -72,3 +72,34 @@ std::string http_get(int port, const std::string& path) {
 }
 
 }  // namespace segflow::testing
+
+#include <gtest/gtest.h>
+
+namespace segflow::testing {
+
+std::string run_command(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "cannot run " << command;
+    return out;
+  }
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+  EXPECT_EQ(pclose(pipe), 0) << command;
+  return out;
+}
+
+std::string json_field(const std::string& json, const std::string& name) {
+  const std::string key = "\"" + name + "\":";
+  auto start = json.find(key);
+  if (start == std::string::npos) return "";
+  start += key.size();
+  if (json[start] == '"') {
+    ++start;
+    return json.substr(start, json.find('"', start) - start);
+  }
+  return json.substr(start, json.find_first_of(",}", start) - start);
+}
+
+}  // namespace segflow::testing

@@ -31,3 +31,14 @@ namespace segflow::testing {
 std::string http_get(int port, const std::string& path);
 
 }  // namespace segflow::testing
+
+namespace segflow::testing {
+
+// Runs `command` through the shell and returns its stdout; a non-zero exit fails the test.
+std::string run_command(const std::string& command);
+
+// The text of top-level field `name` of a flat JSON object line (strings unquoted, no
+// unescaping); "" when absent. Enough for segflow's own output lines in tests.
+std::string json_field(const std::string& json, const std::string& name);
+
+}  // namespace segflow::testing
