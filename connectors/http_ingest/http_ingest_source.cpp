@@ -85,6 +85,7 @@ SourceStatus HttpIngestSource::poll(Output& out) {
     for (const Record& r : batch.records()) out.forward(batch, r);
     records_emitted_ += batch.size();
   }
+  out.flush();  // a 200 means the events are downstream
   for (IngestQueue::Entry& entry : taken_) {
     entry.batch.reset();
     entry.done(true);
