@@ -1,13 +1,18 @@
+// Jobs with an http_ingest source, run as real `segflow run` processes on loopback.
 // Segment's own Node.js client, @segment/analytics-node from npm, sends track, identify,
-// page, screen, group and alias calls to a real `segflow run` process whose job is
-// http_ingest -> rolling_count_threshold -> file sinks. The decoded events and the segment
-// changes must be exactly what the calls imply. Skipped when node or npm is missing; the
-// package is installed (once) under the build tree by install_analytics_node.sh.
+// page, screen, group and alias calls to a job http_ingest -> rolling_count_threshold ->
+// file sinks; the decoded events and the segment changes must be exactly what the calls
+// imply. Skipped when node or npm is missing; the package is installed (once) under the
+// build tree by install_analytics_node.sh. The shipped jobs/http_ingest.yaml is run too,
+// fed over a plain socket, and stopped by SIGINT.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,12 +56,15 @@ CommandResult run(const std::string& command) {
 // A `segflow run <job>` child process, its stderr going to a file.
 class SegflowProcess {
  public:
-  SegflowProcess(const std::string& job, const std::string& log) : log_(log) {
+  SegflowProcess(const std::string& job, const std::string& log,
+                 const std::vector<std::string>& extra_args = {})
+      : log_(log) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     std::vector<std::string> args = {SEGFLOW_BINARY, "run", job};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -86,9 +94,10 @@ class SegflowProcess {
     return 0;
   }
 
-  // Sends SIGTERM (graceful stop: drain and write everything) and returns the exit code.
-  int terminate() {
-    kill(pid_, SIGTERM);
+  // Sends `signal` (SIGTERM, SIGINT: graceful stop, drain and write everything) and returns
+  // the exit code.
+  int terminate(int signal = SIGTERM) {
+    kill(pid_, signal);
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = 0;
@@ -225,6 +234,63 @@ TEST(AnalyticsNodeTest, SegmentsClientFeedsAJobThroughHttpIngest) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("dead.jsonl")) &&
                !read_file(dir.file("dead.jsonl")).empty())
       << read_file(dir.file("dead.jsonl"));
+}
+
+// POSTs `body` to 127.0.0.1:<port><target> over a plain socket with the write key of
+// jobs/http_ingest.yaml ("ZGV2LXdyaXRlLWtleTo=" is base64 of "dev-write-key:"); returns the
+// status line.
+std::string post_raw(int port, const std::string& target, const std::string& body) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request = "POST " + target +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              "Authorization: Basic ZGV2LXdyaXRlLWtleTo=\r\n"
+                              "Content-Type: application/json\r\nConnection: close\r\n"
+                              "Content-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (size_t sent = 0; sent < request.size();) {
+    const ssize_t n = write(fd, request.data() + sent, request.size() - sent);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  std::string response;
+  std::array<char, 4096> buf;
+  for (ssize_t n; (n = read(fd, buf.data(), buf.size())) > 0;) response.append(buf.data(), n);
+  close(fd);
+  return response.substr(0, response.find("\r\n"));
+}
+
+TEST(HttpIngestJobTest, ShippedJobServesAndDrainsOnInterrupt) {
+  TempDir dir;
+  SegflowProcess segflow(
+      std::string(SEGFLOW_SOURCE_DIR) + "/jobs/http_ingest.yaml", dir.file("segflow.log"),
+      {"--set", "sources.events.port=0", "--set", "sinks.changes.path=" + dir.file("changes.jsonl"),
+       "--set", "sinks.decoded.path=" + dir.file("events.jsonl"), "--set",
+       "dead_letter.path=" + dir.file("dead.jsonl")});
+  const int port = segflow.wait_for_port();
+  ASSERT_NE(port, 0) << read_file(dir.file("segflow.log"));
+  // Six views by u1, one a minute: above the threshold (5) at the sixth.
+  for (int minute = 0; minute < 6; ++minute) {
+    const std::string body = R"({"userId":"u1","event":"Product Viewed","timestamp":")" +
+                             at("0" + std::to_string(minute)) + R"("})";
+    ASSERT_EQ(post_raw(port, "/v1/track", body), "HTTP/1.1 200 OK");
+  }
+  EXPECT_EQ(post_raw(port, "/v1/track", "{"), "HTTP/1.1 400 Bad Request");
+  ASSERT_EQ(segflow.terminate(SIGINT), 0) << read_file(dir.file("segflow.log"));
+  EXPECT_EQ(read_lines(dir.file("events.jsonl")).size(), 6u);
+  std::vector<std::string> changes;
+  for (const std::string& line : read_lines(dir.file("changes.jsonl")))
+    changes.push_back(json_field(line, "timestamp") + " " + json_field(line, "event") + " " +
+                      json_field(line, "count"));
+  // Entered with the sixth view; exited when the first ages out of the 10-minute window.
+  EXPECT_EQ(changes, (std::vector<std::string>{at("05") + " entered 6", at("10") + " exited 5"}));
 }
 
 }  // namespace
