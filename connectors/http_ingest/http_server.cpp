@@ -73,11 +73,29 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(kHeaderLimit);
     stream_.expires_after(std::chrono::milliseconds(server_.options.idle_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+ private:
+  // Headers read: answer "Expect: 100-continue" (curl sends it for larger bodies), then
+  // read the body.
+  void on_header(beast::error_code ec, size_t bytes) {
+    if (ec) return on_read(ec, bytes);
+    if (!beast::iequals(parser_->get()[http::field::expect], "100-continue")) return read_body();
+    auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    http::async_write(stream_, *interim,
+                      [self = shared_from_this(), interim](beast::error_code write_ec, size_t) {
+                        if (write_ec) return self->close();
+                        self->read_body();
+                      });
+  }
+
+  void read_body() {
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
 
- private:
   void on_read(beast::error_code ec, size_t /*bytes*/) {
     if (ec == http::error::body_limit) {
       write(HttpReply{413, json_error_body("request body too large"), 0}, false, false);

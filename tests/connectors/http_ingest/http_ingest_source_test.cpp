@@ -425,6 +425,30 @@ TEST_F(HttpIngestTest, KeepAliveConnectionCarriesManyRequests) {
   EXPECT_EQ(lines().size(), 3u);
 }
 
+// curl sends "Expect: 100-continue" before a large body and waits for the interim answer.
+TEST_F(HttpIngestTest, AnswersExpect100Continue) {
+  start();
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  http::request<http::string_body> req(http::verb::post, "/v1/track", 11);
+  req.set(http::field::authorization, "Basic " + base64("wk1:"));
+  req.set(http::field::expect, "100-continue");
+  req.body() = kTrack;
+  req.prepare_payload();
+  http::request_serializer<http::string_body> serializer(req);
+  http::write_header(stream, serializer);
+  beast::flat_buffer buffer;
+  http::response<http::empty_body> interim;
+  http::read(stream, buffer, interim);
+  EXPECT_EQ(interim.result(), http::status::continue_);
+  http::write(stream, serializer);
+  http::response<http::string_body> res;
+  http::read(stream, buffer, res);
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(lines().size(), 1u);
+}
+
 TEST(HttpIngestListenTest, PortInUseFailsOpenWithTheAddress) {
   HttpIngestSource first(parse_config("port: 0\nwrite_keys: [k]\n"));
   OperatorContext ctx;
