@@ -449,6 +449,14 @@ TEST_F(HttpIngestTest, AnswersExpect100Continue) {
   EXPECT_EQ(lines().size(), 1u);
 }
 
+TEST(HttpIngestListenTest, RefusesParallelismAboveOne) {
+  HttpIngestSource source(parse_config("port: 0\nwrite_keys: [k]\n"));
+  OperatorContext ctx;
+  ctx.operator_id = "events";
+  ctx.parallelism = 2;
+  EXPECT_THROW(source.open(ctx), std::runtime_error);
+}
+
 TEST(HttpIngestListenTest, PortInUseFailsOpenWithTheAddress) {
   HttpIngestSource first(parse_config("port: 0\nwrite_keys: [k]\n"));
   OperatorContext ctx;
