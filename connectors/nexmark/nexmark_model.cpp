@@ -36,7 +36,9 @@ constexpr std::string_view kStates[] = {"AZ", "CA", "ID", "OR", "WA", "WY"};
 constexpr std::string_view kCities[] = {"Phoenix",  "Los Angeles", "San Francisco", "Boise",
                                         "Portland", "Bend",        "Redmond",       "Seattle",
                                         "Kent",     "Cheyenne"};
-constexpr std::string_view kHotChannels[] = {"Google", "Facebook", "Baidu", "Apple"};
+constexpr std::string_view kHotChannels[kHotChannelCount] = {"Google", "Facebook", "Baidu",
+                                                             "Apple"};
+constexpr uint64_t kUrlSalt = 0x5bd1e995ULL;
 
 template <class T, size_t N>
 constexpr uint32_t count_of(const T (&)[N]) {
@@ -49,13 +51,25 @@ int64_t below(SplitMix64& rng, int64_t n) {
       (static_cast<unsigned __int128>(rng.next()) * static_cast<uint64_t>(n)) >> 64);
 }
 
-// `length` random lower-case letters appended to `out`.
+// 64 KiB of random lower-case letters, made once. Random strings are slices of it at random
+// offsets: as random as drawing every letter for this benchmark, at the cost of a copy.
+constexpr size_t kLetterPoolSize = 64 * 1024;
+const std::string& letter_pool() {
+  static const std::string pool = [] {
+    std::string letters(kLetterPoolSize, 'a');
+    SplitMix64 rng(0x6e65786d61726bULL);
+    for (char& c : letters) c = static_cast<char>('a' + rng.below(26));
+    return letters;
+  }();
+  return pool;
+}
+
+// `length` random lower-case letters appended to `out`; REQUIRES: length < 64 KiB.
 void append_letters(SplitMix64& rng, size_t length, std::string& out) {
-  while (length > 0) {
-    uint64_t bits = rng.next();
-    for (int i = 0; i < 8 && length > 0; ++i, --length, bits >>= 8)
-      out += static_cast<char>('a' + (bits & 0xff) % 26);
-  }
+  const std::string& pool = letter_pool();
+  const auto offset =
+      static_cast<size_t>(below(rng, static_cast<int64_t>(kLetterPoolSize - length)));
+  out.append(pool, offset, length);
 }
 
 // The reference generator's nextString: 3 .. max_length - 1 letters.
@@ -119,6 +133,10 @@ void append_int(int64_t v, std::string& out) {
 
 NexmarkModel::NexmarkModel(const ModelConfig& config) : config_(config) {
   config_.event_rate = std::max<uint64_t>(1, config_.event_rate);
+  for (uint32_t i = 0; i < kHotChannelCount; ++i) {
+    SplitMix64 url_rng(mix64(config_.seed ^ kUrlSalt) + i);
+    assign_base_url(url_rng, hot_urls_[i]);
+  }
 }
 
 EventType NexmarkModel::type_of(uint64_t number) {
@@ -223,13 +241,13 @@ void NexmarkModel::generate(uint64_t number, Event& out) const {
       if (below(rng, kHotChannelRatio) > 0) {
         const int64_t i = below(rng, count_of(kHotChannels));
         b.channel.assign(kHotChannels[i]);
-        SplitMix64 url_rng(mix64(config_.seed ^ 0x5bd1e995ULL) + static_cast<uint64_t>(i));
-        assign_base_url(url_rng, b.url);
+        b.url.assign(hot_urls_[i]);
       } else {
         const int64_t i = below(rng, kChannels);
         b.channel.assign("channel-");
         append_int(i, b.channel);
-        SplitMix64 url_rng(mix64(config_.seed ^ 0x5bd1e995ULL) + static_cast<uint64_t>(i) + 16);
+        SplitMix64 url_rng(mix64(config_.seed ^ kUrlSalt) + kHotChannelCount +
+                           static_cast<uint64_t>(i));
         assign_base_url(url_rng, b.url);
         b.url += "&channel_id=";
         append_int(i, b.url);

@@ -33,6 +33,7 @@ inline constexpr uint32_t kTotalProportion =
 inline constexpr int64_t kFirstPersonId = 1000;
 inline constexpr int64_t kFirstAuctionId = 1000;
 inline constexpr int64_t kFirstCategoryId = 10;
+inline constexpr uint32_t kHotChannelCount = 4;  // Google, Facebook, Baidu, Apple
 
 struct Person {
   int64_t id = 0;
@@ -83,6 +84,7 @@ class NexmarkModel {
 
  private:
   ModelConfig config_;
+  std::string hot_urls_[kHotChannelCount];  // the url of each hot channel
 };
 
 }  // namespace segflow::nexmark
