@@ -2,7 +2,8 @@
 """The benchmark suite (bench/run.sh): runs every workload of bench/README.md and writes
 bench/results.json (every run) and bench/RESULTS.md (tables, regenerated).
 
-  bash bench/run.sh            # the full suite, ~15 minutes on 2 cores
+  bash bench/run.sh            # the full suite, ~15 minutes on 2 quiet cores
+  bash bench/run.sh --scale 0.3  # every event count x 0.3 (a busy machine)
   bash bench/run.sh --smoke    # every workload on tiny inputs, seconds; writes build/bench-smoke/
 
 Whole jobs run as `segflow run` processes (output to a discarding sink, dead letters to
@@ -316,7 +317,7 @@ def markdown(res, cfg):
            "- **Measured on a shared, busy 2-core machine** (other builds and tests ran at the "
            "same time): figures are noisy and low; compare ratios more than absolutes. "
            "Regenerate on a quiet machine with `bash bench/run.sh`.",
-           f"- Each figure: median of {cfg.runs} runs (min – max); events/s = events / job "
+           f"- Event counts scaled by {cfg.scale} (`--scale`); each figure: median of {cfg.runs} runs (min – max); events/s = events / job "
            "wall time; per core = events / CPU second (user + system) of the process; peak RSS "
            "of the process.", ""]
 
@@ -419,17 +420,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny inputs, seconds")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiplies every event count (below 1: also no 10M-key run)")
     args = ap.parse_args()
+
+    def events(n):
+        return max(1000, int(n * args.scale))
+    keys = [1_000, 10_000, 100_000, 1_000_000] + ([10_000_000] if args.scale >= 1 else [])
     cfg = argparse.Namespace(
-        runs=1 if args.smoke else max(3, args.runs), parallelism=2,
-        nexmark_events=20_000 if args.smoke else 10_000_000,
-        retail_events=20_000 if args.smoke else 5_000_000,
+        runs=1 if args.smoke else max(3, args.runs), parallelism=2, scale=args.scale,
+        nexmark_events=20_000 if args.smoke else events(10_000_000),
+        retail_events=20_000 if args.smoke else events(5_000_000),
         profiles=1_000 if args.smoke else 1_000_000,
-        scaling_events=10_000 if args.smoke else 2_000_000,
+        scaling_events=10_000 if args.smoke else events(2_000_000),
         parallelisms=[1, 2, 4, 8],
-        key_counts=[1_000, 10_000] if args.smoke else [1_000, 10_000, 100_000, 1_000_000,
-                                                       10_000_000],
-        limit_events=20_000 if args.smoke else 2_000_000)
+        key_counts=[1_000, 10_000] if args.smoke else keys,
+        limit_events=20_000 if args.smoke else events(2_000_000))
     if not os.access(SEGFLOW, os.X_OK):
         sys.exit(f"bench: {SEGFLOW} missing; build first: cmake --preset release && "
                  "cmake --build --preset release --target segflow segflow_bench")

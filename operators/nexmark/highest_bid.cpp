@@ -1,10 +1,11 @@
 #include "operators/nexmark/highest_bid.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "engine/late_event.h"
 #include "engine/registry.h"
-#include "operators/nexmark/malformed.h"
+#include "operators/nexmark/record_fields.h"
 #include "operators/window/window_config.h"
 
 namespace segflow {
@@ -14,12 +15,6 @@ SEGFLOW_REGISTER_OPERATOR("nexmark_highest_bid", HighestBid);
 namespace {
 constexpr uint64_t kSnapshotVersion = 1;
 
-bool int_property(const Batch& in, const Record& r, SymbolId name, int64_t& v) {
-  const Value* value = in.find(r, name);
-  if (value == nullptr || value->type() != ValueType::kInt) return false;
-  v = value->as_int();
-  return true;
-}
 }  // namespace
 
 HighestBid::Config HighestBid::Config::parse(const ConfigNode& node) {

@@ -1,8 +1,10 @@
 #include "operators/nexmark/hot_items.h"
 
+#include <algorithm>
+
 #include "engine/late_event.h"
 #include "engine/registry.h"
-#include "operators/nexmark/malformed.h"
+#include "operators/nexmark/record_fields.h"
 
 namespace segflow {
 
@@ -11,13 +13,6 @@ SEGFLOW_REGISTER_OPERATOR("nexmark_hot_items", HotItems);
 namespace {
 constexpr uint64_t kSnapshotVersion = 1;
 
-// The integer value of property `name` of `r`, or false.
-bool int_property(const Batch& in, const Record& r, SymbolId name, int64_t& v) {
-  const Value* value = in.find(r, name);
-  if (value == nullptr || value->type() != ValueType::kInt) return false;
-  v = value->as_int();
-  return true;
-}
 }  // namespace
 
 HotItems::Config HotItems::Config::parse(const ConfigNode& node) {
