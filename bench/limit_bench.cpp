@@ -312,8 +312,9 @@ void LimitRetailEngine(benchmark::State& state) {
 BENCHMARK(LimitRetailEngine)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Per profile and rule: how many of its events are in the window and whether it is
-// inside. Expiry: one FIFO per rule of (time + window, profile slot) in arrival order, drained up to the watermark (max time - 5 s, as the job's bound), so a
-// profile exits when its events age out even if it sends nothing more.
+// inside. Expiry: one FIFO per rule of (time + window, profile slot) in arrival order, drained up
+// to the watermark (max time - 5 s, as the job's bound), so a profile exits when its events age out
+// even if it sends nothing more.
 void LimitRetailLoop(benchmark::State& state) {
   struct Rule {
     SymbolId event;
