@@ -38,8 +38,9 @@ git ls-files '*.h' '*.cpp' | xargs clang-format --dry-run -Werror
 
 step "benchmark smoke run"
 if [[ -x build/release/bench/segflow_bench ]]; then
-  build/release/bench/segflow_bench --benchmark_min_time=0.01 >/dev/null
+  SEGFLOW_LIMIT_EVENTS=20000 build/release/bench/segflow_bench --benchmark_min_time=0.01 >/dev/null
 fi
 bash bench/pipeline.sh --smoke
+bash bench/run.sh --smoke
 
 echo "all checks passed"

@@ -1,0 +1,378 @@
+// The limit: the retail job's rolling count-per-key segments and Nexmark q5 / q7 through the
+// engine at parallelism 1 and 2, against the same computation as a hand-written
+// single-threaded loop (a plain open-addressing hash map, no engine) over the same
+// pre-generated events. bench/run.sh prints engine / loop.
+//   build/release/bench/segflow_bench --benchmark_filter=Limit --benchmark_repetitions=3
+// Events: SEGFLOW_LIMIT_EVENTS (default 2,000,000) generated once per process, before any
+// timing: Nexmark at 100,000 events/s of event time (so a run spans several q5/q7
+// windows), retail from the `generator` source with 100,000 users and the job's 3 s of
+// disorder. Both sides read the records' fields the same way (Batch::find).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "bench/open_addressing_map.h"
+#include "connectors/generator/generator_source.h"
+#include "connectors/nexmark/nexmark_source.h"
+#include "engine/executor.h"
+#include "engine/string_hash.h"
+#include "operators/nexmark/highest_bid.h"
+#include "operators/nexmark/hot_items.h"
+#include "operators/threshold/rolling_count_threshold.h"
+#include "operators/window/window_aggregate.h"
+
+namespace segflow {
+namespace {
+
+using bench::IntHash;
+using bench::OpenAddressingMap;
+
+size_t limit_events() {
+  const char* env = std::getenv("SEGFLOW_LIMIT_EVENTS");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : 2'000'000;
+}
+
+ConfigNode yaml(const std::string& text) {
+  return ConfigNode(YAML::Load(text), std::make_shared<const std::string>("bench"), "");
+}
+
+// Polls `source` (subtask 0 of 1) to the end into batches.
+std::vector<BatchPtr> pregenerate(Source& source) {
+  std::vector<BatchPtr> batches;
+  OperatorContext ctx;
+  source.open(ctx);
+  Output out([&](BatchPtr& b) { batches.push_back(std::move(b)); }, 512);
+  while (source.poll(out) == SourceStatus::kMore) {
+  }
+  out.flush();
+  return batches;
+}
+
+const std::vector<BatchPtr>& nexmark_events() {
+  static const std::vector<BatchPtr> batches = [] {
+    NexmarkSource source(NexmarkSource::Config::parse(
+        yaml("{events: " + std::to_string(limit_events()) + ", event_rate: 100000}")));
+    return pregenerate(source);
+  }();
+  return batches;
+}
+
+const std::vector<BatchPtr>& retail_events() {
+  static const std::vector<BatchPtr> batches = [] {
+    GeneratorSource source(
+        GeneratorSource::Config::parse(yaml("{seed: 42, users: 100000, out_of_order: 3s, events: " +
+                                            std::to_string(limit_events()) + "}")));
+    return pregenerate(source);
+  }();
+  return batches;
+}
+
+size_t count_records(const std::vector<BatchPtr>& batches) {
+  size_t n = 0;
+  for (const BatchPtr& b : batches) n += b->size();
+  return n;
+}
+
+// Replays every p-th pre-built batch (subtask i starts at batch i).
+class MemorySource final : public Source {
+ public:
+  explicit MemorySource(const std::vector<BatchPtr>& batches) : batches_(batches) {}
+  void open(OperatorContext& ctx) override {
+    Source::open(ctx);
+    next_ = ctx.subtask;
+  }
+  SourceStatus poll(Output& out) override {
+    if (next_ >= batches_.size()) return SourceStatus::kEnd;
+    for (const Record& r : batches_[next_]->records()) out.forward(*batches_[next_], r);
+    next_ += ctx().parallelism;
+    return SourceStatus::kMore;
+  }
+
+ private:
+  const std::vector<BatchPtr>& batches_;
+  size_t next_ = 0;
+};
+
+std::atomic<uint64_t> g_results{0};
+
+class CountingSink final : public Operator {
+ public:
+  void process(const Batch& in, Output&) override { g_results += in.size(); }
+};
+
+struct Stage {
+  std::string id;
+  uint32_t parallelism;
+  std::vector<LogicalEdge> inputs;
+  OperatorFactory make;
+};
+
+// Runs source (at `parallelism`) -> stages -> counting sink once; returns records out.
+uint64_t run_graph(const std::vector<BatchPtr>& batches, uint32_t parallelism,
+                   int64_t out_of_orderness_ms, const std::vector<Stage>& stages,
+                   const std::vector<std::string>& sink_inputs) {
+  static DeadLetterOutput dead_letters;
+  g_results = 0;
+  LogicalGraph g;
+  LogicalNode src;
+  src.id = "src";
+  src.parallelism = parallelism;
+  src.make_source = [&] { return std::make_unique<MemorySource>(batches); };
+  g.add(src);
+  for (const Stage& s : stages) {
+    LogicalNode n;
+    n.id = s.id;
+    n.parallelism = s.parallelism;
+    n.inputs = s.inputs;
+    n.make_operator = s.make;
+    g.add(n);
+  }
+  LogicalNode sink;
+  sink.id = "sink";
+  sink.parallelism = 1;
+  for (const std::string& in : sink_inputs) sink.inputs.push_back({in, Partitioning::kRebalance});
+  sink.make_operator = [] { return std::make_unique<CountingSink>(); };
+  g.add(sink);
+  g.resolve_default_edges();
+  g.validate();
+  JobSettings s;
+  s.parallelism = parallelism;
+  s.out_of_orderness_ms = out_of_orderness_ms;
+  Executor e(g, s, {&SystemClock::instance(), &dead_letters});
+  e.run();
+  return g_results.load();
+}
+
+// ---- Nexmark q5: bids per auction per sliding window (10 s every 2 s), the maximum ----
+
+void LimitQ5Engine(benchmark::State& state) {
+  const auto parallelism = static_cast<uint32_t>(state.range(0));
+  static const WindowConfig window =
+      WindowConfig::parse(yaml("{events: [Bid], window: {kind: sliding, size: 10s, slide: 2s}, "
+                               "aggregates: [{name: bids, fn: count}]}"));
+  static const HotItems::Config hot = HotItems::Config::parse(yaml("{count: bids}"));
+  const auto& batches = nexmark_events();
+  uint64_t results = 0;
+  for (auto _ : state)
+    results = run_graph(batches, parallelism, 0,
+                        {{"count",
+                          parallelism,
+                          {{"src", Partitioning::kHash}},
+                          [] { return std::make_unique<WindowAggregate>(window); }},
+                         {"hot",
+                          1,
+                          {{"count", Partitioning::kRebalance}},
+                          [] { return std::make_unique<HotItems>(hot); }}},
+                        {"hot"});
+  state.counters["results"] = static_cast<double>(results);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count_records(batches)));
+}
+BENCHMARK(LimitQ5Engine)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void LimitQ5Loop(benchmark::State& state) {
+  constexpr int64_t kPane = 2000, kPanes = 5;  // window = 5 panes
+  const auto& batches = nexmark_events();
+  const SymbolId bid = intern("Bid"), auction = intern("bid.auction");
+  uint64_t results = 0;
+  for (auto _ : state) {
+    results = 0;
+    // Counts per auction of the last kPanes panes, oldest first; pane index of the newest.
+    std::deque<OpenAddressingMap<int64_t, uint32_t, IntHash>> panes;
+    int64_t newest = INT64_MIN;
+    // Fires the window ending at the start of pane `end_pane`: the max over its panes.
+    auto fire = [&](int64_t end_pane) {
+      OpenAddressingMap<int64_t, uint32_t, IntHash> window(256);
+      bool any = false;
+      for (int64_t i = 0; i < static_cast<int64_t>(panes.size()); ++i) {
+        const int64_t pane = newest - static_cast<int64_t>(panes.size()) + 1 + i;
+        if (pane < end_pane - kPanes || pane >= end_pane) continue;
+        panes[static_cast<size_t>(i)].for_each([&](int64_t a, uint32_t n) {
+          window[a] += n;
+          any = true;
+        });
+      }
+      if (!any) return;
+      uint32_t max = 0, at_max = 0;
+      window.for_each([&](int64_t, uint32_t n) {
+        if (n > max) max = n, at_max = 0;
+        at_max += n == max;
+      });
+      results += at_max;
+    };
+    for (const BatchPtr& b : batches)
+      for (const Record& r : b->records()) {
+        if (r.event != bid) continue;
+        const int64_t pane = r.event_time / kPane;
+        if (newest == INT64_MIN) newest = pane - 1;
+        while (newest < pane) {  // events are in time order: panes only open
+          fire(newest + 1);
+          panes.emplace_back(256);
+          if (static_cast<int64_t>(panes.size()) > kPanes) panes.pop_front();
+          ++newest;
+        }
+        ++panes.back()[b->find(r, auction)->as_int()];
+      }
+    for (int64_t end = newest + 1; end <= newest + kPanes; ++end) fire(end);
+  }
+  state.counters["results"] = static_cast<double>(results);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count_records(batches)));
+}
+BENCHMARK(LimitQ5Loop)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- Nexmark q7: the highest bids per tumbling 10 s window ----
+
+void LimitQ7Engine(benchmark::State& state) {
+  const auto parallelism = static_cast<uint32_t>(state.range(0));
+  static const HighestBid::Config config = HighestBid::Config::parse(yaml("{size: 10s}"));
+  const auto& batches = nexmark_events();
+  uint64_t results = 0;
+  for (auto _ : state)
+    results = run_graph(batches, parallelism, 0,
+                        {{"local",
+                          parallelism,
+                          {{"src", Partitioning::kForward}},
+                          [] { return std::make_unique<HighestBid>(config); }},
+                         {"global",
+                          1,
+                          {{"local", Partitioning::kRebalance}},
+                          [] { return std::make_unique<HighestBid>(config); }}},
+                        {"global"});
+  state.counters["results"] = static_cast<double>(results);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count_records(batches)));
+}
+BENCHMARK(LimitQ7Engine)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void LimitQ7Loop(benchmark::State& state) {
+  constexpr int64_t kSize = 10'000;
+  const auto& batches = nexmark_events();
+  const SymbolId bid = intern("Bid"), price = intern("bid.price");
+  const SymbolId auction = intern("bid.auction"), bidder = intern("bid.bidder");
+  struct Row {
+    int64_t auction, bidder, price, time;
+  };
+  uint64_t results = 0;
+  for (auto _ : state) {
+    results = 0;
+    int64_t window = INT64_MIN;
+    std::vector<Row> top;
+    int64_t checksum = 0;
+    for (const BatchPtr& b : batches)
+      for (const Record& r : b->records()) {
+        if (r.event != bid) continue;
+        const int64_t start = r.event_time / kSize * kSize;
+        if (start != window) {
+          for (const Row& row : top) checksum += row.auction + row.bidder;
+          results += top.size();
+          top.clear();
+          window = start;
+        }
+        const int64_t p = b->find(r, price)->as_int();
+        if (!top.empty() && p < top.front().price) continue;
+        if (!top.empty() && p > top.front().price) top.clear();
+        top.push_back(
+            {b->find(r, auction)->as_int(), b->find(r, bidder)->as_int(), p, r.event_time});
+      }
+    results += top.size();
+    benchmark::DoNotOptimize(checksum);
+  }
+  state.counters["results"] = static_cast<double>(results);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count_records(batches)));
+}
+BENCHMARK(LimitQ7Loop)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ---- retail: "more than 3 product views in 10 min" and "more than 1 add in 30 min" ----
+
+void LimitRetailEngine(benchmark::State& state) {
+  const auto parallelism = static_cast<uint32_t>(state.range(0));
+  static const RollingCountThreshold::Config views = RollingCountThreshold::Config::parse(
+      yaml("{events: [Product Viewed], window: 10m, threshold: 3}"));
+  static const RollingCountThreshold::Config carts = RollingCountThreshold::Config::parse(
+      yaml("{events: [Product Added], window: 30m, threshold: 1}"));
+  const auto& batches = retail_events();
+  uint64_t results = 0;
+  for (auto _ : state)
+    results = run_graph(batches, parallelism, 5000,
+                        {{"views",
+                          parallelism,
+                          {{"src", Partitioning::kHash}},
+                          [] { return std::make_unique<RollingCountThreshold>(views); }},
+                         {"carts",
+                          parallelism,
+                          {{"src", Partitioning::kHash}},
+                          [] { return std::make_unique<RollingCountThreshold>(carts); }}},
+                        {"views", "carts"});
+  state.counters["results"] = static_cast<double>(results);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count_records(batches)));
+}
+BENCHMARK(LimitRetailEngine)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Per profile and rule: how many of its events are in the window and whether it is
+// inside. Expiry: one FIFO per rule of (time + window, profile slot) in arrival order, drained up
+// to the watermark (max time - 5 s, as the job's bound), so a profile exits when its events age out
+// even if it sends nothing more.
+void LimitRetailLoop(benchmark::State& state) {
+  struct Rule {
+    SymbolId event;
+    int64_t window;
+    size_t threshold;
+  };
+  const Rule rules[2] = {{intern("Product Viewed"), 600'000, 3},
+                         {intern("Product Added"), 1'800'000, 1}};
+  struct Profile {
+    size_t count[2] = {0, 0};
+    bool inside[2] = {false, false};
+  };
+  const auto& batches = retail_events();
+  uint64_t results = 0;
+  for (auto _ : state) {
+    results = 0;
+    std::vector<Profile> profiles;
+    OpenAddressingMap<std::string, uint32_t, StringHash, std::string_view> slot_of(1 << 16);
+    std::deque<std::pair<int64_t, uint32_t>> expiry[2];
+    int64_t max_time = INT64_MIN;
+    auto drain = [&](int64_t watermark) {
+      for (int k = 0; k < 2; ++k)
+        while (!expiry[k].empty() && expiry[k].front().first <= watermark) {
+          Profile& p = profiles[expiry[k].front().second];
+          expiry[k].pop_front();
+          --p.count[k];
+          if (p.inside[k] && p.count[k] <= rules[k].threshold) {
+            p.inside[k] = false;
+            ++results;
+          }
+        }
+    };
+    for (const BatchPtr& b : batches)
+      for (const Record& r : b->records()) {
+        max_time = std::max(max_time, r.event_time);
+        drain(max_time - 5000);
+        for (int k = 0; k < 2; ++k) {
+          if (r.event != rules[k].event) continue;
+          uint32_t& slot = slot_of[r.key];
+          if (slot == 0) {
+            profiles.emplace_back();
+            slot = static_cast<uint32_t>(profiles.size());
+          }
+          Profile& p = profiles[slot - 1];
+          ++p.count[k];
+          expiry[k].emplace_back(r.event_time + rules[k].window, slot - 1);
+          if (!p.inside[k] && p.count[k] > rules[k].threshold) {
+            p.inside[k] = true;
+            ++results;
+          }
+        }
+      }
+    drain(INT64_MAX);
+  }
+  state.counters["results"] = static_cast<double>(results);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * count_records(batches)));
+}
+BENCHMARK(LimitRetailLoop)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace segflow
