@@ -90,15 +90,17 @@ class RedisServer {
 
   // The stdout of `redis-cli --raw -p <port> <args>` (args are split by the shell).
   std::string cli(const std::string& args) const {
-    const std::string command =
-        "redis-cli --raw -p " + std::to_string(port_) + " " + args + " 2>/dev/null";
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return "";
-    std::string out;
-    char buf[4096];
-    for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-    pclose(pipe);
-    return out;
+    return run("redis-cli --raw -p " + std::to_string(port_) + " " + args);
+  }
+
+  // The replies to `commands` (one a line, run by one redis-cli), one a line each.
+  std::vector<std::string> cli_lines(const std::string& commands) const {
+    write_file((dir_.path() / "commands.txt").string(), commands);
+    std::istringstream in(run("redis-cli --raw -p " + std::to_string(port_) + " < " +
+                              (dir_.path() / "commands.txt").string()));
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
   }
 
   std::set<std::string> set_members(const std::string& key) const {
@@ -126,6 +128,18 @@ class RedisServer {
   }
 
  private:
+  // The stdout of a shell command (stderr dropped).
+  static std::string run(const std::string& shell_command) {
+    const std::string command = shell_command + " 2>/dev/null";
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return "";
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+    pclose(pipe);
+    return out;
+  }
+
   static int free_port() {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
