@@ -1,13 +1,8 @@
-// The webhook sink against a local HTTP server started by the test: webhook_test_server.py,
-// a test double of a webhook receiver (python3's http.server) that fails requests as its
-// plan says and logs every request. Skipped when segflow was built without the webhook
-// sink (OpenSSL missing) or python3 is missing.
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
+// The webhook sink against a local HTTP server started by the test: webhook_test_server.py
+// (tests/support/webhook_test_server.h), a test double of a webhook receiver (python3's
+// http.server) that fails requests as its plan says and logs every request. Skipped when segflow
+// was built without the webhook sink (OpenSSL missing) or python3 is missing.
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -17,85 +12,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
 #include "engine/dead_letter.h"
 #include "engine/registry.h"
 #include "tests/support/test_support.h"
-
-extern char** environ;
+#include "tests/support/webhook_test_server.h"
 
 namespace segflow {
 namespace {
 
 using ::testing::HasSubstr;
-
-// One request the server received.
-struct Request {
-  std::string action;
-  std::string path;
-  std::map<std::string, std::string> headers;
-  std::vector<std::string> records;  // "profile@timestamp" of each element of the body
-  int64_t client_port = 0;
-};
-
-// Runs webhook_test_server.py with `args` until destroyed.
-class WebhookTestServer {
- public:
-  explicit WebhookTestServer(std::vector<std::string> args) {
-    const std::string script =
-        std::string(SEGFLOW_SOURCE_DIR) + "/tests/connectors/webhook/webhook_test_server.py";
-    std::vector<std::string> argv_strings = {"python3",         script,  "--port-file",
-                                             dir_.file("port"), "--log", dir_.file("log.jsonl")};
-    argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : argv_strings) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "python3", nullptr, nullptr, argv.data(), environ) != 0)
-      throw std::runtime_error("cannot start python3");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (!std::filesystem::exists(dir_.file("port"))) {
-      if (std::chrono::steady_clock::now() > deadline)
-        throw std::runtime_error("webhook_test_server.py did not start");
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    port_ = std::stoi(testing::read_file(dir_.file("port")));
-  }
-  ~WebhookTestServer() {
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-  }
-
-  int port() const { return port_; }
-
-  std::vector<Request> requests() const {
-    std::vector<Request> result;
-    simdjson::dom::parser parser;
-    simdjson::dom::parser body_parser;
-    for (const std::string& line : testing::read_lines(dir_.file("log.jsonl"))) {
-      const simdjson::dom::element entry = parser.parse(line);
-      Request r;
-      r.action = std::string(std::string_view(entry["action"]));
-      r.path = std::string(std::string_view(entry["path"]));
-      r.client_port = int64_t(entry["client_port"]);
-      for (auto [name, value] : simdjson::dom::object(entry["headers"]))
-        r.headers[std::string(name)] = std::string(std::string_view(value));
-      const std::string body{std::string_view(entry["body"])};
-      for (simdjson::dom::element e : simdjson::dom::array(body_parser.parse(body)))
-        r.records.push_back(std::string(std::string_view(e["profile"])) + "@" +
-                            std::string(std::string_view(e["timestamp"])));
-      result.push_back(std::move(r));
-    }
-    return result;
-  }
-
- private:
-  testing::TempDir dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using testing::Request;
+using testing::WebhookTestServer;
 
 class WebhookSinkTest : public ::testing::Test {
  protected:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Test double of a webhook receiver, for tests/connectors/webhook: an HTTP/1.1 server
+"""Test double of a webhook receiver, for the webhook sink tests: an HTTP/1.1 server
 (python3's http.server, keep-alive) on a free loopback port that answers each POST as its
 plan says and logs every request as one JSON line {n, action, path, headers, body,
 client_port}.
