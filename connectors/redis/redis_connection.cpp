@@ -2,6 +2,8 @@
 
 #include <sys/time.h>
 
+#include <csignal>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,14 @@ timeval to_timeval(int64_t ms) {
   return tv;
 }
 
+// hiredis writes with write(2): on a connection Redis has closed that raises SIGPIPE, which
+// would kill the process instead of failing the write with EPIPE. Ignored once, process
+// wide (what network clients that cannot pass MSG_NOSIGNAL do).
+void ignore_sigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
+
 }  // namespace
 
 RedisConnection::~RedisConnection() { close(); }
@@ -27,37 +37,46 @@ void RedisConnection::close() {
   context_ = nullptr;
 }
 
-std::string RedisConnection::connect() {
+RedisReply RedisConnection::connect() {
+  ignore_sigpipe();
   close();
+  RedisReply result;
   redisContext* c = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port,
                                             to_timeval(endpoint_.connect_timeout_ms));
-  if (c == nullptr) return "cannot allocate a redis context";
+  if (c == nullptr) {
+    result.text = "cannot allocate a redis context";
+    return result;
+  }
   if (c->err != 0) {
-    std::string error = c->errstr;
+    result.text = c->errstr;
     redisFree(c);
-    return error;
+    return result;
   }
   context_ = c;
   if (redisSetTimeout(c, to_timeval(endpoint_.command_timeout_ms)) != REDIS_OK ||
       redisEnableKeepAlive(c) != REDIS_OK) {
-    std::string error = c->errstr;
+    result.text = c->errstr;
     close();
-    return error;
+    return result;
   }
-  const auto check = [this](const RedisReply& reply) -> std::string {
-    if (reply.kind == RedisReply::Kind::kValue) return "";
-    close();
-    return reply.text;
-  };
   if (!endpoint_.password.empty()) {
-    if (std::string error = check(command({"AUTH", endpoint_.password})); !error.empty())
-      return error;
+    result = command({"AUTH", endpoint_.password});
+    if (result.kind != RedisReply::Kind::kValue) {
+      result.text = "AUTH: " + result.text;
+      close();
+      return result;
+    }
   }
   if (endpoint_.database != 0) {
-    const std::string db = std::to_string(endpoint_.database);
-    if (std::string error = check(command({"SELECT", db})); !error.empty()) return error;
+    result = command({"SELECT", std::to_string(endpoint_.database)});
+    if (result.kind != RedisReply::Kind::kValue) {
+      result.text = "SELECT: " + result.text;
+      close();
+      return result;
+    }
   }
-  return "";
+  result.kind = RedisReply::Kind::kValue;
+  return result;
 }
 
 void RedisConnection::append(std::span<const std::string_view> args) {

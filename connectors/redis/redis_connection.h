@@ -40,9 +40,10 @@ class RedisConnection {
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
-  // (Re)connects, authenticates and selects the database. Returns "" on success, else what
-  // went wrong (the connection is then closed).
-  std::string connect();
+  // (Re)connects, authenticates and selects the database. Returns a kValue reply on
+  // success; kClosed when Redis cannot be reached, kError when it refused AUTH or SELECT
+  // (the text says which). On failure the connection is closed.
+  RedisReply connect();
   bool connected() const { return context_ != nullptr; }
   void close();
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 #include <random>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 
@@ -114,9 +115,9 @@ void RedisSink::process(const Batch& in, Output& /*out*/) {
 }
 
 std::string RedisSink::connect() {
-  std::string error = connection_.connect();
-  if (error.empty()) {
-    const RedisReply reply = connection_.command({"SCRIPT", "LOAD", script()});
+  RedisReply reply = connection_.connect();
+  if (reply.kind == RedisReply::Kind::kValue) {
+    reply = connection_.command({"SCRIPT", "LOAD", script()});
     if (reply.kind == RedisReply::Kind::kValue) {
       script_sha_ = reply.text;
       if (ever_connected_)
@@ -125,10 +126,15 @@ std::string RedisSink::connect() {
       ever_connected_ = true;
       return "";
     }
-    error = "SCRIPT LOAD: " + reply.text;
+    reply.text = "SCRIPT LOAD: " + reply.text;
     connection_.close();
   }
-  return error;
+  // Refused for good (wrong password, no such database, scripting disabled): retrying
+  // cannot help, so the job fails with the reason.
+  if (reply.kind == RedisReply::Kind::kError && !is_transient(reply.text))
+    throw std::runtime_error("redis sink " + origin_ + ": " + config_.endpoint.host + ":" +
+                             std::to_string(config_.endpoint.port) + " refused: " + reply.text);
+  return reply.text;
 }
 
 void RedisSink::wait_before_retry(const std::string& error, uint32_t failures) {

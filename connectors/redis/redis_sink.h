@@ -21,7 +21,8 @@
 // sends every unacknowledged change again, blocking the subtask meanwhile (backpressure).
 // A change Redis rejects for good (e.g. WRONGTYPE: the key holds another type) goes to the
 // dead-letter output (`redis rejected change`), and so does a record that is not a change
-// (`not a segment change`, `missing segment`).
+// (`not a segment change`, `missing segment`). A Redis that refuses the connection's set-up
+// (wrong password, bad database) fails the job: retrying cannot help.
 //
 // Keys:
 //   address          host:port (default 127.0.0.1:6379)
@@ -76,6 +77,7 @@ class RedisSink final : public Operator {
   // Applies pending_ in full, in order, retrying across failures; then clears it.
   void apply_pending();
   // Connects and loads the script; returns "" or what went wrong (connection closed).
+  // Throws std::runtime_error when Redis refuses for good (AUTH, SELECT, SCRIPT LOAD).
   std::string connect();
   // Logs `error` and sleeps before retry number `failures`.
   void wait_before_retry(const std::string& error, uint32_t failures);

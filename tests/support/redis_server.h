@@ -7,6 +7,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -40,7 +41,11 @@ class RedisServer {
                "command -v redis-cli >/dev/null 2>&1") == 0;
   }
 
-  RedisServer() : port_(free_port()) { start(); }
+  // `password`: the server requires AUTH with it (redis-cli sends it too).
+  explicit RedisServer(std::string password = "")
+      : port_(free_port()), password_(std::move(password)) {
+    start();
+  }
   ~RedisServer() { kill(); }
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -66,11 +71,19 @@ class RedisServer {
                                      "always",
                                      "--logfile",
                                      "redis.log"};
+    if (!password_.empty()) args.insert(args.end(), {"--requirepass", password_});
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "redis-server", nullptr, nullptr, argv.data(), environ) != 0)
-      throw std::runtime_error("cannot start redis-server");
+    // Not the test's stdout: a server outliving a killed test must not hold its pipe open.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    const int spawned =
+        posix_spawnp(&pid_, "redis-server", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) throw std::runtime_error("cannot start redis-server");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (cli("PING") != "PONG\n") {
       if (std::chrono::steady_clock::now() > deadline)
@@ -89,15 +102,12 @@ class RedisServer {
   }
 
   // The stdout of `redis-cli --raw -p <port> <args>` (args are split by the shell).
-  std::string cli(const std::string& args) const {
-    return run("redis-cli --raw -p " + std::to_string(port_) + " " + args);
-  }
+  std::string cli(const std::string& args) const { return run(cli_prefix() + args); }
 
   // The replies to `commands` (one a line, run by one redis-cli), one a line each.
   std::vector<std::string> cli_lines(const std::string& commands) const {
     write_file((dir_.path() / "commands.txt").string(), commands);
-    std::istringstream in(run("redis-cli --raw -p " + std::to_string(port_) + " < " +
-                              (dir_.path() / "commands.txt").string()));
+    std::istringstream in(run(cli_prefix() + "< " + (dir_.path() / "commands.txt").string()));
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
@@ -128,6 +138,11 @@ class RedisServer {
   }
 
  private:
+  std::string cli_prefix() const {
+    return "redis-cli --raw -p " + std::to_string(port_) +
+           (password_.empty() ? "" : " --no-auth-warning -a " + password_) + " ";
+  }
+
   // The stdout of a shell command (stderr dropped).
   static std::string run(const std::string& shell_command) {
     const std::string command = shell_command + " 2>/dev/null";
@@ -157,6 +172,7 @@ class RedisServer {
 
   TempDir dir_;
   int port_;
+  std::string password_;
   pid_t pid_ = -1;
 };
 

@@ -4,6 +4,7 @@
 // Thread safety: requests() may run while the server serves.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -46,12 +47,20 @@ class WebhookTestServer {
     std::vector<char*> argv;
     for (std::string& a : argv_strings) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "python3", nullptr, nullptr, argv.data(), environ) != 0)
-      throw std::runtime_error("cannot start python3");
+    // Its output goes to a file: a server outliving a killed test must not hold its pipe.
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const std::string output = dir_.file("server-output.txt");
+    posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int spawned = posix_spawnp(&pid_, "python3", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) throw std::runtime_error("cannot start python3");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!std::filesystem::exists(dir_.file("port"))) {
       if (std::chrono::steady_clock::now() > deadline)
-        throw std::runtime_error("webhook_test_server.py did not start");
+        throw std::runtime_error("webhook_test_server.py did not start: " +
+                                 read_file(dir_.file("server-output.txt")));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     port_ = std::stoi(read_file(dir_.file("port")));

@@ -225,6 +225,23 @@ TEST_F(RedisSinkTest, NothingIsLostWhenRedisIsKilledAndRestartedMidRun) {
   EXPECT_EQ(dead_letters_.total(), 0u);
 }
 
+TEST_F(RedisSinkTest, AuthenticatesAndSelectsTheDatabase) {
+  server_ = std::make_unique<testing::RedisServer>("s3cret");
+  auto sink = make_sink("password: s3cret\ndatabase: 2\n");
+  send(*sink, {{"u1", "vip", 1000, true}});
+  EXPECT_EQ(server_->cli("-n 2 SMEMBERS segflow:segment:vip"), "u1\n");
+  EXPECT_TRUE(server_->set_members("segflow:segment:vip").empty());  // database 0
+
+  // A wrong password cannot get better by retrying: the sink fails with the reason.
+  auto refused = make_sink("password: wrong\n");
+  try {
+    send(*refused, {{"u2", "vip", 1000, true}});
+    FAIL() << "expected the sink to fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("refused: AUTH: WRONGPASS"));
+  }
+}
+
 TEST_F(RedisSinkTest, RecordsThatAreNotChangesAreDeadLettered) {
   auto sink = make_sink();
   BatchPtr batch = BatchPool::acquire();
