@@ -109,10 +109,6 @@ RedisReply RedisConnection::read() {
       result.kind = RedisReply::Kind::kError;
       result.text.assign(reply->str, reply->len);
       break;
-    case REDIS_REPLY_INTEGER:
-      result.kind = RedisReply::Kind::kValue;
-      result.integer = reply->integer;
-      break;
     case REDIS_REPLY_STRING:
     case REDIS_REPLY_STATUS:
       result.kind = RedisReply::Kind::kValue;

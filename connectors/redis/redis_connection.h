@@ -24,12 +24,12 @@ struct RedisEndpoint {
   int64_t command_timeout_ms = 5'000;
 };
 
-// One reply: a value (integer, status or bulk string; arrays are not read), an error reply
-// from the server, or kClosed when the connection failed before a reply arrived.
+// One reply: a value (the text of a status or bulk string; integers and arrays are not
+// read), an error reply from the server, or kClosed when the connection failed before a
+// reply arrived.
 struct RedisReply {
   enum class Kind { kValue, kError, kClosed };
   Kind kind = Kind::kClosed;
-  long long integer = 0;
   std::string text;  // the status/string value, the server's error, or the I/O error
 };
 
@@ -57,8 +57,6 @@ class RedisConnection {
     append(args);
     return read();
   }
-
-  const RedisEndpoint& endpoint() const { return endpoint_; }
 
  private:
   RedisEndpoint endpoint_;

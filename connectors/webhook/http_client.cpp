@@ -42,7 +42,7 @@ struct HttpClient::Impl {
     request.set(http::field::host,
                 default_port ? options.url.host : options.url.host + ":" + options.url.port);
     request.set(http::field::user_agent, "segflow");
-    request.set(http::field::content_type, options.content_type);
+    request.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : options.headers) request.set(name, value);
     request.keep_alive(true);
     if (options.url.tls) {

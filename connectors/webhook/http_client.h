@@ -1,4 +1,4 @@
-// HttpClient: POSTs request bodies to one URL over a kept-alive HTTP/1.1 connection, HTTPS
+// HttpClient: POSTs JSON request bodies to one URL over a kept-alive HTTP/1.1 connection, HTTPS
 // (OpenSSL, certificate and host name verified) when the URL is https://. Each request,
 // connection set-up included, is bounded by a timeout. A connection the server closed
 // while idle is re-opened once without counting as a failure. Boost.Beast/Asio stay in the
@@ -19,7 +19,6 @@ namespace segflow {
 struct HttpClientOptions {
   WebhookUrl url;
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
-  std::string content_type = "application/json";
   int64_t timeout_ms = 10'000;
   std::string ca_file;     // HTTPS: trusted CAs (PEM); "" = the system's
   bool verify_tls = true;  // HTTPS: verify the server's certificate and host name
