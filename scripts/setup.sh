@@ -10,6 +10,8 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache clang libclang-rt-14-dev clang-format
   libboost1.81-dev libconcurrentqueue-dev libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev
   libsimdjson-dev libcli11-dev libxxhash-dev zlib1g-dev
+  libhiredis-dev redis-server   # the redis sink and its tests
+  libssl-dev openssl python3    # the webhook sink (HTTPS); its tests (test server, certificate)
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3
   python3 python3-yaml    # the benchmark suite (bench/run.sh)
