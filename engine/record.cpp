@@ -5,11 +5,12 @@
 namespace segflow {
 
 namespace {
-constexpr std::array<std::string_view, 9> kKindNames = {
-    "track", "identify", "page", "screen", "alias", "group", "derived", "merge_export", "merge_import"};
+constexpr std::array<std::string_view, 9> kKindNames = {"track",   "identify",     "page",
+                                                        "screen",  "alias",        "group",
+                                                        "derived", "merge_export", "merge_import"};
 // Only Segment call types are parsed from input.
 constexpr size_t kParsedKinds = 6;
-}
+}  // namespace
 
 std::string_view event_kind_name(EventKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
 

@@ -54,8 +54,7 @@ void Router::route(BatchPtr& batch) {
         // An identity-merge control record waits in no buffer (engine/profile_merge.h).
         if (merge_records)
           for (size_t t = 0; t < e.targets.size(); ++t)
-            if (e.pending[t] && !e.pending[t]->empty())
-              push(e.targets[t], std::move(e.pending[t]));
+            if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
         break;
       }
     }

@@ -124,6 +124,8 @@ void Subtask::apply_merge_record(Slot& s, const Batch& batch, const Record& r) {
       s.op->import_profile(r.key, fields.other, r.event_time, reader, *s.out);
     }
   }
+  const bool last = &s == slots_.back().get();
+  if (last && !router_.has_edges()) return;  // a sink: the record ends here
   s.out->forward(batch, r);
   s.out->flush();
 }

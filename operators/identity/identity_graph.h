@@ -54,11 +54,11 @@ class IdentityGraph {
     size_t identifier;  // index into the event's identifiers
   };
   struct Refused {
-    size_t identifier;   // index into the event's identifiers
-    ProfileId profile;   // the profile the identifier was not linked to
-    ProfileId other;     // its own profile when it was known, else profile
+    size_t identifier;  // index into the event's identifiers
+    ProfileId profile;  // the profile the identifier was not linked to
+    ProfileId other;    // its own profile when it was known, else profile
     Refusal reason;
-    uint32_t type;       // the type whose limit was broken (kTypeLimit)
+    uint32_t type;  // the type whose limit was broken (kTypeLimit)
   };
   // The outcome of resolving one event; reused across calls to avoid allocation.
   struct Resolution {
@@ -93,9 +93,7 @@ class IdentityGraph {
   };
   struct KeyHash {
     using is_avalanching = std::true_type;
-    size_t operator()(const Key& k) const {
-      return (static_cast<size_t>(k.h[1]) << 32) | k.h[0];
-    }
+    size_t operator()(const Key& k) const { return (static_cast<size_t>(k.h[1]) << 32) | k.h[0]; }
   };
 
   static Key key_of(const IdentifierRef& id);

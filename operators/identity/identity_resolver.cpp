@@ -47,8 +47,8 @@ void IdentityResolver::open(OperatorContext& ctx) {
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     merge_log_ = std::fopen(config_.merge_log_path.c_str(), "w");
     if (merge_log_ == nullptr)
-      throw std::runtime_error("identity: cannot open merge log " + config_.merge_log_path +
-                               ": " + std::strerror(errno));
+      throw std::runtime_error("identity: cannot open merge log " + config_.merge_log_path + ": " +
+                               std::strerror(errno));
   }
 }
 
@@ -63,12 +63,6 @@ std::string IdentityResolver::profile_key(IdentityGraph::ProfileId p) const {
   std::string out;
   append_profile_key(out, p);
   return out;
-}
-
-void IdentityResolver::emit_event(const Batch& in, const Record& r, std::string_view key,
-                                  Output& out) {
-  RecordBuilder b = out.add(r.kind, key, r.event_time, r.event);
-  for (const Property& p : in.properties(r)) b.set(p.name, p.value);
 }
 
 void IdentityResolver::process(const Batch& in, Output& out) {
@@ -111,7 +105,7 @@ void IdentityResolver::process(const Batch& in, Output& out) {
     if (merge_log_ != nullptr && (!resolution_.merges.empty() || !resolution_.refused.empty()))
       log_resolution(in, r, merge_ids);
     append_profile_key(key_, resolution_.profile);
-    emit_event(in, r, key_, out);
+    out.forward_as(in, r, key_);
   }
 }
 

@@ -83,7 +83,6 @@ class IdentityResolver final : public Operator {
   void append_profile_key(std::string& out, IdentityGraph::ProfileId p) const;
   void log_line(const std::string& line);
   void log_resolution(const Batch& in, const Record& r, const std::vector<std::string>& merge_ids);
-  void emit_event(const Batch& in, const Record& r, std::string_view key, Output& out);
 
   const Config& config_;
   IdentityGraph graph_;

@@ -14,7 +14,9 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
@@ -79,10 +81,13 @@ IdentityRules IdentityRules::parse(const ConfigNode& node) {
   rules.max_merges = static_cast<uint32_t>(node.integer("max_merges", 100, 0, 65535));
   if (node.has("blocked_values")) {
     rules.blocked_values.clear();
-    for (const std::string& v : node.strings("blocked_values")) rules.blocked_values.push_back(lower(v));
+    for (const std::string& v : node.strings("blocked_values"))
+      rules.blocked_values.push_back(lower(v));
   } else {
     rules.blocked_values = {"", "null", "anonymous", "unknown", "-1", "undefined", "none"};
   }
+  for (const std::string& v : rules.blocked_values)
+    rules.longest_blocked_value = std::max(rules.longest_blocked_value, v.size());
   rules.block_zeros_and_dashes = node.boolean("block_zeros_and_dashes", true);
   if (node.has("blocked_patterns")) {
     for (const std::string& p : node.strings("blocked_patterns")) {
@@ -110,17 +115,13 @@ bool IdentityRules::blocked(std::string_view value) const {
   if (block_zeros_and_dashes && !value.empty() &&
       std::all_of(value.begin(), value.end(), [](char c) { return c == '0' || c == '-'; }))
     return true;
-  if (value.size() <= 16) {
-    char buf[16];
-    for (size_t i = 0; i < value.size(); ++i)
-      buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(value[i])));
-    const std::string_view folded(buf, value.size());
+  if (value.size() <= longest_blocked_value) {
     for (const std::string& b : blocked_values)
-      if (b == folded) return true;
-  } else {
-    const std::string folded = lower(value);
-    for (const std::string& b : blocked_values)
-      if (b == folded) return true;
+      if (b.size() == value.size() &&
+          std::equal(b.begin(), b.end(), value.begin(), [](char x, char y) {
+            return x == std::tolower(static_cast<unsigned char>(y));
+          }))
+        return true;
   }
   for (const std::regex& re : blocked_patterns)
     if (std::regex_match(value.begin(), value.end(), re)) return true;

@@ -25,11 +25,12 @@ struct IdentityRules {
     Normalize normalize = Normalize::kNone;
     uint8_t limit = 5;
   };
-  std::vector<IdentifierType> types;  // priority order, highest first
+  std::vector<IdentifierType> types;    // priority order, highest first
   SymbolId alias_property = kNoSymbol;  // kNoSymbol: alias calls link nothing extra
   uint32_t alias_type = 0;
   uint32_t max_merges = 100;
   std::vector<std::string> blocked_values;  // lower-cased, compared case-insensitively
+  size_t longest_blocked_value = 0;
   bool block_zeros_and_dashes = true;
   std::vector<std::regex> blocked_patterns;  // full match
   std::vector<std::string> blocked_pattern_texts;

@@ -70,8 +70,7 @@ class RollingCountThreshold final : public Operator {
   void snapshot(StateWriter& w) const override;
   void restore(StateReader& r) override;
   bool merges_profiles() const override { return true; }
-  void export_profile(std::string_view merged, int64_t time, StateWriter& w,
-                      Output& out) override;
+  void export_profile(std::string_view merged, int64_t time, StateWriter& w, Output& out) override;
   void import_profile(std::string_view survivor, std::string_view merged, int64_t time,
                       StateReader& r, Output& out) override;
 

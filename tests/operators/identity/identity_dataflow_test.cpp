@@ -37,8 +37,8 @@ class ReplaySource final : public Source {
       const TimedEvent& e = (*events_)[next_];
       EventKind kind = EventKind::kTrack;
       parse_event_kind(e.event.kind, kind);
-      RecordBuilder b = out.add(kind, "k", e.time,
-                                intern(kind == EventKind::kTrack ? "Product Viewed" : e.event.kind));
+      RecordBuilder b = out.add(
+          kind, "k", e.time, intern(kind == EventKind::kTrack ? "Product Viewed" : e.event.kind));
       for (const auto& [name, value] : e.event.properties) b.set(name, Value::string(value));
       b.set("messageId", Value::string("m" + std::to_string(next_)));
     }
@@ -54,7 +54,7 @@ class ReplaySource final : public Source {
 // What the collectors of one run saw.
 struct Seen {
   std::mutex mutex;
-  std::map<std::string, std::string> profile_of_message;      // at arrival
+  std::map<std::string, std::string> profile_of_message;     // at arrival
   std::map<std::string, std::set<std::string>> final_state;  // profile -> messageIds
   std::vector<std::string> errors;
   std::vector<std::string> lines;  // sink
@@ -155,7 +155,7 @@ DeadLetterOutput& dead_letters() {
 JobSettings settings(uint32_t parallelism) {
   JobSettings s;
   s.parallelism = parallelism;
-  s.batch_size = 8;        // small batches and channels: merges meet backpressure
+  s.batch_size = 8;  // small batches and channels: merges meet backpressure
   s.channel_capacity = 2;
   s.watermark_interval_ms = 0;
   s.out_of_orderness_ms = 1000;
@@ -231,7 +231,8 @@ TEST(IdentityDataflow, MergeCarriesStateIntoASegment) {
   const ConfigNode threshold_node(
       YAML::Load("{events: [Product Viewed], window: 10m, threshold: 3, segment: engaged}"),
       std::make_shared<const std::string>("test"), "");
-  const RollingCountThreshold::Config threshold = RollingCountThreshold::Config::parse(threshold_node);
+  const RollingCountThreshold::Config threshold =
+      RollingCountThreshold::Config::parse(threshold_node);
   std::vector<size_t> order = {0, 1, 2, 3, 4};
   int orders = 0;
   do {

@@ -38,7 +38,8 @@ EventKind kind_of(const std::string& name) {
 }
 
 InputRecord input_of(const RandomEvent& e, int64_t time) {
-  InputRecord in{"ignored", time, e.kind == "track" ? "Product Viewed" : e.kind, {}, kind_of(e.kind)};
+  InputRecord in{
+      "ignored", time, e.kind == "track" ? "Product Viewed" : e.kind, {}, kind_of(e.kind)};
   for (const auto& [name, value] : e.properties) in.properties.emplace_back(name, value);
   in.properties.emplace_back("messageId", "m" + std::to_string(time));
   return in;
@@ -110,7 +111,9 @@ TEST(IdentityResolver, ASharedDeviceDoesNotMergeAThousandUsers) {
   OperatorHarness h(std::make_unique<IdentityResolver>(rules1));
   std::vector<InputRecord> in;
   for (int u = 0; u < 1000; ++u)
-    in.push_back({"x", u, "Product Viewed",
+    in.push_back({"x",
+                  u,
+                  "Product Viewed",
                   {{"userId", "user-" + std::to_string(u)}, {"context.device.id", "kiosk"}}});
   h.process(in);
   std::set<std::string> profiles;
@@ -126,7 +129,9 @@ TEST(IdentityResolver, ASharedDeviceMergesAnonymousVisitorsOnlyUpToTheTypeLimit)
   OperatorHarness h(std::make_unique<IdentityResolver>(rules2));
   std::vector<InputRecord> in;
   for (int u = 0; u < 1000; ++u)
-    in.push_back({"x", u, "Product Viewed",
+    in.push_back({"x",
+                  u,
+                  "Product Viewed",
                   {{"anonymousId", "anon-" + std::to_string(u)}, {"context.device.id", "kiosk"}}});
   h.process(in);
   std::map<std::string, int> events_per_profile;
@@ -159,9 +164,15 @@ TEST(IdentityResolver, MergesEmitControlRecordsProfileMergedAndTheMergeLog) {
   OperatorHarness h(std::make_unique<IdentityResolver>(rules4));
   h.process({{"a1", 1, "Product Viewed", {{"anonymousId", "a1"}, {"messageId", "m1"}}},
              {"u1", 2, "Product Viewed", {{"userId", "u1"}, {"messageId", "m2"}}},
-             {"u1", 3, "identify", {{"userId", "u1"}, {"anonymousId", "a1"}, {"messageId", "m3"}},
+             {"u1",
+              3,
+              "identify",
+              {{"userId", "u1"}, {"anonymousId", "a1"}, {"messageId", "m3"}},
               EventKind::kIdentify},
-             {"u2", 4, "identify", {{"userId", "u2"}, {"anonymousId", "a1"}, {"messageId", "m4"}},
+             {"u2",
+              4,
+              "identify",
+              {{"userId", "u2"}, {"anonymousId", "a1"}, {"messageId", "m4"}},
               EventKind::kIdentify}});
   h.end_of_input();
   const std::vector<std::string> lines = h.take_output_lines();
@@ -177,14 +188,17 @@ TEST(IdentityResolver, MergesEmitControlRecordsProfileMergedAndTheMergeLog) {
   EXPECT_EQ(lines, want);
   const std::vector<std::string> log_lines = testing::read_lines(log);
   ASSERT_EQ(log_lines.size(), 2u);
-  EXPECT_EQ(log_lines[0],
-            R"({"type":"merge","merge_id":"op:1","event":"identify","event_time":3,"messageId":"m3","identifier_type":"anonymous_id","identifier":"a1","survivor":"profile-0","merged":"profile-1"})");
-  EXPECT_EQ(log_lines[1],
-            R"({"type":"refused","reason":"type limit: user_id","event":"identify","event_time":4,"messageId":"m4","identifier_type":"anonymous_id","identifier":"a1","profile":"profile-2","identifier_profile":"profile-0"})");
+  EXPECT_EQ(
+      log_lines[0],
+      R"({"type":"merge","merge_id":"op:1","event":"identify","event_time":3,"messageId":"m3","identifier_type":"anonymous_id","identifier":"a1","survivor":"profile-0","merged":"profile-1"})");
+  EXPECT_EQ(
+      log_lines[1],
+      R"({"type":"refused","reason":"type limit: user_id","event":"identify","event_time":4,"messageId":"m4","identifier_type":"anonymous_id","identifier":"a1","profile":"profile-2","identifier_profile":"profile-0"})");
 }
 
 TEST(IdentityResolver, EventsWithoutIdentifiersGoToTheDeadLetterOutput) {
-  const IdentityRules rules5 = rules_from("{blocked_patterns: ['^test-.*$'], blocked_values: [nobody]}");
+  const IdentityRules rules5 =
+      rules_from("{blocked_patterns: ['^test-.*$'], blocked_values: [nobody]}");
   OperatorHarness h(std::make_unique<IdentityResolver>(rules5));
   h.process({{"k", 1, "e", {}},
              {"k", 2, "e", {{"userId", "NoBody"}}},
@@ -214,8 +228,7 @@ TEST(IdentityResolver, BadConfigFailsWithItsLocation) {
   EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, limit: 0}]}"), SpecError);
   EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x}, {type: a, property: y}]}"),
                SpecError);
-  EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, normalize: upper}]}"),
-               SpecError);
+  EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, normalize: upper}]}"), SpecError);
   EXPECT_THROW(rules_from("{alias: {type: nope}}"), SpecError);
   EXPECT_THROW(rules_from("{blocked_patterns: ['(']}"), SpecError);
   EXPECT_THROW(rules_from("{max_merge: 3}"), SpecError);

@@ -166,7 +166,7 @@ inline std::vector<RandomEvent> random_identity_stream(uint32_t seed, int events
       e.properties.emplace_back("userId", "user-" + p);
       e.properties.emplace_back("previousId", "anon-" + std::to_string(pick(people)) + "-0");
     }
-    if (shape == 6) maybe("userId", pick(2) ? "unknown" : "0000-00", 100);   // blocked
+    if (shape == 6) maybe("userId", pick(2) ? "unknown" : "0000-00", 100);  // blocked
     if (shape == 7 && pick(4) == 0) maybe("userId", "user-" + std::to_string(pick(people)), 100);
     out.push_back(std::move(e));
   }

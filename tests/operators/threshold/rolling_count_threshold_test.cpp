@@ -398,7 +398,9 @@ TEST(RollingCountThreshold, MergedAwayProfileExitsAndItsEventsMoveToTheSurvivor)
     const std::string key = "p" + std::to_string(i);
     (h0.owns_key(key) ? merged : survivor) = key;
   }
-  h0.process({{merged, 1000, kOrder}, {merged, 2000, kOrder}, {merged, 3000, kOrder},
+  h0.process({{merged, 1000, kOrder},
+              {merged, 2000, kOrder},
+              {merged, 3000, kOrder},
               {merged, 9000, kOrder}});
   h0.watermark(3500);
   h1.process({{survivor, 2500, kOrder}});
