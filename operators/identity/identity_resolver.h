@@ -7,9 +7,10 @@
 // Partitioning: one subtask. A global identity graph split by identifier would need a
 // distributed union-find (a link between identifiers owned by two subtasks is a two-party
 // protocol, and the result must not depend on which subtask sees an event first); one
-// subtask is deterministic for a given input order and is fast enough: resolving an event
-// costs a few hash lookups (bench/identity_bench.cpp: millions of lookups per second on one
-// core), well below what the keyed operators after it spend per event. The job loader
+// subtask is deterministic for a given input order. Its cost (bench/identity_bench.cpp):
+// 24.7 M identifier lookups/s with 10 M identifiers, 0.85 M whole events/s on one core; in
+// jobs/identity_example.yaml the job's throughput equals jobs/retail.yaml's, but the
+// identity subtask is its busiest stage. A later step: partition by identifier. The job loader
 // forces parallelism 1 (`kSingleSubtask`) and rejects a larger explicit one.
 //
 // Per event: the identifiers (in priority order; blocked values such as "", "null",
