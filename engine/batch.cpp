@@ -26,9 +26,11 @@ RecordBuilder Batch::add(EventKind kind, std::string_view key, int64_t event_tim
   return RecordBuilder(*this, records_.size() - 1);
 }
 
-void Batch::copy_from(const Batch& src, const Record& r) {
+void Batch::copy_from(const Batch& src, const Record& r) { copy_from(src, r, r.key); }
+
+void Batch::copy_from(const Batch& src, const Record& r, std::string_view key) {
   Record copy = r;
-  copy.key = arena_.store(r.key);
+  copy.key = arena_.store(key);
   copy.first_property = static_cast<uint32_t>(properties_.size());
   const auto props = src.properties(r);
   properties_.insert(properties_.end(), props.begin(), props.end());

@@ -41,6 +41,8 @@ class Batch {
   RecordBuilder add(EventKind kind, std::string_view key, int64_t event_time, SymbolId event);
   // Deep-copies record `r` of batch `src` (key, properties, strings) into this batch.
   void copy_from(const Batch& src, const Record& r);
+  // The same with another key (e.g. the canonical profile an identity operator resolved).
+  void copy_from(const Batch& src, const Record& r, std::string_view key);
 
   std::span<const Record> records() const { return records_; }
   size_t size() const { return records_.size(); }

@@ -17,6 +17,7 @@ std::string channel_name(const std::string& from, uint32_t i, const std::string&
 
 Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, RuntimeServices services)
     : settings_(settings), services_(services), plan_(plan_job(graph, settings.chaining)) {
+  if (services_.profile_handoff == nullptr) services_.profile_handoff = &profile_handoff_;
   const auto& nodes = graph.nodes();
   // subtask_index[chain][i] -> index into subtasks_
   std::vector<std::vector<Subtask*>> by_chain(plan_.chains.size());

@@ -19,6 +19,7 @@
 #include "engine/clock.h"
 #include "engine/dead_letter.h"
 #include "engine/job_graph.h"
+#include "engine/profile_merge.h"
 
 namespace segflow {
 
@@ -54,6 +55,9 @@ const char* to_string(JobState state);
 struct RuntimeServices {
   const Clock* clock = &SystemClock::instance();
   DeadLetterOutput* dead_letters = nullptr;  // required
+  // Where identity merges hand profile state between subtasks (engine/profile_merge.h);
+  // null: the executor uses its own.
+  ProfileHandoff* profile_handoff = nullptr;
 };
 
 class Executor {
@@ -83,6 +87,7 @@ class Executor {
   void fail(std::exception_ptr error);
 
   JobSettings settings_;
+  ProfileHandoff profile_handoff_;
   RuntimeServices services_;
   PhysicalPlan plan_;
   std::deque<OperatorStats> stats_;

@@ -12,12 +12,29 @@
 //   snapshot /  write / read all state (keyed state, timers are saved by the runtime).
 //   restore
 //   close       once at end of stream, after the final watermark (kMaxTime); may emit.
+//
+// Identity merges (protocol in engine/profile_merge.h): a keyed operator whose per-profile
+// state must follow a profile merge returns true from merges_profiles() and implements
+//   export_profile(merged, time, w, out)   on the subtask owning `merged`: write everything
+//               the operator keeps for `merged` to `w` (state, and what its timers stand for),
+//               then drop it (state and timers) as if the profile had never been seen; may
+//               emit what ends for `merged` (e.g. `exited` for its segments).
+//   import_profile(survivor, merged, time, r, out)   on the subtask owning `survivor`: read
+//               what export_profile of the same operator (another instance, maybe another
+//               subtask) wrote for `merged`, merge it into `survivor`'s state, register the
+//               timers it needs, and emit the changes that follow (e.g. `entered`).
+// Both run between process() calls, in order with the data. `time` is the event time of the
+// event that linked the profiles; records emitted must not be earlier than the watermark
+// (emit at max(time, watermark + 1)). The bytes written are opaque to the runtime; the
+// format is the operator's (typically its ProfileState codec). An operator that keeps no
+// per-profile state leaves the defaults; merge records then pass through it unchanged.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/batch.h"
 #include "engine/clock.h"
@@ -58,6 +75,12 @@ class Operator {
   virtual void snapshot(StateWriter& /*w*/) const {}
   virtual void restore(StateReader& /*r*/) {}
   virtual void close(Output& /*out*/) {}
+
+  virtual bool merges_profiles() const { return false; }
+  virtual void export_profile(std::string_view /*merged*/, int64_t /*time*/, StateWriter& /*w*/,
+                              Output& /*out*/) {}
+  virtual void import_profile(std::string_view /*survivor*/, std::string_view /*merged*/,
+                              int64_t /*time*/, StateReader& /*r*/, Output& /*out*/) {}
 
  protected:
   OperatorContext& ctx() { return *ctx_; }

@@ -22,6 +22,12 @@ void Output::forward(const Batch& src, const Record& r) {
   batch_->copy_from(src, r);
 }
 
+void Output::forward_as(const Batch& src, const Record& r, std::string_view key) {
+  make_room();
+  ++emitted_;
+  batch_->copy_from(src, r, key);
+}
+
 void Output::flush() {
   if (batch_->empty()) return;
   deliver_(batch_);

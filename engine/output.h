@@ -20,6 +20,8 @@ class Output {
   RecordBuilder add(EventKind kind, std::string_view key, int64_t event_time, SymbolId event);
   // Re-emits `r` (a record of batch `src`) unchanged.
   void forward(const Batch& src, const Record& r);
+  // Re-emits `r` with key `key`, properties unchanged.
+  void forward_as(const Batch& src, const Record& r, std::string_view key);
   // Hands the pending records downstream now.
   void flush();
 

@@ -11,8 +11,20 @@
 
 namespace segflow {
 
-// Segment-spec call type, plus kDerived for records operators make (segment changes...).
-enum class EventKind : uint8_t { kTrack, kIdentify, kPage, kScreen, kAlias, kGroup, kDerived };
+// Segment-spec call type, plus kDerived for records operators make (segment changes...), plus
+// the two identity-merge control records (engine/profile_merge.h), which the runtime handles
+// itself and never hands to Operator::process.
+enum class EventKind : uint8_t {
+  kTrack,
+  kIdentify,
+  kPage,
+  kScreen,
+  kAlias,
+  kGroup,
+  kDerived,
+  kMergeExport,
+  kMergeImport,
+};
 
 std::string_view event_kind_name(EventKind kind);
 // False when `name` is not a Segment call type.

@@ -6,7 +6,8 @@
 // where MyOperator derives from Operator (or Source), has a nested `Config` with
 // `static Config parse(const ConfigNode&)`, and a constructor taking `const Config&`.
 // An operator whose input must be partitioned by profile key declares
-// `static constexpr bool kKeyed = true;`.
+// `static constexpr bool kKeyed = true;`; one that must run as a single subtask (e.g. a
+// global identity graph) declares `static constexpr bool kSingleSubtask = true;`.
 // Thread safety: registration happens during static initialisation; lookups after it.
 #pragma once
 
@@ -28,6 +29,7 @@ using SourceFactory = std::function<std::unique_ptr<Source>()>;
 struct RegisteredType {
   bool is_source = false;
   bool keyed = false;
+  bool single_subtask = false;  // parallelism is 1 whatever the job's default
   std::function<OperatorFactory(const ConfigNode&)> parse_operator;
   std::function<SourceFactory(const ConfigNode&)> parse_source;
 };
@@ -48,6 +50,7 @@ class Registry {
     } else {
       static_assert(std::is_base_of_v<Operator, C>, "register an Operator or a Source");
       if constexpr (requires { C::kKeyed; }) t.keyed = C::kKeyed;
+      if constexpr (requires { C::kSingleSubtask; }) t.single_subtask = C::kSingleSubtask;
       t.parse_operator = [](const ConfigNode& node) -> OperatorFactory {
         auto config = std::make_shared<const typename C::Config>(C::Config::parse(node));
         return [config] { return std::make_unique<C>(*config); };

@@ -1,6 +1,7 @@
 #include "engine/router.h"
 
 #include "engine/key_group.h"
+#include "engine/profile_merge.h"
 
 namespace segflow {
 
@@ -40,7 +41,9 @@ void Router::route(BatchPtr& batch) {
         break;
       case Partitioning::kHash: {
         const auto parallelism = static_cast<uint32_t>(e.targets.size());
+        bool merge_records = false;
         for (const Record& r : batch->records()) {
+          merge_records = merge_records || is_merge_record(r);
           const uint32_t t = subtask_of_key_group(key_group_of(r.key, max_parallelism_),
                                                   max_parallelism_, parallelism);
           BatchPtr& pending = e.pending[t];
@@ -48,6 +51,10 @@ void Router::route(BatchPtr& batch) {
           pending->copy_from(*batch, r);
           if (pending->size() >= batch_size_) push(e.targets[t], std::move(pending));
         }
+        // An identity-merge control record waits in no buffer (engine/profile_merge.h).
+        if (merge_records)
+          for (size_t t = 0; t < e.targets.size(); ++t)
+            if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
         break;
       }
     }

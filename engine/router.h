@@ -21,6 +21,8 @@ class Router {
   // `targets`: one channel per downstream subtask (forward edges: just this subtask's peer).
   void add_edge(Partitioning partitioning, std::vector<Channel*> targets);
 
+  // False for the last chain of a graph (sinks): nothing is sent anywhere.
+  bool has_edges() const { return !edges_.empty(); }
   // Routes every record of `batch`; may take the batch (leaving `batch` empty).
   void route(BatchPtr& batch);
   // Pushes every partly filled batch.

@@ -1,5 +1,7 @@
 #include "engine/subtask.h"
 
+#include "engine/profile_merge.h"
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -87,7 +89,45 @@ void Subtask::deliver(size_t from_slot, BatchPtr& batch) {
 void Subtask::process_in_slot(size_t slot, const Batch& batch) {
   Slot& s = *slots_[slot];
   s.stats->records_in.fetch_add(batch.size(), std::memory_order_relaxed);
-  s.op->process(batch, *s.out);
+  if (!has_merge_records(batch)) {
+    s.op->process(batch, *s.out);
+    return;
+  }
+  // Rare: split the batch at its merge control records, keeping the order.
+  BatchPtr run = BatchPool::acquire();
+  for (const Record& r : batch.records()) {
+    if (!is_merge_record(r)) {
+      run->copy_from(batch, r);
+      continue;
+    }
+    if (!run->empty()) {
+      s.op->process(*run, *s.out);
+      run->clear();
+    }
+    apply_merge_record(s, batch, r);
+  }
+  if (!run->empty()) s.op->process(*run, *s.out);
+}
+
+void Subtask::apply_merge_record(Slot& s, const Batch& batch, const Record& r) {
+  MergeRecordFields fields;
+  if (s.op->merges_profiles() && read_merge_record(batch, r, fields)) {
+    const std::string handoff_key = s.operator_id + "/" + std::string(fields.merge_id);
+    if (r.kind == EventKind::kMergeExport) {
+      StateWriter w;
+      s.op->export_profile(r.key, r.event_time, w, *s.out);
+      services_.profile_handoff->put(handoff_key, w.take());
+    } else {
+      std::string bytes;
+      if (!services_.profile_handoff->take(handoff_key, cancelled_, bytes)) return;
+      StateReader reader(bytes);
+      s.op->import_profile(r.key, fields.other, r.event_time, reader, *s.out);
+    }
+  }
+  const bool last = &s == slots_.back().get();
+  if (last && !router_.has_edges()) return;  // a sink: the record ends here
+  s.out->forward(batch, r);
+  s.out->flush();
 }
 
 void Subtask::open_all() {

@@ -52,6 +52,8 @@ class Subtask {
   void handle(size_t input, const Element& e);
   void deliver(size_t from_slot, BatchPtr& batch);
   void process_in_slot(size_t slot, const Batch& batch);
+  // Runs one identity-merge control record through slot `s` (engine/profile_merge.h).
+  void apply_merge_record(Slot& s, const Batch& batch, const Record& r);
   void update_input_watermark();
   // Fires due event-time timers and on_watermark in chain order, then forwards the
   // watermark; with `closing`, also closes each operator (end of stream).

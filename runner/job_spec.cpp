@@ -74,8 +74,10 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
                              " type '" + n.type +
                              "' (known: " + join(Registry::global().types(source_section)) + ")");
   }
-  n.parallelism = static_cast<uint32_t>(
-      node.integer("parallelism", source_section ? 1 : default_parallelism, 1, 1024));
+  n.parallelism = static_cast<uint32_t>(node.integer(
+      "parallelism", source_section || type->single_subtask ? 1 : default_parallelism, 1, 1024));
+  if (type->single_subtask && n.parallelism != 1)
+    node.fail_at("parallelism", "'" + n.type + "' runs as one subtask: parallelism must be 1");
   if (!source_section) {
     std::vector<std::string> inputs = node.strings("input");
     for (const std::string& s : node.strings("inputs")) inputs.push_back(s);

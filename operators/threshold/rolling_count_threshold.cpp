@@ -163,6 +163,52 @@ void RollingCountThreshold::reject_late(const Record& r) {
   send_late_event(ctx().dead_letters, origin_, r, effective_watermark());
 }
 
+void RollingCountThreshold::export_profile(std::string_view merged, int64_t time, StateWriter& w,
+                                           Output& out) {
+  ProfileState* s = state_->get(merged);
+  if (s == nullptr) {
+    ProfileState().write(w);
+    return;
+  }
+  const DueTimes due = due_times(*s);
+  retime(merged, kApplyTimer, due.apply, std::nullopt, nullptr);
+  retime(merged, kExpiryTimer, due.expiry, std::nullopt, nullptr);
+  if (s->inside) {
+    const int64_t at = std::max(time, effective_watermark() + 1);
+    emit(merged, at, exited_, 0, out);
+    s->inside = false;
+  }
+  s->write(w);
+  state_->erase(merged);
+}
+
+void RollingCountThreshold::import_profile(std::string_view survivor, std::string_view /*merged*/,
+                                           int64_t time, StateReader& r, Output& out) {
+  ProfileState incoming = ProfileState::read(r);
+  if (incoming.empty()) return;
+  const int64_t watermark = effective_watermark();
+  ProfileState& s = state_->get_or_create(survivor);
+  const DueTimes before = due_times(s);
+  auto take = [&](TimeQueue& q) {
+    for (; !q.empty(); q.pop_front()) {
+      const int64_t t = q.front();
+      if (expiry_of(t) <= watermark) continue;  // aged out here already
+      (t <= watermark ? s.counted : s.buffered).insert(t);
+    }
+  };
+  take(incoming.counted);
+  take(incoming.buffered);
+  const DueTimes after = due_times(s);
+  retime(survivor, kApplyTimer, before.apply, after.apply, nullptr);
+  retime(survivor, kExpiryTimer, before.expiry, after.expiry, nullptr);
+  const size_t count = s.counted.size();
+  if (!s.inside && count > static_cast<uint64_t>(config_.threshold)) {
+    s.inside = true;
+    emit(survivor, std::max(time, watermark + 1), entered_, count, out);
+  }
+  if (s.empty()) state_->erase(survivor);
+}
+
 void RollingCountThreshold::snapshot(StateWriter& w) const {
   w.u64(kStateFormatVersion);
   write_state(w, watermark_floor_);

@@ -22,6 +22,13 @@
 //   late_events() and sent to the dead-letter output with reason "late event". Events not in
 //   `events` are ignored without any check.
 //
+// - Identity merges (engine/profile_merge.h): export_profile hands over the merged-away
+//   profile's buffered and counted events and drops its state and timers, emitting `exited`
+//   for it if it was inside; import_profile re-inserts those events into the survivor's
+//   state as this subtask's watermark classifies them (aged out: dropped; at or below the
+//   watermark: counted; above: buffered, applied at their time) and emits `entered` if the
+//   merged count is above the threshold. Both emit at max(link time, watermark + 1).
+//
 // Config: `events` (optional list of event names; absent: every event counts), `window`
 // (duration > 0, required), `threshold` (integer >= 0, required), `segment` (optional name).
 #pragma once
@@ -62,6 +69,10 @@ class RollingCountThreshold final : public Operator {
   // Format: version, watermark floor, keyed state (timers are saved by the runtime).
   void snapshot(StateWriter& w) const override;
   void restore(StateReader& r) override;
+  bool merges_profiles() const override { return true; }
+  void export_profile(std::string_view merged, int64_t time, StateWriter& w, Output& out) override;
+  void import_profile(std::string_view survivor, std::string_view merged, int64_t time,
+                      StateReader& r, Output& out) override;
 
   uint64_t late_events() const { return late_events_; }
   // Profiles with state (buffered or counted events).

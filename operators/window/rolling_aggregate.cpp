@@ -212,15 +212,58 @@ void RollingAggregate::advance(std::string_view key, Profile& p, int64_t until, 
     while (p.applied < p.times.size() && p.times[p.applied] == now) ++p.applied;
     const std::vector<double> after = trait_values(p);
     if (same(before, after)) continue;
-    RecordBuilder b = out.add(EventKind::kDerived, key, now, name_);
-    for (size_t i = 0; i < config_.traits.size(); ++i) {
-      const double v = after[i];
-      b.set(config_.traits[i].name_symbol, config_.traits[i].fn == AggregateFn::kCount
-                                               ? Value::integer(static_cast<int64_t>(v))
-                                           : std::isnan(v) ? Value::null()
-                                                           : Value::real(v));
-    }
+    emit_values(key, now, after, out);
   }
+}
+
+void RollingAggregate::emit_values(std::string_view key, int64_t time,
+                                   const std::vector<double>& values, Output& out) {
+  RecordBuilder b = out.add(EventKind::kDerived, key, time, name_);
+  for (size_t i = 0; i < config_.traits.size(); ++i) {
+    const double v = values[i];
+    b.set(config_.traits[i].name_symbol, config_.traits[i].fn == AggregateFn::kCount
+                                             ? Value::integer(static_cast<int64_t>(v))
+                                         : std::isnan(v) ? Value::null()
+                                                         : Value::real(v));
+  }
+}
+
+void RollingAggregate::export_profile(std::string_view merged, int64_t time, StateWriter& w,
+                                      Output& out) {
+  Profile* p = state_->get(merged);
+  if (p == nullptr) {
+    Profile().write(w);
+    return;
+  }
+  if (p->applied > 0)
+    emit_values(merged, std::max(time, effective_watermark() + 1), trait_values(Profile{}), out);
+  p->write(w);
+  // Its pending timer finds no state and does nothing.
+  state_->erase(merged);
+}
+
+void RollingAggregate::import_profile(std::string_view survivor, std::string_view /*merged*/,
+                                      int64_t time, StateReader& r, Output& out) {
+  const Profile incoming = Profile::read(r);
+  const size_t stride = config_.properties.size();
+  if (incoming.times.empty() || incoming.values.size() != incoming.times.size() * stride) return;
+  const int64_t wm = effective_watermark();
+  Profile& p = state_->get_or_create(survivor);
+  const std::vector<double> before = trait_values(p);
+  for (size_t e = 0; e < incoming.times.size(); ++e) {
+    const int64_t t = incoming.times[e];
+    if (t <= wm - config_.window_ms) continue;  // aged out here already
+    const auto at = std::upper_bound(p.times.begin(), p.times.end(), t);
+    const auto index = at - p.times.begin();
+    p.times.insert(at, t);
+    p.values.insert(p.values.begin() + index * static_cast<std::ptrdiff_t>(stride),
+                    incoming.values.begin() + static_cast<std::ptrdiff_t>(e * stride),
+                    incoming.values.begin() + static_cast<std::ptrdiff_t>((e + 1) * stride));
+    if (t <= wm) ++p.applied;
+  }
+  const std::vector<double> after = trait_values(p);
+  if (!same(before, after)) emit_values(survivor, std::max(time, wm + 1), after, out);
+  retime(survivor, p);
 }
 
 void RollingAggregate::retime(std::string_view key, Profile& p) {

@@ -18,6 +18,11 @@
 //   and is dropped.
 // - A matching event with time <= the watermark is late: not counted, counted in
 //   late_events() and sent to the dead-letter output with reason "late event".
+// - Identity merges (engine/profile_merge.h): export_profile hands over the merged-away
+//   profile's events and drops it, emitting its zero/null values once if it had applied
+//   events; import_profile inserts those events into the survivor's (aged out at this
+//   subtask's watermark: dropped; at or below it: in the window; above: buffered) and emits
+//   the survivor's values if they changed. Both emit at max(link time, watermark + 1).
 // Config: `window` (duration > 0), `traits: [{name, fn: count|sum|min|max|avg, property?}]`,
 // optional `events` (names that count; absent: all), `name`.
 #pragma once
@@ -66,6 +71,10 @@ class RollingAggregate final : public Operator {
   // Format: version, watermark floor, keyed state. Timers are rebuilt on restore.
   void snapshot(StateWriter& w) const override;
   void restore(StateReader& r) override;
+  bool merges_profiles() const override { return true; }
+  void export_profile(std::string_view merged, int64_t time, StateWriter& w, Output& out) override;
+  void import_profile(std::string_view survivor, std::string_view merged, int64_t time,
+                      StateReader& r, Output& out) override;
 
   uint64_t late_events() const { return late_events_; }
   size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
@@ -89,6 +98,8 @@ class RollingAggregate final : public Operator {
   int64_t due(const Profile& p) const;
   void advance(std::string_view key, Profile& p, int64_t until, Output& out);
   std::vector<double> trait_values(const Profile& p) const;
+  void emit_values(std::string_view key, int64_t time, const std::vector<double>& values,
+                   Output& out);
   void retime(std::string_view key, Profile& p);
   void reject_late(const Record& r);
 

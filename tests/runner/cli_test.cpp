@@ -47,8 +47,9 @@ TEST(CliTest, VersionAndHelp) {
 }
 
 TEST(CliTest, ValidateAcceptsTheShippedJobs) {
-  for (const char* job : {"jobs/retail.yaml", "jobs/rees46_replay.yaml", "jobs/taobao_replay.yaml",
-                          "jobs/uci_replay.yaml", "jobs/windows_example.yaml"}) {
+  for (const char* job :
+       {"jobs/retail.yaml", "jobs/rees46_replay.yaml", "jobs/taobao_replay.yaml",
+        "jobs/uci_replay.yaml", "jobs/windows_example.yaml", "jobs/identity_example.yaml"}) {
     const Result r = run_segflow(std::string("validate ") + SEGFLOW_SOURCE_DIR + "/" + job);
     EXPECT_EQ(r.exit_code, 0) << job << ": " << r.output;
   }

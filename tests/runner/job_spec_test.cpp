@@ -112,6 +112,17 @@ TEST(JobSpecTest, ExplicitForwardBetweenParallelismsIsAnError) {
       << e;
 }
 
+TEST(JobSpecTest, SingleSubtaskOperatorsRunAsOneSubtask) {
+  const std::string with_identity = replace(
+      kValid, "operators:\n", "operators:\n  - id: ids\n    type: identity\n    input: events\n");
+  const JobSpec spec = parse_job_spec(with_identity, "job.yaml");
+  EXPECT_EQ(spec.graph.nodes()[spec.graph.find("ids")].parallelism, 1u);
+  EXPECT_EQ(error_of(replace(with_identity, "    type: identity\n",
+                             "    type: identity\n    parallelism: 2\n")),
+            "job.yaml:13:18: operators[0].parallelism: 'identity' runs as one subtask: "
+            "parallelism must be 1");
+}
+
 TEST(JobSpecTest, OverridesSetValuesByPathAndId) {
   const JobSpec spec =
       parse_job_spec(kValid, "job.yaml", {"parallelism=4", "operators.views.parallelism=3"});

@@ -385,5 +385,57 @@ TEST(RollingCountThreshold, IsRegisteredAsKeyed) {
   EXPECT_TRUE(type->keyed);
 }
 
+// Identity merge hooks: a profile that is inside exits when it is merged away; its events
+// join the survivor's (on another subtask), which enters and later exits as they age out.
+TEST(RollingCountThreshold, MergedAwayProfileExitsAndItsEventsMoveToTheSurvivor) {
+  HarnessOptions o0, o1;
+  o0.parallelism = o1.parallelism = 2;
+  o1.subtask = 1;
+  OperatorHarness h0(make(), o0);
+  OperatorHarness h1(make(), o1);
+  std::string merged, survivor;
+  for (int i = 0; merged.empty() || survivor.empty(); ++i) {
+    const std::string key = "p" + std::to_string(i);
+    (h0.owns_key(key) ? merged : survivor) = key;
+  }
+  h0.process({{merged, 1000, kOrder},
+              {merged, 2000, kOrder},
+              {merged, 3000, kOrder},
+              {merged, 9000, kOrder}});
+  h0.watermark(3500);
+  h1.process({{survivor, 2500, kOrder}});
+  h1.watermark(3500);
+  EXPECT_THAT(h0.take_output_lines(),
+              ElementsAre("derived " + merged + " @3000 entered segment=\"heavy\" count=3"));
+
+  std::vector<std::string> emitted;
+  Output out(
+      [&](BatchPtr& b) {
+        for (const Record& r : b->records())
+          emitted.push_back(std::string(r.key) + " @" + std::to_string(r.event_time) + " " +
+                            std::string(symbol_name(r.event)) + " " +
+                            std::to_string(b->find(r, intern("count"))->as_int()));
+      },
+      16);
+  StateWriter w;
+  h0.op().export_profile(merged, 3200, w, out);
+  out.flush();
+  EXPECT_THAT(emitted, ElementsAre(merged + " @3501 exited 0"));
+  EXPECT_EQ(h0.op_as<RollingCountThreshold>().tracked_profiles(), 0u);
+  EXPECT_EQ(h0.timers().size(), 0u);
+
+  emitted.clear();
+  const std::string bytes = w.take();
+  StateReader r(bytes);
+  h1.op().import_profile(survivor, merged, 3200, r, out);
+  out.flush();
+  EXPECT_TRUE(r.done());
+  // 1000, 2000, 2500, 3000 counted; 9000 buffered (applied at 9000: 5 in the window).
+  EXPECT_THAT(emitted, ElementsAre(survivor + " @3501 entered 4"));
+  h1.end_of_input();
+  EXPECT_THAT(h1.take_output_lines(),
+              ElementsAre("derived " + survivor + " @12500 exited segment=\"heavy\" count=2"));
+}
+
 }  // namespace
 }  // namespace segflow

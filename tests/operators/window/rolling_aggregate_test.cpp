@@ -157,5 +157,63 @@ TEST(RollingAggregate, ConfigErrorsNameTheLine) {
   EXPECT_THAT(error("window: 1s\ntraits: []"), HasSubstr("at least one"));
 }
 
+// Identity merge hooks: the merged-away profile's events move to the survivor on another
+// subtask; it emits its empty values once, the survivor its merged values.
+TEST(RollingAggregate, MergedAwayProfileMovesItsEventsToTheSurvivor) {
+  testing::HarnessOptions o0, o1;
+  o0.parallelism = o1.parallelism = 2;
+  o1.subtask = 1;
+  OperatorHarness h0(std::make_unique<RollingAggregate>(spend_10s()), o0);
+  OperatorHarness h1(std::make_unique<RollingAggregate>(spend_10s()), o1);
+  std::string merged, survivor;
+  for (int i = 0; merged.empty() || survivor.empty(); ++i) {
+    const std::string key = "p" + std::to_string(i);
+    (h0.owns_key(key) ? merged : survivor) = key;
+  }
+  h0.process({buy(merged, 1000, 5), buy(merged, 3000, 2), buy(merged, 9000, 1)});
+  h0.watermark(4000);
+  h1.process({buy(survivor, 2000, 10)});
+  h1.watermark(4000);
+  h0.clear_output();
+  h1.clear_output();
+
+  std::vector<std::string> emitted;
+  Output out(
+      [&](BatchPtr& b) {
+        for (const Record& r : b->records()) {
+          std::string line = std::string(r.key) + " @" + std::to_string(r.event_time);
+          for (const Property& p : b->properties(r)) {
+            line += " " + std::string(symbol_name(p.name)) + "=";
+            line += p.value.is_null()                   ? "null"
+                    : p.value.type() == ValueType::kInt ? std::to_string(p.value.as_int())
+                                                        : std::to_string(p.value.as_double());
+          }
+          emitted.push_back(line);
+        }
+      },
+      16);
+  StateWriter w;
+  h0.op().export_profile(merged, 3500, w, out);
+  out.flush();
+  EXPECT_THAT(emitted, ElementsAre(merged + " @4001 n=0 spend=null top=null"));
+  EXPECT_EQ(h0.op_as<RollingAggregate>().tracked_profiles(), 0u);
+  emitted.clear();
+  const std::string bytes = w.take();
+  StateReader r(bytes);
+  h1.op().import_profile(survivor, merged, 3500, r, out);
+  out.flush();
+  EXPECT_TRUE(r.done());
+  EXPECT_THAT(emitted, ElementsAre(survivor + " @4001 n=3 spend=17.000000 top=10.000000"));
+  h1.end_of_input();
+  EXPECT_THAT(h1.take_output_lines(),
+              ElementsAre("derived " + survivor + " @9000 t n=4 spend=18 top=10",
+                          "derived " + survivor + " @11000 t n=3 spend=13 top=10",
+                          "derived " + survivor + " @12000 t n=2 spend=3 top=2",
+                          "derived " + survivor + " @13000 t n=1 spend=1 top=1",
+                          "derived " + survivor + " @19000 t n=0 spend=null top=null"));
+  h0.end_of_input();
+  EXPECT_THAT(h0.output(), IsEmpty());
+}
+
 }  // namespace
 }  // namespace segflow

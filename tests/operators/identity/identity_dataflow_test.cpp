@@ -1,0 +1,270 @@
+// Identity resolution through the real executor: the identity operator (one subtask) in
+// front of keyed operators at parallelism 1, 2 and 4, with the merge protocol of
+// engine/profile_merge.h moving state between subtasks. Checked against the reference
+// union-find (every event's profile and the final partition of events into profiles), and
+// a rolling_count_threshold segment that is entered only because two profiles merged.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "engine/executor.h"
+#include "engine/key_group.h"
+#include "operators/identity/identity_resolver.h"
+#include "operators/threshold/rolling_count_threshold.h"
+#include "tests/operators/identity/reference_identity.h"
+
+namespace segflow {
+namespace {
+
+using testing::RandomEvent;
+
+struct TimedEvent {
+  int64_t time = 0;
+  RandomEvent event;
+};
+
+// Emits the given events, a few per poll, with messageId "m<index>".
+class ReplaySource final : public Source {
+ public:
+  ReplaySource(const std::vector<TimedEvent>* events, size_t per_poll)
+      : events_(events), per_poll_(per_poll) {}
+  SourceStatus poll(Output& out) override {
+    for (size_t n = 0; n < per_poll_ && next_ < events_->size(); ++n, ++next_) {
+      const TimedEvent& e = (*events_)[next_];
+      EventKind kind = EventKind::kTrack;
+      parse_event_kind(e.event.kind, kind);
+      RecordBuilder b = out.add(
+          kind, "k", e.time, intern(kind == EventKind::kTrack ? "Product Viewed" : e.event.kind));
+      for (const auto& [name, value] : e.event.properties) b.set(name, Value::string(value));
+      b.set("messageId", Value::string("m" + std::to_string(next_)));
+    }
+    return next_ < events_->size() ? SourceStatus::kMore : SourceStatus::kEnd;
+  }
+
+ private:
+  const std::vector<TimedEvent>* events_;
+  size_t per_poll_;
+  size_t next_ = 0;
+};
+
+// What the collectors of one run saw.
+struct Seen {
+  std::mutex mutex;
+  std::map<std::string, std::string> profile_of_message;     // at arrival
+  std::map<std::string, std::set<std::string>> final_state;  // profile -> messageIds
+  std::vector<std::string> errors;
+  std::vector<std::string> lines;  // sink
+};
+
+// A keyed operator whose state is the messageIds of each profile; follows merges (export /
+// import) and forwards every record. Reports its state at close.
+class ProfileCollector final : public Operator {
+ public:
+  static constexpr bool kKeyed = true;
+  explicit ProfileCollector(Seen& seen) : seen_(seen) {}
+  void open(OperatorContext& ctx) override {
+    Operator::open(ctx);
+    state_ = std::make_unique<ValueState<std::vector<std::string>>>(ctx.state_scope());
+  }
+  void process(const Batch& in, Output& out) override {
+    for (const Record& r : in.records()) {
+      out.forward(in, r);
+      if (r.kind == EventKind::kDerived) continue;  // profile_merged
+      check_owned(r.key);
+      const Value* id = in.find(r, intern("messageId"));
+      const std::string message(id->as_string());
+      state_->get_or_create(r.key).push_back(message);
+      std::lock_guard l(seen_.mutex);
+      seen_.profile_of_message[message] = std::string(r.key);
+    }
+  }
+  bool merges_profiles() const override { return true; }
+  void export_profile(std::string_view merged, int64_t, StateWriter& w, Output&) override {
+    check_owned(merged);
+    write_state(w, state_->take(merged));
+  }
+  void import_profile(std::string_view survivor, std::string_view, int64_t, StateReader& r,
+                      Output&) override {
+    check_owned(survivor);
+    for (std::string& m : read_state<std::vector<std::string>>(r))
+      state_->get_or_create(survivor).push_back(std::move(m));
+  }
+  void close(Output&) override {
+    std::lock_guard l(seen_.mutex);
+    state_->for_each([&](std::string_view key, std::vector<std::string>& messages) {
+      auto& set = seen_.final_state[std::string(key)];
+      for (const std::string& m : messages)
+        if (!set.insert(m).second) seen_.errors.push_back("duplicate " + m);
+    });
+  }
+
+ private:
+  void check_owned(std::string_view key) {
+    if (!ctx().key_groups.contains(key_group_of(key, ctx().max_parallelism))) {
+      std::lock_guard l(seen_.mutex);
+      seen_.errors.push_back("subtask " + std::to_string(ctx().subtask) + " got " +
+                             std::string(key));
+    }
+  }
+  Seen& seen_;
+  std::unique_ptr<ValueState<std::vector<std::string>>> state_;
+};
+
+// Renders what reaches it as "key @time event name=value" lines.
+class LineSink final : public Operator {
+ public:
+  explicit LineSink(Seen& seen) : seen_(seen) {}
+  void process(const Batch& in, Output&) override {
+    std::lock_guard l(seen_.mutex);
+    for (const Record& r : in.records()) {
+      std::string line = std::string(r.key) + " @" + std::to_string(r.event_time) + " " +
+                         std::string(symbol_name(r.event));
+      if (const Value* c = in.find(r, intern("count")); c != nullptr)
+        line += " count=" + std::to_string(c->as_int());
+      seen_.lines.push_back(line);
+    }
+  }
+
+ private:
+  Seen& seen_;
+};
+
+LogicalNode node(std::string id, uint32_t p, std::vector<LogicalEdge> inputs, OperatorFactory f) {
+  LogicalNode n;
+  n.id = std::move(id);
+  n.parallelism = p;
+  n.inputs = std::move(inputs);
+  n.make_operator = std::move(f);
+  return n;
+}
+
+IdentityRules default_rules() {
+  return IdentityRules::parse(
+      ConfigNode(YAML::Load("{}"), std::make_shared<const std::string>("test"), ""));
+}
+
+DeadLetterOutput& dead_letters() {
+  static DeadLetterOutput d;
+  return d;
+}
+
+JobSettings settings(uint32_t parallelism) {
+  JobSettings s;
+  s.parallelism = parallelism;
+  s.batch_size = 8;  // small batches and channels: merges meet backpressure
+  s.channel_capacity = 2;
+  s.watermark_interval_ms = 0;
+  s.out_of_orderness_ms = 1000;
+  return s;
+}
+
+// identity -> collector A (hash) -> collector B (hash): both must hold the reference's
+// partition at the end, and have seen each event under the reference's profile.
+void run_against_reference(uint32_t seed, uint32_t parallelism) {
+  std::vector<TimedEvent> events;
+  std::mt19937 rng(seed);
+  for (RandomEvent& e : testing::random_identity_stream(seed, 300))
+    events.push_back({static_cast<int64_t>(events.size()) * 100 + rng() % 5000, std::move(e)});
+
+  testing::ReferenceIdentity ref({1, 5, 5, 5}, 100);
+  std::map<std::string, std::string> want_profile;
+  std::vector<std::pair<std::string, int>> profile_at_event;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const testing::RefIds ids = events[i].event.identifiers();
+    if (ids.empty()) continue;
+    const int p = ref.resolve(ids);
+    want_profile["m" + std::to_string(i)] = "profile-" + std::to_string(p);
+    profile_at_event.emplace_back("m" + std::to_string(i), p);
+  }
+  std::map<std::string, std::set<std::string>> want_final;
+  for (const auto& [message, p] : profile_at_event)
+    want_final["profile-" + std::to_string(ref.root(p))].insert(message);
+
+  const IdentityRules rules = default_rules();
+  Seen a, b;
+  LogicalGraph g;
+  LogicalNode src;
+  src.id = "src";
+  src.make_source = [&] { return std::make_unique<ReplaySource>(&events, 5); };
+  g.add(std::move(src));
+  g.add(node("identity", 1, {{"src", Partitioning::kForward}},
+             [&] { return std::make_unique<IdentityResolver>(rules); }));
+  g.add(node("a", parallelism, {{"identity", Partitioning::kHash}},
+             [&] { return std::make_unique<ProfileCollector>(a); }));
+  g.add(node("b", parallelism, {{"a", Partitioning::kHash}},
+             [&] { return std::make_unique<ProfileCollector>(b); }));
+  g.validate();
+  Executor e(g, settings(parallelism), {&SystemClock::instance(), &dead_letters()});
+  e.run();
+  for (Seen* seen : {&a, &b}) {
+    EXPECT_TRUE(seen->errors.empty()) << seen->errors.front();
+    ASSERT_EQ(seen->profile_of_message, want_profile) << "seed " << seed << " p " << parallelism;
+    ASSERT_EQ(seen->final_state, want_final) << "seed " << seed << " p " << parallelism;
+  }
+}
+
+TEST(IdentityDataflow, PartitionAndProfilesMatchTheReferenceAtParallelism1To4) {
+  for (uint32_t parallelism : {1u, 2u, 4u})
+    for (uint32_t seed = 1; seed <= 400; ++seed) run_against_reference(seed, parallelism);
+}
+
+// 2 anonymous and 2 logged-in views of one person, linked by an identify call, in every
+// arrival order: the segment "more than 3 views in 10 minutes" is entered once, by the
+// surviving profile, when its 4th view applies; it exits when the first view ages out.
+TEST(IdentityDataflow, MergeCarriesStateIntoASegment) {
+  const std::vector<TimedEvent> base = {
+      {1000, {"track", {{"anonymousId", "a1"}}}},
+      {2000, {"track", {{"anonymousId", "a1"}}}},
+      {3000, {"track", {{"userId", "u1"}}}},
+      {4000, {"track", {{"userId", "u1"}}}},
+      {5000, {"identify", {{"userId", "u1"}, {"anonymousId", "a1"}}}},
+  };
+  // The two profiles live on different subtasks at parallelism 2 and 4.
+  for (uint32_t p : {2u, 4u})
+    ASSERT_NE(subtask_of_key_group(key_group_of("profile-0", 128), 128, p),
+              subtask_of_key_group(key_group_of("profile-1", 128), 128, p));
+  const IdentityRules rules = default_rules();
+  const ConfigNode threshold_node(
+      YAML::Load("{events: [Product Viewed], window: 10m, threshold: 3, segment: engaged}"),
+      std::make_shared<const std::string>("test"), "");
+  const RollingCountThreshold::Config threshold =
+      RollingCountThreshold::Config::parse(threshold_node);
+  std::vector<size_t> order = {0, 1, 2, 3, 4};
+  int orders = 0;
+  do {
+    std::vector<TimedEvent> events;
+    for (size_t i : order) events.push_back(base[i]);
+    for (uint32_t parallelism : {1u, 2u, 4u}) {
+      Seen seen;
+      LogicalGraph g;
+      LogicalNode src;
+      src.id = "src";
+      src.make_source = [&] { return std::make_unique<ReplaySource>(&events, 1); };
+      g.add(std::move(src));
+      g.add(node("identity", 1, {{"src", Partitioning::kForward}},
+                 [&] { return std::make_unique<IdentityResolver>(rules); }));
+      g.add(node("engaged", parallelism, {{"identity", Partitioning::kHash}},
+                 [&] { return std::make_unique<RollingCountThreshold>(threshold); }));
+      g.add(node("sink", 1, {{"engaged", Partitioning::kRebalance}},
+                 [&] { return std::make_unique<LineSink>(seen); }));
+      g.validate();
+      JobSettings s = settings(parallelism);
+      s.out_of_orderness_ms = 5000;  // every order is within the bound: nothing is late
+      Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
+      e.run();
+      const std::vector<std::string> want = {"profile-0 @4000 entered count=4",
+                                             "profile-0 @601000 exited count=3"};
+      ASSERT_EQ(seen.lines, want) << "order " << order[0] << order[1] << order[2] << order[3]
+                                  << order[4] << " p " << parallelism;
+    }
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(orders, 120);
+}
+
+}  // namespace
+}  // namespace segflow
