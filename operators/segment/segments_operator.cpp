@@ -148,7 +148,9 @@ void SegmentsOperator::on_timer(const Timer& timer, Output& out) {
   ProfileState* s = state_->get(timer.key);
   if (s == nullptr) return;
   if (s->timer == timer.time) s->timer = kMaxTime;  // consumed
-  advance(timer.key, *s, ctx().watermark, out);
+  // Up to the timer's own time only: the next instant gets its own timer, so records of all
+  // profiles come out in event-time order.
+  advance(timer.key, *s, timer.time, out);
   schedule(timer.key, *s);
   if (s->empty()) state_->erase(timer.key);
 }
