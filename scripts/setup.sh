@@ -12,6 +12,7 @@ packages=(
   libsimdjson-dev libcli11-dev libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3
+  tzdata                  # time zones of segment rules (operators/segment/time_zone.h)
   prometheus curl jq      # the Prometheus test (tests/runner/prometheus_test.sh); promtool ships with prometheus
 )
 
