@@ -129,23 +129,13 @@ void ProfileState::buffer(PendingEvent e) {
 }
 
 LeafState* ProfileState::leaf(uint32_t id) {
-  const auto it = std::lower_bound(leaves.begin(), leaves.end(), id,
-                                   [](const auto& p, uint32_t v) { return p.first < v; });
-  return it != leaves.end() && it->first == id ? &it->second : nullptr;
+  const auto it = leaves.find(id);
+  return it != leaves.end() ? &it->second : nullptr;
 }
 
-LeafState& ProfileState::leaf_or_create(uint32_t id) {
-  const auto it = std::lower_bound(leaves.begin(), leaves.end(), id,
-                                   [](const auto& p, uint32_t v) { return p.first < v; });
-  if (it != leaves.end() && it->first == id) return it->second;
-  return leaves.insert(it, {id, LeafState{}})->second;
-}
+LeafState& ProfileState::leaf_or_create(uint32_t id) { return leaves[id]; }
 
-void ProfileState::erase_leaf(uint32_t id) {
-  const auto it = std::lower_bound(leaves.begin(), leaves.end(), id,
-                                   [](const auto& p, uint32_t v) { return p.first < v; });
-  if (it != leaves.end() && it->first == id) leaves.erase(it);
-}
+void ProfileState::erase_leaf(uint32_t id) { leaves.erase(id); }
 
 const ProfileProperty* ProfileState::property(SymbolId name) const {
   for (const ProfileProperty& p : properties)
@@ -194,10 +184,13 @@ void ProfileState::merge(const ProfileState& other) {
 void ProfileState::write(StateWriter& w) const {
   w.u64(buffered.size());
   for (const PendingEvent& e : buffered) e.write(w);
-  w.u64(leaves.size());
-  for (const auto& [id, s] : leaves) {
+  std::vector<uint32_t> ids;
+  for (const auto& [id, leaf] : leaves) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());  // deterministic snapshots
+  w.u64(ids.size());
+  for (uint32_t id : ids) {
     write_state(w, id);
-    s.write(w);
+    leaves.at(id).write(w);
   }
   w.u64(properties.size());
   for (const ProfileProperty& p : properties) {
@@ -218,7 +211,7 @@ ProfileState ProfileState::read(StateReader& r) {
   for (uint64_t n = r.u64(); n > 0; --n) s.buffered.push_back(PendingEvent::read(r));
   for (uint64_t n = r.u64(); n > 0; --n) {
     const auto id = read_state<uint32_t>(r);
-    s.leaves.emplace_back(id, LeafState::read(r));
+    s.leaves.insert_or_assign(id, LeafState::read(r));
   }
   for (uint64_t n = r.u64(); n > 0; --n) {
     ProfileProperty p;

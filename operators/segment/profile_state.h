@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "engine/record.h"
 #include "engine/state_io.h"
 
@@ -78,8 +80,8 @@ struct ProfileProperty {
 };
 
 struct ProfileState {
-  std::vector<PendingEvent> buffered;                  // ascending time
-  std::vector<std::pair<uint32_t, LeafState>> leaves;  // ascending leaf id
+  std::vector<PendingEvent> buffered;                     // ascending time
+  boost::unordered_flat_map<uint32_t, LeafState> leaves;  // by leaf id
   std::vector<ProfileProperty> properties;
   std::vector<uint32_t> inside;  // segment ids, ascending
   int64_t last_event_time = kMinTime;

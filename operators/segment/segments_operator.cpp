@@ -210,14 +210,16 @@ void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
   if (leaf.kind == LeafKind::kProfile) return;
   LeafState* st = s.leaf(id);
   if (st == nullptr) return;
-  if (st->deadline != kMaxTime) s.deadlines.erase({st->deadline, id});
   prune_leaf(leaf, *st, now);
-  if (st->empty()) {
-    s.erase_leaf(id);
-    return;
-  }
-  st->deadline = next_change(leaf, *st, now);
-  if (st->deadline != kMaxTime) s.deadlines.insert({st->deadline, id});
+  const int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now);
+  // A deadline that fired is gone from the set already; one still pending is moved only if
+  // it changed (appending to a window keeps its oldest entry's expiry).
+  const bool pending = st->deadline > now && st->deadline != kMaxTime;
+  if (pending && deadline != st->deadline) s.deadlines.erase({st->deadline, id});
+  if (deadline != kMaxTime && (!pending || deadline != st->deadline))
+    s.deadlines.insert({deadline, id});
+  st->deadline = deadline;
+  if (st->empty()) s.erase_leaf(id);
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
