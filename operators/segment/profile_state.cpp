@@ -167,6 +167,21 @@ void ProfileState::set_inside(uint32_t segment, bool in) {
   if (!in && present) inside.erase(it);
 }
 
+int64_t ProfileState::last_exit(uint32_t segment) const {
+  for (const auto& [s, t] : last_exits)
+    if (s == segment) return t;
+  return kMinTime;
+}
+
+void ProfileState::set_last_exit(uint32_t segment, int64_t time) {
+  for (auto& [s, t] : last_exits) {
+    if (s != segment) continue;
+    t = std::max(t, time);
+    return;
+  }
+  last_exits.emplace_back(segment, time);
+}
+
 void ProfileState::merge(const ProfileState& other) {
   for (const PendingEvent& e : other.buffered) buffer(e);
   for (const auto& [id, theirs] : other.leaves) {
@@ -176,6 +191,7 @@ void ProfileState::merge(const ProfileState& other) {
   }
   for (const ProfileProperty& p : other.properties) update_property(p.name, p.time, p.value);
   last_event_time = std::max(last_event_time, other.last_event_time);
+  for (const auto& [segment, time] : other.last_exits) set_last_exit(segment, time);
   applied_until = std::max(applied_until, other.applied_until);
   evaluated = evaluated && other.evaluated;
   deadlines.clear();
@@ -200,6 +216,7 @@ void ProfileState::write(StateWriter& w) const {
   }
   write_state(w, inside);
   write_state(w, last_event_time);
+  write_state(w, last_exits);
   write_state(w, applied_until);
   write_state(w, evaluated);
   write_state(w, timer);
@@ -222,6 +239,7 @@ ProfileState ProfileState::read(StateReader& r) {
   }
   s.inside = read_state<std::vector<uint32_t>>(r);
   s.last_event_time = read_state<int64_t>(r);
+  s.last_exits = read_state<std::vector<std::pair<uint32_t, int64_t>>>(r);
   s.applied_until = read_state<int64_t>(r);
   s.evaluated = read_state<bool>(r);
   s.timer = read_state<int64_t>(r);

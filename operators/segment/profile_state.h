@@ -85,6 +85,8 @@ struct ProfileState {
   std::vector<ProfileProperty> properties;
   std::vector<uint32_t> inside;  // segment ids, ascending
   int64_t last_event_time = kMinTime;
+  // (segment, time of its last exit), for segments with a re-entry cool-down.
+  std::vector<std::pair<uint32_t, int64_t>> last_exits;
   int64_t applied_until = kMinTime;    // every instant up to here is applied
   bool evaluated = false;              // segments entering on an empty history were checked
   int64_t timer = kMaxTime;            // the registered event-time timer (kMaxTime: none)
@@ -103,10 +105,13 @@ struct ProfileState {
   // time and a greater value). True when it changed.
   bool update_property(SymbolId name, int64_t time, const OwnedValue& value);
   bool is_inside(uint32_t segment) const;
+  // kMinTime when the segment was never exited.
+  int64_t last_exit(uint32_t segment) const;
+  void set_last_exit(uint32_t segment, int64_t time);
   void set_inside(uint32_t segment, bool inside);
   bool empty() const {
     return buffered.empty() && leaves.empty() && properties.empty() && inside.empty() &&
-           evaluate_all_at == kMaxTime;
+           evaluate_all_at == kMaxTime && deadlines.empty();
   }
 
   // Folds `other` in: buffered events and window entries are merged in time order, the

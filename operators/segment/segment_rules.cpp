@@ -229,6 +229,7 @@ SegmentRules SegmentRules::parse(const ConfigNode& owner, const std::string& key
     const auto segment_id = static_cast<uint32_t>(rules.segments.size());
     s.enter = builder.condition(node.child("enter"), s, segment_id);
     if (node.has("exit")) s.exit = builder.condition(node.child("exit"), s, segment_id);
+    if (node.has("cooldown")) s.cooldown_ms = positive_duration(node, "cooldown");
     std::sort(s.leaves.begin(), s.leaves.end());
     node.finish();
     rules.segments.push_back(std::move(s));

@@ -80,6 +80,7 @@ struct Segment {
   std::optional<uint32_t> exit;  // root of the exit condition (absent: not enter)
   std::vector<uint32_t> leaves;  // every leaf of enter and exit, ascending
   bool enters_on_empty = false;  // enter holds for a profile with no history
+  int64_t cooldown_ms = 0;       // no re-entry sooner than this after an exit
 };
 
 struct SegmentRules {

@@ -165,8 +165,15 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     const int64_t now = next_instant(s);
     if (now == kMaxTime || now > until) return;
     touched_.clear();
+    segments_.clear();
+    const auto leaf_count = static_cast<uint32_t>(rules.leaves.size());
     while (!s.deadlines.empty() && s.deadlines.begin()->first <= now) {
-      add_unique(touched_, s.deadlines.begin()->second);
+      const uint32_t id = s.deadlines.begin()->second;
+      if (id < leaf_count) {
+        add_unique(touched_, id);
+      } else {
+        segments_.push_back(id - leaf_count);  // a cool-down ended
+      }
       s.deadlines.erase(s.deadlines.begin());
     }
     size_t applied = 0;
@@ -185,7 +192,6 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     }
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
     s.applied_until = now;
-    segments_.clear();
     for (uint32_t leaf : touched_) {
       refresh_leaf(s, leaf, now);
       segments_.push_back(rules.leaves[leaf].segment);
@@ -228,6 +234,13 @@ void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
   std::vector<uint32_t> ids;
   for (const auto& [id, st] : s.leaves) ids.push_back(id);
   for (uint32_t id : ids) refresh_leaf(s, id, s.applied_until);
+  for (const auto& [segment, time] : s.last_exits) schedule_cooldown_end(s, segment, time);
+}
+
+void SegmentsOperator::schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at) {
+  const int64_t ends = add_time(exited_at, config_.rules.segments[segment].cooldown_ms);
+  if (ends > s.applied_until && ends != kMaxTime && !s.is_inside(segment))
+    s.deadlines.insert({ends, static_cast<uint32_t>(config_.rules.leaves.size()) + segment});
 }
 
 bool SegmentsOperator::evaluate_node(const Segment& segment, uint32_t index) const {
@@ -275,6 +288,11 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
   bool change = false;
   if (!inside) {
     change = enter;
+    if (enter && segment.cooldown_ms > 0) {
+      const int64_t exited_at = s.last_exit(index);
+      // Too soon: evaluated again when the cool-down ends (a deadline set at the exit).
+      if (exited_at != kMinTime && now < add_time(exited_at, segment.cooldown_ms)) change = false;
+    }
   } else {
     const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;
     change = exit && !enter;
@@ -285,6 +303,10 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
   if (inside) {
     ++counts.exited;
     --counts.members;
+    if (segment.cooldown_ms > 0) {
+      s.set_last_exit(index, now);
+      schedule_cooldown_end(s, index, now);
+    }
   } else {
     ++counts.entered;
     ++counts.members;
@@ -355,6 +377,8 @@ void SegmentsOperator::restore(StateReader& r) {
         if (!config_.rules.leaves_by_profile_property.contains(u.name))
           throw StateFormatError("segments: state of another rule set");
     }
+    for (const auto& [i, time] : s.last_exits)
+      if (i >= segment_count) throw StateFormatError("segments: state of another rule set");
     for (uint32_t i : s.inside) {
       if (i >= segment_count) throw StateFormatError("segments: state of another rule set");
       ++counts_[i].members;

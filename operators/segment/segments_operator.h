@@ -21,7 +21,10 @@
 //   passes their time, in time order: output is independent of arrival order within the
 //   watermark bound, and never late downstream. Events with time <= the watermark are late:
 //   dead-lettered with reason "late event" and counted.
-// Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>}]`,
+// - `cooldown`: after an exit, no re-entry before exit time + cooldown; if `enter` holds
+//   then, the profile enters at that instant (by timer).
+// Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>,
+//   cooldown?: <duration>}]`,
 // `emitted_at` (bool, default true: include the processing time).
 #pragma once
 
@@ -96,6 +99,8 @@ class SegmentsOperator final : public Operator {
   // Keeps the profile's one timer at its next instant (buffered event or deadline).
   void schedule(std::string_view key, ProfileState& s);
   void rebuild_deadlines(ProfileState& s);
+  // A deadline (id: leaf count + segment) at the end of the segment's re-entry cool-down.
+  void schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at);
   std::shared_ptr<const TimeZone> zone(std::string_view name);
 
   const Config& config_;

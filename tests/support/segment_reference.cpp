@@ -227,15 +227,24 @@ std::vector<std::string> reference_segment_changes(const SegmentRules& rules,
     std::stable_sort(events.begin(), events.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });
     std::vector<bool> inside(rules.segments.size(), false);
-    for (const int64_t now : instants(rules, events)) {
+    std::vector<int64_t> last_exit(rules.segments.size(), kMinTime);
+    std::set<int64_t> times = instants(rules, events);
+    for (auto it = times.begin(); it != times.end(); ++it) {  // cool-down ends join in
+      const int64_t now = *it;
       for (uint32_t i = 0; i < rules.segments.size(); ++i) {
         const Segment& s = rules.segments[i];
         std::map<uint32_t, LeafAt> leaves;
         for (uint32_t id : s.leaves) leaves[id] = leaf_at(rules, rules.leaves[id], events, now);
         const bool enter = tree(s, s.enter, leaves);
         const bool exit = s.exit ? tree(s, *s.exit, leaves) : !enter;
-        const bool change = inside[i] ? exit && !enter : enter;
+        const bool cooling =
+            s.cooldown_ms > 0 && last_exit[i] != kMinTime && now < last_exit[i] + s.cooldown_ms;
+        const bool change = inside[i] ? exit && !enter : enter && !cooling;
         if (!change) continue;
+        if (inside[i] && s.cooldown_ms > 0) {
+          last_exit[i] = now;
+          times.insert(now + s.cooldown_ms);
+        }
         OutputRecord r;
         r.kind = EventKind::kDerived;
         r.key = key;

@@ -228,6 +228,25 @@ segments:
           "derived u1 @660000 exited segment=\"hot\" change=\"exited\" rule_version=1 n=1 m=1"));
 }
 
+TEST(SegmentsOperator, CooldownDelaysReentryToItsEnd) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: s
+    cooldown: 10m
+    enter: {window: {events: [A], within: 1m, is: "> 0"}})");
+  // In at 0, out at 1m; A again at 5m (cooling until 11m): enters at 11m only if A is
+  // still in its window then; A at 10m30s is, so it enters at 11m.
+  const auto out =
+      run(*config, {ev("u1", 0, "A"), ev("u1", 5 * kMin, "A"), ev("u1", 10 * kMin + 30'000, "A")});
+  EXPECT_THAT(
+      out,
+      ElementsAre("derived u1 @0 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
+                  "derived u1 @60000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0",
+                  "derived u1 @660000 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
+                  "derived u1 @690000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0"));
+}
+
 TEST(SegmentsOperator, OutOfOrderInputGivesTheSameOutput) {
   const auto config = parse(R"(
 emitted_at: false

@@ -30,6 +30,7 @@ class RandomCase {
       yaml += "  - name: s" + std::to_string(s) + "\n";
       yaml += "    enter: " + condition(2) + "\n";
       if (pick(0, 4) == 0) yaml += "    exit: " + condition(1) + "\n";
+      if (pick(0, 3) == 0) yaml += "    cooldown: " + duration() + "\n";
     }
     return yaml;
   }
