@@ -51,8 +51,8 @@ Value LeafValue::as_value() const {
   switch (kind) {
     case Kind::kBool:
       return Value::boolean(number != 0);
-    case Kind::kInt:
-      return Value::integer(static_cast<int64_t>(number));
+    case Kind::kInt:  // |number| < 2^63 for every value made here; clamped to be safe
+      return Value::integer(static_cast<int64_t>(std::clamp(number, -9.2e18, 9.2e18)));
     case Kind::kDouble:
       return Value::real(number);
     default:
@@ -120,7 +120,8 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
     }
     case LeafKind::kRecency: {
       if (state == nullptr || state->last == kMinTime) return {false, null_value()};
-      const double since = static_cast<double>(now - state->last);
+      // In double: no overflow whatever the event times.
+      const double since = static_cast<double>(now) - static_cast<double>(state->last);
       return {leaf.test.holds(since), make_value(LeafValue::Kind::kInt, since)};
     }
     case LeafKind::kProfile: {
