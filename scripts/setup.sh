@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3
   python3 python3-yaml    # the benchmark suite (bench/run.sh)
+  tzdata                  # time zones of segment rules (operators/segment/time_zone.h)
   prometheus curl jq      # the Prometheus test (tests/runner/prometheus_test.sh); promtool ships with prometheus
 )
 

@@ -31,6 +31,12 @@ std::string render(const Value& v) {
   return "?";
 }
 
+}  // namespace
+
+std::string render_value(const Value& v) { return render(v); }
+
+namespace {
+
 // The Value of a TestValue; string bytes stay owned by `v` (the batch copies them).
 Value to_value(const TestValue& v) {
   struct Visitor {

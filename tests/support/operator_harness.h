@@ -48,6 +48,8 @@ struct OutputRecord {
   std::string str() const;
 };
 std::ostream& operator<<(std::ostream& os, const OutputRecord& r);
+// A property value rendered as OutputRecord holds it (JSON text).
+std::string render_value(const Value& v);
 
 struct HarnessOptions {
   std::string operator_id = "op";

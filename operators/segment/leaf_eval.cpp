@@ -1,0 +1,154 @@
+#include "operators/segment/leaf_eval.h"
+
+#include <algorithm>
+
+namespace segflow {
+
+namespace {
+
+LeafValue null_value() { return {}; }
+LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
+
+LeafResult window_value(const Leaf& leaf, const LeafState* state) {
+  const auto& entries =
+      state != nullptr ? state->entries : std::vector<std::pair<int64_t, double>>{};
+  double value = 0;
+  switch (leaf.fn) {
+    case WindowFn::kCount: {
+      value = static_cast<double>(entries.size());
+      return {leaf.test.holds(value), make_value(LeafValue::Kind::kInt, value)};
+    }
+    case WindowFn::kSum:
+      for (const auto& e : entries) value += e.second;
+      return {leaf.test.holds(value), make_value(LeafValue::Kind::kDouble, value)};
+    default:
+      break;
+  }
+  if (entries.empty()) return {false, null_value()};
+  if (leaf.fn == WindowFn::kMin || leaf.fn == WindowFn::kMax) {
+    value = entries.front().second;
+    for (const auto& e : entries)
+      value = leaf.fn == WindowFn::kMin ? std::min(value, e.second) : std::max(value, e.second);
+  } else {
+    for (const auto& e : entries) value += e.second;
+    value /= static_cast<double>(entries.size());
+  }
+  return {leaf.test.holds(value), make_value(LeafValue::Kind::kDouble, value)};
+}
+
+// The instants at which a recency comparison with `last` may change: last + d, last + d + 1.
+int64_t recency_change(const Leaf& leaf, int64_t last, int64_t now) {
+  const int64_t d = static_cast<int64_t>(leaf.test.value);
+  const int64_t at = add_time(last, std::max<int64_t>(d, 0));
+  if (at > now) return at;
+  const int64_t after = add_time(at, 1);
+  return after > now ? after : kMaxTime;
+}
+
+}  // namespace
+
+Value LeafValue::as_value() const {
+  switch (kind) {
+    case Kind::kBool:
+      return Value::boolean(number != 0);
+    case Kind::kInt:  // |number| < 2^63 for every value made here; clamped to be safe
+      return Value::integer(static_cast<int64_t>(std::clamp(number, -9.2e18, 9.2e18)));
+    case Kind::kDouble:
+      return Value::real(number);
+    default:
+      return Value::null();
+  }
+}
+
+void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_t time) {
+  switch (leaf.kind) {
+    case LeafKind::kWindow:
+    case LeafKind::kAbsence:
+      if (leaf.kind == LeafKind::kAbsence && feed.role == LeafFeed::Role::kThen) {
+        state.last = std::max(state.last, time);
+      } else {
+        const std::pair<int64_t, double> entry{time, feed.value};
+        state.entries.insert(std::upper_bound(state.entries.begin(), state.entries.end(), entry),
+                             entry);
+      }
+      break;
+    case LeafKind::kRecency:
+      state.last = std::max(state.last, time);
+      break;
+    case LeafKind::kProfile:
+      break;
+  }
+}
+
+void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
+  auto& entries = state.entries;
+  if (leaf.kind == LeafKind::kWindow) {
+    const auto first_kept = std::find_if(entries.begin(), entries.end(), [&](const auto& e) {
+      return add_time(e.first, leaf.within_ms) > now;
+    });
+    entries.erase(entries.begin(), first_kept);
+  } else if (leaf.kind == LeafKind::kAbsence) {
+    // Cancelled: an `after` event at or before the last then_no event.
+    const auto first_open = std::find_if(entries.begin(), entries.end(),
+                                         [&](const auto& e) { return e.first > state.last; });
+    entries.erase(entries.begin(), first_open);
+    if (leaf.for_ms > 0) {
+      const int64_t span = add_time(leaf.within_ms, leaf.for_ms);
+      const auto first_live = std::find_if(entries.begin(), entries.end(), [&](const auto& e) {
+        return add_time(e.first, span) > now;
+      });
+      entries.erase(entries.begin(), first_live);
+    } else if (!entries.empty() && add_time(entries.front().first, leaf.within_ms) <= now) {
+      // Matured with no end: later `after` events cannot change anything until a then_no
+      // event cancels them all together.
+      entries.resize(1);
+    }
+    if (entries.empty()) state.last = kMinTime;  // only `after` events later than it remain
+  }
+}
+
+LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const PropertySource& profile,
+                         int64_t now) {
+  switch (leaf.kind) {
+    case LeafKind::kWindow:
+      return window_value(leaf, state);
+    case LeafKind::kAbsence: {
+      if (state == nullptr || state->entries.empty()) return {false, null_value()};
+      const int64_t after = state->entries.front().first;
+      if (add_time(after, leaf.within_ms) > now) return {false, null_value()};
+      return {true, make_value(LeafValue::Kind::kInt, static_cast<double>(after))};
+    }
+    case LeafKind::kRecency: {
+      if (state == nullptr || state->last == kMinTime) return {false, null_value()};
+      // In double: no overflow whatever the event times.
+      const double since = static_cast<double>(now) - static_cast<double>(state->last);
+      return {leaf.test.holds(since), make_value(LeafValue::Kind::kInt, since)};
+    }
+    case LeafKind::kProfile: {
+      const bool holds = leaf.profile->test(profile);
+      return {holds, make_value(LeafValue::Kind::kBool, holds ? 1 : 0)};
+    }
+  }
+  return {};
+}
+
+int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now) {
+  switch (leaf.kind) {
+    case LeafKind::kWindow:
+      return state.entries.empty() ? kMaxTime
+                                   : add_time(state.entries.front().first, leaf.within_ms);
+    case LeafKind::kAbsence: {
+      if (state.entries.empty()) return kMaxTime;
+      const int64_t matures = add_time(state.entries.front().first, leaf.within_ms);
+      if (matures > now) return matures;
+      return leaf.for_ms > 0 ? add_time(matures, leaf.for_ms) : kMaxTime;
+    }
+    case LeafKind::kRecency:
+      return state.last == kMinTime ? kMaxTime : recency_change(leaf, state.last, now);
+    case LeafKind::kProfile:
+      return kMaxTime;
+  }
+  return kMaxTime;
+}
+
+}  // namespace segflow

@@ -1,0 +1,42 @@
+// The exact event-time semantics of each leaf kind, over a LeafState that holds only what
+// can still matter: what a matching event adds (apply), what ages out (prune), the value at
+// an instant (evaluate) and the next instant at which the value may change with no further
+// event (next_change). Used by the segments operator; see segment_rules.h for the kinds.
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+
+#include "operators/expression/expression.h"
+#include "operators/segment/profile_state.h"
+#include "operators/segment/segment_rules.h"
+
+namespace segflow {
+
+// A leaf's value as reported in output records.
+struct LeafValue {
+  enum class Kind : uint8_t { kNull, kBool, kInt, kDouble } kind = Kind::kNull;
+  double number = 0;
+  Value as_value() const;
+};
+
+struct LeafResult {
+  bool holds = false;
+  LeafValue value;
+};
+
+// Adds the contribution of an event at `time` to `state`.
+void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_t time);
+// Drops what cannot matter at instants >= `now` (events aged out, cancelled `after` events).
+void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now);
+// REQUIRES: prune_leaf(leaf, state, now) ran after the last change. `state` null: no state.
+// `profile` is read by profile leaves only.
+LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const PropertySource& profile,
+                         int64_t now);
+// The first instant after `now` at which the value may change with no event; kMaxTime: never.
+int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now);
+
+// a + b, saturating at kMaxTime (b >= 0).
+inline int64_t add_time(int64_t a, int64_t b) { return a > kMaxTime - b ? kMaxTime : a + b; }
+
+}  // namespace segflow

@@ -1,0 +1,240 @@
+#include "operators/segment/segment_rules.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+namespace segflow {
+
+namespace {
+
+// Reads "<op> <number>" or, with `durations`, "<op> <duration>" (e.g. ">= 30d").
+Comparison parse_comparison(const ConfigNode& node, const std::string& key, bool durations) {
+  const std::string text = node.string(key);
+  static const std::pair<const char*, CompareOp> kOps[] = {
+      {">=", CompareOp::kGe}, {"<=", CompareOp::kLe}, {"==", CompareOp::kEq},
+      {"!=", CompareOp::kNe}, {">", CompareOp::kGt},  {"<", CompareOp::kLt}};
+  Comparison c;
+  size_t pos = 0;
+  bool found = false;
+  for (const auto& [symbol, op] : kOps) {
+    if (text.starts_with(symbol)) {
+      c.op = op;
+      pos = std::string_view(symbol).size();
+      found = true;
+      break;
+    }
+  }
+  if (!found)
+    node.fail_at(key, "'" + key + "' must start with >, >=, <, <=, == or !=, found '" + text + "'");
+  std::string operand = text.substr(pos);
+  operand.erase(0, operand.find_first_not_of(' '));
+  if (durations) {
+    const auto ms = parse_duration_ms(operand);
+    if (!ms) node.fail_at(key, "'" + operand + "' is not a duration (e.g. 30d, 12h, 15m)");
+    c.value = static_cast<double>(*ms);
+  } else {
+    const char* end = operand.data() + operand.size();
+    const auto [p, ec] = std::from_chars(operand.data(), end, c.value);
+    if (operand.empty() || ec != std::errc() || p != end)
+      node.fail_at(key, "'" + operand + "' is not a number");
+  }
+  return c;
+}
+
+EventMatch parse_match(const ConfigNode& node, const std::string& events_key,
+                       const std::string& where_key, bool required) {
+  EventMatch m;
+  if (required || node.has(events_key)) {
+    for (const std::string& name : node.strings(events_key)) m.events.push_back(intern(name));
+    if (m.events.empty()) node.fail_at(events_key, "'" + events_key + "' names no event");
+  }
+  if (node.has(where_key)) m.where = Expression::parse(node, where_key);
+  return m;
+}
+
+int64_t positive_duration(const ConfigNode& node, const std::string& key) {
+  const int64_t ms = node.duration_ms(key);
+  if (ms <= 0) node.fail_at(key, "'" + key + "' must be longer than 0ms");
+  return ms;
+}
+
+class Builder {
+ public:
+  explicit Builder(SegmentRules& rules) : rules_(rules) {}
+
+  uint32_t condition(const ConfigNode& node, Segment& segment, uint32_t segment_id) {
+    node.expect_map();
+    static const char* kKinds[] = {"all", "any", "not", "window", "absence", "recency", "profile"};
+    std::vector<std::string> present;
+    for (const char* k : kKinds)
+      if (node.has(k)) present.emplace_back(k);
+    if (present.size() != 1)
+      node.fail(
+          "a condition needs exactly one of all, any, not, window, absence, recency, "
+          "profile");
+    const std::string& kind = present.front();
+    ConditionNode c;
+    if (kind == "all" || kind == "any") {
+      c.op = kind == "all" ? ConditionNode::Op::kAll : ConditionNode::Op::kAny;
+      const auto children = node.list(kind);
+      if (children.empty()) node.fail_at(kind, "'" + kind + "' needs at least one condition");
+      for (const ConfigNode& child : children)
+        c.children.push_back(condition(child, segment, segment_id));
+    } else if (kind == "not") {
+      c.op = ConditionNode::Op::kNot;
+      c.children.push_back(condition(node.child("not"), segment, segment_id));
+    } else {
+      c.leaf = leaf(node, kind, segment, segment_id);
+    }
+    node.finish();
+    segment.nodes.push_back(std::move(c));
+    return static_cast<uint32_t>(segment.nodes.size() - 1);
+  }
+
+ private:
+  uint32_t leaf(const ConfigNode& node, const std::string& kind, Segment& segment,
+                uint32_t segment_id) {
+    Leaf l;
+    l.segment = segment_id;
+    const uint32_t id = static_cast<uint32_t>(rules_.leaves.size());
+    if (kind == "profile") {
+      l.kind = LeafKind::kProfile;
+      l.profile = Expression::parse(node, "profile");
+    } else {
+      const ConfigNode body = node.child(kind);
+      body.expect_map();
+      if (kind == "window") {
+        l.kind = LeafKind::kWindow;
+        l.match = parse_match(body, "events", "where", false);
+        static const std::pair<const char*, WindowFn> kFns[] = {{"count", WindowFn::kCount},
+                                                                {"sum", WindowFn::kSum},
+                                                                {"min", WindowFn::kMin},
+                                                                {"max", WindowFn::kMax},
+                                                                {"avg", WindowFn::kAvg}};
+        const std::string fn = body.string("fn", "count");
+        const auto* it = std::find_if(std::begin(kFns), std::end(kFns),
+                                      [&](const auto& p) { return fn == p.first; });
+        if (it == std::end(kFns))
+          body.fail_at("fn", "unknown fn '" + fn + "' (expected count, sum, min, max or avg)");
+        l.fn = it->second;
+        if (l.fn != WindowFn::kCount) {
+          l.of = Expression::parse(body, "of", Expression::Kind::kNumber);
+        } else if (body.has("of")) {
+          body.fail_at("of", "fn count takes no 'of'");
+        }
+        l.within_ms = positive_duration(body, "within");
+        l.test = parse_comparison(body, "is", false);
+      } else if (kind == "absence") {
+        l.kind = LeafKind::kAbsence;
+        l.match = parse_match(body, "after", "after_where", true);
+        l.then = parse_match(body, "then_no", "then_where", true);
+        l.within_ms = positive_duration(body, "within");
+        if (body.has("for")) l.for_ms = positive_duration(body, "for");
+      } else {
+        l.kind = LeafKind::kRecency;
+        l.match = parse_match(body, "events", "where", false);
+        l.test = parse_comparison(body, "since", true);
+      }
+      if (body.has("name")) l.label = body.string("name");
+      body.finish();
+    }
+    if (node.has("name")) l.label = node.string("name");
+    if (l.label.empty()) l.label = "c" + std::to_string(segment.leaves.size() + 1);
+    if (std::any_of(segment.leaves.begin(), segment.leaves.end(),
+                    [&](uint32_t other) { return rules_.leaves[other].label == l.label; }))
+      node.fail("two conditions of segment '" + segment.name + "' are named '" + l.label + "'");
+    l.label_symbol = intern(l.label);
+    index(l, id);
+    segment.leaves.push_back(id);
+    rules_.leaves.push_back(std::move(l));
+    return id;
+  }
+
+  void index(Leaf& l, uint32_t id) {
+    auto add_events = [&](const EventMatch& m) {
+      if (m.reads_every_event()) {
+        push_unique(rules_.leaves_of_every_event, id);
+      } else {
+        for (SymbolId e : m.events) push_unique(rules_.leaves_by_event[e], id);
+      }
+    };
+    switch (l.kind) {
+      case LeafKind::kWindow:
+      case LeafKind::kRecency:
+        add_events(l.match);
+        break;
+      case LeafKind::kAbsence:
+        add_events(l.match);
+        add_events(l.then);
+        break;
+      case LeafKind::kProfile:
+        for (SymbolId s : l.profile->reads()) {
+          if (s == rules_.local_hour || s == rules_.local_weekday) {
+            l.reads_local_time = true;
+            continue;
+          }
+          push_unique(rules_.leaves_by_profile_property[s], id);
+        }
+        if (l.reads_local_time) {
+          push_unique(rules_.local_time_leaves, id);
+          push_unique(rules_.leaves_by_profile_property[rules_.timezone], id);
+        }
+        break;
+    }
+  }
+
+  static void push_unique(std::vector<uint32_t>& v, uint32_t id) {
+    if (std::find(v.begin(), v.end(), id) == v.end()) v.push_back(id);
+  }
+
+  SegmentRules& rules_;
+};
+
+}  // namespace
+
+bool Comparison::holds(double x) const {
+  switch (op) {
+    case CompareOp::kLt:
+      return x < value;
+    case CompareOp::kLe:
+      return x <= value;
+    case CompareOp::kGt:
+      return x > value;
+    case CompareOp::kGe:
+      return x >= value;
+    case CompareOp::kEq:
+      return x == value;
+    default:
+      return x != value;
+  }
+}
+
+SegmentRules SegmentRules::parse(const ConfigNode& owner, const std::string& key) {
+  SegmentRules rules;
+  rules.timezone = intern("context.timezone");
+  rules.local_hour = intern("local_hour");
+  rules.local_weekday = intern("local_weekday");
+  const std::vector<ConfigNode> list = owner.list(key);
+  if (list.empty()) owner.fail_at(key, "'" + key + "' needs at least one segment");
+  std::set<std::string> names;
+  Builder builder(rules);
+  for (const ConfigNode& node : list) {
+    node.expect_map();
+    Segment s;
+    s.name = node.string("name");
+    if (s.name.empty()) node.fail_at("name", "'name' must not be empty");
+    if (!names.insert(s.name).second) node.fail_at("name", "segment '" + s.name + "' twice");
+    s.version = node.integer("version", 1, 0);
+    const auto segment_id = static_cast<uint32_t>(rules.segments.size());
+    s.enter = builder.condition(node.child("enter"), s, segment_id);
+    if (node.has("exit")) s.exit = builder.condition(node.child("exit"), s, segment_id);
+    if (node.has("cooldown")) s.cooldown_ms = positive_duration(node, "cooldown");
+    std::sort(s.leaves.begin(), s.leaves.end());
+    node.finish();
+    rules.segments.push_back(std::move(s));
+  }
+  return rules;
+}
+
+}  // namespace segflow

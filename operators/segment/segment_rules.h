@@ -1,0 +1,104 @@
+// SegmentRules: the parsed `segments:` of a `type: segments` operator. Each segment has an
+// `enter` condition and optionally a distinct `exit` condition; a condition is a tree of
+// all / any / not over leaf conditions ("leaves"):
+//   window:  an aggregate (count, sum, min, max, avg) of matching events over the last
+//            `within` of event time, compared with `is` ("> 3", ">= 500", "== 0");
+//   absence: an `after` event with no `then_no` event since, for at least `within`
+//            (and, with `for`, at most `within` + `for`);
+//   recency: the time since the last matching event, compared with `since` (">= 30d");
+//   profile: an expression over the profile's latest known properties (traits from
+//            identify, context.*), plus local_hour (0-23) and local_weekday (1 = Monday ..
+//            7 = Sunday) of the latest event in the profile's context.timezone.
+// Every leaf gets an id; the indices map an event name, or a profile property, to the leaves
+// that read it, and a leaf to the segments that contain it, so an event only touches the
+// rules it can affect. Thread safety: immutable after parse; shared by all subtasks.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include "engine/config_node.h"
+#include "operators/expression/expression.h"
+
+namespace segflow {
+
+enum class LeafKind : uint8_t { kWindow, kAbsence, kRecency, kProfile };
+enum class WindowFn : uint8_t { kCount, kSum, kMin, kMax, kAvg };
+enum class CompareOp : uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
+
+// "> 3" / ">= 30d": an operator and a number (durations in ms).
+struct Comparison {
+  CompareOp op = CompareOp::kGt;
+  double value = 0;
+  bool holds(double x) const;
+};
+
+// Which events an event-reading leaf takes: by name (empty: every event) and `where`.
+struct EventMatch {
+  std::vector<SymbolId> events;
+  std::optional<Expression> where;
+  bool reads_every_event() const { return events.empty(); }
+};
+
+// One leaf condition. Fields are used by the kinds noted.
+struct Leaf {
+  LeafKind kind = LeafKind::kWindow;
+  std::string label;  // output property naming its value
+  SymbolId label_symbol = kNoSymbol;
+  uint32_t segment = 0;
+  // kWindow: match, fn, of (the number aggregated; not for count), within_ms, test.
+  // kAbsence: match (`after`), then (`then_no`), within_ms, for_ms (0: no limit).
+  // kRecency: match, test (on milliseconds since the last match).
+  // kProfile: profile (the expression).
+  EventMatch match;
+  EventMatch then;
+  WindowFn fn = WindowFn::kCount;
+  std::optional<Expression> of;
+  int64_t within_ms = 0;
+  int64_t for_ms = 0;
+  Comparison test;
+  std::optional<Expression> profile;
+  bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
+};
+
+// A node of a segment's condition tree: a leaf, or all/any/not of child nodes.
+struct ConditionNode {
+  enum class Op : uint8_t { kLeaf, kAll, kAny, kNot } op = Op::kLeaf;
+  uint32_t leaf = 0;
+  std::vector<uint32_t> children;  // indices into Segment::nodes
+};
+
+struct Segment {
+  std::string name;
+  int64_t version = 1;
+  std::vector<ConditionNode> nodes;
+  uint32_t enter = 0;            // root of the enter condition
+  std::optional<uint32_t> exit;  // root of the exit condition (absent: not enter)
+  std::vector<uint32_t> leaves;  // every leaf of enter and exit, ascending
+  bool enters_on_empty = false;  // enter holds for a profile with no history
+  int64_t cooldown_ms = 0;       // no re-entry sooner than this after an exit
+};
+
+struct SegmentRules {
+  std::vector<Segment> segments;
+  std::vector<Leaf> leaves;
+  // Event name -> leaves reading events of that name (window, absence after/then, recency).
+  boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_event;
+  std::vector<uint32_t> leaves_of_every_event;  // leaves with no event-name filter
+  // Properties kept per profile (read by profile leaves) -> the leaves reading each.
+  boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_profile_property;
+  std::vector<uint32_t> local_time_leaves;  // re-evaluated at every event of the profile
+  std::vector<uint32_t> segments_entering_on_empty;
+  SymbolId timezone = kNoSymbol;  // context.timezone
+  SymbolId local_hour = kNoSymbol;
+  SymbolId local_weekday = kNoSymbol;
+
+  // Parses a `segments:` list.
+  static SegmentRules parse(const ConfigNode& list_owner, const std::string& key);
+};
+
+}  // namespace segflow

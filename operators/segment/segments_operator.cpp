@@ -1,0 +1,390 @@
+#include "operators/segment/segments_operator.h"
+
+#include <algorithm>
+
+#include "engine/registry.h"
+
+namespace segflow {
+
+SEGFLOW_REGISTER_OPERATOR("segments", SegmentsOperator);
+
+namespace {
+
+constexpr uint64_t kStateFormatVersion = 1;
+
+// A profile's latest properties, plus local_hour / local_weekday of its latest event.
+class ProfileProperties final : public PropertySource {
+ public:
+  ProfileProperties(const ProfileState& s, const SegmentRules& rules, const TimeZone* zone)
+      : state_(s), rules_(rules) {
+    if (s.last_event_time == kMinTime) return;
+    const LocalTime local = LocalTime::at(
+        s.last_event_time, zone != nullptr ? zone->offset_seconds(s.last_event_time) : 0);
+    hour_ = Value::integer(local.hour);
+    weekday_ = Value::integer(local.weekday);
+  }
+  const Value* find(SymbolId name) const override {
+    if (name == rules_.local_hour) return hour_.is_null() ? nullptr : &hour_;
+    if (name == rules_.local_weekday) return weekday_.is_null() ? nullptr : &weekday_;
+    const ProfileProperty* p = state_.property(name);
+    if (p == nullptr) return nullptr;
+    scratch_ = p->value.view();
+    return &scratch_;
+  }
+
+ private:
+  const ProfileState& state_;
+  const SegmentRules& rules_;
+  Value hour_, weekday_;
+  mutable Value scratch_;
+};
+
+bool has_event(const EventMatch& m, SymbolId event) {
+  return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
+}
+
+bool matches(const EventMatch& m, const Batch& in, const Record& r) {
+  return has_event(m, r.event) && (!m.where || m.where->test(in, r));
+}
+
+void add_unique(std::vector<uint32_t>& v, uint32_t x) {
+  if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+}
+
+}  // namespace
+
+SegmentsOperator::Config SegmentsOperator::Config::parse(const ConfigNode& node) {
+  node.expect_map();
+  Config c;
+  c.rules = SegmentRules::parse(node, "segments");
+  c.emitted_at = node.boolean("emitted_at", true);
+  node.finish();
+  // Which segments enter on an empty history: evaluate them once on an empty profile.
+  SegmentsOperator probe(c);
+  ProfileState empty;
+  for (uint32_t i = 0; i < c.rules.segments.size(); ++i) {
+    Segment& segment = c.rules.segments[i];
+    probe.results_.clear();
+    const ProfileProperties none(empty, c.rules, nullptr);
+    for (uint32_t leaf : segment.leaves)
+      probe.results_.push_back(evaluate_leaf(c.rules.leaves[leaf], nullptr, none, 0));
+    segment.enters_on_empty = probe.evaluate_node(segment, segment.enter);
+    if (segment.enters_on_empty) c.rules.segments_entering_on_empty.push_back(i);
+  }
+  return c;
+}
+
+SegmentsOperator::SegmentsOperator(const Config& config)
+    : config_(config),
+      entered_(intern("entered")),
+      exited_(intern("exited")),
+      segment_property_(intern("segment")),
+      change_property_(intern("change")),
+      version_property_(intern("rule_version")),
+      emitted_at_property_(intern("emitted_at")) {}
+
+void SegmentsOperator::open(OperatorContext& ctx) {
+  Operator::open(ctx);
+  origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
+  state_ = std::make_unique<ValueState<ProfileState>>(ctx.state_scope());
+  counts_.assign(config_.rules.segments.size(), SegmentCounts{});
+}
+
+int64_t SegmentsOperator::effective_watermark() const {
+  return std::max(ctx().watermark, watermark_floor_);
+}
+
+bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e) const {
+  const SegmentRules& rules = config_.rules;
+  e.time = r.event_time;
+  e.feeds.clear();
+  e.updates.clear();
+  auto feed = [&](uint32_t id) {
+    const Leaf& leaf = rules.leaves[id];
+    if (leaf.kind == LeafKind::kAbsence) {
+      if (has_event(leaf.then, r.event) && (!leaf.then.where || leaf.then.where->test(in, r)))
+        e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
+      if (matches(leaf.match, in, r)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
+      return;
+    }
+    if (!matches(leaf.match, in, r)) return;
+    double value = 1;
+    if (leaf.of && !leaf.of->number(RecordProperties(in, r), value)) return;
+    e.feeds.push_back({LeafFeed::Role::kMatch, id, value});
+  };
+  if (const auto it = rules.leaves_by_event.find(r.event); it != rules.leaves_by_event.end())
+    for (uint32_t id : it->second) feed(id);
+  for (uint32_t id : rules.leaves_of_every_event) feed(id);
+  if (!rules.leaves_by_profile_property.empty()) {
+    for (const Property& p : in.properties(r))
+      if (rules.leaves_by_profile_property.contains(p.name))
+        e.updates.push_back({p.name, OwnedValue::from(p.value)});
+  }
+  // Any event starts a profile when a segment holds for an empty history; local time
+  // follows every event.
+  return !e.feeds.empty() || !e.updates.empty() || !rules.local_time_leaves.empty() ||
+         !rules.segments_entering_on_empty.empty();
+}
+
+void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
+  const int64_t watermark = effective_watermark();
+  PendingEvent e;
+  for (const Record& r : in.records()) {
+    if (!reduce(in, r, e)) continue;
+    if (r.event_time <= watermark) {
+      ++late_events_;
+      send_late_event(ctx().dead_letters, origin_, r, watermark);
+      continue;
+    }
+    ProfileState& s = state_->get_or_create(r.key);
+    s.buffer(std::move(e));
+    e = PendingEvent{};
+    schedule(r.key, s);
+  }
+}
+
+void SegmentsOperator::on_timer(const Timer& timer, Output& out) {
+  watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
+  ProfileState* s = state_->get(timer.key);
+  if (s == nullptr) return;
+  if (s->timer == timer.time) s->timer = kMaxTime;  // consumed
+  // Up to the timer's own time only: the next instant gets its own timer, so records of all
+  // profiles come out in event-time order.
+  advance(timer.key, *s, timer.time, out);
+  schedule(timer.key, *s);
+  if (s->empty()) state_->erase(timer.key);
+}
+
+void SegmentsOperator::on_watermark(int64_t watermark, Output& /*out*/) {
+  watermark_floor_ = std::max(watermark_floor_, watermark);
+}
+
+void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t until, Output& out) {
+  const SegmentRules& rules = config_.rules;
+  for (;;) {
+    const int64_t now = next_instant(s);
+    if (now == kMaxTime || now > until) return;
+    touched_.clear();
+    segments_.clear();
+    const auto leaf_count = static_cast<uint32_t>(rules.leaves.size());
+    while (!s.deadlines.empty() && s.deadlines.begin()->first <= now) {
+      const uint32_t id = s.deadlines.begin()->second;
+      if (id < leaf_count) {
+        add_unique(touched_, id);
+      } else {
+        segments_.push_back(id - leaf_count);  // a cool-down ended
+      }
+      s.deadlines.erase(s.deadlines.begin());
+    }
+    size_t applied = 0;
+    for (; applied < s.buffered.size() && s.buffered[applied].time == now; ++applied) {
+      const PendingEvent& e = s.buffered[applied];
+      for (const LeafFeed& f : e.feeds) {
+        apply_feed(rules.leaves[f.leaf], s.leaf_or_create(f.leaf), f, now);
+        add_unique(touched_, f.leaf);
+      }
+      for (const PropertyUpdate& u : e.updates)
+        if (s.update_property(u.name, now, u.value))
+          for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
+            add_unique(touched_, leaf);
+      s.last_event_time = std::max(s.last_event_time, now);
+      for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
+    }
+    s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
+    s.applied_until = now;
+    for (uint32_t leaf : touched_) {
+      refresh_leaf(s, leaf, now);
+      segments_.push_back(rules.leaves[leaf].segment);
+    }
+    if (s.evaluate_all_at <= now) {
+      s.evaluate_all_at = kMaxTime;
+      for (uint32_t i = 0; i < rules.segments.size(); ++i) segments_.push_back(i);
+    }
+    if (!s.evaluated) {
+      s.evaluated = true;
+      segments_.insert(segments_.end(), rules.segments_entering_on_empty.begin(),
+                       rules.segments_entering_on_empty.end());
+    }
+    std::sort(segments_.begin(), segments_.end());
+    segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
+    for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
+  }
+}
+
+void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
+  const Leaf& leaf = config_.rules.leaves[id];
+  if (leaf.kind == LeafKind::kProfile) return;
+  LeafState* st = s.leaf(id);
+  if (st == nullptr) return;
+  prune_leaf(leaf, *st, now);
+  const int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now);
+  // A deadline that fired is gone from the set already; one still pending is moved only if
+  // it changed (appending to a window keeps its oldest entry's expiry).
+  const bool pending = st->deadline > now && st->deadline != kMaxTime;
+  if (pending && deadline != st->deadline) s.deadlines.erase({st->deadline, id});
+  if (deadline != kMaxTime && (!pending || deadline != st->deadline))
+    s.deadlines.insert({deadline, id});
+  st->deadline = deadline;
+  if (st->empty()) s.erase_leaf(id);
+}
+
+void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
+  s.deadlines.clear();
+  for (auto& [id, st] : s.leaves) st.deadline = kMaxTime;
+  std::vector<uint32_t> ids;
+  for (const auto& [id, st] : s.leaves) ids.push_back(id);
+  for (uint32_t id : ids) refresh_leaf(s, id, s.applied_until);
+  for (const auto& [segment, time] : s.last_exits) schedule_cooldown_end(s, segment, time);
+}
+
+void SegmentsOperator::schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at) {
+  const int64_t ends = add_time(exited_at, config_.rules.segments[segment].cooldown_ms);
+  if (ends > s.applied_until && ends != kMaxTime && !s.is_inside(segment))
+    s.deadlines.insert({ends, static_cast<uint32_t>(config_.rules.leaves.size()) + segment});
+}
+
+bool SegmentsOperator::evaluate_node(const Segment& segment, uint32_t index) const {
+  const ConditionNode& n = segment.nodes[index];
+  switch (n.op) {
+    case ConditionNode::Op::kLeaf: {
+      const auto pos = std::lower_bound(segment.leaves.begin(), segment.leaves.end(), n.leaf) -
+                       segment.leaves.begin();
+      return results_[static_cast<size_t>(pos)].holds;
+    }
+    case ConditionNode::Op::kAll:
+      return std::all_of(n.children.begin(), n.children.end(),
+                         [&](uint32_t c) { return evaluate_node(segment, c); });
+    case ConditionNode::Op::kAny:
+      return std::any_of(n.children.begin(), n.children.end(),
+                         [&](uint32_t c) { return evaluate_node(segment, c); });
+    case ConditionNode::Op::kNot:
+      return !evaluate_node(segment, n.children.front());
+  }
+  return false;
+}
+
+std::shared_ptr<const TimeZone> SegmentsOperator::zone(std::string_view name) {
+  if (const auto it = zones_.find(name); it != zones_.end()) return it->second;
+  auto z = TimeZone::find(name);
+  if (zones_.size() < 4096) zones_.emplace(std::string(name), z);
+  return z;
+}
+
+void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t index, int64_t now,
+                                Output& out) {
+  const SegmentRules& rules = config_.rules;
+  const Segment& segment = rules.segments[index];
+  std::shared_ptr<const TimeZone> tz;
+  if (!rules.local_time_leaves.empty())
+    if (const ProfileProperty* p = s.property(rules.timezone);
+        p != nullptr && p->value.type == ValueType::kString)
+      tz = zone(p->value.string);
+  const ProfileProperties profile(s, rules, tz.get());
+  results_.clear();
+  for (uint32_t leaf : segment.leaves)
+    results_.push_back(evaluate_leaf(rules.leaves[leaf], s.leaf(leaf), profile, now));
+  const bool enter = evaluate_node(segment, segment.enter);
+  const bool inside = s.is_inside(index);
+  bool change = false;
+  if (!inside) {
+    change = enter;
+    if (enter && segment.cooldown_ms > 0) {
+      const int64_t exited_at = s.last_exit(index);
+      // Too soon: evaluated again when the cool-down ends (a deadline set at the exit).
+      if (exited_at != kMinTime && now < add_time(exited_at, segment.cooldown_ms)) change = false;
+    }
+  } else {
+    const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;
+    change = exit && !enter;
+  }
+  if (!change) return;
+  s.set_inside(index, !inside);
+  SegmentCounts& counts = counts_[index];
+  if (inside) {
+    ++counts.exited;
+    --counts.members;
+    if (segment.cooldown_ms > 0) {
+      s.set_last_exit(index, now);
+      schedule_cooldown_end(s, index, now);
+    }
+  } else {
+    ++counts.entered;
+    ++counts.members;
+  }
+  RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
+  b.set(segment_property_, Value::string(segment.name))
+      .set(change_property_, inside ? exited_value_ : entered_value_)
+      .set(version_property_, Value::integer(segment.version));
+  if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
+  for (size_t i = 0; i < segment.leaves.size(); ++i)
+    b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
+}
+
+int64_t SegmentsOperator::next_instant(const ProfileState& s) {
+  int64_t next =
+      std::min(s.evaluate_all_at, s.buffered.empty() ? kMaxTime : s.buffered.front().time);
+  return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->first);
+}
+
+void SegmentsOperator::schedule(std::string_view key, ProfileState& s) {
+  const int64_t want = next_instant(s);
+  if (want == s.timer) return;
+  if (s.timer != kMaxTime)
+    ctx().timers->delete_timer(TimeDomain::kEventTime, s.timer, key, kTimerTag);
+  if (want != kMaxTime) ctx().timers->register_timer(TimeDomain::kEventTime, want, key, kTimerTag);
+  s.timer = want;
+}
+
+void SegmentsOperator::merge_profile(std::string_view key, const ProfileState& other, Output& out) {
+  ProfileState& s = state_->get_or_create(key);
+  s.merge(other);
+  rebuild_deadlines(s);
+  // Every instant up to the watermark is applied already; the merged profile is evaluated
+  // at the next one.
+  advance(key, s, effective_watermark(), out);
+  s.evaluate_all_at = add_time(std::max(s.applied_until, effective_watermark()), 1);
+  schedule(key, s);
+}
+
+std::vector<std::string> SegmentsOperator::membership(std::string_view key) {
+  std::vector<std::string> names;
+  if (const ProfileState* s = state_->get(key))
+    for (uint32_t i : s->inside) names.push_back(config_.rules.segments[i].name);
+  return names;
+}
+
+void SegmentsOperator::snapshot(StateWriter& w) const {
+  w.u64(kStateFormatVersion);
+  write_state(w, watermark_floor_);
+  state_->snapshot(w);
+}
+
+void SegmentsOperator::restore(StateReader& r) {
+  const uint64_t version = r.u64();
+  if (version != kStateFormatVersion)
+    throw StateFormatError("segments: unknown state format version " + std::to_string(version));
+  watermark_floor_ = std::max(watermark_floor_, read_state<int64_t>(r));
+  state_->restore(r);
+  const size_t leaf_count = config_.rules.leaves.size();
+  const size_t segment_count = config_.rules.segments.size();
+  state_->for_each([&](std::string_view, ProfileState& s) {
+    for (const auto& [id, st] : s.leaves)
+      if (id >= leaf_count) throw StateFormatError("segments: state of another rule set");
+    for (const PendingEvent& e : s.buffered) {
+      for (const LeafFeed& f : e.feeds)
+        if (f.leaf >= leaf_count) throw StateFormatError("segments: state of another rule set");
+      for (const PropertyUpdate& u : e.updates)
+        if (!config_.rules.leaves_by_profile_property.contains(u.name))
+          throw StateFormatError("segments: state of another rule set");
+    }
+    for (const auto& [i, time] : s.last_exits)
+      if (i >= segment_count) throw StateFormatError("segments: state of another rule set");
+    for (uint32_t i : s.inside) {
+      if (i >= segment_count) throw StateFormatError("segments: state of another rule set");
+      ++counts_[i].members;
+    }
+    rebuild_deadlines(s);
+  });
+}
+
+}  // namespace segflow

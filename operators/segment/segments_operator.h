@@ -1,0 +1,124 @@
+// SegmentsOperator (`type: segments`): keeps every profile's membership of many named
+// segments true in event time and emits one record per change. Keyed by profile.
+// Thread safety: one instance per subtask, driven by its thread (engine/operator.h).
+//
+// Semantics (README "Segment rules"):
+// - Each segment's `enter` condition (and optional `exit`) is a function of the profile's
+//   events with time <= T (see segment_rules.h for the leaf kinds). At every instant T where
+//   an event of the profile happens or one of its leaf values changes by itself (an event
+//   ages out of a window, an absence matures or ends, a recency threshold passes), the
+//   segments whose leaves changed are evaluated: outside and `enter` true -> entered;
+//   inside and `exit` true and `enter` false (no `exit`: `enter` false) -> exited.
+//   Changes at the same instant are netted first. A profile exists from its first event
+//   that any rule reads (any event, when a segment's `enter` holds for an empty history:
+//   such a segment is entered then).
+// - Output record: kind derived, key = profile, event_time = T, event "entered"/"exited",
+//   properties: segment, change, rule_version, emitted_at (processing time, ms), then each
+//   leaf's value under its label (window: the aggregate; absence: the time of the `after`
+//   event that matured or null; recency: ms since the last match or null; profile: bool).
+// - Events are reduced to their effect on the leaves that read them (rules are indexed by
+//   event name and profile property), buffered per profile, and applied when the watermark
+//   passes their time, in time order: output is independent of arrival order within the
+//   watermark bound, and never late downstream. Events with time <= the watermark are late:
+//   dead-lettered with reason "late event" and counted.
+// - `cooldown`: after an exit, no re-entry before exit time + cooldown; if `enter` holds
+//   then, the profile enters at that instant (by timer).
+// Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>,
+//   cooldown?: <duration>}]`,
+// `emitted_at` (bool, default true: include the processing time).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/config_node.h"
+#include "engine/late_event.h"
+#include "engine/operator.h"
+#include "operators/segment/leaf_eval.h"
+#include "operators/segment/profile_state.h"
+#include "operators/segment/segment_rules.h"
+#include "operators/segment/time_zone.h"
+
+namespace segflow {
+
+class SegmentsOperator final : public Operator {
+ public:
+  static constexpr bool kKeyed = true;
+  static constexpr std::string_view kLateReason = kLateEventReason;
+
+  struct Config {
+    SegmentRules rules;
+    bool emitted_at = true;
+    static Config parse(const ConfigNode& node);
+  };
+
+  explicit SegmentsOperator(const Config& config);
+
+  void open(OperatorContext& ctx) override;
+  void process(const Batch& in, Output& out) override;
+  void on_timer(const Timer& timer, Output& out) override;
+  void on_watermark(int64_t watermark, Output& out) override;
+  // Format: version, watermark floor, keyed state. Deadlines are rebuilt on restore.
+  void snapshot(StateWriter& w) const override;
+  void restore(StateReader& r) override;
+
+  // Folds `other` (another profile's state, e.g. from an identity merge) into `key`'s state;
+  // every segment is re-evaluated at the first instant after the watermark (by timer).
+  void merge_profile(std::string_view key, const ProfileState& other, Output& out);
+  // The state of `key`, or nullptr (e.g. to hand it to another subtask on a merge).
+  const ProfileState* profile(std::string_view key) { return state_->get(key); }
+  // The segments `key` is inside now (names), for membership queries.
+  std::vector<std::string> membership(std::string_view key);
+
+  // Per segment (index of Config::rules.segments): entered / exited records emitted and
+  // profiles inside now, for this subtask.
+  struct SegmentCounts {
+    uint64_t entered = 0;
+    uint64_t exited = 0;
+    int64_t members = 0;
+  };
+  const std::vector<SegmentCounts>& counts() const { return counts_; }
+  uint64_t late_events() const { return late_events_; }
+  size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
+
+ private:
+  static constexpr uint32_t kTimerTag = 0;
+
+  int64_t effective_watermark() const;
+  // Reduces record `r` to its effects; false when no rule reads it.
+  bool reduce(const Batch& in, const Record& r, PendingEvent& out) const;
+  // Applies every instant of the profile up to `until`, emitting the changes.
+  void advance(std::string_view key, ProfileState& s, int64_t until, Output& out);
+  void refresh_leaf(ProfileState& s, uint32_t leaf, int64_t now);
+  void evaluate(std::string_view key, ProfileState& s, uint32_t segment, int64_t now, Output& out);
+  bool evaluate_node(const Segment& segment, uint32_t node) const;
+  static int64_t next_instant(const ProfileState& s);
+  // Keeps the profile's one timer at its next instant (buffered event or deadline).
+  void schedule(std::string_view key, ProfileState& s);
+  void rebuild_deadlines(ProfileState& s);
+  // A deadline (id: leaf count + segment) at the end of the segment's re-entry cool-down.
+  void schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at);
+  std::shared_ptr<const TimeZone> zone(std::string_view name);
+
+  const Config& config_;
+  SymbolId entered_, exited_, segment_property_, change_property_, version_property_,
+      emitted_at_property_;
+  Value entered_value_ = Value::string("entered");
+  Value exited_value_ = Value::string("exited");
+  std::string origin_;
+  std::unique_ptr<ValueState<ProfileState>> state_;
+  int64_t watermark_floor_ = kMinTime;
+  uint64_t late_events_ = 0;
+  std::vector<SegmentCounts> counts_;
+  boost::unordered_flat_map<std::string, std::shared_ptr<const TimeZone>, StringHash, StringEq>
+      zones_;
+  // Scratch of one evaluation, reused: leaf results by position in Segment::leaves.
+  mutable std::vector<LeafResult> results_;
+  std::vector<uint32_t> touched_;
+  std::vector<uint32_t> segments_;
+};
+
+}  // namespace segflow

@@ -1,0 +1,371 @@
+#include "operators/segment/segments_operator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <memory>
+#include <string>
+
+#include "tests/support/operator_harness.h"
+#include "tests/support/segment_reference.h"
+
+namespace segflow {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::InputRecord;
+using testing::OperatorHarness;
+
+constexpr int64_t kMin = 60'000;
+
+std::unique_ptr<SegmentsOperator::Config> parse(const std::string& yaml) {
+  const ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("job.yaml"), "op");
+  return std::make_unique<SegmentsOperator::Config>(SegmentsOperator::Config::parse(node));
+}
+
+// Runs `events` (in the given order) through the operator, with the watermark `bound`
+// behind the highest time seen after each event, then ends the input.
+std::vector<std::string> run(const SegmentsOperator::Config& config,
+                             const std::vector<InputRecord>& events, int64_t bound = 0) {
+  OperatorHarness h(std::make_unique<SegmentsOperator>(config));
+  int64_t high = kMinTime;
+  for (const InputRecord& e : events) {
+    h.process({e});
+    high = std::max(high, e.time);
+    if (high - bound - 1 > h.current_watermark()) h.watermark(high - bound - 1);
+  }
+  h.end_of_input();
+  return h.take_output_lines();
+}
+
+InputRecord ev(const std::string& key, int64_t time, const std::string& event,
+               std::vector<std::pair<std::string, testing::TestValue>> props = {}) {
+  return {key, time, event, std::move(props)};
+}
+
+TEST(SegmentsOperator, WindowCountEntersAndExitsByTimer) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: high_intent
+    version: 3
+    enter: {window: {events: [Product Viewed], within: 10m, is: "> 2"}, name: views})");
+  const auto out =
+      run(*config, {ev("u1", 1 * kMin, "Product Viewed"), ev("u1", 2 * kMin, "Page"),
+                    ev("u1", 3 * kMin, "Product Viewed"), ev("u1", 4 * kMin, "Product Viewed")});
+  EXPECT_THAT(out, ElementsAre("derived u1 @240000 entered segment=\"high_intent\" "
+                               "change=\"entered\" rule_version=3 views=3",
+                               "derived u1 @660000 exited segment=\"high_intent\" "
+                               "change=\"exited\" rule_version=3 views=2"));
+}
+
+TEST(SegmentsOperator, WindowSumWithWhereAndEmittedAt) {
+  const auto config = parse(R"(
+segments:
+  - name: big_spender
+    enter:
+      window: {events: [Order Completed], where: "properties.currency == 'USD'",
+               fn: sum, of: properties.revenue, within: 30d, is: ">= 100"}
+      name: spend)");
+  OperatorHarness h(std::make_unique<SegmentsOperator>(*config),
+                    {.start_processing_time = 777, .dead_letter_path = ""});
+  h.process(
+      {ev("u1", 1000, "Order Completed",
+          {{"properties.revenue", 60.0}, {"properties.currency", std::string("USD")}}),
+       ev("u1", 2000, "Order Completed",
+          {{"properties.revenue", 500.0}, {"properties.currency", std::string("EUR")}}),
+       ev("u1", 3000, "Order Completed",
+          {{"properties.revenue", int64_t{40}}, {"properties.currency", std::string("USD")}})});
+  h.watermark(3000);
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre("derived u1 @3000 entered segment=\"big_spender\" change=\"entered\" "
+                          "rule_version=1 emitted_at=777 spend=100"));
+}
+
+TEST(SegmentsOperator, AbsenceFiresByTimerAndEndsOnPurchase) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: cart_abandoners
+    enter: {absence: {after: [Product Added], then_no: [Order Completed], within: 15m},
+            name: added_at})");
+  // Abandoned at 1m (+15m), then bought at 20m: exits. Added at 30m, bought at 40m: nothing.
+  const auto out =
+      run(*config, {ev("u1", 1 * kMin, "Product Added"), ev("u1", 5 * kMin, "Product Added"),
+                    ev("u1", 20 * kMin, "Order Completed"), ev("u1", 30 * kMin, "Product Added"),
+                    ev("u1", 40 * kMin, "Order Completed"), ev("u2", 41 * kMin, "Product Added")});
+  EXPECT_THAT(out, ElementsAre("derived u1 @960000 entered segment=\"cart_abandoners\" "
+                               "change=\"entered\" rule_version=1 added_at=60000",
+                               "derived u1 @1200000 exited segment=\"cart_abandoners\" "
+                               "change=\"exited\" rule_version=1 added_at=null",
+                               "derived u2 @3360000 entered segment=\"cart_abandoners\" "
+                               "change=\"entered\" rule_version=1 added_at=2460000"));
+}
+
+TEST(SegmentsOperator, AbsenceWithForEndsByTimer) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: browsed_premium
+    enter:
+      absence: {after: [Product Viewed], after_where: "properties.price >= 500",
+                then_no: [Order Completed], within: 1h, for: 1h}
+      name: viewed_at)");
+  const auto out =
+      run(*config, {ev("u1", 0, "Product Viewed", {{"properties.price", 900.0}}),
+                    ev("u1", 10 * kMin, "Product Viewed", {{"properties.price", 5.0}}),
+                    ev("u1", 30 * kMin, "Product Viewed", {{"properties.price", 600.0}})});
+  // Matures at 1h, the first ends at 2h but the second (30m) holds until 2h30.
+  EXPECT_THAT(out, ElementsAre("derived u1 @3600000 entered segment=\"browsed_premium\" "
+                               "change=\"entered\" rule_version=1 viewed_at=0",
+                               "derived u1 @9000000 exited segment=\"browsed_premium\" "
+                               "change=\"exited\" rule_version=1 viewed_at=null"));
+}
+
+TEST(SegmentsOperator, RecencyChurnRiskByTimer) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: churn_risk
+    enter:
+      all:
+        - {window: {within: 30d, is: ">= 0"}, name: recent}
+        - {recency: {since: ">= 2d"}, name: idle_ms})");
+  const int64_t day = 86'400'000;
+  const auto out =
+      run(*config, {ev("u1", 0, "Page"), ev("u1", day, "Page"), ev("u1", 5 * day, "Page")});
+  EXPECT_THAT(out, ElementsAre("derived u1 @259200000 entered segment=\"churn_risk\" "
+                               "change=\"entered\" rule_version=1 recent=2 idle_ms=172800000",
+                               "derived u1 @432000000 exited segment=\"churn_risk\" "
+                               "change=\"exited\" rule_version=1 recent=3 idle_ms=0",
+                               "derived u1 @604800000 entered segment=\"churn_risk\" "
+                               "change=\"entered\" rule_version=1 recent=3 idle_ms=172800000"));
+}
+
+TEST(SegmentsOperator, ProfileTraitsFromIdentify) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: premium
+    enter: {profile: "traits.plan == 'premium' and context.device.type in ['mobile']"})");
+  const auto out = run(
+      *config,
+      {{"u1", 1000, "identify", {{"traits.plan", std::string("premium")}}, EventKind::kIdentify},
+       ev("u1", 2000, "Page", {{"context.device.type", std::string("mobile")}}),
+       ev("u1", 3000, "Page", {{"context.device.type", std::string("desktop")}}),
+       {"u1", 4000, "identify", {{"traits.plan", std::string("free")}}, EventKind::kIdentify},
+       ev("u1", 5000, "Page", {{"context.device.type", std::string("mobile")}})});
+  EXPECT_THAT(
+      out,
+      ElementsAre(
+          "derived u1 @2000 entered segment=\"premium\" change=\"entered\" rule_version=1 c1=true",
+          "derived u1 @3000 exited segment=\"premium\" change=\"exited\" rule_version=1 c1=false"));
+}
+
+TEST(SegmentsOperator, LocalHourAndWeekdayInTheProfilesTimeZone) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: weekend_evening
+    enter: {profile: "local_hour >= 18 and local_weekday >= 6"})");
+  // 2024-06-01 was a Saturday. 16:30 UTC is 18:30 in Berlin (CEST), 12:30 in New York.
+  const int64_t saturday_1630_utc = 1717259400000;
+  const auto out = run(*config, {ev("berlin", saturday_1630_utc, "Page",
+                                    {{"context.timezone", std::string("Europe/Berlin")}}),
+                                 ev("newyork", saturday_1630_utc, "Page",
+                                    {{"context.timezone", std::string("America/New_York")}}),
+                                 ev("nowhere", saturday_1630_utc + 2 * 3'600'000, "Page",
+                                    {{"context.timezone", std::string("Not/AZone")}}),
+                                 ev("newyork", saturday_1630_utc + 6 * 3'600'000, "Page")});
+  EXPECT_THAT(out, ElementsAre("derived berlin @1717259400000 entered segment=\"weekend_evening\" "
+                               "change=\"entered\" rule_version=1 c1=true",
+                               "derived nowhere @1717266600000 entered segment=\"weekend_evening\" "
+                               "change=\"entered\" rule_version=1 c1=true",
+                               "derived newyork @1717281000000 entered segment=\"weekend_evening\" "
+                               "change=\"entered\" rule_version=1 c1=true"));
+}
+
+TEST(SegmentsOperator, NotOfEmptyHistoryEntersOnFirstEvent) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: never_bought
+    enter: {not: {window: {events: [Order Completed], within: 1h, is: ">= 1"}, name: n}}
+  - name: buyers
+    enter: {window: {events: [Order Completed], within: 1h, is: ">= 1"}})");
+  // Any event starts a profile here, as a segment holds for an empty history.
+  const auto out = run(*config, {ev("u1", 1000, "Page"), ev("u1", 2000, "Order Completed"),
+                                 ev("u2", 2500, "Order Completed")});
+  EXPECT_THAT(
+      out,
+      ElementsAre(
+          "derived u1 @1000 entered segment=\"never_bought\" change=\"entered\" rule_version=1 n=0",
+          "derived u1 @2000 exited segment=\"never_bought\" change=\"exited\" rule_version=1 n=1",
+          "derived u1 @2000 entered segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
+          "derived u2 @2500 entered segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
+          "derived u1 @3602000 entered segment=\"never_bought\" change=\"entered\" rule_version=1 "
+          "n=0",
+          "derived u1 @3602000 exited segment=\"buyers\" change=\"exited\" rule_version=1 c1=0",
+          "derived u2 @3602500 entered segment=\"never_bought\" change=\"entered\" rule_version=1 "
+          "n=0",
+          "derived u2 @3602500 exited segment=\"buyers\" change=\"exited\" rule_version=1 c1=0"));
+}
+
+TEST(SegmentsOperator, DistinctExitConditionHysteresis) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: hot
+    enter: {window: {within: 10m, is: ">= 3"}, name: n}
+    exit: {window: {within: 10m, is: "<= 1"}, name: m})");
+  const auto out = run(*config, {ev("u1", 0, "A"), ev("u1", kMin, "A"), ev("u1", 2 * kMin, "A")});
+  // Enters at 3 events; 2 events left (10m) is not an exit; 1 left (11m) is.
+  EXPECT_THAT(
+      out,
+      ElementsAre(
+          "derived u1 @120000 entered segment=\"hot\" change=\"entered\" rule_version=1 n=3 m=3",
+          "derived u1 @660000 exited segment=\"hot\" change=\"exited\" rule_version=1 n=1 m=1"));
+}
+
+TEST(SegmentsOperator, CooldownDelaysReentryToItsEnd) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: s
+    cooldown: 10m
+    enter: {window: {events: [A], within: 1m, is: "> 0"}})");
+  // In at 0, out at 1m; A again at 5m (cooling until 11m): enters at 11m only if A is
+  // still in its window then; A at 10m30s is, so it enters at 11m.
+  const auto out =
+      run(*config, {ev("u1", 0, "A"), ev("u1", 5 * kMin, "A"), ev("u1", 10 * kMin + 30'000, "A")});
+  EXPECT_THAT(
+      out,
+      ElementsAre("derived u1 @0 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
+                  "derived u1 @60000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0",
+                  "derived u1 @660000 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
+                  "derived u1 @690000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0"));
+}
+
+TEST(SegmentsOperator, OutOfOrderInputGivesTheSameOutput) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: s
+    enter:
+      any:
+        - window: {events: [A], within: 5m, is: "> 2"}
+        - absence: {after: [B], then_no: [C], within: 3m})");
+  std::vector<InputRecord> in_order = {ev("u1", 0, "A"),       ev("u1", 30'000, "B"),
+                                       ev("u1", 60'000, "A"),  ev("u1", 90'000, "A"),
+                                       ev("u1", 200'000, "C"), ev("u1", 400'000, "A")};
+  std::vector<InputRecord> shuffled = {in_order[1], in_order[0], in_order[3],
+                                       in_order[2], in_order[5], in_order[4]};
+  const auto expected = run(*config, in_order);
+  EXPECT_EQ(run(*config, shuffled, 4 * kMin), expected);
+  EXPECT_FALSE(expected.empty());
+}
+
+TEST(SegmentsOperator, LateEventsAreDeadLettered) {
+  const auto config = parse(R"(
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 5m, is: "> 0"}})");
+  OperatorHarness h(std::make_unique<SegmentsOperator>(*config));
+  h.watermark(10'000);
+  h.process({ev("u1", 10'000, "A"), ev("u1", 5'000, "Other")});
+  EXPECT_EQ(h.op_as<SegmentsOperator>().late_events(), 1u);
+  EXPECT_EQ(h.dead_letters().count("late event"), 1u);
+}
+
+TEST(SegmentsOperator, SnapshotRestoreContinuesExactly) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 5m, is: "> 1"}}
+  - name: t
+    enter: {absence: {after: [A], then_no: [B], within: 1m}})");
+  const std::vector<InputRecord> events = {ev("u1", 0, "A"), ev("u1", 1000, "A"),
+                                           ev("u2", 2000, "A"), ev("u1", 200'000, "B")};
+  const auto expected = run(*config, events);
+  OperatorHarness first(std::make_unique<SegmentsOperator>(*config));
+  first.process({events[0], events[1], events[2]});
+  first.watermark(1500);
+  auto lines = first.take_output_lines();
+  OperatorHarness second(std::make_unique<SegmentsOperator>(*config));
+  second.restore(first.snapshot());
+  second.process({events[3]});
+  second.end_of_input();
+  for (auto& l : second.take_output_lines()) lines.push_back(l);
+  EXPECT_EQ(lines, expected);
+  EXPECT_EQ(second.op_as<SegmentsOperator>().membership("u1"), std::vector<std::string>{});
+}
+
+TEST(SegmentsOperator, CountsAndMembership) {
+  const auto config = parse(R"(
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 5m, is: "> 0"}})");
+  OperatorHarness h(std::make_unique<SegmentsOperator>(*config));
+  h.process({ev("u1", 1000, "A"), ev("u2", 1000, "A")});
+  h.watermark(2000);
+  auto& op = h.op_as<SegmentsOperator>();
+  EXPECT_EQ(op.counts()[0].entered, 2u);
+  EXPECT_EQ(op.counts()[0].members, 2);
+  EXPECT_EQ(op.membership("u1"), std::vector<std::string>{"s"});
+  h.watermark(301'000);
+  EXPECT_EQ(op.counts()[0].exited, 2u);
+  EXPECT_EQ(op.counts()[0].members, 0);
+  EXPECT_EQ(op.tracked_profiles(), 0u);
+}
+
+TEST(SegmentsOperator, MergeProfileReevaluatesAfterTheWatermark) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 5m, is: "> 2"}})");
+  OperatorHarness h(std::make_unique<SegmentsOperator>(*config));
+  h.process({ev("u1", 1000, "A"), ev("u1", 2000, "A"), ev("anon", 1500, "A")});
+  h.watermark(3000);
+  EXPECT_TRUE(h.take_output_lines().empty());
+  auto& op = h.op_as<SegmentsOperator>();
+  const ProfileState anon = *op.profile("anon");
+  Output out([&](BatchPtr&) {}, 64);
+  op.merge_profile("u1", anon, out);
+  h.watermark(4000);
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre("derived u1 @3001 entered segment=\"s\" change=\"entered\" "
+                          "rule_version=1 c1=3"));
+}
+
+TEST(SegmentsOperator, ConfigErrorsNameTheirPlace) {
+  auto error = [](const std::string& yaml) {
+    try {
+      parse(yaml);
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("segments:\n  - name: s\n    enter: {window: {within: 0m, is: '> 1'}}"),
+              ::testing::HasSubstr("job.yaml:3:"));
+  EXPECT_THAT(error("segments:\n  - name: s\n    enter: {window: {within: 1m, is: '~ 1'}}"),
+              ::testing::HasSubstr("must start with"));
+  EXPECT_THAT(error("segments:\n  - name: s\n    enter: {profile: 'a ==', any: []}"),
+              ::testing::HasSubstr("exactly one of"));
+  EXPECT_THAT(error("segments:\n  - name: s\n    enter: {profile: 'a == '}"),
+              ::testing::HasSubstr("column 6"));
+  EXPECT_THAT(error("segments:\n  - name: s\n    enter: {recency: {since: '> soon'}}"),
+              ::testing::HasSubstr("not a duration"));
+  EXPECT_THAT(error("segments:\n  - name: s\n    enter: {window: {within: 1m, is: '> 1', "
+                    "wehre: x}}"),
+              ::testing::HasSubstr("wehre"));
+  EXPECT_THAT(error("segments:\n  - {name: s, enter: {profile: 'a'}}\n  - {name: s, enter: "
+                    "{profile: 'a'}}"),
+              ::testing::HasSubstr("twice"));
+}
+
+}  // namespace
+}  // namespace segflow
