@@ -1,7 +1,7 @@
 #include "engine/checkpoint_coordinator.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
@@ -30,7 +30,8 @@ CheckpointCoordinator::CheckpointCoordinator(CheckpointSettings settings, size_t
 }
 
 void CheckpointCoordinator::run() {
-  auto next_due = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.interval_ms);
+  auto next_due =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.interval_ms);
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     wake_.wait_for(lock, kPoll);

@@ -58,8 +58,8 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
 
   if (settings_.checkpoints.enabled()) {
     const int64_t first_id = services_.restore ? services_.restore->id + 1 : 1;
-    coordinator_ = std::make_unique<CheckpointCoordinator>(settings_.checkpoints,
-                                                           subtasks_.size(), first_id);
+    coordinator_ =
+        std::make_unique<CheckpointCoordinator>(settings_.checkpoints, subtasks_.size(), first_id);
     for (size_t i = 0; i < subtasks_.size(); ++i)
       subtasks_[i]->enable_checkpoints(coordinator_.get(), i);
   }

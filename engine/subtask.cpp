@@ -124,11 +124,10 @@ void Subtask::restore_source() {
   const auto& snapshots = restore_->by_operator.at(source_ctx_.operator_id);
   for (const OperatorSnapshot& snap : snapshots) {
     if (snap.parallelism != source_ctx_.parallelism)
-      throw std::runtime_error("checkpoint " + std::to_string(restore_->id) + " has source '" +
-                               source_ctx_.operator_id + "' at parallelism " +
-                               std::to_string(snap.parallelism) + ", the job has " +
-                               std::to_string(source_ctx_.parallelism) +
-                               " (sources cannot be rescaled)");
+      throw std::runtime_error(
+          "checkpoint " + std::to_string(restore_->id) + " has source '" + source_ctx_.operator_id +
+          "' at parallelism " + std::to_string(snap.parallelism) + ", the job has " +
+          std::to_string(source_ctx_.parallelism) + " (sources cannot be rescaled)");
     if (snap.subtask != source_ctx_.subtask) continue;
     StateReader r(snap.state);
     source_->restore(r);
@@ -284,8 +283,8 @@ void Subtask::run_inputs() {
     bool progressed = false;
     for (size_t c = 0; c < n; ++c) {
       Element e;
-      for (int budget = kElementsPerInputTurn;
-           budget > 0 && input_open(c) && inputs_[c]->pop(e); --budget) {
+      for (int budget = kElementsPerInputTurn; budget > 0 && input_open(c) && inputs_[c]->pop(e);
+           --budget) {
         progressed = true;
         handle(c, e);
       }

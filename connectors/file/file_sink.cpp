@@ -16,7 +16,7 @@ SEGFLOW_REGISTER_OPERATOR("file_sink", FileSink);
 namespace {
 constexpr size_t kCloseModeBuffer = 1 << 20;
 constexpr uint64_t kStateVersion = 1;
-}
+}  // namespace
 
 FileSink::Config FileSink::Config::parse(const ConfigNode& node) {
   Config c;

@@ -59,9 +59,9 @@ class FileSink final : public Operator {
 
   Config config_;
   std::string path_;
-  std::FILE* file_ = nullptr;             // without checkpoints
+  std::FILE* file_ = nullptr;           // without checkpoints
   std::unique_ptr<StagedFile> staged_;  // with checkpoints
-  std::string buffer_;  // the lines of one batch, reused
+  std::string buffer_;                  // the lines of one batch, reused
 };
 
 }  // namespace segflow

@@ -87,8 +87,9 @@ struct Job {
 };
 
 pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
-  std::vector<std::string> args = {SEGFLOW_BINARY, "run", job.spec, "--no-summary", "--set",
-                                   "parallelism=" + std::to_string(parallelism)};
+  std::vector<std::string> args = {SEGFLOW_BINARY, "run",
+                                   job.spec,       "--no-summary",
+                                   "--set",        "parallelism=" + std::to_string(parallelism)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
