@@ -117,6 +117,12 @@ void CheckpointCoordinator::finished(size_t subtask) {
   if (in_flight_ != 0 && !acked_[subtask]) abort_in_flight_locked(/*failed=*/false);
 }
 
+void CheckpointCoordinator::restored(int64_t ns) {
+  int64_t seen = stats_.restore_ns.load(std::memory_order_relaxed);
+  while (ns > seen && !stats_.restore_ns.compare_exchange_weak(seen, ns)) {
+  }
+}
+
 void CheckpointCoordinator::abort_in_flight_locked(bool failed) {
   (failed ? stats_.failed : stats_.aborted).fetch_add(1, std::memory_order_relaxed);
   std::error_code ec;

@@ -34,6 +34,7 @@ struct CheckpointStats {
   std::atomic<uint64_t> last_size_bytes{0};   // all files of the checkpoint
   std::atomic<int64_t> last_alignment_ns{0};  // longest barrier alignment of a subtask
   std::atomic<int64_t> restored_id{0};        // the checkpoint this run started from; 0: none
+  std::atomic<int64_t> restore_ns{0};         // longest open + restore of a subtask
 };
 
 class CheckpointCoordinator {
@@ -61,6 +62,8 @@ class CheckpointCoordinator {
   void decline(int64_t id, size_t subtask, const std::string& why);
   // Subtask `subtask` has finished: no later barrier will reach it.
   void finished(size_t subtask);
+  // A subtask opened and restored its operators in `ns`.
+  void restored(int64_t ns);
 
   const CheckpointStats& stats() const { return stats_; }
   const CheckpointSettings& settings() const { return settings_; }

@@ -27,16 +27,6 @@ constexpr const char* kMetadata = "_metadata";
 constexpr const char* kCheckpointPrefix = "chk-";
 constexpr const char* kSavepointPrefix = "savepoint-";
 
-std::string frame(const std::string& payload) {
-  StateWriter w;
-  w.bytes(&kMagic, sizeof kMagic);
-  w.bytes(&kVersion, sizeof kVersion);
-  w.u64(payload.size());
-  w.bytes(payload.data(), payload.size());
-  w.u64(XXH64(payload.data(), payload.size(), 0));
-  return w.take();
-}
-
 // The payload of a framed file; throws when the frame or its hash is wrong.
 std::string_view unframe(const std::string& text, const std::string& path) {
   constexpr size_t kHeader = 4 + 4 + 8;
@@ -66,21 +56,53 @@ void sync_fd(int fd, const std::string& path) {
   }
 }
 
-void write_file(const std::string& path, const std::string& bytes) {
+// Writes a framed file from payload pieces without joining them (operator states can be
+// large): the frame's hash is computed piece by piece. Returns the file's size and XXH64.
+CheckpointFile write_framed(const std::string& path, const std::vector<std::string_view>& payload) {
+  uint64_t length = 0;
+  for (std::string_view piece : payload) length += piece.size();
+  XXH64_state_t* payload_hash = XXH64_createState();
+  XXH64_state_t* file_hash = XXH64_createState();
+  XXH64_reset(payload_hash, 0);
+  XXH64_reset(file_hash, 0);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    XXH64_freeState(payload_hash);
+    XXH64_freeState(file_hash);
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error(std::string("cannot ") + what + " " + path + ": " +
+                             std::strerror(err));
+  };
+  if (fd < 0) fail("create");
+  uint64_t written = 0;
+  auto put = [&](std::string_view bytes) {
+    XXH64_update(file_hash, bytes.data(), bytes.size());
+    for (size_t done = 0; done < bytes.size();) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail("write");
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
+    written += bytes.size();
+  };
+  char header[16];
+  std::memcpy(header, &kMagic, 4);
+  std::memcpy(header + 4, &kVersion, 4);
+  std::memcpy(header + 8, &length, 8);
+  put({header, sizeof header});
+  for (std::string_view piece : payload) {
+    XXH64_update(payload_hash, piece.data(), piece.size());
+    put(piece);
   }
-  sync_fd(fd, path);
+  const uint64_t hash = XXH64_digest(payload_hash);
+  put({reinterpret_cast<const char*>(&hash), sizeof hash});
+  if (::fsync(fd) != 0) fail("sync");
   ::close(fd);
+  CheckpointFile file{fs::path(path).filename().string(), written, XXH64_digest(file_hash)};
+  XXH64_freeState(payload_hash);
+  XXH64_freeState(file_hash);
+  return file;
 }
 
 void sync_directory(const std::string& dir) {
@@ -137,18 +159,30 @@ std::string directory_name(int64_t id, bool savepoint) {
 
 CheckpointFile write_subtask_file(const std::string& path,
                                   const std::vector<OperatorSnapshot>& operators) {
-  StateWriter w;
-  w.u64(operators.size());
+  // The payload as StateWriter would write it, with the large strings left in place.
+  std::vector<std::string> headers;
+  headers.reserve(2 * operators.size() + 1);  // no reallocation: `payload` points into it
+  std::vector<std::string_view> payload;
+  StateWriter count;
+  count.u64(operators.size());
+  headers.push_back(count.take());
+  payload.push_back(headers.back());
   for (const OperatorSnapshot& op : operators) {
-    w.str(op.operator_id);
-    write_state(w, op.subtask);
-    write_state(w, op.parallelism);
-    w.str(op.state);
-    w.str(op.timers);
+    StateWriter h;
+    h.str(op.operator_id);
+    write_state(h, op.subtask);
+    write_state(h, op.parallelism);
+    h.u64(op.state.size());
+    headers.push_back(h.take());
+    payload.push_back(headers.back());
+    payload.push_back(op.state);
+    StateWriter t;
+    t.u64(op.timers.size());
+    headers.push_back(t.take());
+    payload.push_back(headers.back());
+    payload.push_back(op.timers);
   }
-  const std::string bytes = frame(w.data());
-  write_file(path, bytes);
-  return {fs::path(path).filename().string(), bytes.size(), XXH64(bytes.data(), bytes.size(), 0)};
+  return write_framed(path, payload);
 }
 
 void write_metadata(const std::string& checkpoint_dir, int64_t id,
@@ -162,7 +196,7 @@ void write_metadata(const std::string& checkpoint_dir, int64_t id,
     w.u64(f.hash);
   }
   const std::string tmp = checkpoint_dir + "/" + kMetadata + ".tmp";
-  write_file(tmp, frame(w.data()));
+  write_framed(tmp, {w.data()});
   const std::string final_path = checkpoint_dir + "/" + kMetadata;
   if (std::rename(tmp.c_str(), final_path.c_str()) != 0)
     throw std::runtime_error("cannot rename " + tmp + ": " + std::strerror(errno));

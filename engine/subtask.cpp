@@ -98,6 +98,7 @@ void Subtask::process_in_slot(size_t slot, const Batch& batch) {
 }
 
 void Subtask::open_all() {
+  const int64_t started = steady_ns();
   wire_outputs();
   auto restoring = [&](const std::string& id) {
     return restore_ != nullptr && restore_->by_operator.count(id) > 0;
@@ -117,7 +118,10 @@ void Subtask::open_all() {
   input_watermarks_.assign(inputs_.size(), kMinTime);
   input_states_.assign(inputs_.size(), InputState::kActive);
   blocked_.assign(inputs_.size(), false);
-  if (restore_ != nullptr) last_barrier_ = notified_complete_ = restore_->id;
+  if (restore_ != nullptr) {
+    last_barrier_ = notified_complete_ = restore_->id;
+    if (coordinator_ != nullptr) coordinator_->restored(steady_ns() - started);
+  }
 }
 
 void Subtask::restore_source() {

@@ -87,10 +87,13 @@ RunResult run_job(const JobSpec& spec, const RunOptions& options) {
   DeadLetterOutput dead_letters(spec.settings.dead_letter_path);
   RuntimeServices services;
   services.dead_letters = &dead_letters;
+  const auto load_start = std::chrono::steady_clock::now();
   const std::optional<CheckpointData> restore = checkpoint_to_restore(spec, options);
   if (restore) {
+    const double load_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     std::cerr << "segflow: restoring checkpoint " << restore->id << " from " << restore->path
-              << "\n";
+              << " (" << restore->bytes << " bytes, read and verified in " << load_s << " s)\n";
     services.restore = &*restore;
   }
   Executor executor(spec.graph, spec.settings, services);
