@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 namespace segflow {
 
@@ -30,6 +31,19 @@ CheckpointCoordinator::CheckpointCoordinator(CheckpointSettings settings, size_t
 }
 
 void CheckpointCoordinator::run() {
+  std::thread writer([this] { write_loop(); });
+  struct JoinWriter {
+    CheckpointCoordinator* self;
+    std::thread& writer;
+    ~JoinWriter() {
+      {
+        std::lock_guard lock(self->mutex_);
+        self->writer_done_ = true;
+      }
+      self->wake_.notify_all();
+      writer.join();
+    }
+  } join_writer{this, writer};
   auto next_due =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.interval_ms);
   std::unique_lock lock(mutex_);
@@ -66,25 +80,61 @@ void CheckpointCoordinator::trigger(bool savepoint) {
   in_flight_dir_ = dir;
   started_ns_ = steady_ns();
   acked_.assign(subtasks_, false);
+  snapshotted_.assign(subtasks_, false);
   files_.clear();
   acks_ = 0;
   max_alignment_ns_ = 0;
   triggered_.store(id, std::memory_order_release);
 }
 
-std::string CheckpointCoordinator::file_path(int64_t id, const std::string& file_name) const {
-  std::lock_guard lock(mutex_);
-  if (id != in_flight_) return {};
-  return in_flight_dir_ + "/" + file_name;
+void CheckpointCoordinator::submit(int64_t id, size_t subtask, std::string file_name,
+                                   std::vector<OperatorSnapshot> operators, int64_t alignment_ns) {
+  {
+    std::lock_guard lock(mutex_);
+    if (id != in_flight_ || snapshotted_[subtask]) return;  // given up meanwhile
+    snapshotted_[subtask] = true;
+    writes_.push_back({id, subtask, std::move(file_name), std::move(operators), alignment_ns});
+  }
+  wake_.notify_all();
 }
 
-void CheckpointCoordinator::acknowledge(int64_t id, size_t subtask, const CheckpointFile& file,
-                                        int64_t alignment_ns) {
-  std::lock_guard lock(mutex_);
-  if (id != in_flight_ || acked_[subtask]) return;
-  acked_[subtask] = true;
+// The writer thread: writes submitted snapshots, in order, until the coordinator stops and
+// nothing is left.
+void CheckpointCoordinator::write_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [&] { return !writes_.empty() || writer_done_; });
+    if (writes_.empty()) return;
+    WriteJob job = std::move(writes_.front());
+    writes_.pop_front();
+    if (job.id != in_flight_) continue;
+    const std::string path = in_flight_dir_ + "/" + job.file_name;
+    lock.unlock();
+    std::string error;
+    CheckpointFile file;
+    try {
+      file = checkpoint_storage::write_subtask_file(path, job.operators);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    job.operators.clear();
+    lock.lock();
+    if (job.id != in_flight_) continue;  // aborted while writing
+    if (!error.empty()) {
+      std::cerr << "segflow: checkpoint " << job.id << " failed: " << error << "\n";
+      abort_in_flight_locked(/*failed=*/true);
+      continue;
+    }
+    acknowledge(job, file);
+  }
+}
+
+void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFile& file) {
+  const int64_t id = job.id;
+  if (acked_[job.subtask]) return;
+  acked_[job.subtask] = true;
   files_.push_back(file);
-  max_alignment_ns_ = std::max(max_alignment_ns_, alignment_ns);
+  max_alignment_ns_ = std::max(max_alignment_ns_, job.alignment_ns);
   if (++acks_ < subtasks_) return;
   try {
     checkpoint_storage::write_metadata(in_flight_dir_, id, files_);
@@ -104,17 +154,10 @@ void CheckpointCoordinator::acknowledge(int64_t id, size_t subtask, const Checkp
   checkpoint_storage::apply_retention(settings_.dir, settings_.retain);
 }
 
-void CheckpointCoordinator::decline(int64_t id, size_t /*subtask*/, const std::string& why) {
-  std::lock_guard lock(mutex_);
-  if (id != in_flight_) return;
-  std::cerr << "segflow: checkpoint " << id << " failed: " << why << "\n";
-  abort_in_flight_locked(/*failed=*/true);
-}
-
 void CheckpointCoordinator::finished(size_t subtask) {
   std::lock_guard lock(mutex_);
   any_finished_ = true;
-  if (in_flight_ != 0 && !acked_[subtask]) abort_in_flight_locked(/*failed=*/false);
+  if (in_flight_ != 0 && !snapshotted_[subtask]) abort_in_flight_locked(/*failed=*/false);
 }
 
 void CheckpointCoordinator::restored(int64_t ns) {

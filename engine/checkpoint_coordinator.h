@@ -3,18 +3,20 @@
 // checkpoint directory and publishes n; each source subtask sees it between two polls,
 // snapshots, and injects barrier n in order with its data; every other subtask aligns the
 // barriers of its inputs, snapshots its chained operators and timers, and forwards the
-// barrier. Each subtask writes its own file and acknowledges; the last acknowledgement
-// writes _metadata, which completes the checkpoint, and subtasks then tell their operators
-// (Operator::on_checkpoint_complete: sinks commit). One checkpoint is in flight at a time.
-// Once a subtask has finished (end of stream), no checkpoint can complete any more: the
-// one in flight is aborted and none is triggered after it.
-// Thread safety: run() on its own thread; triggered()/completed()/stats from any thread;
-// acknowledge()/finished() from subtask threads; request_savepoint() is async-signal-safe.
+// barrier. A subtask hands its serialized state to the coordinator's writer thread and goes
+// on at once; the writer writes (and fsyncs) the subtask's file and acknowledges it; the
+// last acknowledgement writes _metadata, which completes the checkpoint, and subtasks then
+// tell their operators (Operator::on_checkpoint_complete: sinks commit). One checkpoint is in
+// flight at a time. Once a subtask has finished (end of stream), no checkpoint can complete any
+// more: the one in flight is aborted and none is triggered after it. Thread safety: run() on its
+// own thread (it starts the writer thread); triggered(), completed() and stats from any thread;
+// submit()/finished() from subtask threads; request_savepoint() is async-signal-safe.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -43,7 +45,8 @@ class CheckpointCoordinator {
   // (restored id + 1); checkpoint directories above first_id - 1 are deleted.
   CheckpointCoordinator(CheckpointSettings settings, size_t subtasks, int64_t first_id);
 
-  // The trigger loop; returns once stop() was called.
+  // The trigger loop; returns once stop() was called and the writer has written every
+  // submitted snapshot.
   void run();
   void stop();
   // Takes a savepoint as soon as no checkpoint is in flight. Async-signal-safe.
@@ -53,13 +56,10 @@ class CheckpointCoordinator {
   int64_t triggered() const { return triggered_.load(std::memory_order_acquire); }
   // The newest completed checkpoint id (0: none).
   int64_t completed() const { return stats_.last_completed_id.load(std::memory_order_acquire); }
-  // Where subtask `file_name` writes its state for checkpoint `id`.
-  std::string file_path(int64_t id, const std::string& file_name) const;
-
-  // Subtask `subtask` (0-based over all subtasks) wrote `file` for checkpoint `id`.
-  void acknowledge(int64_t id, size_t subtask, const CheckpointFile& file, int64_t alignment_ns);
-  // Subtask `subtask` could not snapshot checkpoint `id` (`why` is logged).
-  void decline(int64_t id, size_t subtask, const std::string& why);
+  // Subtask `subtask` (0-based over all subtasks) took its snapshot for checkpoint `id`:
+  // the writer thread writes it to `file_name` in the checkpoint directory and acknowledges.
+  void submit(int64_t id, size_t subtask, std::string file_name,
+              std::vector<OperatorSnapshot> operators, int64_t alignment_ns);
   // Subtask `subtask` has finished: no later barrier will reach it.
   void finished(size_t subtask);
   // A subtask opened and restored its operators in `ns`.
@@ -69,7 +69,16 @@ class CheckpointCoordinator {
   const CheckpointSettings& settings() const { return settings_; }
 
  private:
+  struct WriteJob {
+    int64_t id;
+    size_t subtask;
+    std::string file_name;
+    std::vector<OperatorSnapshot> operators;
+    int64_t alignment_ns;
+  };
   void trigger(bool savepoint);
+  void write_loop();
+  void acknowledge(const WriteJob& job, const CheckpointFile& file);
   void abort_in_flight_locked(bool failed);
 
   const CheckpointSettings settings_;
@@ -83,7 +92,10 @@ class CheckpointCoordinator {
   int64_t in_flight_ = 0;  // 0: none
   std::string in_flight_dir_;
   int64_t started_ns_ = 0;
+  std::vector<bool> snapshotted_;  // per subtask: submitted its snapshot of in_flight_
   std::vector<bool> acked_;
+  std::deque<WriteJob> writes_;
+  bool writer_done_ = false;
   std::vector<CheckpointFile> files_;
   size_t acks_ = 0;
   int64_t max_alignment_ns_ = 0;

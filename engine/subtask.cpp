@@ -236,14 +236,7 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
     operators.push_back(
         {s.operator_id, s.ctx.subtask, s.ctx.parallelism, state.take(), timers.take()});
   }
-  const std::string path = coordinator_->file_path(id, name_for_file());
-  if (path.empty()) return;  // aborted meanwhile
-  try {
-    const CheckpointFile file = checkpoint_storage::write_subtask_file(path, operators);
-    coordinator_->acknowledge(id, index_, file, alignment_ns);
-  } catch (const std::exception& e) {
-    coordinator_->decline(id, index_, name() + ": " + e.what());
-  }
+  coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns);
 }
 
 void Subtask::run_source() {

@@ -175,38 +175,35 @@ TEST(CheckpointCoordinatorTest, FinishedSubtaskAbortsTheCheckpointInFlight) {
   CheckpointCoordinator coordinator(settings, 2, 1);
   std::thread loop([&] { coordinator.run(); });
   while (coordinator.triggered() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const std::string path = coordinator.file_path(1, "a.state");
-  ASSERT_FALSE(path.empty());
-  coordinator.acknowledge(1, 0, checkpoint_storage::write_subtask_file(path, {}), 0);
-  coordinator.finished(1);  // subtask 1 ends without acknowledging
+  coordinator.submit(1, 0, "a.state", {}, 0);
+  coordinator.finished(1);  // subtask 1 ends without a snapshot
   EXPECT_EQ(coordinator.stats().aborted.load(), 1u);
-  EXPECT_EQ(coordinator.completed(), 0);
-  EXPECT_TRUE(coordinator.file_path(1, "b.state").empty());
+  coordinator.submit(1, 1, "b.state", {}, 0);  // too late: ignored
   // No checkpoint is triggered once a subtask has finished.
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(coordinator.triggered(), 1);
   coordinator.stop();
   loop.join();
+  EXPECT_EQ(coordinator.completed(), 0);
+  EXPECT_EQ(coordinator.stats().completed.load(), 0u);
   EXPECT_FALSE(checkpoint_storage::load_latest(settings.dir, true).has_value());
 }
 
-TEST(CheckpointCoordinatorTest, LastAcknowledgementCompletesWithMetadata) {
+TEST(CheckpointCoordinatorTest, LastSnapshotWrittenCompletesWithMetadata) {
   testing::TempDir dir;
   CheckpointSettings settings{1, dir.file("c"), 2};
   CheckpointCoordinator coordinator(settings, 2, 5);  // as after a restore of checkpoint 4
+  EXPECT_EQ(coordinator.completed(), 4);
   std::thread loop([&] { coordinator.run(); });
   while (coordinator.triggered() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(coordinator.triggered(), 5);
-  OperatorSnapshot a{"a", 0, 1, "state-a", ""};
-  coordinator.acknowledge(
-      5, 1, checkpoint_storage::write_subtask_file(coordinator.file_path(5, "a"), {a}), 7);
-  EXPECT_EQ(coordinator.completed(), 4);
-  coordinator.acknowledge(
-      5, 0, checkpoint_storage::write_subtask_file(coordinator.file_path(5, "b"), {}), 3);
-  EXPECT_EQ(coordinator.completed(), 5);
-  EXPECT_EQ(coordinator.stats().last_alignment_ns.load(), 7);
+  coordinator.submit(5, 1, "a.state", {{"a", 0, 1, "state-a", ""}}, 7);
+  coordinator.submit(5, 0, "b.state", {}, 3);
+  // Snapshots submitted before stop() are still written: the checkpoint completes.
   coordinator.stop();
   loop.join();
+  EXPECT_EQ(coordinator.completed(), 5);
+  EXPECT_EQ(coordinator.stats().last_alignment_ns.load(), 7);
   const CheckpointData data = checkpoint_storage::load_from(settings.dir);
   EXPECT_EQ(data.id, 5);
   EXPECT_EQ(data.by_operator.at("a").front().state, "state-a");
