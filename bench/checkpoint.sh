@@ -76,13 +76,13 @@ rm -rf "$work/checkpoints" "$work/out"
 "$segflow" run "$work/job.yaml" --no-summary 2> /dev/null &
 pid=$!
 # Kill once a complete checkpoint holds (nearly) every profile: a profile's state takes
-# about 95 bytes in a checkpoint, so wait for one of profiles * 90 bytes.
+# about 90 bytes in a checkpoint, so wait for one of profiles * 80 bytes.
 lines=$((profiles + tail_events))
 while kill -0 $pid 2> /dev/null; do
   newest=$(ls -d "$work"/checkpoints/chk-*/_metadata 2> /dev/null | tail -1 || true)
   if [[ -n "$newest" ]]; then
     size=$(du -sb "$(dirname "$newest")" | cut -f1)
-    if (( size > profiles * 90 )); then kill -KILL $pid; break; fi
+    if (( size > profiles * 80 )); then kill -KILL $pid; break; fi
   fi
   sleep 0.05
 done
