@@ -221,5 +221,74 @@ TEST(CheckpointRecoveryTest, RestoresAtAnotherParallelism) {
   EXPECT_TRUE(actual == expected);
 }
 
+// Waits (no deadline: ctest's timeout is the limit) until `done()` or the process exits.
+template <class Done>
+bool wait_for(pid_t pid, Done done) {
+  int status = 0;
+  while (!done())
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return false;
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return true;
+}
+
+int stop(pid_t pid) {
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
+  testing::TempDir dir;
+  const std::string out = dir.file("out.jsonl");
+  const std::string checkpoints = dir.file("checkpoints");
+  const std::string spec = dir.file("job.yaml");
+  testing::write_file(spec,
+                      "name: savepoint\nparallelism: 2\n"
+                      "checkpoints: { interval: 1h, dir: " +
+                          checkpoints +
+                          " }\n"
+                          "sources:\n  - { id: events, type: generator, users: 100, events: 0 }\n"
+                          "sinks:\n  - { id: out, type: file_sink, path: " +
+                          out + ", input: events }\n");
+  const std::string log = dir.file("segflow.log");
+  std::vector<std::string> args = {SEGFLOW_BINARY, "run", spec, "--no-summary"};
+  auto spawn = [&](std::vector<std::string> a) {
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid = -1;
+    posix_spawn(&pid, SEGFLOW_BINARY, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+  };
+  const std::string savepoint = checkpoints + "/savepoint-000001";
+  const pid_t first = spawn(args);
+  // The sink's file exists once the job runs (its signal handlers are installed by then).
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(out); })) << testing::read_file(log);
+  kill(first, SIGUSR1);
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(savepoint + "/_metadata"); }))
+      << testing::read_file(log);
+  EXPECT_EQ(stop(first), 0) << testing::read_file(log);
+  EXPECT_TRUE(fs::exists(savepoint + "/_metadata"));  // stopped by a signal: kept
+
+  args.push_back("--from-checkpoint");
+  args.push_back(savepoint);
+  const pid_t second = spawn(args);
+  EXPECT_FALSE(fs::exists(out + ".inprogress"));  // the graceful stop committed everything
+  // The sink's staging file appears once the restored job runs (handlers installed).
+  ASSERT_TRUE(wait_for(second, [&] { return fs::exists(out + ".inprogress"); }))
+      << testing::read_file(log);
+  EXPECT_NE(testing::read_file(log).find("restoring checkpoint 1 from " + savepoint),
+            std::string::npos);
+  EXPECT_EQ(stop(second), 0) << testing::read_file(log);
+}
+
 }  // namespace
 }  // namespace segflow
