@@ -57,6 +57,16 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
     }
   }
 
+  if (settings_.checkpoints.enabled()) {
+    const int64_t first_id = services_.restore ? services_.restore->id + 1 : 1;
+    coordinator_ =
+        std::make_unique<CheckpointCoordinator>(settings_.checkpoints, subtasks_.size(), first_id);
+    for (size_t i = 0; i < subtasks_.size(); ++i)
+      subtasks_[i]->enable_checkpoints(coordinator_.get(), i);
+  }
+  if (services_.restore != nullptr)
+    for (auto& subtask : subtasks_) subtask->restore_from(services_.restore);
+
   // Channels: for every edge into a chain head, from every producer subtask to its targets.
   for (size_t c = 0; c < plan_.chains.size(); ++c) {
     const LogicalNode& head = nodes[plan_.chains[c].nodes.front()];
@@ -128,7 +138,13 @@ void Executor::run() {
       }
     });
   }
+  std::thread coordinator;
+  if (coordinator_) coordinator = std::thread([this] { coordinator_->run(); });
   for (auto& t : threads) t.join();
+  if (coordinator_) {
+    coordinator_->stop();
+    coordinator.join();
+  }
   if (services_.dead_letters != nullptr) services_.dead_letters->flush();
   state_.store(error_ ? JobState::kFailed : JobState::kFinished, std::memory_order_release);
   if (error_) std::rethrow_exception(error_);

@@ -2,7 +2,8 @@
 // subtask per (chain, parallel instance) with its own thread, connects subtasks with
 // bounded channels (forward, key-hash, broadcast or rebalance), and drives the operator
 // lifecycle (operator.h): batches, watermarks (minimum over active inputs; idle sources
-// excused), timers, and end of stream, which drains the whole graph.
+// excused), timers, checkpoints (checkpoint_coordinator.h) and restore, and end of stream,
+// which drains the whole graph.
 // Thread safety: construct and run() on one thread; stop() and the stats accessors from
 // any thread (stop() only stores an atomic, so a signal handler may call it).
 #pragma once
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "engine/channel.h"
+#include "engine/checkpoint_coordinator.h"
 #include "engine/clock.h"
 #include "engine/dead_letter.h"
 #include "engine/job_graph.h"
@@ -58,6 +60,7 @@ struct RuntimeServices {
   // Where identity merges hand profile state between subtasks (engine/profile_merge.h);
   // null: the executor uses its own.
   ProfileHandoff* profile_handoff = nullptr;
+  const CheckpointData* restore = nullptr;   // state to start from (outlives the executor)
 };
 
 class Executor {
@@ -74,6 +77,14 @@ class Executor {
   void run();
   // Graceful stop: sources end now; everything in flight is processed and written.
   void stop() { stop_requested_.store(true, std::memory_order_relaxed); }
+  // Takes a savepoint soon (checkpointing must be configured). Async-signal-safe.
+  void request_savepoint() {
+    if (coordinator_) coordinator_->request_savepoint();
+  }
+  // nullptr when the job takes no checkpoints.
+  const CheckpointStats* checkpoint_stats() const {
+    return coordinator_ ? &coordinator_->stats() : nullptr;
+  }
 
   const std::deque<OperatorStats>& operator_stats() const { return stats_; }
   const std::deque<SubtaskStats>& subtask_stats() const { return subtask_stats_; }
@@ -95,6 +106,7 @@ class Executor {
   std::atomic<JobState> state_{JobState::kCreated};
   std::vector<std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Subtask>> subtasks_;
+  std::unique_ptr<CheckpointCoordinator> coordinator_;
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> cancelled_{false};
   std::mutex error_mutex_;

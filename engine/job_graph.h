@@ -38,6 +38,15 @@ struct LogicalNode {
   bool is_source() const { return static_cast<bool>(make_source); }
 };
 
+// Periodic checkpoints (spec: `checkpoints: {interval, dir, retain}`); off when interval_ms
+// is 0. See engine/checkpoint_coordinator.h.
+struct CheckpointSettings {
+  int64_t interval_ms = 0;
+  std::string dir;      // one sub-directory per checkpoint
+  uint32_t retain = 3;  // completed checkpoints kept (savepoints are never deleted)
+  bool enabled() const { return interval_ms > 0; }
+};
+
 // Job-wide settings from the spec's top level.
 struct JobSettings {
   std::string name = "job";
@@ -51,6 +60,7 @@ struct JobSettings {
   bool chaining = true;
   std::string metrics_address;   // host:port for Prometheus; empty: off
   std::string dead_letter_path;  // JSONL file; empty: counts only
+  CheckpointSettings checkpoints;
 };
 
 class LogicalGraph {

@@ -43,6 +43,41 @@ int64_t steady_ns() {
       .count();
 }
 
+// The checkpoint coordinator's figures (jobs with `checkpoints:` only).
+void add_checkpoint_metrics(const std::string& job, const CheckpointStats& c,
+                            std::vector<MetricFamily>& families) {
+  const Labels labels = {{"job", job}};
+  auto gauge = [&](const char* name, const char* help, double v) {
+    auto f = family(name, help, MetricType::Gauge);
+    add(f, labels, v);
+    families.push_back(std::move(f));
+  };
+  auto counter = [&](const char* name, const char* help, double v) {
+    auto f = family(name, help, MetricType::Counter);
+    add(f, labels, v);
+    families.push_back(std::move(f));
+  };
+  auto load = [](const auto& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+  gauge("segflow_checkpoint_last_completed_id", "Id of the newest completed checkpoint",
+        load(c.last_completed_id));
+  gauge("segflow_checkpoint_last_duration_seconds",
+        "Trigger to completion of the newest completed checkpoint", load(c.last_duration_ns) / 1e9);
+  gauge("segflow_checkpoint_last_size_bytes", "Bytes written by the newest completed checkpoint",
+        load(c.last_size_bytes));
+  gauge("segflow_checkpoint_last_alignment_seconds",
+        "Longest barrier alignment of a subtask in the newest completed checkpoint",
+        load(c.last_alignment_ns) / 1e9);
+  gauge("segflow_checkpoint_restored_id", "Checkpoint this run was restored from (0: none)",
+        load(c.restored_id));
+  counter("segflow_checkpoints_completed_total", "Checkpoints completed", load(c.completed));
+  counter("segflow_checkpoints_failed_total",
+          "Checkpoints that failed (a subtask could not write its state, or the metadata)",
+          load(c.failed));
+  counter("segflow_checkpoints_aborted_total",
+          "Checkpoints given up because a subtask reached the end of its input first",
+          load(c.aborted));
+}
+
 // Every metric family of the job, read from the executor's atomics.
 std::vector<MetricFamily> collect(const std::string& job, const Executor& executor,
                                   const DeadLetterOutput& dead_letters) {
@@ -158,9 +193,13 @@ std::vector<MetricFamily> collect(const std::string& job, const Executor& execut
   auto build = family("segflow_build_info", "Always 1; the version is a label", MetricType::Gauge);
   add(build, {{"job", job}, {"version", SEGFLOW_VERSION}}, 1);
 
-  return {in,      out,     bytes, watermark, lag,     busy,        idle, backpressured,
-          fill,    blocked, dead,  late,      running, threads_job, rss,  cpu,
-          threads, fds,     start, uptime,    build};
+  std::vector<MetricFamily> families = {in,      out,           bytes, watermark, lag,     busy,
+                                        idle,    backpressured, fill,  blocked,   dead,    late,
+                                        running, threads_job,   rss,   cpu,       threads, fds,
+                                        start,   uptime,        build};
+  if (const CheckpointStats* c = executor.checkpoint_stats())
+    add_checkpoint_metrics(job, *c, families);
+  return families;
 }
 
 void reply(mg_connection* conn, int status, const char* content_type, const std::string& body) {

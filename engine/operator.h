@@ -10,7 +10,12 @@
 //   on_watermark after timers, when the input watermark advances; may emit. Records emitted
 //               must not be earlier than the watermark (they would be late downstream).
 //   snapshot /  write / read all state (keyed state, timers are saved by the runtime).
-//   restore
+//   restore     restore runs after open (ctx.restoring says it will); when the parallelism
+//               changed, it runs once per old subtask's snapshot, and keyed state keeps only
+//               the key groups this subtask owns.
+//   prepare_snapshot  at a checkpoint barrier, just before snapshot: may flush or rotate
+//               (a sink pre-commits here).
+//   on_checkpoint_complete  checkpoint `id` is durable: a sink commits what it pre-committed.
 //   close       once at end of stream, after the final watermark (kMaxTime); may emit.
 //
 // Identity merges (protocol in engine/profile_merge.h): a keyed operator whose per-profile
@@ -61,6 +66,8 @@ struct OperatorContext {
   int64_t watermark = kMinTime;  // current input watermark
   // Sources that read bytes add them here (once per poll, relaxed): segflow_source_bytes_in.
   std::atomic<uint64_t>* bytes_in = nullptr;
+  bool checkpointing = false;  // the job takes checkpoints: sinks stage output until commit
+  bool restoring = false;      // restore() follows open(): keep existing output
 
   KeyedStateScope state_scope() const { return {key_groups, max_parallelism, clock}; }
 };
@@ -74,6 +81,8 @@ class Operator {
   virtual void on_watermark(int64_t /*watermark*/, Output& /*out*/) {}
   virtual void snapshot(StateWriter& /*w*/) const {}
   virtual void restore(StateReader& /*r*/) {}
+  virtual void prepare_snapshot(int64_t /*checkpoint_id*/) {}
+  virtual void on_checkpoint_complete(int64_t /*checkpoint_id*/) {}
   virtual void close(Output& /*out*/) {}
 
   virtual bool merges_profiles() const { return false; }
@@ -106,6 +115,7 @@ class Source {
   virtual SourceStatus poll(Output& out) = 0;
   virtual void snapshot(StateWriter& /*w*/) const {}
   virtual void restore(StateReader& /*r*/) {}
+  virtual void on_checkpoint_complete(int64_t /*checkpoint_id*/) {}
   virtual void close() {}
 
  protected:

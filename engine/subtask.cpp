@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 namespace segflow {
@@ -28,6 +29,12 @@ Subtask::Subtask(const JobSettings& settings, const RuntimeServices& services,
       cancelled_(cancelled),
       time_stats_(time_stats),
       router_(settings.batch_size, settings.max_parallelism, &cancelled) {}
+
+std::string Subtask::name_for_file() const {
+  const std::string& head = source_ ? source_ctx_.operator_id : slots_.front()->operator_id;
+  const uint32_t index = source_ ? source_ctx_.subtask : slots_.front()->ctx.subtask;
+  return head + "-" + std::to_string(index) + ".state";
+}
 
 std::string Subtask::name() const {
   const std::string& head = source_ ? source_ctx_.operator_id : slots_.front()->operator_id;
@@ -131,11 +138,61 @@ void Subtask::apply_merge_record(Slot& s, const Batch& batch, const Record& r) {
 }
 
 void Subtask::open_all() {
+  const int64_t started = steady_ns();
   wire_outputs();
-  if (source_) source_->open(source_ctx_);
-  for (auto& s : slots_) s->op->open(s->ctx);
+  auto restoring = [&](const std::string& id) {
+    return restore_ != nullptr && restore_->by_operator.count(id) > 0;
+  };
+  if (source_) {
+    source_ctx_.checkpointing = coordinator_ != nullptr;
+    source_ctx_.restoring = restoring(source_ctx_.operator_id);
+    source_->open(source_ctx_);
+    if (source_ctx_.restoring) restore_source();
+  }
+  for (auto& s : slots_) {
+    s->ctx.checkpointing = coordinator_ != nullptr;
+    s->ctx.restoring = restoring(s->operator_id);
+    s->op->open(s->ctx);
+    if (s->ctx.restoring) restore_slot(*s);
+  }
   input_watermarks_.assign(inputs_.size(), kMinTime);
   input_states_.assign(inputs_.size(), InputState::kActive);
+  blocked_.assign(inputs_.size(), false);
+  if (restore_ != nullptr) {
+    last_barrier_ = notified_complete_ = restore_->id;
+    if (coordinator_ != nullptr) coordinator_->restored(steady_ns() - started);
+  }
+}
+
+void Subtask::restore_source() {
+  const auto& snapshots = restore_->by_operator.at(source_ctx_.operator_id);
+  for (const OperatorSnapshot& snap : snapshots) {
+    if (snap.parallelism != source_ctx_.parallelism)
+      throw std::runtime_error(
+          "checkpoint " + std::to_string(restore_->id) + " has source '" + source_ctx_.operator_id +
+          "' at parallelism " + std::to_string(snap.parallelism) + ", the job has " +
+          std::to_string(source_ctx_.parallelism) + " (sources cannot be rescaled)");
+    if (snap.subtask != source_ctx_.subtask) continue;
+    StateReader r(snap.state);
+    source_->restore(r);
+  }
+}
+
+void Subtask::restore_slot(Slot& slot) {
+  // Same parallelism: this subtask's own snapshot. Rescaled: every old subtask's snapshot;
+  // keyed state and timers keep the key groups this subtask owns.
+  const auto& snapshots = restore_->by_operator.at(slot.operator_id);
+  const bool rescaled = snapshots.front().parallelism != slot.ctx.parallelism;
+  for (const OperatorSnapshot& snap : snapshots) {
+    if (!rescaled && snap.subtask != slot.ctx.subtask) continue;
+    StateReader r(snap.state);
+    slot.op->restore(r);
+    StateReader timers(snap.timers);
+    if (rescaled)
+      slot.timers.restore(timers, slot.ctx.key_groups, slot.ctx.max_parallelism);
+    else
+      slot.timers.restore(timers);
+  }
 }
 
 void Subtask::count_idle(int64_t since) {
@@ -155,6 +212,71 @@ void Subtask::run() {
   else
     run_inputs();
   if (!cancelled_.load(std::memory_order_relaxed)) finish();
+  if (coordinator_ != nullptr) coordinator_->finished(index_);
+}
+
+void Subtask::poll_checkpoints() {
+  if (coordinator_ == nullptr) return;
+  if (source_) {
+    const int64_t triggered = coordinator_->triggered();
+    if (triggered > last_barrier_) {
+      take_snapshot(triggered, 0);
+      router_.broadcast(Element{ElementKind::kBarrier, triggered, nullptr});
+      last_barrier_ = triggered;
+    }
+  }
+  const int64_t completed = coordinator_->completed();
+  if (completed > notified_complete_) {
+    notified_complete_ = completed;
+    if (source_) source_->on_checkpoint_complete(completed);
+    for (auto& s : slots_) s->op->on_checkpoint_complete(completed);
+  }
+}
+
+void Subtask::on_barrier(size_t input, int64_t id) {
+  if (id <= last_barrier_ || id < aligning_) return;  // of a checkpoint given up already
+  if (id > aligning_) {
+    // A newer checkpoint overtakes one that never completed: align on the newer one.
+    aligning_ = id;
+    align_start_ns_ = steady_ns();
+    std::fill(blocked_.begin(), blocked_.end(), false);
+  }
+  blocked_[input] = true;
+  complete_alignment_if_ready();
+}
+
+void Subtask::complete_alignment_if_ready() {
+  if (aligning_ <= last_barrier_) return;
+  for (size_t c = 0; c < inputs_.size(); ++c)
+    if (!blocked_[c] && input_states_[c] != InputState::kEnded) return;
+  take_snapshot(aligning_, steady_ns() - align_start_ns_);
+  router_.broadcast(Element{ElementKind::kBarrier, aligning_, nullptr});
+  last_barrier_ = aligning_;
+  std::fill(blocked_.begin(), blocked_.end(), false);
+}
+
+void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
+  if (coordinator_ == nullptr) return;
+  // Everything before the barrier reaches every operator of the chain (and the router).
+  if (source_) source_out_->flush();
+  for (auto& s : slots_) s->out->flush();
+  std::vector<OperatorSnapshot> operators;
+  if (source_) {
+    StateWriter w;
+    source_->snapshot(w);
+    operators.push_back(
+        {source_ctx_.operator_id, source_ctx_.subtask, source_ctx_.parallelism, w.take(), {}});
+  }
+  for (auto& slot : slots_) {
+    Slot& s = *slot;
+    s.op->prepare_snapshot(id);
+    StateWriter state, timers;
+    s.op->snapshot(state);
+    s.timers.snapshot(timers);
+    operators.push_back(
+        {s.operator_id, s.ctx.subtask, s.ctx.parallelism, state.take(), timers.take()});
+  }
+  coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns);
 }
 
 void Subtask::run_source() {
@@ -163,6 +285,7 @@ void Subtask::run_source() {
   int64_t last_watermark_at = clock.now_ms();
   while (!cancelled_.load(std::memory_order_relaxed) &&
          !stop_requested_.load(std::memory_order_relaxed)) {
+    poll_checkpoints();
     const SourceStatus status = source_->poll(*source_out_);
     source_out_->flush();
     if (status == SourceStatus::kEnd) break;
@@ -197,12 +320,14 @@ void Subtask::run_inputs() {
     bool progressed = false;
     for (size_t c = 0; c < n; ++c) {
       Element e;
-      for (int budget = kElementsPerInputTurn; budget > 0 && inputs_[c]->pop(e); --budget) {
+      for (int budget = kElementsPerInputTurn; budget > 0 && input_open(c) && inputs_[c]->pop(e);
+           --budget) {
         progressed = true;
         handle(c, e);
       }
     }
     fire_processing_timers();
+    poll_checkpoints();
     if (!progressed) {
       router_.flush();
       auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(kMaxSleep);
@@ -214,8 +339,9 @@ void Subtask::run_inputs() {
       const int64_t idle_from = steady_ns();
       wakeup_.wait_until_ready(
           [&] {
-            return std::any_of(inputs_.begin(), inputs_.end(),
-                               [](const Channel* c) { return c->has_data(); });
+            for (size_t c = 0; c < n; ++c)
+              if (input_open(c) && inputs_[c]->has_data()) return true;
+            return false;
           },
           timeout);
       count_idle(idle_from);
@@ -241,9 +367,11 @@ void Subtask::handle(size_t input, const Element& e) {
     case ElementKind::kEndOfStream:
       input_states_[input] = InputState::kEnded;
       ++ended_inputs_;
+      complete_alignment_if_ready();  // an ended input cannot hold a barrier back
       break;
     case ElementKind::kBarrier:
-      return;  // checkpoints are not implemented yet; barriers are ignored
+      on_barrier(input, e.value);
+      return;
   }
   update_input_watermark();
 }

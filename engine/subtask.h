@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/checkpoint_coordinator.h"
 #include "engine/executor.h"
 #include "engine/router.h"
 
@@ -34,10 +35,19 @@ class Subtask {
   void set_source(std::unique_ptr<Source> source, OperatorContext ctx, OperatorStats* stats);
   void add_operator(std::unique_ptr<Operator> op, OperatorContext ctx, OperatorStats* stats);
   void add_input(Channel* channel) { inputs_.push_back(channel); }
+  // Checkpointing: `index` numbers this subtask among all of the job's (acknowledgements).
+  void enable_checkpoints(CheckpointCoordinator* coordinator, size_t index) {
+    coordinator_ = coordinator;
+    index_ = index;
+  }
+  // State to restore after open (outlives run()).
+  void restore_from(const CheckpointData* data) { restore_ = data; }
   Router& router() { return router_; }
   Wakeup& wakeup() { return wakeup_; }
   SubtaskStats& time_stats() { return *time_stats_; }
   std::string name() const;
+  // This subtask's file in a checkpoint directory.
+  std::string name_for_file() const;
 
   // The thread body.
   void run();
@@ -61,6 +71,17 @@ class Subtask {
   void fire_processing_timers();
   int64_t next_processing_timer() const;
   void finish();
+  // Checkpoints: a source injects the barrier of a newly triggered checkpoint; everyone
+  // tells its operators about completed ones.
+  void poll_checkpoints();
+  // Barrier `id` arrived on `input`: block that input until all inputs delivered it.
+  void on_barrier(size_t input, int64_t id);
+  void complete_alignment_if_ready();
+  // Flushes the chain, snapshots every operator and its timers, writes and acknowledges.
+  void take_snapshot(int64_t id, int64_t alignment_ns);
+  void restore_slot(Slot& slot);
+  void restore_source();
+  bool input_open(size_t c) const { return !blocked_[c]; }
   // Adds the time since `since` (steady_clock ns) to the idle counter.
   void count_idle(int64_t since);
 
@@ -83,6 +104,15 @@ class Subtask {
   size_t ended_inputs_ = 0;
   bool idle_forwarded_ = false;
   int64_t watermark_ = kMinTime;
+
+  CheckpointCoordinator* coordinator_ = nullptr;
+  size_t index_ = 0;
+  const CheckpointData* restore_ = nullptr;
+  int64_t last_barrier_ = 0;    // the newest barrier forwarded
+  int64_t aligning_ = 0;        // the barrier being aligned (> last_barrier_ while aligning)
+  int64_t align_start_ns_ = 0;  // steady_clock
+  std::vector<bool> blocked_;   // per input: delivered barrier `aligning_`
+  int64_t notified_complete_ = 0;
 
   Wakeup wakeup_;
   Router router_;

@@ -50,4 +50,11 @@ void TimerService::restore(StateReader& r) {
   for (Timer& t : read_state<std::vector<Timer>>(r)) processing_.insert(std::move(t));
 }
 
+void TimerService::restore(StateReader& r, const KeyGroupRange& key_groups,
+                           uint32_t max_parallelism) {
+  for (std::set<Timer>* set : {&event_, &processing_})
+    for (Timer& t : read_state<std::vector<Timer>>(r))
+      if (key_groups.contains(key_group_of(t.key, max_parallelism))) set->insert(std::move(t));
+}
+
 }  // namespace segflow

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "engine/key_group.h"
 #include "engine/state_io.h"
 
 namespace segflow {
@@ -39,6 +40,9 @@ class TimerService {
 
   void snapshot(StateWriter& w) const;
   void restore(StateReader& r);
+  // Restores only the timers whose key falls in `key_groups` (rescaling: the others belong
+  // to another subtask now).
+  void restore(StateReader& r, const KeyGroupRange& key_groups, uint32_t max_parallelism);
 
  private:
   std::set<Timer>& timers(TimeDomain d) {

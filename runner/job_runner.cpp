@@ -5,9 +5,12 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 
 #include <unistd.h>
 
+#include "engine/checkpoint_storage.h"
 #include "engine/dead_letter.h"
 #include "engine/executor.h"
 #include "engine/metrics_exporter.h"
@@ -19,6 +22,10 @@ namespace {
 
 std::atomic<Executor*> running_executor{nullptr};
 std::atomic<int> signals_seen{0};
+
+void on_savepoint_signal(int) {
+  if (Executor* e = running_executor.load()) e->request_savepoint();
+}
 
 void on_stop_signal(int) {
   // First signal: graceful stop (drain, write everything). Second: give up at once.
@@ -37,17 +44,42 @@ class StopSignals {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
+    struct sigaction usr {};
+    usr.sa_handler = on_savepoint_signal;
+    sigemptyset(&usr.sa_mask);
+    usr.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &usr, &old_usr1_);
   }
   ~StopSignals() {
     sigaction(SIGINT, &old_int_, nullptr);
     sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGUSR1, &old_usr1_, nullptr);
     running_executor.store(nullptr);
   }
 
  private:
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
+  struct sigaction old_usr1_ {};
 };
+
+// The checkpoint to start from: the one asked for, else the newest complete one in the
+// job's checkpoint directory (damaged ones are skipped and reported).
+std::optional<CheckpointData> checkpoint_to_restore(const JobSpec& spec,
+                                                    const RunOptions& options) {
+  const CheckpointSettings& checkpoints = spec.settings.checkpoints;
+  if (!options.from_checkpoint.empty()) {
+    if (!checkpoints.enabled())
+      throw std::runtime_error("--from-checkpoint needs a 'checkpoints:' section in the job");
+    return checkpoint_storage::load_from(options.from_checkpoint);
+  }
+  if (!checkpoints.enabled()) return std::nullopt;
+  std::vector<std::string> skipped;
+  auto latest = checkpoint_storage::load_latest(checkpoints.dir, /*savepoints=*/false, &skipped);
+  for (const std::string& s : skipped)
+    std::cerr << "segflow: skipping damaged checkpoint: " << s << "\n";
+  return latest;
+}
 
 }  // namespace
 
@@ -55,6 +87,15 @@ RunResult run_job(const JobSpec& spec, const RunOptions& options) {
   DeadLetterOutput dead_letters(spec.settings.dead_letter_path);
   RuntimeServices services;
   services.dead_letters = &dead_letters;
+  const auto load_start = std::chrono::steady_clock::now();
+  const std::optional<CheckpointData> restore = checkpoint_to_restore(spec, options);
+  if (restore) {
+    const double load_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    std::cerr << "segflow: restoring checkpoint " << restore->id << " from " << restore->path
+              << " (" << restore->bytes << " bytes, read and verified in " << load_s << " s)\n";
+    services.restore = &*restore;
+  }
   Executor executor(spec.graph, spec.settings, services);
 
   std::unique_ptr<MetricsExporter> metrics;
@@ -72,6 +113,10 @@ RunResult run_job(const JobSpec& spec, const RunOptions& options) {
 
   const auto start = std::chrono::steady_clock::now();
   executor.run();
+  // Every source ended and all output is committed: a rerun starts afresh (a job stopped by
+  // a signal keeps its checkpoints, to be resumed).
+  if (spec.settings.checkpoints.enabled() && signals_seen.load() == 0)
+    checkpoint_storage::remove_checkpoints(spec.settings.checkpoints.dir);
   RunResult result;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (const OperatorStats& s : executor.operator_stats())

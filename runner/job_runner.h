@@ -1,5 +1,7 @@
 // Runs a loaded job spec to completion: dead-letter output, executor, metrics endpoint,
-// graceful stop on SIGINT/SIGTERM, and a closing summary. Thread safety: one job per
+// graceful stop on SIGINT/SIGTERM, a savepoint on SIGUSR1, restore from a checkpoint (given,
+// or the newest complete one in the spec's checkpoint dir; they are deleted when the job
+// ends by itself), and a closing summary. Thread safety: one job per
 // process at a time (the signal handler targets the running job).
 #pragma once
 
@@ -15,6 +17,8 @@ struct RunOptions {
   bool print_summary = true;
   bool handle_signals = true;
   std::ostream* summary_out = nullptr;  // default std::cerr
+  // A checkpoint or savepoint directory, or a directory of them (its newest complete one).
+  std::string from_checkpoint;
 };
 
 struct RunResult {

@@ -140,6 +140,15 @@ JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_nam
     d->finish();
   }
 
+  if (auto c = top.optional_child("checkpoints")) {
+    c->expect_map();
+    s.checkpoints.interval_ms = c->duration_ms("interval");
+    if (s.checkpoints.interval_ms <= 0) c->fail_at("interval", "must be positive");
+    s.checkpoints.dir = c->string("dir");
+    if (s.checkpoints.dir.empty()) c->fail_at("dir", "must not be empty");
+    s.checkpoints.retain = static_cast<uint32_t>(c->integer("retain", 3, 1, 1000));
+    c->finish();
+  }
   const auto sources = top.list("sources");
   if (sources.empty()) top.fail("a job needs at least one entry under 'sources'");
   for (const ConfigNode& n : sources) spec.graph.add(parse_node(n, true, s.parallelism));

@@ -2,6 +2,8 @@
 // connectors/json/record_json.h) to standard output, one write per batch, flushed after
 // every batch so output appears promptly. Thread safety: one instance per subtask; the
 // subtasks of a parallel sink share stdout, and each batch's lines stay together.
+// Guarantee with checkpoints: at-least-once (lines are printed at once; after a restart
+// from a checkpoint, those printed since it are printed again).
 #pragma once
 
 #include <string>

@@ -9,11 +9,20 @@
 //          out/segments-1.jsonl, ... (a path without extension gets the suffix at its end).
 //   flush  `batch` (default): write and flush after every batch, so readers see complete
 //          lines promptly; `close`: leave it to a large buffer and flush at close only.
+//
+// Guarantee: with checkpoints on, exactly-once. Lines are staged (staged_file.h) and reach
+// `path` only when the checkpoint after them completes (and at the end of the job); after a
+// restart from a checkpoint, `path` is cut back to what that checkpoint committed, so no
+// line is lost or written twice. Readers see output in steps of the checkpoint interval
+// (`flush` is then ignored). The sink cannot be rescaled (one file per subtask). Without
+// checkpoints: the file is rewritten by every run.
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
+#include "connectors/file/staged_file.h"
 #include "engine/config_node.h"
 #include "engine/operator.h"
 
@@ -39,14 +48,20 @@ class FileSink final : public Operator {
   void open(OperatorContext& ctx) override;
   void process(const Batch& in, Output& out) override;
   void close(Output& out) override;
+  void prepare_snapshot(int64_t checkpoint_id) override;
+  void on_checkpoint_complete(int64_t checkpoint_id) override;
+  // Format: version, subtask, parallelism, staged-file state (empty without checkpoints).
+  void snapshot(StateWriter& w) const override;
+  void restore(StateReader& r) override;
 
  private:
   [[noreturn]] void fail(const char* what) const;
 
   Config config_;
   std::string path_;
-  std::FILE* file_ = nullptr;
-  std::string buffer_;  // the lines of one batch, reused
+  std::FILE* file_ = nullptr;           // without checkpoints
+  std::unique_ptr<StagedFile> staged_;  // with checkpoints
+  std::string buffer_;                  // the lines of one batch, reused
 };
 
 }  // namespace segflow

@@ -13,7 +13,8 @@ SEGFLOW_REGISTER_OPERATOR("file", FileSource);
 
 namespace {
 
-constexpr uint64_t kStateVersion = 1;
+// 1: resume line (or record, sorted) and loaded flag; 2: also the byte offset of that line.
+constexpr uint64_t kStateVersion = 2;
 constexpr size_t kStagingBatchSize = 4096;
 
 FileSource::Format format_from_extension(const ConfigNode& node, std::string path) {
@@ -152,6 +153,10 @@ bool FileSource::read_line(Sink& out) {
 }
 
 void FileSource::skip_to_resume_point() {
+  if (resume_offset_ > 0) {
+    reader_->seek(resume_offset_, resume_position_);
+    resume_offset_ = 0;
+  }
   std::string_view line;
   while (!at_end_ && reader_->line_number() < resume_position_) {
     const LineReader::Result r = reader_->next(line);
@@ -231,16 +236,21 @@ void FileSource::snapshot(StateWriter& w) const {
   if (config_.sort_by_time) {
     w.u64(loaded_ ? replayed_ : 0);
     w.u64(loaded_ ? 1 : 0);
+    w.u64(0);
   } else {
     w.u64(lines_read());
     w.u64(0);
+    w.u64(reader_ ? reader_->offset() : 0);
   }
 }
 
 void FileSource::restore(StateReader& r) {
-  if (r.u64() != kStateVersion) throw StateFormatError("file source: unknown state version");
+  const uint64_t version = r.u64();
+  if (version != 1 && version != kStateVersion)
+    throw StateFormatError("file source: unknown state version");
   resume_position_ = r.u64();
   resume_loaded_ = r.u64() != 0;
+  resume_offset_ = version >= 2 ? r.u64() : 0;
 }
 
 }  // namespace segflow

@@ -128,6 +128,7 @@ class FileSource final : public Source {
   bool send_dead_letters_ = true;  // off while re-reading lines already handled before a restore
   // Restore point: lines to skip (streaming) or records to skip (sorted).
   uint64_t resume_position_ = 0;
+  uint64_t resume_offset_ = 0;  // byte offset of line resume_position_ + 1 (streaming)
   bool resume_loaded_ = false;
 
   // sort_by_time: the whole file, decoded, and the replay order.

@@ -48,7 +48,19 @@ bool LineReader::refill() {
   }
   begin_ = 0;
   end_ = static_cast<size_t>(n);
+  read_total_ += end_;
   return true;
+}
+
+void LineReader::seek(uint64_t offset, uint64_t line_number) {
+  if (gzseek(as_gz(file_), static_cast<z_off_t>(offset), SEEK_SET) != static_cast<z_off_t>(offset))
+    throw std::runtime_error("cannot resume at byte " + std::to_string(offset) +
+                             ": the file is shorter (replaced since the checkpoint?)");
+  begin_ = end_ = 0;
+  eof_ = false;
+  carry_.clear();
+  read_total_ = offset;
+  line_number_ = line_number;
 }
 
 void LineReader::append_capped(const char* begin, const char* end) {

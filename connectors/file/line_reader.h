@@ -31,6 +31,12 @@ class LineReader {
   Result next(std::string_view& line);
   // 1-based number of the line last returned (0 before the first).
   uint64_t line_number() const { return line_number_; }
+  // Uncompressed bytes consumed: the offset where the next line starts.
+  uint64_t offset() const { return read_total_ - (end_ - begin_); }
+  // Continues at `offset` (a value of offset()), which starts line `line_number` + 1. On a
+  // gzip file this decompresses up to there; on a plain file it seeks. Throws
+  // std::runtime_error when the file is shorter.
+  void seek(uint64_t offset, uint64_t line_number);
   const std::string& error() const { return error_; }
 
  private:
@@ -47,6 +53,7 @@ class LineReader {
   std::string carry_;  // a line that spans chunks, capped at max_line_bytes_ + 1
   size_t max_line_bytes_;
   uint64_t line_number_ = 0;
+  uint64_t read_total_ = 0;  // uncompressed bytes read into buffer_ so far
   std::string error_;
 };
 

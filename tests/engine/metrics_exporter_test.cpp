@@ -189,5 +189,41 @@ TEST(MetricsExporterTest, ABusyPortIsAnError) {
   EXPECT_EQ(testing::http_get(first.port(), "/readyz"), "job is created\n");
 }
 
+TEST(MetricsExporterTest, ServesCheckpointFigures) {
+  testing::TempDir dir;
+  LogicalGraph g;
+  LogicalNode src;
+  src.id = "src";
+  src.make_source = [] { return std::make_unique<SlowSource>(); };
+  g.add(src);
+  LogicalNode sink;
+  sink.id = "sink";
+  sink.inputs = {{"src", Partitioning::kHash}};
+  sink.make_operator = [] { return std::make_unique<Discard>(); };
+  g.add(sink);
+  g.validate();
+  DeadLetterOutput dead;
+  JobSettings settings;
+  settings.checkpoints = {5, dir.file("checkpoints"), 2};
+  Executor executor(g, settings, {&SystemClock::instance(), &dead});
+  MetricsExporter exporter("127.0.0.1:0", "test", executor, dead);
+  executor.run();
+  const CheckpointStats& stats = *executor.checkpoint_stats();
+  const std::string body = testing::http_get(exporter.port(), "/metrics");
+  for (const std::string& expected : {
+           "segflow_checkpoint_last_completed_id{job=\"test\"} " +
+               std::to_string(stats.last_completed_id.load()),
+           "segflow_checkpoints_completed_total{job=\"test\"} " +
+               std::to_string(stats.completed.load()),
+           "segflow_checkpoint_last_size_bytes{job=\"test\"} " +
+               std::to_string(stats.last_size_bytes.load()),
+           std::string("segflow_checkpoints_failed_total{job=\"test\"} 0"),
+           std::string("segflow_checkpoint_last_duration_seconds{job=\"test\"}"),
+           std::string("segflow_checkpoint_last_alignment_seconds{job=\"test\"}"),
+           std::string("segflow_checkpoint_restored_id{job=\"test\"} 0"),
+       })
+    EXPECT_NE(body.find(expected), std::string::npos) << expected << "\n" << body;
+}
+
 }  // namespace
 }  // namespace segflow

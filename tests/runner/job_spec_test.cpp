@@ -72,6 +72,22 @@ TEST(JobSpecTest, WrongTypeIsAnError) {
             "5m, 2h or 30d, found 'soon'");
 }
 
+TEST(JobSpecTest, CheckpointsSection) {
+  const std::string with =
+      replace(kValid, "sources:", "checkpoints: { interval: 10s, dir: ck }\nsources:");
+  const JobSpec spec = parse_job_spec(with, "job.yaml");
+  EXPECT_EQ(spec.settings.checkpoints.interval_ms, 10'000);
+  EXPECT_EQ(spec.settings.checkpoints.dir, "ck");
+  EXPECT_EQ(spec.settings.checkpoints.retain, 3u);
+  EXPECT_FALSE(parse_job_spec(kValid, "job.yaml").settings.checkpoints.enabled());
+  EXPECT_EQ(error_of(replace(with, "dir: ck", "dir: ck, retain: 0")),
+            "job.yaml:5:48: checkpoints.retain: must be between 1 and 1000, found 0");
+  EXPECT_EQ(error_of(replace(with, "interval: 10s, ", "")),
+            "job.yaml:5:14: checkpoints: missing required field 'interval'");
+  EXPECT_EQ(error_of(replace(with, "dir: ck", "dir: ck, every: 1s")),
+            "job.yaml:5:40: checkpoints: unknown key 'every'");
+}
+
 TEST(JobSpecTest, MissingFieldIsAnError) {
   EXPECT_EQ(error_of(replace(kValid, "    type: filter\n", "")),
             "job.yaml:11:5: operators[0]: missing required field 'type'");

@@ -410,15 +410,20 @@ TEST(FileSourceJsonl, SubtasksSplitTheLines) {
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 1000u);
 }
 
-void check_restore(const std::string& extra_config) {
+// Snapshot after a few polls, restore into a fresh source: it continues at the next line
+// (by byte offset; by line count for `version1` state).
+void check_restore(const std::string& extra_config, bool gzip = false, bool version1 = false) {
   TempDir dir;
-  const std::string path = dir.file("e.jsonl");
+  const std::string path = dir.file(gzip ? "e.jsonl.gz" : "e.jsonl");
   std::string content;
   for (int i = 0; i < 3000; ++i) {
     content += track(std::to_string(i), (i * 7919) % 3000) + "\n";
     if (i % 100 == 0) content += "bad line\n";
   }
-  write_file(path, content);
+  if (gzip)
+    write_gzip(path, content);
+  else
+    write_file(path, content);
   const auto config = parse_config(jsonl_config(path, extra_config));
   const std::vector<std::string> expected = SourceHarness(config).run().keys();
 
@@ -429,6 +434,16 @@ void check_restore(const std::string& extra_config) {
   first.drain(before, 3);
   StateWriter w;
   first.source.snapshot(w);
+  if (version1) {  // the format before byte offsets: version, line, loaded flag
+    StateReader full(w.data());
+    full.u64();
+    const uint64_t line = full.u64();
+    const uint64_t loaded = full.u64();
+    w = StateWriter();
+    w.u64(1);
+    w.u64(line);
+    w.u64(loaded);
+  }
 
   DeadLetterOutput second_dl;
   SourceHarness second(config, &second_dl);
@@ -444,6 +459,10 @@ void check_restore(const std::string& extra_config) {
 
 TEST(FileSourceJsonl, RestoreResumesWhereTheSnapshotWas) { check_restore(""); }
 TEST(FileSourceJsonl, RestoreResumesSortedReplay) { check_restore("sort_by_time: true"); }
+TEST(FileSourceJsonl, RestoreResumesInAGzipFile) { check_restore("", /*gzip=*/true); }
+TEST(FileSourceJsonl, RestoreAcceptsLineOnlyState) {
+  check_restore("", /*gzip=*/false, /*version1=*/true);
+}
 
 TEST(FileSourceJsonl, RestoreRejectsForeignState) {
   StateWriter w;

@@ -1,0 +1,294 @@
+// The test that matters for checkpoints: a segflow process running file source ->
+// rolling_count_threshold -> file sink is killed with SIGKILL over and over (fixed seeds),
+// restarted each time from its latest checkpoint, and its final committed output must equal
+// an uninterrupted run's: line for line at a fixed parallelism, as the same multiset of
+// lines when every restart picks another parallelism (the order in which two parallel
+// subtasks reach the one sink is not deterministic, even without failures).
+//
+// Kill points: alternately just after a checkpoint completes (plus a random 0-9 ms) and
+// while one is being written (its directory exists, its _metadata not yet).
+// The short variant runs in ctest; the long one on demand:
+//   SEGFLOW_RECOVERY_LONG=1 build/release/tests/runner_tests --gtest_filter='CheckpointRecovery*'
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/test_support.h"
+
+namespace segflow {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool long_variant() { return std::getenv("SEGFLOW_RECOVERY_LONG") != nullptr; }
+
+// Product views of 3000 users, one a second, in time order.
+void write_input(const std::string& path, size_t events, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::ofstream out(path);
+  char line[256];
+  for (size_t i = 0; i < events; ++i) {
+    const int64_t t = 1'704'067'200 + static_cast<int64_t>(i);  // 2024-01-01T00:00:00Z
+    std::time_t tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char ts[32];
+    std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(line, sizeof line,
+                  "{\"type\": \"track\", \"timestamp\": \"%s.000Z\", \"userId\": \"u%llu\", "
+                  "\"event\": \"Product Viewed\", \"properties\": {\"product_id\": %zu}}\n",
+                  ts, static_cast<unsigned long long>(rng() % 3000), i % 50);
+    out << line;
+  }
+}
+
+struct Job {
+  testing::TempDir dir;
+  std::string spec;
+  std::string output;
+  std::string checkpoints;
+
+  Job(size_t events, bool with_checkpoints) {
+    write_input(dir.file("input.jsonl"), events, 42);
+    output = dir.file("out/output.jsonl");
+    checkpoints = dir.file("checkpoints");
+    spec = dir.file("job.yaml");
+    std::string yaml =
+        "name: recovery\nparallelism: 1\n"
+        // A watermark after every source poll: its place in the stream, and so the output
+        // order, do not depend on timing.
+        "watermarks: { interval: 0ms }\n"
+        "sources:\n  - { id: input, type: file, path: " +
+        dir.file("input.jsonl") +
+        " }\n"
+        "operators:\n  - { id: high_intent, type: rolling_count_threshold, input: input,\n"
+        "      events: [Product Viewed], window: 1h, threshold: 3 }\n"
+        "sinks:\n  - { id: output, type: file_sink, path: " +
+        output + ", input: high_intent }\n";
+    if (with_checkpoints)
+      yaml += "checkpoints: { interval: 10ms, dir: " + checkpoints + ", retain: 2 }\n";
+    testing::write_file(spec, yaml);
+  }
+};
+
+pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
+  std::vector<std::string> args = {SEGFLOW_BINARY, "run",
+                                   job.spec,       "--no-summary",
+                                   "--set",        "parallelism=" + std::to_string(parallelism)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, SEGFLOW_BINARY, &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+// Checkpoint directories: the newest complete id, and whether one is being written.
+struct CheckpointView {
+  int64_t newest_complete = 0;
+  bool in_progress = false;
+};
+CheckpointView look(const std::string& base) {
+  CheckpointView v;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(base, ec)) {
+    const std::string name = d.path().filename().string();
+    if (name.rfind("chk-", 0) != 0) continue;
+    if (fs::exists(d.path() / "_metadata", ec))
+      v.newest_complete = std::max<int64_t>(v.newest_complete, std::stoll(name.substr(4)));
+    else
+      v.in_progress = true;
+  }
+  return v;
+}
+
+struct KillStats {
+  int kills = 0;
+  int during_checkpoint = 0;
+  int restores = 0;
+};
+
+// Runs the job to its end, killing it `kills` times. `parallelism_of(run)` picks each
+// run's parallelism.
+KillStats run_with_kills(const Job& job, int kills, uint64_t seed,
+                         uint32_t (*parallelism_of)(int run)) {
+  std::mt19937_64 rng(seed);
+  KillStats stats;
+  const std::string log = job.dir.file("segflow.log");
+  for (int run = 0;; ++run) {
+    const pid_t pid = start(job, parallelism_of(run), log);
+    if (pid < 0) ADD_FAILURE() << "cannot start segflow";
+    if (pid < 0) return stats;
+    const bool kill_this_run = stats.kills < kills;
+    // Even kill points: just after a checkpoint completes; odd: while one is written.
+    const bool during = stats.kills % 2 == 1;
+    const int64_t baseline = look(job.checkpoints).newest_complete;
+    const auto extra = std::chrono::milliseconds(rng() % 10);
+    std::chrono::steady_clock::time_point kill_at = std::chrono::steady_clock::time_point::max();
+    int status = 0;
+    for (;;) {
+      if (waitpid(pid, &status, WNOHANG) == pid) break;
+      if (kill_this_run) {
+        const CheckpointView v = look(job.checkpoints);
+        const auto now = std::chrono::steady_clock::now();
+        if (during && v.newest_complete > baseline && v.in_progress) kill_at = now;
+        if (!during && v.newest_complete > baseline && kill_at == kill_at.max())
+          kill_at = now + extra;
+        if (now >= kill_at) {
+          kill(pid, SIGKILL);
+          waitpid(pid, &status, 0);
+          ++stats.kills;
+          stats.during_checkpoint += during ? 1 : 0;
+          break;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (WIFEXITED(status)) {
+      EXPECT_EQ(WEXITSTATUS(status), 0) << testing::read_file(log);
+      break;
+    }
+  }
+  const std::string text = testing::read_file(log);
+  for (size_t at = 0; (at = text.find("restoring checkpoint", at)) != std::string::npos; ++at)
+    ++stats.restores;
+  return stats;
+}
+
+std::vector<std::string> uninterrupted_output(size_t events, uint32_t parallelism) {
+  Job job(events, /*with_checkpoints=*/false);
+  const pid_t pid = start(job, parallelism, job.dir.file("segflow.log"));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  return testing::read_lines(job.output);
+}
+
+size_t event_count() { return long_variant() ? 2'000'000 : 300'000; }
+int kill_count() { return long_variant() ? 100 : 20; }
+
+TEST(CheckpointRecoveryTest, KilledAndRestartedOutputEqualsUninterruptedRun) {
+  const std::vector<std::string> expected = uninterrupted_output(event_count(), 1);
+  ASSERT_GT(expected.size(), 1000u);
+  Job job(event_count(), /*with_checkpoints=*/true);
+  const KillStats stats = run_with_kills(job, kill_count(), 7, [](int) { return 1u; });
+  EXPECT_EQ(stats.kills, kill_count()) << "the job ended before every kill point was reached";
+  EXPECT_EQ(stats.restores, stats.kills);  // every kill came after a completed checkpoint
+  std::printf("kills: %d (%d while a checkpoint was written), restores: %d\n", stats.kills,
+              stats.during_checkpoint, stats.restores);
+  const std::vector<std::string> actual = testing::read_lines(job.output);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(actual[i], expected[i]) << "line " << i;
+  const CheckpointView left = look(job.checkpoints);  // a finished job keeps no checkpoint
+  EXPECT_EQ(left.newest_complete, 0);
+  EXPECT_FALSE(left.in_progress);
+}
+
+TEST(CheckpointRecoveryTest, RestoresAtAnotherParallelism) {
+  std::vector<std::string> expected = uninterrupted_output(event_count(), 2);
+  Job job(event_count(), /*with_checkpoints=*/true);
+  // Parallelism of the keyed operator: 2, 3, 1, 4, 2, 3, 1, 4, ...
+  const KillStats stats = run_with_kills(job, kill_count(), 11, [](int run) {
+    static constexpr uint32_t kCycle[] = {2, 3, 1, 4};
+    return kCycle[run % 4];
+  });
+  EXPECT_EQ(stats.kills, kill_count()) << "the job ended before every kill point was reached";
+  EXPECT_EQ(stats.restores, stats.kills);
+  std::vector<std::string> actual = testing::read_lines(job.output);
+  std::sort(actual.begin(), actual.end());
+  std::sort(expected.begin(), expected.end());
+  ASSERT_EQ(actual.size(), expected.size());
+  EXPECT_TRUE(actual == expected);
+}
+
+// Waits (no deadline: ctest's timeout is the limit) until `done()` or the process exits.
+template <class Done>
+bool wait_for(pid_t pid, Done done) {
+  int status = 0;
+  while (!done())
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return false;
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return true;
+}
+
+int stop(pid_t pid) {
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
+  testing::TempDir dir;
+  const std::string out = dir.file("out.jsonl");
+  const std::string checkpoints = dir.file("checkpoints");
+  const std::string spec = dir.file("job.yaml");
+  testing::write_file(spec,
+                      "name: savepoint\nparallelism: 2\n"
+                      "checkpoints: { interval: 1h, dir: " +
+                          checkpoints +
+                          " }\n"
+                          "sources:\n  - { id: events, type: generator, users: 100, events: 0 }\n"
+                          "sinks:\n  - { id: out, type: file_sink, path: " +
+                          out + ", input: events }\n");
+  const std::string log = dir.file("segflow.log");
+  std::vector<std::string> args = {SEGFLOW_BINARY, "run", spec, "--no-summary"};
+  auto spawn = [&](std::vector<std::string> a) {
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_t pid = -1;
+    posix_spawn(&pid, SEGFLOW_BINARY, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return pid;
+  };
+  const std::string savepoint = checkpoints + "/savepoint-000001";
+  const pid_t first = spawn(args);
+  // The sink's file exists once the job runs (its signal handlers are installed by then).
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(out); })) << testing::read_file(log);
+  kill(first, SIGUSR1);
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(savepoint + "/_metadata"); }))
+      << testing::read_file(log);
+  EXPECT_EQ(stop(first), 0) << testing::read_file(log);
+  EXPECT_TRUE(fs::exists(savepoint + "/_metadata"));  // stopped by a signal: kept
+
+  args.push_back("--from-checkpoint");
+  args.push_back(savepoint);
+  const pid_t second = spawn(args);
+  EXPECT_FALSE(fs::exists(out + ".inprogress"));  // the graceful stop committed everything
+  // The sink's staging file appears once the restored job runs (handlers installed).
+  ASSERT_TRUE(wait_for(second, [&] { return fs::exists(out + ".inprogress"); }))
+      << testing::read_file(log);
+  EXPECT_NE(testing::read_file(log).find("restoring checkpoint 1 from " + savepoint),
+            std::string::npos);
+  EXPECT_EQ(stop(second), 0) << testing::read_file(log);
+}
+
+}  // namespace
+}  // namespace segflow
