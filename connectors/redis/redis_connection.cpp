@@ -30,6 +30,13 @@ void ignore_sigpipe() {
 
 }  // namespace
 
+bool is_transient_redis_error(std::string_view error) {
+  for (std::string_view prefix :
+       {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "NOSCRIPT", "OOM"})
+    if (error.starts_with(prefix)) return true;
+  return false;
+}
+
 RedisConnection::~RedisConnection() { close(); }
 
 void RedisConnection::close() {
@@ -62,6 +69,7 @@ RedisReply RedisConnection::connect() {
   if (!endpoint_.password.empty()) {
     result = command({"AUTH", endpoint_.password});
     if (result.kind != RedisReply::Kind::kValue) {
+      if (is_transient_redis_error(result.text)) result.kind = RedisReply::Kind::kClosed;
       result.text = "AUTH: " + result.text;
       close();
       return result;
@@ -70,6 +78,7 @@ RedisReply RedisConnection::connect() {
   if (endpoint_.database != 0) {
     result = command({"SELECT", std::to_string(endpoint_.database)});
     if (result.kind != RedisReply::Kind::kValue) {
+      if (is_transient_redis_error(result.text)) result.kind = RedisReply::Kind::kClosed;
       result.text = "SELECT: " + result.text;
       close();
       return result;

@@ -33,6 +33,10 @@ struct RedisReply {
   std::string text;  // the status/string value, the server's error, or the I/O error
 };
 
+// Whether an error reply says "not now" rather than "never" (LOADING while Redis reloads
+// its data, BUSY, TRYAGAIN, MASTERDOWN, READONLY, NOSCRIPT, OOM): worth retrying.
+bool is_transient_redis_error(std::string_view error);
+
 class RedisConnection {
  public:
   explicit RedisConnection(RedisEndpoint endpoint) : endpoint_(std::move(endpoint)) {}
@@ -41,8 +45,9 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // (Re)connects, authenticates and selects the database. Returns a kValue reply on
-  // success; kClosed when Redis cannot be reached, kError when it refused AUTH or SELECT
-  // (the text says which). On failure the connection is closed.
+  // success; kError when Redis refused AUTH or SELECT for good (the text says which);
+  // kClosed when it cannot be reached or answered with a transient error. On failure the
+  // connection is closed.
   RedisReply connect();
   bool connected() const { return context_ != nullptr; }
   void close();

@@ -17,14 +17,6 @@ SEGFLOW_REGISTER_OPERATOR("redis", RedisSink);
 
 namespace {
 
-// Error replies that say "not now" rather than "never": retried like a lost connection.
-bool is_transient(const std::string& error) {
-  for (std::string_view prefix :
-       {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY", "NOSCRIPT", "OOM"})
-    if (error.starts_with(prefix)) return true;
-  return false;
-}
-
 void parse_address(const ConfigNode& node, RedisEndpoint& endpoint) {
   const std::string address = node.string("address", "127.0.0.1:6379");
   const size_t colon = address.rfind(':');
@@ -126,12 +118,14 @@ std::string RedisSink::connect() {
       ever_connected_ = true;
       return "";
     }
+    if (reply.kind == RedisReply::Kind::kError && is_transient_redis_error(reply.text))
+      reply.kind = RedisReply::Kind::kClosed;
     reply.text = "SCRIPT LOAD: " + reply.text;
     connection_.close();
   }
   // Refused for good (wrong password, no such database, scripting disabled): retrying
   // cannot help, so the job fails with the reason.
-  if (reply.kind == RedisReply::Kind::kError && !is_transient(reply.text))
+  if (reply.kind == RedisReply::Kind::kError)
     throw std::runtime_error("redis sink " + origin_ + ": " + config_.endpoint.host + ":" +
                              std::to_string(config_.endpoint.port) + " refused: " + reply.text);
   return reply.text;
@@ -184,7 +178,7 @@ void RedisSink::apply_pending() {
     for (size_t i = acked; i < end; ++i) {
       const RedisReply reply = connection_.read();
       if (reply.kind == RedisReply::Kind::kClosed ||
-          (reply.kind == RedisReply::Kind::kError && is_transient(reply.text))) {
+          (reply.kind == RedisReply::Kind::kError && is_transient_redis_error(reply.text))) {
         error = reply.text;
         break;
       }

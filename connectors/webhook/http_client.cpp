@@ -81,6 +81,7 @@ struct HttpClient::Impl {
       plain.emplace(io);
       plain->expires_after(std::chrono::milliseconds(options.timeout_ms));
       co_await plain->async_connect(endpoints, asio::use_awaitable);
+      plain->socket().set_option(tcp::no_delay(true));
       co_return;
     }
     secure.emplace(io, tls);
@@ -90,6 +91,7 @@ struct HttpClient::Impl {
       secure->set_verify_callback(ssl::host_name_verification(options.url.host));
     beast::get_lowest_layer(*secure).expires_after(std::chrono::milliseconds(options.timeout_ms));
     co_await beast::get_lowest_layer(*secure).async_connect(endpoints, asio::use_awaitable);
+    beast::get_lowest_layer(*secure).socket().set_option(tcp::no_delay(true));
     co_await secure->async_handshake(ssl::stream_base::client, asio::use_awaitable);
   }
 

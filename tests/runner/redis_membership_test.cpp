@@ -124,8 +124,13 @@ TEST_F(RedisMembershipJobTest, NothingIsLostWhenRedisRestartsMidRun) {
   // Paced, so the job is still running when Redis is killed.
   const JobSpec job = spec({"sources.events.events=60000", "sources.events.rate=30000"});
   std::atomic<bool> done{false};
+  std::string failure;
   std::thread runner([&] {
-    run(job);
+    try {
+      run(job);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
     done = true;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -134,6 +139,7 @@ TEST_F(RedisMembershipJobTest, NothingIsLostWhenRedisRestartsMidRun) {
   const bool restarted_mid_run = !done.load();
   server_->start();
   runner.join();
+  ASSERT_EQ(failure, "");
   ASSERT_TRUE(restarted_mid_run) << "the job ended before Redis restarted: inconclusive";
   EXPECT_EQ(testing::read_lines(tmp_.file("dead.jsonl")).size(), 0u);
   const LastChanges last = last_changes(tmp_.file("changes.jsonl"));
