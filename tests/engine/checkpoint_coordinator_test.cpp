@@ -161,7 +161,9 @@ TEST(CheckpointCoordinatorTest, AlignedCheckpointRestoresExactlyAtAnotherParalle
 
   constexpr int64_t kEnd = 20'000;  // beyond the checkpointed position, surely reached
   Totals totals;
-  RuntimeServices services{&SystemClock::instance(), &dead_letters(), &*restored};
+  RuntimeServices services;
+  services.dead_letters = &dead_letters();
+  services.restore = &*restored;
   Executor second(graph(2, kEnd, /*with_quiet=*/false, totals), s, services);
   EXPECT_EQ(second.checkpoint_stats()->restored_id.load(), restored->id);
   second.run();
