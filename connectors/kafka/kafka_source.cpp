@@ -263,6 +263,10 @@ SourceStatus KafkaSource::poll(Output& out) {
   if (n > 0) return SourceStatus::kMore;
   c.check_fatal();
   if (config_.stop_at_end && c.all_at_end()) return SourceStatus::kEnd;
+  // Idle (the runtime stops waiting for this subtask's watermark) only once the group has
+  // assigned this member and none of its partitions is active: while it waits for its
+  // assignment or for a partition's first records, the other subtasks must not run ahead.
+  if (!c.assigned || watermarks_.any_active(now)) return SourceStatus::kMore;
   return SourceStatus::kIdle;
 }
 
@@ -274,7 +278,13 @@ std::optional<int64_t> KafkaSource::event_time_reached() const {
 void KafkaSource::close() {
   if (!client_) return;
   client_->store_handed_offsets();
-  if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(client_->handle.get()); err)
+  // Committed before leaving the group, in the current generation, so the members that
+  // take over these partitions start after the last record handed downstream.
+  rd_kafka_t* rk = client_->handle.get();
+  if (rd_kafka_resp_err_t err = rd_kafka_commit(rk, nullptr, /*async=*/0);
+      err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    client_->report(std::string("committing offsets: ") + rd_kafka_err2str(err));
+  if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk); err)
     client_->report(std::string("closing: ") + rd_kafka_err2str(err));
   client_->closed = true;
   client_.reset();

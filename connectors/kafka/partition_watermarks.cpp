@@ -42,6 +42,12 @@ void PartitionWatermarks::observe(std::string_view topic, int32_t partition, int
   p->last_activity_ms = now_ms;
 }
 
+bool PartitionWatermarks::any_active(int64_t now_ms) const {
+  for (const Partition& p : partitions_)
+    if (now_ms - p.last_activity_ms < idle_timeout_ms_) return true;
+  return false;
+}
+
 int64_t PartitionWatermarks::reached(int64_t now_ms) const {
   int64_t reached = kMaxTime;
   bool any_active = false;

@@ -29,6 +29,9 @@ class PartitionWatermarks {
   // The minimum largest event time over the partitions active at `now_ms`; kMinTime when
   // no partition is active or an active one has delivered nothing yet.
   int64_t reached(int64_t now_ms) const;
+  // Whether some partition is active at `now_ms` (has delivered, or was assigned, within the
+  // idle timeout).
+  bool any_active(int64_t now_ms) const;
   size_t partitions() const { return partitions_.size(); }
 
  private:

@@ -62,11 +62,12 @@ TEST(KafkaConfigTest, SourceMistakesNameTheirPlace) {
             "(a regular expression)");
   EXPECT_NE(error_of<KafkaSource>("brokers: b:1\ngroup: g\ntopics: [a]\n"
                                   "properties:\n  no.such.property: 1\n")
-                .find("job.yaml:5:3: sources[0].properties.no.such.property: "),
+                .find("job.yaml:5:21: sources[0].properties.no.such.property: No such "
+                      "configuration property"),
             std::string::npos);
   EXPECT_NE(error_of<KafkaSource>("brokers: b:1\ngroup: g\ntopics: [a]\n"
                                   "properties: { fetch.wait.max.ms: soon }\n")
-                .find("job.yaml:4:14: "),
+                .find("job.yaml:4:34: sources[0].properties.fetch.wait.max.ms: Invalid value"),
             std::string::npos);
   EXPECT_NE(error_of<KafkaSource>("brokers: b:1\ngroup: g\ntopics: [a]\n"
                                   "properties: { enable.auto.commit: false }\n")
@@ -90,7 +91,7 @@ TEST(KafkaConfigTest, SinkPassThroughAndMistakes) {
   EXPECT_EQ(get(c.properties, "compression.type"), "lz4");
   EXPECT_NE(error_of<KafkaSink>("brokers: b:1\ntopic: out\n"
                                 "properties: { compression.type: zip }\n")
-                .find("job.yaml:3:14: "),
+                .find("job.yaml:3:33: sources[0].properties.compression.type: Invalid value"),
             std::string::npos);
   EXPECT_NE(error_of<KafkaSink>("brokers: b:1\ntopic: out\nproperties: { group.id: g }\n")
                 .find("'group.id' does not apply here"),

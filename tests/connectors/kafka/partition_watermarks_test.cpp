@@ -61,6 +61,8 @@ TEST(PartitionWatermarksTest, EmptyPartitionHoldsUntilIdle) {
   w.observe("events", 0, 5000, 100);
   EXPECT_EQ(w.reached(kIdle - 1), kMinTime);
   EXPECT_EQ(w.reached(kIdle), 5000);
+  EXPECT_TRUE(w.any_active(kIdle + 99));
+  EXPECT_FALSE(w.any_active(kIdle + 100));
 }
 
 TEST(PartitionWatermarksTest, RevokedPartitionNoLongerCounts) {
