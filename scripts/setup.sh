@@ -12,6 +12,7 @@ packages=(
   libsimdjson-dev libcli11-dev libxxhash-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   sqlite3
+  librdkafka-dev kcat     # the Kafka source and sink (optional module) and their tests
   prometheus curl jq      # the Prometheus test (tests/runner/prometheus_test.sh); promtool ships with prometheus
 )
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <future>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -215,7 +216,14 @@ TEST_F(KafkaJobTest, BrokerDownMidRunLosesNothing) {
     for (const Event& e : *part) sent.insert(json_field(e.json, "messageId"));
   const auto output = values(kcat_read(cluster.bootstrap(), "out"));
   for (const std::string& v : output) received.insert(json_field(v, "messageId"));
-  EXPECT_EQ(received, sent);
+  std::vector<std::string> missing, unexpected;
+  std::set_difference(sent.begin(), sent.end(), received.begin(), received.end(),
+                      std::back_inserter(missing));
+  std::set_difference(received.begin(), received.end(), sent.begin(), sent.end(),
+                      std::back_inserter(unexpected));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " lost, e.g. " << missing.front() << "\n"
+                               << read_file(dir_.file("dead.jsonl"));
+  EXPECT_TRUE(unexpected.empty()) << unexpected.size() << " unexpected";
   // At-least-once: a redelivery would show up as a repeated message, never as a loss.
   EXPECT_GE(output.size(), sent.size());
 }
