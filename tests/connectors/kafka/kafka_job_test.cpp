@@ -200,7 +200,7 @@ TEST_F(KafkaJobTest, BrokerDownMidRunLosesNothing) {
   ASSERT_TRUE(wait_for_output(first.size())) << read_file(dir_.file("run.log"));
 
   cluster.broker_down(2);
-  // kcat waits for broker 2's partitions until it is back.
+  // kcat (-E) keeps the messages for broker 2 until it is back.
   auto producing = std::async(std::launch::async, [&] {
     kcat_produce(cluster.bootstrap(), "in", dir_.file("second.txt"));
   });

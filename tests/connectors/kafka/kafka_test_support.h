@@ -133,10 +133,11 @@ class SegflowProcess {
   pid_t pid_ = -1;
 };
 
-// Produces the lines of `file` ("key<TAB>value") to `topic`.
+// Produces the lines of `file` ("key<TAB>value") to `topic`; -E: keeps going (and
+// delivering) through broker errors instead of exiting on the first one.
 inline void kcat_produce(const std::string& brokers, const std::string& topic,
                          const std::string& file) {
-  run_command("kcat -P -b " + brokers + " -t " + topic + " -K '\\t' -l " + file);
+  run_command("kcat -E -P -b " + brokers + " -t " + topic + " -K '\\t' -l " + file);
 }
 
 // Every message of `topic` as "key<TAB>value", read from the beginning to the end.
