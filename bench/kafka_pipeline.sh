@@ -6,9 +6,12 @@
 # Each segflow run is a fresh consumer group reading the topic from the beginning to its
 # end (stop_at_end). Its wall time includes joining the group; the same job over an empty
 # topic measures that fixed cost, and "net" is events / (run time - that cost).
+# The mock cluster keeps about 5 MB per partition (older messages are deleted, as by
+# retention), so keep events x ~160 bytes / partitions under that: the script checks that
+# the topic holds every event.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-events=500000 runs=3 partitions=4
+events=300000 runs=3 partitions=12
 while (($#)); do
   case "$1" in
     --events) events=$2; shift ;;
@@ -39,8 +42,10 @@ awk -v n="$events" 'BEGIN {
       u, names[1 + int(rand() * 4)], u, i, t, int(rand() * 500), int(rand() * 10000)
   }
 }' >"$work/in.txt"
-kcat -P -b "$brokers" -t in -K '\t' -l "$work/in.txt"
-echo "topic in: $events events, $(wc -c <"$work/in.txt") bytes, $partitions partitions"
+kcat -E -P -b "$brokers" -t in -K '\t' -l "$work/in.txt"
+stored=$(kcat -C -q -e -o beginning -b "$brokers" -t in -f '\n' | wc -l)
+echo "topic in: $stored of $events events stored, $(wc -c <"$work/in.txt") bytes, $partitions partitions"
+[[ $stored == "$events" ]] || { echo "kcat did not store every event" >&2; exit 1; }
 
 write_job() {  # topic group
   cat >"$work/job.yaml" <<YAML
@@ -49,7 +54,8 @@ parallelism: 2
 watermarks: { out_of_orderness: 5s, idle_timeout: 2s }
 dead_letter: { path: $work/dead.jsonl }
 sources:
-  - { id: in, type: kafka, parallelism: 2, brokers: "$brokers", group: $2, topics: [$1], stop_at_end: true }
+  - { id: in, type: kafka, parallelism: 2, brokers: "$brokers", group: $2, topics: [$1], stop_at_end: true,
+      properties: { session.timeout.ms: 6000 } }
 operators:
   - { id: high_intent, type: rolling_count_threshold, input: in, events: [Product Viewed], window: 10m, threshold: 1 }
 sinks:

@@ -68,7 +68,10 @@ std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 std::string kafka_source(const std::string& brokers, const std::string& group, bool stop_at_end) {
   return "  - id: in\n    type: kafka\n    parallelism: 2\n    brokers: " + quoted(brokers) +
          "\n    group: " + group + "\n    topics: [in]\n    commit_interval: 200ms\n" +
-         "    stop_at_end: " + (stop_at_end ? "true" : "false") + "\n";
+         "    stop_at_end: " + (stop_at_end ? "true" : "false") + "\n" +
+         // A member that ends first leaves the group; the mock cluster then waits for the
+         // session timeout before the rebalance completes.
+         "    properties: { session.timeout.ms: 6000 }\n";
 }
 
 std::string job(const std::string& source, const std::string& op, const std::string& sink,
