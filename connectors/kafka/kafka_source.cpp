@@ -112,6 +112,11 @@ struct KafkaSource::Client {
       if (error != nullptr) c.report(rd_kafka_error_string(error)), rd_kafka_error_destroy(error);
       return;
     }
+    // The stored offsets (records already handed downstream) are committed before the
+    // partitions go, so their next owner does not read those records again.
+    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk, nullptr, /*async=*/0);
+        e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      c.report(std::string("committing offsets on revocation: ") + rd_kafka_err2str(e));
     for (int i = 0; i < list->cnt; ++i) {
       const rd_kafka_topic_partition_t& p = list->elems[i];
       self->watermarks_.revoke(p.topic, p.partition);
@@ -262,12 +267,31 @@ SourceStatus KafkaSource::poll(Output& out) {
     ctx().bytes_in->fetch_add(bytes, std::memory_order_relaxed);
   if (n > 0) return SourceStatus::kMore;
   c.check_fatal();
-  if (config_.stop_at_end && c.all_at_end()) return SourceStatus::kEnd;
+  if (config_.stop_at_end && end_reached()) return SourceStatus::kEnd;
   // Idle (the runtime stops waiting for this subtask's watermark) only once the group has
   // assigned this member and none of its partitions is active: while it waits for its
   // assignment or for a partition's first records, the other subtasks must not run ahead.
   if (!c.assigned || watermarks_.any_active(now)) return SourceStatus::kMore;
   return SourceStatus::kIdle;
+}
+
+bool KafkaSource::end_reached() {
+  Client& c = *client_;
+  const bool at_end = c.all_at_end();
+  if (at_end && !counted_at_end_) {
+    // Committed now, while the group is stable: the first subtask to leave it triggers a
+    // rebalance, during which commits fail.
+    if (rd_kafka_resp_err_t err = rd_kafka_commit(c.handle.get(), nullptr, /*async=*/0);
+        err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      c.report(std::string("committing offsets: ") + rd_kafka_err2str(err));
+      return false;  // tried again on the next poll
+    }
+    ++*config_.subtasks_at_end;
+  } else if (!at_end && counted_at_end_) {
+    --*config_.subtasks_at_end;  // a rebalance gave this subtask more to read
+  }
+  counted_at_end_ = at_end;
+  return at_end && config_.subtasks_at_end->load() == ctx().parallelism;
 }
 
 std::optional<int64_t> KafkaSource::event_time_reached() const {

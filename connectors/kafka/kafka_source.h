@@ -25,7 +25,7 @@
 //     timestamp_field: timestamp       # payload field of the event time
 //     commit_interval: 5s
 //     idle_timeout: 10s                # a partition quiet this long stops holding the watermark
-//     stop_at_end: false               # true: end once every assigned partition is read to its end
+//     stop_at_end: false               # true: end once every subtask has read its partitions
 //     properties: { auto.offset.reset: earliest, fetch.max.bytes: 52428800 }  # librdkafka
 //
 // Defaults passed to librdkafka (overridable in `properties`): auto.offset.reset=earliest,
@@ -34,6 +34,7 @@
 // Thread safety: one instance per subtask, used by that subtask's thread only.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -60,6 +61,11 @@ class KafkaSource final : public Source {
     int64_t commit_interval_ms = 5000;
     int64_t idle_timeout_ms = 10000;
     bool stop_at_end = false;
+    // stop_at_end: how many subtasks of this source have read all their partitions. The
+    // subtasks end together, once all of them have, so that none leaves the group (which
+    // moves its partitions to the others) while the others are still reading.
+    std::shared_ptr<std::atomic<uint32_t>> subtasks_at_end =
+        std::make_shared<std::atomic<uint32_t>>(0);
     static Config parse(const ConfigNode& node);
   };
 
@@ -83,11 +89,15 @@ class KafkaSource final : public Source {
  private:
   struct Client;  // the librdkafka handles (kafka_source.cpp)
 
+  // stop_at_end: whether this subtask and all the others have read their partitions.
+  bool end_reached();
+
   const Config config_;
   std::unique_ptr<Client> client_;
   std::unique_ptr<SegmentDecoder> decoder_;
   const Clock* clock_ = nullptr;
   PartitionWatermarks watermarks_;
+  bool counted_at_end_ = false;  // this subtask is counted in subtasks_at_end
   uint64_t records_emitted_ = 0;
   uint64_t dead_lettered_ = 0;
 };
