@@ -104,12 +104,12 @@ struct KafkaSource::Client {
         c.find(p.topic, p.partition);
       }
       c.assigned = true;
-      rd_kafka_error_t* error = nullptr;
-      if (cooperative)
-        error = rd_kafka_incremental_assign(rk, list);
-      else
+      if (!cooperative) {
         rd_kafka_assign(rk, list);
-      if (error != nullptr) c.report(rd_kafka_error_string(error)), rd_kafka_error_destroy(error);
+      } else if (rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, list)) {
+        c.report(rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+      }
       return;
     }
     // The stored offsets (records already handed downstream) are committed before the

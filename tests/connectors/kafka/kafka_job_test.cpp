@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ctime>
 #include <future>
 #include <iterator>
 #include <map>
@@ -276,6 +277,45 @@ TEST_F(KafkaJobTest, MalformedMessagesGoToTheDeadLetterOutput) {
   const std::string log = read_file(dir_.file("run.log"));
   EXPECT_NE(log.find("dead letters: 3"), std::string::npos) << log;
   EXPECT_EQ(kcat_read(cluster.bootstrap(), "out").size(), 20u);
+}
+
+// event_time: message takes the event time from the Kafka message timestamp (here the
+// time kcat produced it), so payloads need no timestamp.
+TEST_F(KafkaJobTest, EventTimeFromTheMessageTimestamp) {
+  MockKafkaCluster cluster({"in:2", "out:1"});
+  ASSERT_FALSE(cluster.bootstrap().empty());
+  std::vector<Event> events;
+  for (int i = 0; i < 10; ++i)
+    events.push_back({"u" + std::to_string(i % 3), R"({"type":"track","event":"Product Viewed",)"
+                                                   R"("userId":"u)" +
+                                                       std::to_string(i % 3) +
+                                                       R"(","messageId":"m)" + std::to_string(i) +
+                                                       R"("})"});
+  write_events(events, dir_.file("in.txt"), dir_.file("in.jsonl"));
+  kcat_produce(cluster.bootstrap(), "in", dir_.file("in.txt"));
+  std::map<std::string, std::string> produced_at;  // messageId -> epoch ms
+  for (const std::string& line : testing::command_lines(
+           "kcat -C -q -e -o beginning -b " + cluster.bootstrap() + " -t in -f '%T\\t%s\\n'"))
+    produced_at[json_field(line.substr(line.find('\t') + 1), "messageId")] =
+        line.substr(0, line.find('\t'));
+  ASSERT_EQ(produced_at.size(), events.size());
+
+  const std::string spec = dir_.file("job.yaml");
+  write_file(spec, job(kafka_source(cluster.bootstrap(), "message-time", true) +
+                           "    event_time: message\n",
+                       kPassThrough, kafka_sink(cluster.bootstrap()), dir_.file("dead.jsonl")));
+  SegflowProcess segflow(spec, dir_.file("run.log"));
+  ASSERT_EQ(segflow.wait(120s), 0) << read_file(dir_.file("run.log"));
+  const auto output = values(kcat_read(cluster.bootstrap(), "out"));
+  ASSERT_EQ(output.size(), events.size()) << read_file(dir_.file("run.log"));
+  for (const std::string& v : output) {
+    // The sink writes ISO-8601 UTC; compare as epoch ms.
+    const std::string time = json_field(v, "timestamp");
+    std::tm tm{};
+    ASSERT_NE(strptime(time.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr) << v;
+    const int64_t ms = int64_t{timegm(&tm)} * 1000 + std::stoi(time.substr(20, 3));
+    EXPECT_EQ(std::to_string(ms), produced_at[json_field(v, "messageId")]) << v;
+  }
 }
 
 // Records the sink cannot deliver (every broker of its cluster down) are tried `retries`

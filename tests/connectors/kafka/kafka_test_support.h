@@ -140,14 +140,19 @@ inline void kcat_produce(const std::string& brokers, const std::string& topic,
   run_command("kcat -E -P -b " + brokers + " -t " + topic + " -K '\\t' -l " + file);
 }
 
-// Every message of `topic` as "key<TAB>value", read from the beginning to the end.
-inline std::vector<std::string> kcat_read(const std::string& brokers, const std::string& topic) {
-  const std::string text =
-      run_command("kcat -C -q -e -o beginning -b " + brokers + " -t " + topic + " -f '%k\\t%s\\n'");
+// The lines of `command`'s standard output.
+inline std::vector<std::string> command_lines(const std::string& command) {
+  const std::string text = run_command(command);
   std::vector<std::string> lines;
   for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1)
     lines.push_back(text.substr(start, end - start));
   return lines;
+}
+
+// Every message of `topic` as "key<TAB>value", read from the beginning to the end.
+inline std::vector<std::string> kcat_read(const std::string& brokers, const std::string& topic) {
+  return command_lines("kcat -C -q -e -o beginning -b " + brokers + " -t " + topic +
+                       " -f '%k\\t%s\\n'");
 }
 
 }  // namespace segflow::testing
