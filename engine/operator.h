@@ -38,6 +38,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -113,6 +114,12 @@ class Source {
   virtual void open(OperatorContext& ctx) { ctx_ = &ctx; }
   // Emits up to about one batch of records to `out`.
   virtual SourceStatus poll(Output& out) = 0;
+  // A source that tracks event time per input (Kafka: per partition) returns here the event
+  // time all its active inputs have reached: the minimum over them of each one's largest
+  // event time (kMinTime: not known yet). The runtime then derives the watermark from it,
+  // minus the out-of-orderness, instead of from the largest event time emitted (nullopt,
+  // the default).
+  virtual std::optional<int64_t> event_time_reached() const { return std::nullopt; }
   virtual void snapshot(StateWriter& /*w*/) const {}
   virtual void restore(StateReader& /*r*/) {}
   virtual void on_checkpoint_complete(int64_t /*checkpoint_id*/) {}

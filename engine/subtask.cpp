@@ -304,9 +304,9 @@ void Subtask::run_source() {
       idle_since = -1;
       idle_forwarded_ = false;
     }
-    if (now - last_watermark_at >= settings_.watermark_interval_ms &&
-        max_source_time_ != kMinTime) {
-      const int64_t wm = max_source_time_ - settings_.out_of_orderness_ms - 1;
+    const int64_t source_time = source_->event_time_reached().value_or(max_source_time_);
+    if (now - last_watermark_at >= settings_.watermark_interval_ms && source_time != kMinTime) {
+      const int64_t wm = source_time - settings_.out_of_orderness_ms - 1;
       if (wm > watermark_) advance_watermark(wm, false);
       last_watermark_at = now;
     }

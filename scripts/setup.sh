@@ -16,6 +16,7 @@ packages=(
   sqlite3
   python3 python3-yaml    # the benchmark suite (bench/run.sh)
   tzdata                  # time zones of segment rules (operators/segment/time_zone.h)
+  librdkafka-dev kcat     # the Kafka source and sink (optional module) and their tests
   prometheus curl jq      # the Prometheus test (tests/runner/prometheus_test.sh); promtool ships with prometheus
 )
 

@@ -336,8 +336,11 @@ DecodeResult SegmentDecoder::Impl::decode(std::string_view json, Sink& out) {
   if (key.empty()) return DecodeResult::fail("missing userId and anonymousId");
 
   int64_t event_time = 0;
-  if (!f.has_timestamp || is_null(f.timestamp)) return DecodeResult::fail("missing timestamp");
-  if (!event_time_of(f.timestamp, event_time)) return DecodeResult::fail("bad timestamp");
+  if (!f.has_timestamp || is_null(f.timestamp)) {
+    if (options.require_timestamp) return DecodeResult::fail("missing timestamp");
+  } else if (!event_time_of(f.timestamp, event_time)) {
+    return DecodeResult::fail("bad timestamp");
+  }
 
   for (size_t s = 0; s < kSectionCount; ++s) {
     if (!f.has_section[s] || is_null(f.sections[s])) {

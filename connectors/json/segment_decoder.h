@@ -24,6 +24,9 @@ class SegmentDecoder {
     size_t max_event_bytes = 32768;             // longer input: "event too large"
     // The call type when the event has no `type` field (e.g. the body of /v1/track).
     std::optional<EventKind> implied_kind;
+    // False: an event without a timestamp gets event time 0 for the caller to set (Kafka
+    // message timestamps) instead of failing with "missing timestamp".
+    bool require_timestamp = true;
   };
 
   SegmentDecoder();

@@ -236,6 +236,19 @@ TEST(SegmentDecoderOptions, TimestampFieldIsConfigurable) {
       "missing timestamp");
 }
 
+// The Kafka source with event_time: message sets the time itself.
+TEST(SegmentDecoderOptions, TimestampCanBeLeftToTheCaller) {
+  SegmentDecoder::Options options;
+  options.require_timestamp = false;
+  SegmentDecoder decoder(options);
+  Batch batch;
+  ASSERT_TRUE(decoder.decode(R"({"type":"track","event":"E","userId":"u"})", batch).is_ok());
+  EXPECT_EQ(batch.records()[0].event_time, 0);
+  EXPECT_EQ(decoder.decode(R"({"type":"track","event":"E","userId":"u","timestamp":"soon"})", batch)
+                .why(),
+            "bad timestamp");
+}
+
 TEST(SegmentDecoderOptions, ImpliedKindFillsAMissingType) {
   SegmentDecoder::Options options;
   options.implied_kind = EventKind::kTrack;
