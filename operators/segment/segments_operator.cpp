@@ -15,9 +15,11 @@ constexpr uint64_t kStateFormatVersion = 1;
 // A profile's latest properties, plus local_hour / local_weekday of its latest event.
 class ProfileProperties final : public PropertySource {
  public:
-  ProfileProperties(const ProfileState& s, const SegmentRules& rules, const TimeZone* zone)
+  // `local_time` false: local_hour / local_weekday are absent (no leaf reads them).
+  ProfileProperties(const ProfileState& s, const SegmentRules& rules, const TimeZone* zone,
+                    bool local_time = true)
       : state_(s), rules_(rules) {
-    if (s.last_event_time == kMinTime) return;
+    if (!local_time || s.last_event_time == kMinTime) return;
     const LocalTime local = LocalTime::at(
         s.last_event_time, zone != nullptr ? zone->offset_seconds(s.last_event_time) : 0);
     hour_ = Value::integer(local.hour);
@@ -274,12 +276,16 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
                                 Output& out) {
   const SegmentRules& rules = config_.rules;
   const Segment& segment = rules.segments[index];
+  // Local time (a zone lookup and conversion) only for the segments that read it.
+  const bool local_time =
+      std::any_of(segment.leaves.begin(), segment.leaves.end(),
+                  [&](uint32_t leaf) { return rules.leaves[leaf].reads_local_time; });
   std::shared_ptr<const TimeZone> tz;
-  if (!rules.local_time_leaves.empty())
+  if (local_time)
     if (const ProfileProperty* p = s.property(rules.timezone);
         p != nullptr && p->value.type == ValueType::kString)
       tz = zone(p->value.string);
-  const ProfileProperties profile(s, rules, tz.get());
+  const ProfileProperties profile(s, rules, tz.get(), local_time);
   results_.clear();
   for (uint32_t leaf : segment.leaves)
     results_.push_back(evaluate_leaf(rules.leaves[leaf], s.leaf(leaf), profile, now));
