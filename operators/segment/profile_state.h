@@ -8,11 +8,12 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <boost/container/flat_set.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "engine/record.h"
@@ -51,11 +52,12 @@ struct PropertyUpdate {
   OwnedValue value;
 };
 
-// An event of the profile above the watermark, reduced to its effects.
+// An event of the profile above the watermark, reduced to its effects (a few of each: kept
+// inline, no allocation per event).
 struct PendingEvent {
   int64_t time = 0;
-  std::vector<LeafFeed> feeds;
-  std::vector<PropertyUpdate> updates;
+  boost::container::small_vector<LeafFeed, 4> feeds;
+  boost::container::small_vector<PropertyUpdate, 2> updates;
   void write(StateWriter& w) const;
   static PendingEvent read(StateReader& r);
 };
@@ -92,8 +94,9 @@ struct ProfileState {
   int64_t timer = kMaxTime;            // the registered event-time timer (kMaxTime: none)
   int64_t evaluate_all_at = kMaxTime;  // after a merge: when to evaluate every segment
   // (time, leaf): when a leaf's value may change with no new event. Derived from `leaves`
-  // and `applied_until`; not part of the snapshot (rebuilt on restore and merge).
-  std::set<std::pair<int64_t, uint32_t>> deadlines;
+  // and `applied_until`; not part of the snapshot (rebuilt on restore and merge). A sorted
+  // vector: a profile has a few, and no node is allocated per deadline.
+  boost::container::flat_set<std::pair<int64_t, uint32_t>> deadlines;
 
   // Inserts `e` after any buffered event of the same time.
   void buffer(PendingEvent e);
