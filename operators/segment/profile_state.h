@@ -13,7 +13,6 @@
 #include <vector>
 
 #include <boost/container/flat_set.hpp>
-#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "engine/record.h"
@@ -52,12 +51,11 @@ struct PropertyUpdate {
   OwnedValue value;
 };
 
-// An event of the profile above the watermark, reduced to its effects (a few of each: kept
-// inline, no allocation per event).
+// An event of the profile above the watermark, reduced to its effects.
 struct PendingEvent {
   int64_t time = 0;
-  boost::container::small_vector<LeafFeed, 4> feeds;
-  boost::container::small_vector<PropertyUpdate, 2> updates;
+  std::vector<LeafFeed> feeds;
+  std::vector<PropertyUpdate> updates;
   void write(StateWriter& w) const;
   static PendingEvent read(StateReader& r);
 };

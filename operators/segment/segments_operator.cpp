@@ -130,7 +130,7 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
 
 void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
   const int64_t watermark = effective_watermark();
-  PendingEvent e;
+  PendingEvent e = take_spare_event();
   for (const Record& r : in.records()) {
     if (!reduce(in, r, e)) continue;
     if (r.event_time <= watermark) {
@@ -140,9 +140,21 @@ void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
     }
     ProfileState& s = state_->get_or_create(r.key);
     s.buffer(std::move(e));
-    e = PendingEvent{};
+    e = take_spare_event();
     schedule(r.key, s);
   }
+  recycle_event(std::move(e));
+}
+
+PendingEvent SegmentsOperator::take_spare_event() {
+  if (spare_events_.empty()) return {};
+  PendingEvent e = std::move(spare_events_.back());
+  spare_events_.pop_back();
+  return e;
+}
+
+void SegmentsOperator::recycle_event(PendingEvent&& e) {
+  if (spare_events_.size() < kSpareEvents) spare_events_.push_back(std::move(e));
 }
 
 void SegmentsOperator::on_timer(const Timer& timer, Output& out) {
@@ -192,6 +204,7 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       s.last_event_time = std::max(s.last_event_time, now);
       for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
     }
+    for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
     s.applied_until = now;
     for (uint32_t leaf : touched_) {
