@@ -300,8 +300,14 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
       tz = zone(p->value.string);
   const ProfileProperties profile(s, rules, tz.get(), local_time);
   results_.clear();
-  for (uint32_t leaf : segment.leaves)
-    results_.push_back(evaluate_leaf(rules.leaves[leaf], s.leaf(leaf), profile, now));
+  for (uint32_t leaf : segment.leaves) {
+    LeafState* st = s.leaf(leaf);
+    // A count window untouched now may hold entries that expired since its last refresh
+    // (its deadline waits for a change of the test's outcome).
+    if (st != nullptr && rules.leaves[leaf].kind == LeafKind::kWindow)
+      prune_leaf(rules.leaves[leaf], *st, now);
+    results_.push_back(evaluate_leaf(rules.leaves[leaf], st, profile, now));
+  }
   const bool enter = evaluate_node(segment, segment.enter);
   const bool inside = s.is_inside(index);
   bool change = false;
