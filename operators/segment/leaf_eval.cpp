@@ -11,8 +11,8 @@ LeafValue null_value() { return {}; }
 LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
 
 LeafResult window_value(const Leaf& leaf, const LeafState* state) {
-  const auto& entries =
-      state != nullptr ? state->entries : std::vector<std::pair<int64_t, double>>{};
+  static const std::vector<std::pair<int64_t, double>> kNoEntries;
+  const auto& entries = state != nullptr ? state->entries : kNoEntries;  // a reference, no copy
   double value = 0;
   switch (leaf.fn) {
     case WindowFn::kCount: {
