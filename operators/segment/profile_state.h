@@ -72,6 +72,14 @@ struct LeafState {
   static LeafState read(StateReader& r);
 };
 
+// When leaf (or, from the leaf count up, segment cool-down) `id` may change with no event.
+// Trivially copyable: the sorted vector holding them moves them with memmove.
+struct Deadline {
+  int64_t time = kMaxTime;
+  uint32_t id = 0;
+  auto operator<=>(const Deadline&) const = default;
+};
+
 // A profile property's latest value and the time of the event that set it.
 struct ProfileProperty {
   SymbolId name = kNoSymbol;
@@ -94,7 +102,7 @@ struct ProfileState {
   // (time, leaf): when a leaf's value may change with no new event. Derived from `leaves`
   // and `applied_until`; not part of the snapshot (rebuilt on restore and merge). A sorted
   // vector: a profile has a few, and no node is allocated per deadline.
-  boost::container::flat_set<std::pair<int64_t, uint32_t>> deadlines;
+  boost::container::flat_set<Deadline> deadlines;
 
   // Inserts `e` after any buffered event of the same time.
   void buffer(PendingEvent e);

@@ -181,15 +181,15 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     touched_.clear();
     segments_.clear();
     const auto leaf_count = static_cast<uint32_t>(rules.leaves.size());
-    while (!s.deadlines.empty() && s.deadlines.begin()->first <= now) {
-      const uint32_t id = s.deadlines.begin()->second;
-      if (id < leaf_count) {
-        add_unique(touched_, id);
+    auto due_end = s.deadlines.begin();
+    for (; due_end != s.deadlines.end() && due_end->time <= now; ++due_end) {
+      if (due_end->id < leaf_count) {
+        add_unique(touched_, due_end->id);
       } else {
-        segments_.push_back(id - leaf_count);  // a cool-down ended
+        segments_.push_back(due_end->id - leaf_count);  // a cool-down ended
       }
-      s.deadlines.erase(s.deadlines.begin());
     }
+    s.deadlines.erase(s.deadlines.begin(), due_end);
     size_t applied = 0;
     for (; applied < s.buffered.size() && s.buffered[applied].time == now; ++applied) {
       const PendingEvent& e = s.buffered[applied];
@@ -348,7 +348,7 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
 int64_t SegmentsOperator::next_instant(const ProfileState& s) {
   int64_t next =
       std::min(s.evaluate_all_at, s.buffered.empty() ? kMaxTime : s.buffered.front().time);
-  return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->first);
+  return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->time);
 }
 
 void SegmentsOperator::schedule(std::string_view key, ProfileState& s) {
