@@ -45,10 +45,6 @@ bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
 }
 
-bool matches(const EventMatch& m, const Batch& in, const Record& r) {
-  return has_event(m, r.event) && (!m.where || m.where->test(in, r));
-}
-
 void add_unique(std::vector<uint32_t>& v, uint32_t x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
@@ -90,6 +86,7 @@ void SegmentsOperator::open(OperatorContext& ctx) {
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
   state_ = std::make_unique<ValueState<ProfileState>>(ctx.state_scope());
   counts_.assign(config_.rules.segments.size(), SegmentCounts{});
+  where_results_.assign(config_.rules.where_count, kUntested);
 }
 
 int64_t SegmentsOperator::effective_watermark() const {
@@ -101,15 +98,27 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   e.time = r.event_time;
   e.feeds.clear();
   e.updates.clear();
+  // Each distinct `where` is tested once per event: where_results_ caches the outcomes.
+  for (uint32_t id : where_tested_) where_results_[id] = kUntested;
+  where_tested_.clear();
+  auto matches = [&](const EventMatch& m) {
+    if (!has_event(m, r.event)) return false;
+    if (!m.where) return true;
+    int8_t& result = where_results_[m.where_id];
+    if (result == kUntested) {
+      result = m.where->test(in, r) ? 1 : 0;
+      where_tested_.push_back(m.where_id);
+    }
+    return result == 1;
+  };
   auto feed = [&](uint32_t id) {
     const Leaf& leaf = rules.leaves[id];
     if (leaf.kind == LeafKind::kAbsence) {
-      if (has_event(leaf.then, r.event) && (!leaf.then.where || leaf.then.where->test(in, r)))
-        e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
-      if (matches(leaf.match, in, r)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
+      if (matches(leaf.then)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
+      if (matches(leaf.match)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
       return;
     }
-    if (!matches(leaf.match, in, r)) return;
+    if (!matches(leaf.match)) return;
     double value = 1;
     if (leaf.of && !leaf.of->number(RecordProperties(in, r), value)) return;
     e.feeds.push_back({LeafFeed::Role::kMatch, id, value});

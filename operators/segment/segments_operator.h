@@ -125,6 +125,11 @@ class SegmentsOperator final : public Operator {
   std::vector<uint32_t> touched_;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
+  // Outcome of each distinct `where` for the record being reduced (kUntested, 0, 1), and
+  // the ones set, to reset for the next record.
+  static constexpr int8_t kUntested = -1;
+  mutable std::vector<int8_t> where_results_;
+  mutable std::vector<uint32_t> where_tested_;
 };
 
 }  // namespace segflow
