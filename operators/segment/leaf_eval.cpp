@@ -11,7 +11,7 @@ LeafValue null_value() { return {}; }
 LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
 
 LeafResult window_value(const Leaf& leaf, const LeafState* state) {
-  static const std::vector<std::pair<int64_t, double>> kNoEntries;
+  static const LeafEntries kNoEntries;
   const auto& entries = state != nullptr ? state->entries : kNoEntries;  // a reference, no copy
   double value = 0;
   switch (leaf.fn) {
@@ -49,7 +49,7 @@ int64_t recency_change(const Leaf& leaf, int64_t last, int64_t now) {
 // A window's next instant with no event: for a count, the first entry expiry after which the
 // test may flip (it is a function of the count alone), else the last entry's (the state
 // empties then); other functions: the oldest entry's expiry.
-int64_t window_change(const Leaf& leaf, const std::vector<std::pair<int64_t, double>>& entries) {
+int64_t window_change(const Leaf& leaf, const LeafEntries& entries) {
   if (leaf.fn != WindowFn::kCount) return add_time(entries.front().first, leaf.within_ms);
   // As the count falls from n, the outcome can first differ only where the comparison's
   // class (below, equal to, above the threshold) changes: at floor(v) or ceil(v) - 1.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <boost/container/flat_set.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "engine/record.h"
@@ -60,11 +61,15 @@ struct PendingEvent {
   static PendingEvent read(StateReader& r);
 };
 
+// (time, value) pairs of a leaf, ascending. Most leaves of a profile hold one entry at a
+// time: it is kept inline (no allocation per leaf).
+using LeafEntries = boost::container::small_vector<std::pair<int64_t, double>, 1>;
+
 // The state of one leaf for one profile.
 struct LeafState {
   // window: (time, value) in the window, ascending; absence: `after` times not yet cancelled
   // or expired, ascending (value unused).
-  std::vector<std::pair<int64_t, double>> entries;
+  LeafEntries entries;
   int64_t last = kMinTime;      // recency: last match; absence: last then_no event
   int64_t deadline = kMaxTime;  // its entry in ProfileState::deadlines; not in snapshots
   bool empty() const { return entries.empty() && last == kMinTime; }
