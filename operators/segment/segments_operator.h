@@ -86,7 +86,7 @@ class SegmentsOperator final : public Operator {
 
  private:
   static constexpr uint32_t kTimerTag = 0;
-  static constexpr size_t kSpareEvents = 256;
+  static constexpr size_t kSpareEvents = 4096;
 
   int64_t effective_watermark() const;
   // Reduces record `r` to its effects; false when no rule reads it.
