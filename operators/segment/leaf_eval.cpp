@@ -1,6 +1,7 @@
 #include "operators/segment/leaf_eval.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace segflow {
 
@@ -10,8 +11,8 @@ LeafValue null_value() { return {}; }
 LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
 
 LeafResult window_value(const Leaf& leaf, const LeafState* state) {
-  const auto& entries =
-      state != nullptr ? state->entries : std::vector<std::pair<int64_t, double>>{};
+  static const LeafEntries kNoEntries;
+  const auto& entries = state != nullptr ? state->entries : kNoEntries;  // a reference, no copy
   double value = 0;
   switch (leaf.fn) {
     case WindowFn::kCount: {
@@ -43,6 +44,23 @@ int64_t recency_change(const Leaf& leaf, int64_t last, int64_t now) {
   if (at > now) return at;
   const int64_t after = add_time(at, 1);
   return after > now ? after : kMaxTime;
+}
+
+// A window's next instant with no event: for a count, the first entry expiry after which the
+// test may flip (it is a function of the count alone), else the last entry's (the state
+// empties then); other functions: the oldest entry's expiry.
+int64_t window_change(const Leaf& leaf, const LeafEntries& entries) {
+  if (leaf.fn != WindowFn::kCount) return add_time(entries.front().first, leaf.within_ms);
+  // As the count falls from n, the outcome can first differ only where the comparison's
+  // class (below, equal to, above the threshold) changes: at floor(v) or ceil(v) - 1.
+  const auto n = static_cast<double>(entries.size());
+  const bool holds_now = leaf.test.holds(n);
+  double flips_at = -1;  // the largest count below n with the other outcome
+  for (const double c : {std::floor(leaf.test.value), std::ceil(leaf.test.value) - 1})
+    if (c >= 0 && c < n && leaf.test.holds(c) != holds_now) flips_at = std::max(flips_at, c);
+  if (flips_at < 0) return add_time(entries.back().first, leaf.within_ms);
+  const auto dropped = static_cast<size_t>(n - flips_at);
+  return add_time(entries[dropped - 1].first, leaf.within_ms);
 }
 
 }  // namespace
@@ -135,8 +153,7 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
 int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now) {
   switch (leaf.kind) {
     case LeafKind::kWindow:
-      return state.entries.empty() ? kMaxTime
-                                   : add_time(state.entries.front().first, leaf.within_ms);
+      return state.entries.empty() ? kMaxTime : window_change(leaf, state.entries);
     case LeafKind::kAbsence: {
       if (state.entries.empty()) return kMaxTime;
       const int64_t matures = add_time(state.entries.front().first, leaf.within_ms);

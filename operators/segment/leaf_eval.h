@@ -33,7 +33,9 @@ void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now);
 // `profile` is read by profile leaves only.
 LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const PropertySource& profile,
                          int64_t now);
-// The first instant after `now` at which the value may change with no event; kMaxTime: never.
+// An instant after `now` at which the test's outcome or the state may change with no event,
+// no later than the first such change; kMaxTime: never. A count window's value changes
+// at every expiry in between: prune_leaf before reading it then.
 int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now);
 
 // a + b, saturating at kMaxTime (b >= 0).

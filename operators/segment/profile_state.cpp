@@ -10,9 +10,9 @@ namespace {
 void write_symbol(StateWriter& w, SymbolId id) { w.str(symbol_name(id)); }
 SymbolId read_symbol(StateReader& r) { return intern(r.str()); }
 
-template <class T>
-std::vector<T> merge_sorted(const std::vector<T>& a, const std::vector<T>& b) {
-  std::vector<T> out;
+template <class V>
+V merge_sorted(const V& a, const V& b) {
+  V out;
   out.reserve(a.size() + b.size());
   std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
   return out;
@@ -111,13 +111,15 @@ PendingEvent PendingEvent::read(StateReader& r) {
 }
 
 void LeafState::write(StateWriter& w) const {
-  write_state(w, entries);
+  // Written as a std::vector: the same bytes as before entries were kept inline.
+  write_state(w, std::vector<std::pair<int64_t, double>>(entries.begin(), entries.end()));
   write_state(w, last);
 }
 
 LeafState LeafState::read(StateReader& r) {
   LeafState s;
-  s.entries = read_state<std::vector<std::pair<int64_t, double>>>(r);
+  const auto entries = read_state<std::vector<std::pair<int64_t, double>>>(r);
+  s.entries.assign(entries.begin(), entries.end());
   s.last = read_state<int64_t>(r);
   return s;
 }

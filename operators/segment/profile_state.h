@@ -8,11 +8,12 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include <boost/container/flat_set.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "engine/record.h"
@@ -60,16 +61,28 @@ struct PendingEvent {
   static PendingEvent read(StateReader& r);
 };
 
+// (time, value) pairs of a leaf, ascending. Most leaves of a profile hold one entry at a
+// time: it is kept inline (no allocation per leaf).
+using LeafEntries = boost::container::small_vector<std::pair<int64_t, double>, 1>;
+
 // The state of one leaf for one profile.
 struct LeafState {
   // window: (time, value) in the window, ascending; absence: `after` times not yet cancelled
   // or expired, ascending (value unused).
-  std::vector<std::pair<int64_t, double>> entries;
+  LeafEntries entries;
   int64_t last = kMinTime;      // recency: last match; absence: last then_no event
   int64_t deadline = kMaxTime;  // its entry in ProfileState::deadlines; not in snapshots
   bool empty() const { return entries.empty() && last == kMinTime; }
   void write(StateWriter& w) const;
   static LeafState read(StateReader& r);
+};
+
+// When leaf (or, from the leaf count up, segment cool-down) `id` may change with no event.
+// Trivially copyable: the sorted vector holding them moves them with memmove.
+struct Deadline {
+  int64_t time = kMaxTime;
+  uint32_t id = 0;
+  auto operator<=>(const Deadline&) const = default;
 };
 
 // A profile property's latest value and the time of the event that set it.
@@ -92,8 +105,9 @@ struct ProfileState {
   int64_t timer = kMaxTime;            // the registered event-time timer (kMaxTime: none)
   int64_t evaluate_all_at = kMaxTime;  // after a merge: when to evaluate every segment
   // (time, leaf): when a leaf's value may change with no new event. Derived from `leaves`
-  // and `applied_until`; not part of the snapshot (rebuilt on restore and merge).
-  std::set<std::pair<int64_t, uint32_t>> deadlines;
+  // and `applied_until`; not part of the snapshot (rebuilt on restore and merge). A sorted
+  // vector: a profile has a few, and no node is allocated per deadline.
+  boost::container::flat_set<Deadline> deadlines;
 
   // Inserts `e` after any buffered event of the same time.
   void buffer(PendingEvent e);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 
 namespace segflow {
@@ -152,7 +153,12 @@ class Builder {
   }
 
   void index(Leaf& l, uint32_t id) {
-    auto add_events = [&](const EventMatch& m) {
+    auto add_events = [&](EventMatch& m) {
+      if (m.where) {
+        const auto [it, added] = where_ids_.try_emplace(m.where->text(), rules_.where_count);
+        if (added) ++rules_.where_count;
+        m.where_id = it->second;
+      }
       if (m.reads_every_event()) {
         push_unique(rules_.leaves_of_every_event, id);
       } else {
@@ -189,6 +195,7 @@ class Builder {
   }
 
   SegmentRules& rules_;
+  std::map<std::string, uint32_t, std::less<>> where_ids_;  // by expression text
 };
 
 }  // namespace

@@ -41,6 +41,9 @@ struct Comparison {
 struct EventMatch {
   std::vector<SymbolId> events;
   std::optional<Expression> where;
+  // Which distinct `where` text (SegmentRules::where_count of them): leaves with the same
+  // text share one test per event.
+  uint32_t where_id = 0;
   bool reads_every_event() const { return events.empty(); }
 };
 
@@ -93,6 +96,7 @@ struct SegmentRules {
   boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_profile_property;
   std::vector<uint32_t> local_time_leaves;  // re-evaluated at every event of the profile
   std::vector<uint32_t> segments_entering_on_empty;
+  uint32_t where_count = 0;       // distinct `where` expressions (EventMatch::where_id)
   SymbolId timezone = kNoSymbol;  // context.timezone
   SymbolId local_hour = kNoSymbol;
   SymbolId local_weekday = kNoSymbol;

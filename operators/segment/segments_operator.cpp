@@ -15,9 +15,11 @@ constexpr uint64_t kStateFormatVersion = 1;
 // A profile's latest properties, plus local_hour / local_weekday of its latest event.
 class ProfileProperties final : public PropertySource {
  public:
-  ProfileProperties(const ProfileState& s, const SegmentRules& rules, const TimeZone* zone)
+  // `local_time` false: local_hour / local_weekday are absent (no leaf reads them).
+  ProfileProperties(const ProfileState& s, const SegmentRules& rules, const TimeZone* zone,
+                    bool local_time = true)
       : state_(s), rules_(rules) {
-    if (s.last_event_time == kMinTime) return;
+    if (!local_time || s.last_event_time == kMinTime) return;
     const LocalTime local = LocalTime::at(
         s.last_event_time, zone != nullptr ? zone->offset_seconds(s.last_event_time) : 0);
     hour_ = Value::integer(local.hour);
@@ -41,10 +43,6 @@ class ProfileProperties final : public PropertySource {
 
 bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
-}
-
-bool matches(const EventMatch& m, const Batch& in, const Record& r) {
-  return has_event(m, r.event) && (!m.where || m.where->test(in, r));
 }
 
 void add_unique(std::vector<uint32_t>& v, uint32_t x) {
@@ -88,6 +86,7 @@ void SegmentsOperator::open(OperatorContext& ctx) {
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
   state_ = std::make_unique<ValueState<ProfileState>>(ctx.state_scope());
   counts_.assign(config_.rules.segments.size(), SegmentCounts{});
+  where_results_.assign(config_.rules.where_count, kUntested);
 }
 
 int64_t SegmentsOperator::effective_watermark() const {
@@ -99,15 +98,27 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   e.time = r.event_time;
   e.feeds.clear();
   e.updates.clear();
+  // Each distinct `where` is tested once per event: where_results_ caches the outcomes.
+  for (uint32_t id : where_tested_) where_results_[id] = kUntested;
+  where_tested_.clear();
+  auto matches = [&](const EventMatch& m) {
+    if (!has_event(m, r.event)) return false;
+    if (!m.where) return true;
+    int8_t& result = where_results_[m.where_id];
+    if (result == kUntested) {
+      result = m.where->test(in, r) ? 1 : 0;
+      where_tested_.push_back(m.where_id);
+    }
+    return result == 1;
+  };
   auto feed = [&](uint32_t id) {
     const Leaf& leaf = rules.leaves[id];
     if (leaf.kind == LeafKind::kAbsence) {
-      if (has_event(leaf.then, r.event) && (!leaf.then.where || leaf.then.where->test(in, r)))
-        e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
-      if (matches(leaf.match, in, r)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
+      if (matches(leaf.then)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
+      if (matches(leaf.match)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
       return;
     }
-    if (!matches(leaf.match, in, r)) return;
+    if (!matches(leaf.match)) return;
     double value = 1;
     if (leaf.of && !leaf.of->number(RecordProperties(in, r), value)) return;
     e.feeds.push_back({LeafFeed::Role::kMatch, id, value});
@@ -128,7 +139,7 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
 
 void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
   const int64_t watermark = effective_watermark();
-  PendingEvent e;
+  PendingEvent e = take_spare_event();
   for (const Record& r : in.records()) {
     if (!reduce(in, r, e)) continue;
     if (r.event_time <= watermark) {
@@ -138,9 +149,21 @@ void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
     }
     ProfileState& s = state_->get_or_create(r.key);
     s.buffer(std::move(e));
-    e = PendingEvent{};
+    e = take_spare_event();
     schedule(r.key, s);
   }
+  recycle_event(std::move(e));
+}
+
+PendingEvent SegmentsOperator::take_spare_event() {
+  if (spare_events_.empty()) return {};
+  PendingEvent e = std::move(spare_events_.back());
+  spare_events_.pop_back();
+  return e;
+}
+
+void SegmentsOperator::recycle_event(PendingEvent&& e) {
+  if (spare_events_.size() < kSpareEvents) spare_events_.push_back(std::move(e));
 }
 
 void SegmentsOperator::on_timer(const Timer& timer, Output& out) {
@@ -167,15 +190,15 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     touched_.clear();
     segments_.clear();
     const auto leaf_count = static_cast<uint32_t>(rules.leaves.size());
-    while (!s.deadlines.empty() && s.deadlines.begin()->first <= now) {
-      const uint32_t id = s.deadlines.begin()->second;
-      if (id < leaf_count) {
-        add_unique(touched_, id);
+    auto due_end = s.deadlines.begin();
+    for (; due_end != s.deadlines.end() && due_end->time <= now; ++due_end) {
+      if (due_end->id < leaf_count) {
+        add_unique(touched_, due_end->id);
       } else {
-        segments_.push_back(id - leaf_count);  // a cool-down ended
+        segments_.push_back(due_end->id - leaf_count);  // a cool-down ended
       }
-      s.deadlines.erase(s.deadlines.begin());
     }
+    s.deadlines.erase(s.deadlines.begin(), due_end);
     size_t applied = 0;
     for (; applied < s.buffered.size() && s.buffered[applied].time == now; ++applied) {
       const PendingEvent& e = s.buffered[applied];
@@ -190,6 +213,7 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       s.last_event_time = std::max(s.last_event_time, now);
       for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
     }
+    for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
     s.applied_until = now;
     for (uint32_t leaf : touched_) {
@@ -274,15 +298,25 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
                                 Output& out) {
   const SegmentRules& rules = config_.rules;
   const Segment& segment = rules.segments[index];
+  // Local time (a zone lookup and conversion) only for the segments that read it.
+  const bool local_time =
+      std::any_of(segment.leaves.begin(), segment.leaves.end(),
+                  [&](uint32_t leaf) { return rules.leaves[leaf].reads_local_time; });
   std::shared_ptr<const TimeZone> tz;
-  if (!rules.local_time_leaves.empty())
+  if (local_time)
     if (const ProfileProperty* p = s.property(rules.timezone);
         p != nullptr && p->value.type == ValueType::kString)
       tz = zone(p->value.string);
-  const ProfileProperties profile(s, rules, tz.get());
+  const ProfileProperties profile(s, rules, tz.get(), local_time);
   results_.clear();
-  for (uint32_t leaf : segment.leaves)
-    results_.push_back(evaluate_leaf(rules.leaves[leaf], s.leaf(leaf), profile, now));
+  for (uint32_t leaf : segment.leaves) {
+    LeafState* st = s.leaf(leaf);
+    // A count window untouched now may hold entries that expired since its last refresh
+    // (its deadline waits for a change of the test's outcome).
+    if (st != nullptr && rules.leaves[leaf].kind == LeafKind::kWindow)
+      prune_leaf(rules.leaves[leaf], *st, now);
+    results_.push_back(evaluate_leaf(rules.leaves[leaf], st, profile, now));
+  }
   const bool enter = evaluate_node(segment, segment.enter);
   const bool inside = s.is_inside(index);
   bool change = false;
@@ -323,7 +357,7 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
 int64_t SegmentsOperator::next_instant(const ProfileState& s) {
   int64_t next =
       std::min(s.evaluate_all_at, s.buffered.empty() ? kMaxTime : s.buffered.front().time);
-  return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->first);
+  return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->time);
 }
 
 void SegmentsOperator::schedule(std::string_view key, ProfileState& s) {

@@ -86,6 +86,7 @@ class SegmentsOperator final : public Operator {
 
  private:
   static constexpr uint32_t kTimerTag = 0;
+  static constexpr size_t kSpareEvents = 4096;
 
   int64_t effective_watermark() const;
   // Reduces record `r` to its effects; false when no rule reads it.
@@ -102,6 +103,10 @@ class SegmentsOperator final : public Operator {
   // A deadline (id: leaf count + segment) at the end of the segment's re-entry cool-down.
   void schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at);
   std::shared_ptr<const TimeZone> zone(std::string_view name);
+  // Applied events are kept (up to kSpareEvents) and reused: their vectors keep their
+  // capacity, so buffering an event allocates nothing in the steady state.
+  PendingEvent take_spare_event();
+  void recycle_event(PendingEvent&& e);
 
   const Config& config_;
   SymbolId entered_, exited_, segment_property_, change_property_, version_property_,
@@ -119,6 +124,12 @@ class SegmentsOperator final : public Operator {
   mutable std::vector<LeafResult> results_;
   std::vector<uint32_t> touched_;
   std::vector<uint32_t> segments_;
+  std::vector<PendingEvent> spare_events_;
+  // Outcome of each distinct `where` for the record being reduced (kUntested, 0, 1), and
+  // the ones set, to reset for the next record.
+  static constexpr int8_t kUntested = -1;
+  mutable std::vector<int8_t> where_results_;
+  mutable std::vector<uint32_t> where_tested_;
 };
 
 }  // namespace segflow

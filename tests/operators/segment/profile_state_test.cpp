@@ -25,7 +25,7 @@ TEST(ProfileState, MergeCombinesWindowsLatestValuesAndBuffers) {
   a.set_inside(3, true);
   a.merge(b);
   ASSERT_NE(a.leaf(0), nullptr);
-  const std::vector<std::pair<int64_t, double>> window = {{1, 1.0}, {3, 1.0}, {5, 2.0}, {7, 2.0}};
+  const LeafEntries window = {{1, 1.0}, {3, 1.0}, {5, 2.0}, {7, 2.0}};
   EXPECT_EQ(a.leaf(0)->entries, window);
   EXPECT_EQ(a.leaf(2)->last, 9);
   EXPECT_EQ(a.property(intern("traits.plan"))->value.string, "pro");
