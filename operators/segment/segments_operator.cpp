@@ -369,15 +369,52 @@ void SegmentsOperator::schedule(std::string_view key, ProfileState& s) {
   s.timer = want;
 }
 
-void SegmentsOperator::merge_profile(std::string_view key, const ProfileState& other, Output& out) {
+void SegmentsOperator::merge_profile(std::string_view key, const ProfileState& other, Output& out,
+                                     int64_t not_before) {
   ProfileState& s = state_->get_or_create(key);
   s.merge(other);
   rebuild_deadlines(s);
   // Every instant up to the watermark is applied already; the merged profile is evaluated
-  // at the next one.
+  // at the next one (or when the profiles were linked, if later).
   advance(key, s, effective_watermark(), out);
-  s.evaluate_all_at = add_time(std::max(s.applied_until, effective_watermark()), 1);
+  s.evaluate_all_at =
+      std::max(add_time(std::max(s.applied_until, effective_watermark()), 1), not_before);
   schedule(key, s);
+}
+
+void SegmentsOperator::export_profile(std::string_view merged, int64_t time, StateWriter& w,
+                                      Output& out) {
+  ProfileState* s = state_->get(merged);
+  if (s == nullptr) {
+    ProfileState().write(w);
+    return;
+  }
+  if (s->timer != kMaxTime)
+    ctx().timers->delete_timer(TimeDomain::kEventTime, s->timer, merged, kTimerTag);
+  s->timer = kMaxTime;
+  const int64_t at = std::max(time, add_time(effective_watermark(), 1));
+  const std::vector<uint32_t> inside = s->inside;
+  for (uint32_t index : inside) {
+    s->set_inside(index, false);
+    ++counts_[index].exited;
+    --counts_[index].members;
+    const Segment& segment = config_.rules.segments[index];
+    RecordBuilder b = out.add(EventKind::kDerived, merged, at, exited_);
+    b.set(segment_property_, Value::string(segment.name))
+        .set(change_property_, exited_value_)
+        .set(version_property_, Value::integer(segment.version))
+        .set("merged", Value::boolean(true));
+    if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
+  }
+  s->write(w);
+  state_->erase(merged);
+}
+
+void SegmentsOperator::import_profile(std::string_view survivor, std::string_view /*merged*/,
+                                      int64_t time, StateReader& r, Output& out) {
+  const ProfileState incoming = ProfileState::read(r);
+  if (incoming.empty()) return;
+  merge_profile(survivor, incoming, out, time);
 }
 
 std::vector<std::string> SegmentsOperator::membership(std::string_view key) {

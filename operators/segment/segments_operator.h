@@ -65,9 +65,19 @@ class SegmentsOperator final : public Operator {
   void snapshot(StateWriter& w) const override;
   void restore(StateReader& r) override;
 
+  // Identity merges (engine/operator.h, engine/profile_merge.h): the merged-away profile
+  // exits every segment it is inside and hands over its whole state; the survivor folds it
+  // in with merge_profile.
+  bool merges_profiles() const override { return true; }
+  void export_profile(std::string_view merged, int64_t time, StateWriter& w, Output& out) override;
+  void import_profile(std::string_view survivor, std::string_view merged, int64_t time,
+                      StateReader& r, Output& out) override;
+
   // Folds `other` (another profile's state, e.g. from an identity merge) into `key`'s state;
-  // every segment is re-evaluated at the first instant after the watermark (by timer).
-  void merge_profile(std::string_view key, const ProfileState& other, Output& out);
+  // every segment is re-evaluated by timer at the first instant after the watermark, and
+  // not before `not_before` (the time of the event that linked the profiles).
+  void merge_profile(std::string_view key, const ProfileState& other, Output& out,
+                     int64_t not_before = kMinTime);
   // The state of `key`, or nullptr (e.g. to hand it to another subtask on a merge).
   const ProfileState* profile(std::string_view key) { return state_->get(key); }
   // The segments `key` is inside now (names), for membership queries.

@@ -6,14 +6,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
 
 #include "engine/executor.h"
 #include "engine/key_group.h"
 #include "operators/identity/identity_resolver.h"
+#include "operators/segment/segments_operator.h"
 #include "operators/threshold/rolling_count_threshold.h"
 #include "tests/operators/identity/reference_identity.h"
 
@@ -212,29 +215,14 @@ TEST(IdentityDataflow, PartitionAndProfilesMatchTheReferenceAtParallelism1To4) {
     for (uint32_t seed = 1; seed <= 400; ++seed) run_against_reference(seed, parallelism);
 }
 
-// 2 anonymous and 2 logged-in views of one person, linked by an identify call, in every
-// arrival order: the segment "more than 3 views in 10 minutes" is entered once, by the
-// surviving profile, when its 4th view applies; it exits when the first view ages out.
-TEST(IdentityDataflow, MergeCarriesStateIntoASegment) {
-  const std::vector<TimedEvent> base = {
-      {1000, {"track", {{"anonymousId", "a1"}}}},
-      {2000, {"track", {{"anonymousId", "a1"}}}},
-      {3000, {"track", {{"userId", "u1"}}}},
-      {4000, {"track", {{"userId", "u1"}}}},
-      {5000, {"identify", {{"userId", "u1"}, {"anonymousId", "a1"}}}},
-  };
-  // The two profiles live on different subtasks at parallelism 2 and 4.
-  for (uint32_t p : {2u, 4u})
-    ASSERT_NE(subtask_of_key_group(key_group_of("profile-0", 128), 128, p),
-              subtask_of_key_group(key_group_of("profile-1", 128), 128, p));
+// Runs `events` in every arrival order through source -> identity -> `make_segment`
+// (hash-partitioned, parallelism 1, 2 and 4) -> one sink; each run must print `want`.
+void expect_in_every_order(const std::vector<TimedEvent>& base,
+                           const std::function<std::unique_ptr<Operator>()>& make_segment,
+                           const std::vector<std::string>& want) {
   const IdentityRules rules = default_rules();
-  const ConfigNode threshold_node(
-      YAML::Load("{events: [Product Viewed], window: 10m, threshold: 3, segment: engaged}"),
-      std::make_shared<const std::string>("test"), "");
-  const RollingCountThreshold::Config threshold =
-      RollingCountThreshold::Config::parse(threshold_node);
-  std::vector<size_t> order = {0, 1, 2, 3, 4};
-  int orders = 0;
+  std::vector<size_t> order(base.size());
+  std::iota(order.begin(), order.end(), 0);
   do {
     std::vector<TimedEvent> events;
     for (size_t i : order) events.push_back(base[i]);
@@ -247,8 +235,7 @@ TEST(IdentityDataflow, MergeCarriesStateIntoASegment) {
       g.add(std::move(src));
       g.add(node("identity", 1, {{"src", Partitioning::kForward}},
                  [&] { return std::make_unique<IdentityResolver>(rules); }));
-      g.add(node("engaged", parallelism, {{"identity", Partitioning::kHash}},
-                 [&] { return std::make_unique<RollingCountThreshold>(threshold); }));
+      g.add(node("engaged", parallelism, {{"identity", Partitioning::kHash}}, make_segment));
       g.add(node("sink", 1, {{"engaged", Partitioning::kRebalance}},
                  [&] { return std::make_unique<LineSink>(seen); }));
       g.validate();
@@ -256,14 +243,48 @@ TEST(IdentityDataflow, MergeCarriesStateIntoASegment) {
       s.out_of_orderness_ms = 5000;  // every order is within the bound: nothing is late
       Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
       e.run();
-      const std::vector<std::string> want = {"profile-0 @4000 entered count=4",
-                                             "profile-0 @601000 exited count=3"};
-      ASSERT_EQ(seen.lines, want) << "order " << order[0] << order[1] << order[2] << order[3]
-                                  << order[4] << " p " << parallelism;
+      std::string order_text;
+      for (size_t i : order) order_text += std::to_string(i);
+      ASSERT_EQ(seen.lines, want) << "order " << order_text << " p " << parallelism;
     }
-    ++orders;
   } while (std::next_permutation(order.begin(), order.end()));
-  EXPECT_EQ(orders, 120);
+}
+
+// 2 anonymous and 2 logged-in views of one person, linked by an identify call.
+const std::vector<TimedEvent> kTwoAnonymousTwoLoggedInViews = {
+    {1000, {"track", {{"anonymousId", "a1"}}}},
+    {2000, {"track", {{"anonymousId", "a1"}}}},
+    {3000, {"track", {{"userId", "u1"}}}},
+    {4000, {"track", {{"userId", "u1"}}}},
+    {5000, {"identify", {{"userId", "u1"}, {"anonymousId", "a1"}}}},
+};
+
+ConfigNode yaml_node(const std::string& text) {
+  return ConfigNode(YAML::Load(text), std::make_shared<const std::string>("test"), "");
+}
+
+// In every arrival order, the segment "more than 3 views in 10 minutes" is entered once, by
+// the surviving profile, when its 4th view applies; it exits when the first view ages out.
+TEST(IdentityDataflow, MergeCarriesStateIntoASegment) {
+  // The two profiles live on different subtasks at parallelism 2 and 4.
+  for (uint32_t p : {2u, 4u})
+    ASSERT_NE(subtask_of_key_group(key_group_of("profile-0", 128), 128, p),
+              subtask_of_key_group(key_group_of("profile-1", 128), 128, p));
+  const RollingCountThreshold::Config threshold = RollingCountThreshold::Config::parse(
+      yaml_node("{events: [Product Viewed], window: 10m, threshold: 3, segment: engaged}"));
+  expect_in_every_order(kTwoAnonymousTwoLoggedInViews,
+                        [&] { return std::make_unique<RollingCountThreshold>(threshold); },
+                        {"profile-0 @4000 entered count=4", "profile-0 @601000 exited count=3"});
+}
+
+// The same through the segments operator (its export/import hooks).
+TEST(IdentityDataflow, MergeCarriesStateIntoTheSegmentsOperator) {
+  const SegmentsOperator::Config config = SegmentsOperator::Config::parse(
+      yaml_node("{segments: [{name: engaged, enter: {window: {events: [Product Viewed], "
+                "within: 10m, is: '> 3', name: views}}}]}"));
+  expect_in_every_order(kTwoAnonymousTwoLoggedInViews,
+                        [&] { return std::make_unique<SegmentsOperator>(config); },
+                        {"profile-0 @4000 entered", "profile-0 @601000 exited"});
 }
 
 }  // namespace
