@@ -60,7 +60,7 @@ struct RuntimeServices {
   // Where identity merges hand profile state between subtasks (engine/profile_merge.h);
   // null: the executor uses its own.
   ProfileHandoff* profile_handoff = nullptr;
-  const CheckpointData* restore = nullptr;   // state to start from (outlives the executor)
+  const CheckpointData* restore = nullptr;  // state to start from (outlives the executor)
 };
 
 class Executor {
