@@ -233,10 +233,16 @@ SourceStatus FileSource::poll(Output& out) {
 
 void FileSource::snapshot(StateWriter& w) const {
   w.u64(kStateVersion);
+  // A snapshot taken after a restore but before the first poll (which moves to the resume
+  // point) must keep that resume point, not the reader's start of file.
   if (config_.sort_by_time) {
-    w.u64(loaded_ ? replayed_ : 0);
-    w.u64(loaded_ ? 1 : 0);
+    w.u64(loaded_ ? replayed_ : resume_position_);
+    w.u64(loaded_ || resume_loaded_ ? 1 : 0);
     w.u64(0);
+  } else if (resume_position_ > 0) {
+    w.u64(resume_position_);
+    w.u64(0);
+    w.u64(resume_offset_);
   } else {
     w.u64(lines_read());
     w.u64(0);

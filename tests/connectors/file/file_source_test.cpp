@@ -411,8 +411,11 @@ TEST(FileSourceJsonl, SubtasksSplitTheLines) {
 }
 
 // Snapshot after a few polls, restore into a fresh source: it continues at the next line
-// (by byte offset; by line count for `version1` state).
-void check_restore(const std::string& extra_config, bool gzip = false, bool version1 = false) {
+// (by byte offset; by line count for `version1` state). `snapshot_before_poll`: the restored
+// source is opened and snapshotted again before its first poll (a checkpoint right after a
+// restart), and that state restored into a third source, which must continue at the same line.
+void check_restore(const std::string& extra_config, bool gzip = false, bool version1 = false,
+                   bool snapshot_before_poll = false) {
   TempDir dir;
   const std::string path = dir.file(gzip ? "e.jsonl.gz" : "e.jsonl");
   std::string content;
@@ -449,7 +452,19 @@ void check_restore(const std::string& extra_config, bool gzip = false, bool vers
   SourceHarness second(config, &second_dl);
   StateReader r(w.data());
   second.source.restore(r);
-  Drained after = second.run();
+  if (snapshot_before_poll) {
+    second.open();
+    StateWriter again;
+    second.source.snapshot(again);
+    second.source.close();
+    w = std::move(again);
+  }
+  SourceHarness third(config, &second_dl);
+  if (snapshot_before_poll) {
+    StateReader r2(w.data());
+    third.source.restore(r2);
+  }
+  Drained after = snapshot_before_poll ? third.run() : second.run();
 
   std::vector<std::string> keys = before.keys();
   for (const std::string& k : after.keys()) keys.push_back(k);
@@ -460,6 +475,13 @@ void check_restore(const std::string& extra_config, bool gzip = false, bool vers
 TEST(FileSourceJsonl, RestoreResumesWhereTheSnapshotWas) { check_restore(""); }
 TEST(FileSourceJsonl, RestoreResumesSortedReplay) { check_restore("sort_by_time: true"); }
 TEST(FileSourceJsonl, RestoreResumesInAGzipFile) { check_restore("", /*gzip=*/true); }
+TEST(FileSourceJsonl, SnapshotBeforeTheFirstPollKeepsTheRestoredPosition) {
+  check_restore("", /*gzip=*/false, /*version1=*/false, /*snapshot_before_poll=*/true);
+}
+TEST(FileSourceJsonl, SnapshotBeforeTheFirstPollKeepsTheRestoredSortedPosition) {
+  check_restore("sort_by_time: true", /*gzip=*/false, /*version1=*/false,
+                /*snapshot_before_poll=*/true);
+}
 TEST(FileSourceJsonl, RestoreAcceptsLineOnlyState) {
   check_restore("", /*gzip=*/false, /*version1=*/true);
 }
