@@ -66,18 +66,15 @@ void write_events(const std::vector<Event>& events, const std::string& keyed,
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
-// `parallelism` 2: two members of the group, which may rebalance while they start; records
-// of the poll in progress are then read again (at-least-once), so the tests that expect
-// every record exactly once use one member.
-// The group keeps librdkafka's default session timeout (45 s): with a short one, a loaded
-// machine plus a coordinator that is down for seconds lets the members' sessions expire,
-// and the mock cluster then holds the rejoin (JoinGroup) for the rebalance timeout
-// (max.poll.interval.ms, 5 min) while no member reads anything.
-std::string kafka_source(const std::string& brokers, const std::string& group, bool stop_at_end,
-                         int parallelism = 1) {
-  return "  - id: in\n    type: kafka\n    parallelism: " + std::to_string(parallelism) +
-         "\n    brokers: " + quoted(brokers) + "\n    group: " + group +
-         "\n    topics: [in]\n    commit_interval: 200ms\n" +
+// One member of the group: with librdkafka 2.0's mock cluster as coordinator, two members
+// on a loaded machine rebalance again and again (the second member's join arrives while
+// the first misses heartbeats; each round re-reads uncommitted records), and a member
+// whose session expired is held in JoinGroup for the rebalance timeout
+// (max.poll.interval.ms, 5 min) while nothing is read. The default session timeout (45 s)
+// outlasts a coordinator that is down for seconds.
+std::string kafka_source(const std::string& brokers, const std::string& group, bool stop_at_end) {
+  return "  - id: in\n    type: kafka\n    parallelism: 1\n    brokers: " + quoted(brokers) +
+         "\n    group: " + group + "\n    topics: [in]\n    commit_interval: 200ms\n" +
          "    stop_at_end: " + (stop_at_end ? "true" : "false") + "\n";
 }
 
@@ -196,7 +193,7 @@ TEST_F(KafkaJobTest, BrokerDownMidRunLosesNothing) {
   kcat_produce(cluster.bootstrap(), "in", dir_.file("first.txt"));
 
   const std::string spec = dir_.file("job.yaml");
-  write_file(spec, job(kafka_source(cluster.bootstrap(), "passthrough", false, 2), kPassThrough,
+  write_file(spec, job(kafka_source(cluster.bootstrap(), "passthrough", false), kPassThrough,
                        kafka_sink(cluster.bootstrap()), dir_.file("dead.jsonl")));
   SegflowProcess segflow(spec, dir_.file("run.log"));
   ASSERT_TRUE(segflow.started());
