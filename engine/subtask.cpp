@@ -296,7 +296,7 @@ void Subtask::run_source() {
         router_.broadcast(Element{ElementKind::kIdle, 0, nullptr});
         idle_forwarded_ = true;
       }
-      router_.flush();
+      flush_outputs();
       const int64_t idle_from = steady_ns();
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       count_idle(idle_from);
@@ -329,7 +329,7 @@ void Subtask::run_inputs() {
     fire_processing_timers();
     poll_checkpoints();
     if (!progressed) {
-      router_.flush();
+      flush_outputs();
       auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(kMaxSleep);
       const int64_t next_timer = next_processing_timer();
       if (next_timer != INT64_MAX) {
@@ -347,6 +347,12 @@ void Subtask::run_inputs() {
       count_idle(idle_from);
     }
   }
+}
+
+void Subtask::flush_outputs() {
+  // In chain order: what one operator's flush hands to the next is flushed by the next.
+  for (auto& s : slots_) s->out->flush();
+  router_.flush();
 }
 
 void Subtask::handle(size_t input, const Element& e) {

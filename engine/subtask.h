@@ -59,6 +59,10 @@ class Subtask {
   void open_all();
   void run_source();
   void run_inputs();
+  // Pushes the partly filled batches of every operator of the chain, then of the router:
+  // called whenever the subtask runs out of input, so records never wait for the next
+  // watermark (which may not come while the inputs are idle).
+  void flush_outputs();
   void handle(size_t input, const Element& e);
   void deliver(size_t from_slot, BatchPtr& batch);
   void process_in_slot(size_t slot, const Batch& batch);
