@@ -12,6 +12,8 @@ export CCACHE_DIR="${CCACHE_DIR:-$PWD/.ccache}"
 jobs=$(nproc)
 
 bash scripts/setup.sh --deps
+# Everything optional is installed now: a test that finds a dependency missing fails.
+export SEGFLOW_REQUIRE_DEPENDENCIES=1
 
 step() { printf '\n=== %s ===\n' "$*"; }
 

@@ -3,14 +3,20 @@
 # running segflow job with deploy/prometheus's configuration and rules; then every PromQL
 # expression of the Grafana dashboard must return data, every alert rule must evaluate
 # (health ok) over metrics that exist, and promtool must accept the config, the rules and
-# the exposition. Exits 77 (ctest: skipped) when prometheus or promtool is missing.
+# the exposition. Exits 77 (ctest: skipped) when prometheus or promtool is missing,
+# 1 when SEGFLOW_REQUIRE_DEPENDENCIES=1.
 #   tests/runner/prometheus_test.sh SEGFLOW_BINARY SOURCE_DIR
 set -euo pipefail
 trap 'echo "FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 segflow=${1:?segflow binary}
 src=${2:?source dir}
 for tool in prometheus promtool curl jq; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+  if ! command -v "$tool" >/dev/null; then
+    echo "$tool not installed"
+    # scripts/test.sh installed every dependency: missing is then a failure, not a skip.
+    [[ "${SEGFLOW_REQUIRE_DEPENDENCIES:-}" == 1 ]] && exit 1
+    exit 77
+  fi
 done
 
 tmp=$(mktemp -d)

@@ -78,9 +78,9 @@ class RedisMembershipJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (Registry::global().find("redis") == nullptr)
-      GTEST_SKIP() << "segflow was built without hiredis (libhiredis-dev)";
+      SEGFLOW_SKIP_WITHOUT("segflow was built without hiredis (libhiredis-dev)");
     if (!testing::RedisServer::available())
-      GTEST_SKIP() << "redis-server / redis-cli not installed (Debian redis-server)";
+      SEGFLOW_SKIP_WITHOUT("redis-server / redis-cli not installed (Debian redis-server)");
     server_ = std::make_unique<testing::RedisServer>();
   }
 

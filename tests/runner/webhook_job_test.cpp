@@ -21,9 +21,9 @@ class WebhookJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (Registry::global().find("webhook") == nullptr)
-      GTEST_SKIP() << "segflow was built without the webhook sink (OpenSSL missing)";
+      SEGFLOW_SKIP_WITHOUT("segflow was built without the webhook sink (OpenSSL missing)");
     if (std::system("command -v python3 >/dev/null 2>&1") != 0)
-      GTEST_SKIP() << "python3 not installed";
+      SEGFLOW_SKIP_WITHOUT("python3 not installed");
   }
 
   // Runs the job against `server`; returns how often each change ("profile@timestamp") of

@@ -1,5 +1,6 @@
 #include "tests/support/test_support.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -8,6 +9,11 @@
 #include <unistd.h>
 
 namespace segflow::testing {
+
+bool dependencies_required() {
+  const char* value = std::getenv("SEGFLOW_REQUIRE_DEPENDENCIES");
+  return value != nullptr && std::string(value) == "1";
+}
 
 TempDir::TempDir() {
   static std::mt19937_64 rng(static_cast<uint64_t>(::getpid()));

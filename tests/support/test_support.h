@@ -42,3 +42,19 @@ std::string run_command(const std::string& command);
 std::string json_field(const std::string& json, const std::string& name);
 
 }  // namespace segflow::testing
+
+namespace segflow::testing {
+// True when every optional dependency must be present (SEGFLOW_REQUIRE_DEPENDENCIES=1, set
+// by scripts/test.sh after it installed them all): a missing one then fails its tests.
+bool dependencies_required();
+}  // namespace segflow::testing
+
+// Skips the current test because an optional dependency (package, tool, module) is
+// missing, or fails it when dependencies are required. Use in void test bodies and SetUp.
+#define SEGFLOW_SKIP_WITHOUT(message)                             \
+  do {                                                            \
+    if (::segflow::testing::dependencies_required())              \
+      GTEST_FAIL() << "required dependency missing: " << message; \
+    else                                                          \
+      GTEST_SKIP() << message;                                    \
+  } while (false)

@@ -123,13 +123,13 @@ std::string at(const std::string& hh_mm) { return "2024-05-01T12:" + hh_mm + ":0
 
 TEST(AnalyticsNodeTest, SegmentsClientFeedsAJobThroughHttpIngest) {
   if (run("command -v node && command -v npm").exit_code != 0)
-    GTEST_SKIP() << "node and npm are not installed (apt-get install nodejs npm)";
+    SEGFLOW_SKIP_WITHOUT("node and npm are not installed (apt-get install nodejs npm)");
   // Under the build tree (next to the segflow binary), whatever the working directory.
   const std::string modules_dir =
       (std::filesystem::path(SEGFLOW_BINARY).parent_path() / "npm").string();
   const CommandResult install =
       run("bash " + kTestDir + "/install_analytics_node.sh " + modules_dir);
-  if (install.exit_code == 77) GTEST_SKIP() << install.output;
+  if (install.exit_code == 77) SEGFLOW_SKIP_WITHOUT(install.output);
   ASSERT_EQ(install.exit_code, 0) << "npm install @segment/analytics-node failed:\n"
                                   << install.output;
 

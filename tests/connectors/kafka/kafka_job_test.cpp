@@ -113,7 +113,7 @@ uint64_t source_out(const std::string& log) {
 class KafkaJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!testing::have_kcat()) GTEST_SKIP() << "kcat is not installed (scripts/setup.sh)";
+    if (!testing::have_kcat()) SEGFLOW_SKIP_WITHOUT("kcat is not installed (scripts/setup.sh)");
   }
   TempDir dir_;
 };

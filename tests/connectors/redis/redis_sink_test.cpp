@@ -16,6 +16,7 @@
 #include "engine/dead_letter.h"
 #include "engine/registry.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
@@ -34,9 +35,9 @@ class RedisSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (Registry::global().find("redis") == nullptr)
-      GTEST_SKIP() << "segflow was built without hiredis (libhiredis-dev)";
+      SEGFLOW_SKIP_WITHOUT("segflow was built without hiredis (libhiredis-dev)");
     if (!testing::RedisServer::available())
-      GTEST_SKIP() << "redis-server / redis-cli not installed (Debian redis-server)";
+      SEGFLOW_SKIP_WITHOUT("redis-server / redis-cli not installed (Debian redis-server)");
     server_ = std::make_unique<testing::RedisServer>();
   }
 
@@ -132,7 +133,7 @@ std::map<std::string, std::set<std::string>> invert(
 
 TEST(RedisSinkConfig, BadAddressFailsAtLoadWithItsPosition) {
   const RegisteredType* type = Registry::global().find("redis");
-  if (type == nullptr) GTEST_SKIP() << "segflow was built without hiredis";
+  if (type == nullptr) SEGFLOW_SKIP_WITHOUT("segflow was built without hiredis");
   const ConfigNode node(YAML::Load("address: localhost\n"),
                         std::make_shared<const std::string>("job.yaml"), "");
   try {

@@ -30,9 +30,9 @@ class WebhookSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (Registry::global().find("webhook") == nullptr)
-      GTEST_SKIP() << "segflow was built without the webhook sink (OpenSSL missing)";
+      SEGFLOW_SKIP_WITHOUT("segflow was built without the webhook sink (OpenSSL missing)");
     if (std::system("command -v python3 >/dev/null 2>&1") != 0)
-      GTEST_SKIP() << "python3 not installed";
+      SEGFLOW_SKIP_WITHOUT("python3 not installed");
   }
 
   std::unique_ptr<Operator> make_sink(const std::string& yaml) {
@@ -202,7 +202,7 @@ TEST_F(WebhookSinkTest, APartialBatchGoesOutAfterMaxDelay) {
 
 TEST_F(WebhookSinkTest, PostsOverHttpsVerifyingTheCertificate) {
   if (std::system("command -v openssl >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "openssl not installed";
+    SEGFLOW_SKIP_WITHOUT("openssl not installed");
   testing::TempDir dir;
   testing::run_command(
       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
@@ -230,7 +230,7 @@ TEST_F(WebhookSinkTest, PostsOverHttpsVerifyingTheCertificate) {
 
 TEST(WebhookSinkConfig, BadSettingsFailAtLoadWithTheirPosition) {
   const RegisteredType* type = Registry::global().find("webhook");
-  if (type == nullptr) GTEST_SKIP() << "segflow was built without the webhook sink";
+  if (type == nullptr) SEGFLOW_SKIP_WITHOUT("segflow was built without the webhook sink");
   const auto error = [&](const std::string& yaml) -> std::string {
     const ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("job.yaml"), "");
     try {

@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/test_support.h"
+
 namespace segflow {
 namespace {
 
 TEST(TimeZone, OffsetsFollowDaylightSavingTime) {
   const auto berlin = TimeZone::find("Europe/Berlin");
-  if (berlin == nullptr) GTEST_SKIP() << "no tz database (Debian package tzdata)";
+  if (berlin == nullptr) SEGFLOW_SKIP_WITHOUT("no tz database (Debian package tzdata)");
   EXPECT_EQ(berlin->offset_seconds(1704067200000), 3600);  // 2024-01-01T00:00Z
   EXPECT_EQ(berlin->offset_seconds(1719792000000), 7200);  // 2024-07-01T00:00Z
   // DST starts 2024-03-31T01:00Z.
