@@ -45,11 +45,12 @@ class Discard final : public Operator {
   void process(const Batch&, Output&) override {}
 };
 
-TEST(MetricsExporterTest, ServesRecordCountsWatermarksChannelsAndDeadLetters) {
+// `src` (one subtask) hash-partitioned to a discarding sink of two subtasks.
+LogicalGraph source_to_two_sinks(SourceFactory make_source) {
   LogicalGraph g;
   LogicalNode src;
   src.id = "src";
-  src.make_source = [] { return std::make_unique<FiniteSource>(); };
+  src.make_source = std::move(make_source);
   g.add(src);
   LogicalNode sink;
   sink.id = "sink";
@@ -58,6 +59,11 @@ TEST(MetricsExporterTest, ServesRecordCountsWatermarksChannelsAndDeadLetters) {
   sink.make_operator = [] { return std::make_unique<Discard>(); };
   g.add(sink);
   g.validate();
+  return g;
+}
+
+TEST(MetricsExporterTest, ServesRecordCountsWatermarksChannelsAndDeadLetters) {
+  const LogicalGraph g = source_to_two_sinks([] { return std::make_unique<FiniteSource>(); });
   DeadLetterOutput dead;
   dead.send("src:1", "malformed json", "{");
   JobSettings settings;
@@ -142,18 +148,7 @@ TEST(MetricsExporterTest, SubtaskTimeAddsUpToWallClock) {
 
 // Scrapes every endpoint while the job runs (the ThreadSanitizer run checks the reads).
 TEST(MetricsExporterTest, ScrapesWhileTheJobRuns) {
-  LogicalGraph g;
-  LogicalNode src;
-  src.id = "src";
-  src.make_source = [] { return std::make_unique<SlowSource>(); };
-  g.add(src);
-  LogicalNode sink;
-  sink.id = "sink";
-  sink.parallelism = 2;
-  sink.inputs = {{"src", Partitioning::kHash}};
-  sink.make_operator = [] { return std::make_unique<Discard>(); };
-  g.add(sink);
-  g.validate();
+  const LogicalGraph g = source_to_two_sinks([] { return std::make_unique<SlowSource>(); });
   DeadLetterOutput dead;
   Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
   MetricsExporter exporter("127.0.0.1:0", "test", executor, dead);
