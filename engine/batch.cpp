@@ -51,6 +51,7 @@ void Batch::clear() {
   records_.clear();
   properties_.clear();
   arena_.reset();
+  ingest_ns_ = kNoIngestTime;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/arena.h"
+#include "engine/ingest_time.h"
 #include "engine/record.h"
 
 namespace segflow {
@@ -54,14 +55,23 @@ class Batch {
   const Value* find(const Record& r, SymbolId name) const;
 
   std::string_view store(std::string_view s) { return arena_.store(s); }
-  // Drops every record; keeps the memory for reuse.
+  // Drops every record and the ingest stamp; keeps the memory for reuse.
   void clear();
+
+  // The earliest ingest stamp (engine/ingest_time.h) of the events in this batch or that
+  // caused its records; kNoIngestTime when none is known. Per batch, not per record:
+  // Output, Router and the runtime carry it along (engine/README.md "End-to-end latency").
+  int64_t ingest_ns() const { return ingest_ns_; }
+  void note_ingest(int64_t ns) {
+    if (ns < ingest_ns_) ingest_ns_ = ns;
+  }
 
  private:
   friend class RecordBuilder;
   std::vector<Record> records_;
   std::vector<Property> properties_;
   Arena arena_;
+  int64_t ingest_ns_ = kNoIngestTime;
 };
 
 // Returns batches to the pool when dropped.

@@ -41,10 +41,12 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
             KeyGroupRange::for_subtask(i, settings_.max_parallelism, chain.parallelism);
         ctx.clock = services_.clock;
         ctx.dead_letters = services_.dead_letters;
+        ctx.metric_registry = metric_registry_;
         OperatorStats& stats = stats_.emplace_back();
         stats.operator_id = node.id;
         stats.subtask = i;
         stats.is_source = node.is_source();
+        stats.is_sink = !node.is_source() && graph.consumers(node_index).empty();
         ctx.bytes_in = &stats.bytes_in;
         if (node.is_source()) {
           subtask->set_source(node.make_source(), std::move(ctx), &stats);

@@ -21,6 +21,8 @@
 #include "engine/clock.h"
 #include "engine/dead_letter.h"
 #include "engine/job_graph.h"
+#include "engine/latency_histogram.h"
+#include "engine/operator_metrics.h"
 #include "engine/profile_merge.h"
 
 namespace segflow {
@@ -32,10 +34,14 @@ struct OperatorStats {
   std::string operator_id;
   uint32_t subtask = 0;
   bool is_source = false;
+  bool is_sink = false;  // feeds nothing: end_to_end_latency is measured here
   std::atomic<uint64_t> records_in{0};
   std::atomic<uint64_t> records_out{0};
   std::atomic<uint64_t> bytes_in{0};  // sources that read bytes (file) report them here
   std::atomic<int64_t> watermark{kMinTime};
+  // Sinks: time from the ingest stamp of each batch received to the end of its process(),
+  // one observation per record (engine/README.md "End-to-end latency").
+  LatencyHistogram end_to_end_latency;
 };
 
 // Time accounting of one subtask (one thread): written by its thread, read by anyone.
@@ -88,6 +94,8 @@ class Executor {
 
   const std::deque<OperatorStats>& operator_stats() const { return stats_; }
   const std::deque<SubtaskStats>& subtask_stats() const { return subtask_stats_; }
+  // What the operators publish themselves (engine/operator_metrics.h).
+  const MetricRegistry& operator_metrics() const { return *metric_registry_; }
   JobState state() const { return state_.load(std::memory_order_acquire); }
   std::vector<const Channel*> channels() const;
   const PhysicalPlan& plan() const { return plan_; }
@@ -103,6 +111,7 @@ class Executor {
   PhysicalPlan plan_;
   std::deque<OperatorStats> stats_;
   std::deque<SubtaskStats> subtask_stats_;
+  std::shared_ptr<MetricRegistry> metric_registry_ = std::make_shared<MetricRegistry>();
   std::atomic<JobState> state_{JobState::kCreated};
   std::vector<std::unique_ptr<Channel>> channels_;
   std::vector<std::unique_ptr<Subtask>> subtasks_;

@@ -78,6 +78,51 @@ void add_checkpoint_metrics(const std::string& job, const CheckpointStats& c,
           load(c.aborted));
 }
 
+// segflow_end_to_end_latency_seconds of every sink subtask.
+MetricFamily latency_family(const std::string& job, const Executor& executor) {
+  auto f = family("segflow_end_to_end_latency_seconds",
+                  "Time from an event's ingest at the source to the end of the sink's "
+                  "processing of the records it caused (timer-made records are not observed)",
+                  MetricType::Histogram);
+  for (const OperatorStats& s : executor.operator_stats()) {
+    if (!s.is_sink) continue;
+    const LatencyHistogram& h = s.end_to_end_latency;
+    ClientMetric m;
+    m.label = {{"job", job}, {"operator", s.operator_id}, {"subtask", std::to_string(s.subtask)}};
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b <= LatencyHistogram::kBounds.size(); ++b) {
+      cumulative += h.bucket(b);
+      const double bound = b < LatencyHistogram::kBounds.size()
+                               ? LatencyHistogram::kBounds[b]
+                               : std::numeric_limits<double>::infinity();
+      m.histogram.bucket.push_back({cumulative, bound});
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = h.sum_seconds();
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
+// What the operators published themselves (engine/operator_metrics.h), with the standard
+// labels first.
+void add_operator_metrics(const std::string& job, const MetricRegistry& registry,
+                          std::vector<MetricFamily>& families) {
+  registry.for_each([&](const MetricRegistry::Family& f) {
+    const bool counter = f.kind == MetricKind::kCounter;
+    auto out = MetricFamily{f.name, f.help, counter ? MetricType::Counter : MetricType::Gauge, {}};
+    for (const auto& [key, series] : f.series) {
+      Labels labels = {{"job", job},
+                       {"operator", series.operator_id},
+                       {"subtask", std::to_string(series.subtask)}};
+      for (const MetricLabel& l : series.labels) labels.push_back({l.name, l.value});
+      add(out, std::move(labels),
+          counter ? static_cast<double>(series.counter.value()) : series.gauge.value());
+    }
+    families.push_back(std::move(out));
+  });
+}
+
 // Every metric family of the job, read from the executor's atomics.
 std::vector<MetricFamily> collect(const std::string& job, const Executor& executor,
                                   const DeadLetterOutput& dead_letters) {
@@ -197,8 +242,10 @@ std::vector<MetricFamily> collect(const std::string& job, const Executor& execut
                                         idle,    backpressured, fill,  blocked,   dead,    late,
                                         running, threads_job,   rss,   cpu,       threads, fds,
                                         start,   uptime,        build};
+  families.push_back(latency_family(job, executor));
   if (const CheckpointStats* c = executor.checkpoint_stats())
     add_checkpoint_metrics(job, *c, families);
+  add_operator_metrics(job, executor.operator_metrics(), families);
   return families;
 }
 

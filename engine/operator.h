@@ -47,6 +47,7 @@
 #include "engine/dead_letter.h"
 #include "engine/key_group.h"
 #include "engine/keyed_state.h"
+#include "engine/operator_metrics.h"
 #include "engine/output.h"
 #include "engine/state_io.h"
 #include "engine/timer_service.h"
@@ -69,8 +70,13 @@ struct OperatorContext {
   std::atomic<uint64_t>* bytes_in = nullptr;
   bool checkpointing = false;  // the job takes checkpoints: sinks stage output until commit
   bool restoring = false;      // restore() follows open(): keep existing output
+  // Where the operator publishes its own metrics (engine/operator_metrics.h): the runtime
+  // shares the job's registry, which the metrics endpoint exports; tests get a private one.
+  std::shared_ptr<MetricRegistry> metric_registry = std::make_shared<MetricRegistry>();
 
   KeyedStateScope state_scope() const { return {key_groups, max_parallelism, clock}; }
+  // This subtask's view of the registry: series labelled with operator_id and subtask.
+  OperatorMetrics metrics() const { return {*metric_registry, operator_id, subtask}; }
 };
 
 class Operator {

@@ -1,5 +1,7 @@
 #include "engine/output.h"
 
+#include <algorithm>
+
 namespace segflow {
 
 Output::Output(Deliver deliver, size_t batch_size)
@@ -13,18 +15,21 @@ RecordBuilder Output::add(EventKind kind, std::string_view key, int64_t event_ti
                           SymbolId event) {
   make_room();
   ++emitted_;
+  batch_->note_ingest(cause_);
   return batch_->add(kind, key, event_time, event);
 }
 
 void Output::forward(const Batch& src, const Record& r) {
   make_room();
   ++emitted_;
+  batch_->note_ingest(std::min(cause_, src.ingest_ns()));
   batch_->copy_from(src, r);
 }
 
 void Output::forward_as(const Batch& src, const Record& r, std::string_view key) {
   make_room();
   ++emitted_;
+  batch_->note_ingest(std::min(cause_, src.ingest_ns()));
   batch_->copy_from(src, r, key);
 }
 

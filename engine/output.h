@@ -18,10 +18,19 @@ class Output {
   Output(Deliver deliver, size_t batch_size);
 
   RecordBuilder add(EventKind kind, std::string_view key, int64_t event_time, SymbolId event);
-  // Re-emits `r` (a record of batch `src`) unchanged.
+  // Re-emits `r` (a record of batch `src`) unchanged; the batch it goes to keeps the
+  // earlier of src's ingest stamp and the cause.
   void forward(const Batch& src, const Record& r);
   // Re-emits `r` with key `key`, properties unchanged.
   void forward_as(const Batch& src, const Record& r, std::string_view key);
+
+  // The ingest stamp (engine/ingest_time.h) of what causes the records added from now on:
+  // the batch they go to keeps the earliest. The runtime sets it to the input batch's stamp
+  // around process() (a source's: the time of the poll) and to kNoIngestTime around timers,
+  // watermarks and close; an operator that emits later what an earlier batch caused (it
+  // buffered the event) sets it to that batch's stamp before emitting.
+  void set_ingest_cause(int64_t ns) { cause_ = ns; }
+  int64_t ingest_cause() const { return cause_; }
   // Hands the pending records downstream now.
   void flush();
 
@@ -34,6 +43,7 @@ class Output {
   size_t batch_size_;
   BatchPtr batch_;
   size_t emitted_ = 0;
+  int64_t cause_ = kNoIngestTime;
 };
 
 }  // namespace segflow

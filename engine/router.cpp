@@ -13,6 +13,7 @@ void Router::add_edge(Partitioning partitioning, std::vector<Channel*> targets) 
 
 BatchPtr Router::copy_of(const Batch& batch) {
   BatchPtr copy = BatchPool::acquire();
+  copy->note_ingest(batch.ingest_ns());
   for (const Record& r : batch.records()) copy->copy_from(batch, r);
   return copy;
 }
@@ -48,6 +49,7 @@ void Router::route(BatchPtr& batch) {
                                                   max_parallelism_, parallelism);
           BatchPtr& pending = e.pending[t];
           if (!pending) pending = BatchPool::acquire();
+          pending->note_ingest(batch->ingest_ns());
           pending->copy_from(*batch, r);
           if (pending->size() >= batch_size_) push(e.targets[t], std::move(pending));
         }

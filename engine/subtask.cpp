@@ -96,12 +96,22 @@ void Subtask::deliver(size_t from_slot, BatchPtr& batch) {
 void Subtask::process_in_slot(size_t slot, const Batch& batch) {
   Slot& s = *slots_[slot];
   s.stats->records_in.fetch_add(batch.size(), std::memory_order_relaxed);
+  // What the operator emits now was caused by this batch (engine/ingest_time.h).
+  s.out->set_ingest_cause(batch.ingest_ns());
+  process_batch(s, batch);
+  s.out->set_ingest_cause(kNoIngestTime);
+  if (s.stats->is_sink && batch.ingest_ns() != kNoIngestTime)
+    s.stats->end_to_end_latency.observe(ingest_clock_ns() - batch.ingest_ns(), batch.size());
+}
+
+void Subtask::process_batch(Slot& s, const Batch& batch) {
   if (!has_merge_records(batch)) {
     s.op->process(batch, *s.out);
     return;
   }
   // Rare: split the batch at its merge control records, keeping the order.
   BatchPtr run = BatchPool::acquire();
+  run->note_ingest(batch.ingest_ns());
   for (const Record& r : batch.records()) {
     if (!is_merge_record(r)) {
       run->copy_from(batch, r);
@@ -286,6 +296,7 @@ void Subtask::run_source() {
   while (!cancelled_.load(std::memory_order_relaxed) &&
          !stop_requested_.load(std::memory_order_relaxed)) {
     poll_checkpoints();
+    source_out_->set_ingest_cause(ingest_clock_ns());
     const SourceStatus status = source_->poll(*source_out_);
     source_out_->flush();
     if (status == SourceStatus::kEnd) break;
@@ -412,12 +423,20 @@ void Subtask::advance_watermark(int64_t watermark, bool closing) {
   for (auto& slot : slots_) {
     Slot& s = *slot;
     s.ctx.watermark = watermark;
+    // Timers have no ingest cause of their own (engine/README.md "End-to-end latency").
     Timer t;
-    while (s.timers.pop_due(TimeDomain::kEventTime, watermark, t)) s.op->on_timer(t, *s.out);
+    while (s.timers.pop_due(TimeDomain::kEventTime, watermark, t)) {
+      s.out->set_ingest_cause(kNoIngestTime);
+      s.op->on_timer(t, *s.out);
+    }
+    s.out->set_ingest_cause(kNoIngestTime);
     s.op->on_watermark(watermark, *s.out);
     // Closing slot by slot: everything an operator emits while closing reaches the next
     // operator before that one sees the final watermark.
-    if (closing) s.op->close(*s.out);
+    if (closing) {
+      s.out->set_ingest_cause(kNoIngestTime);
+      s.op->close(*s.out);
+    }
     s.out->flush();
     s.stats->watermark.store(watermark, std::memory_order_relaxed);
   }
@@ -441,6 +460,7 @@ void Subtask::fire_processing_timers() {
     Timer t;
     bool fired = false;
     while (s.timers.pop_due(TimeDomain::kProcessingTime, now, t)) {
+      s.out->set_ingest_cause(kNoIngestTime);
       s.op->on_timer(t, *s.out);
       fired = true;
     }

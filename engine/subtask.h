@@ -65,7 +65,10 @@ class Subtask {
   void flush_outputs();
   void handle(size_t input, const Element& e);
   void deliver(size_t from_slot, BatchPtr& batch);
+  // Runs `batch` through slot `slot` with its ingest stamp as the output's cause; a sink
+  // observes the end-to-end latency after it.
   void process_in_slot(size_t slot, const Batch& batch);
+  void process_batch(Slot& s, const Batch& batch);
   // Runs one identity-merge control record through slot `s` (engine/profile_merge.h).
   void apply_merge_record(Slot& s, const Batch& batch, const Record& r);
   void update_input_watermark();

@@ -61,10 +61,17 @@ void HttpIngestSource::open(OperatorContext& ctx) {
   options.port = config_.port;
   options.threads = config_.threads;
   options.max_body_bytes = config_.max_body_bytes;
+  metrics_ = std::make_unique<IngestMetrics>(ctx.metrics());
   server_ = std::make_unique<HttpServer>(
-      options,
-      [handler = handler_.get()](HttpRequest& request, size_t thread, HttpResponder respond) {
-        handler->handle(request, thread, std::move(respond));
+      options, [handler = handler_.get(), metrics = metrics_.get()](
+                   HttpRequest& request, size_t thread, HttpResponder respond) {
+        const size_t endpoint = IngestMetrics::endpoint_of(request.target);
+        metrics->count_bytes(endpoint, request.body.size());
+        handler->handle(request, thread,
+                        [metrics, endpoint, respond = std::move(respond)](HttpReply reply) {
+                          metrics->count_request(endpoint, reply.status);
+                          respond(std::move(reply));
+                        });
       });
   try {
     server_->start();

@@ -20,6 +20,7 @@
 //     max_event_bytes: 32768
 //     max_queued_events: 20000
 //     retry_after: 1s
+// Metrics: connectors/http_ingest/ingest_metrics.h.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "connectors/http_ingest/ingest_handler.h"
+#include "connectors/http_ingest/ingest_metrics.h"
 #include "connectors/http_ingest/ingest_queue.h"
 #include "engine/config_node.h"
 #include "engine/operator.h"
@@ -68,6 +70,7 @@ class HttpIngestSource final : public Source {
 
  private:
   const Config config_;
+  std::unique_ptr<IngestMetrics> metrics_;  // outlives the server (declared before it)
   IngestQueue queue_;
   std::unique_ptr<IngestHandler> handler_;
   std::unique_ptr<HttpServer> server_;

@@ -89,6 +89,7 @@ void IngestHandler::handle(HttpRequest& request, size_t thread, HttpResponder re
 
   SegmentDecoder& decoder = *scratch.decoders[static_cast<size_t>(*endpoint)];
   IngestQueue::Entry entry{BatchPool::acquire(), nullptr};
+  entry.batch->note_ingest(ingest_clock_ns());  // end-to-end latency counts from here
   const bool single_call = implied_kind(*endpoint).has_value();
   std::vector<std::pair<size_t, DecodeResult>> rejected;  // dead-lettered once accepted
   for (size_t i = 0; i < parsed.events.size(); ++i) {

@@ -42,6 +42,21 @@ void IdentityResolver::open(OperatorContext& ctx) {
     throw std::runtime_error("identity: runs as one subtask (parallelism 1), not " +
                              std::to_string(ctx.parallelism));
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
+  const OperatorMetrics metrics = ctx.metrics();
+  merges_metric_ = &metrics.counter("segflow_profile_merges_total",
+                                    "Profiles merged into another by an identity link");
+  const char* refused_help = "Identity links refused by a rule (reason: type limit, merge cap)";
+  refused_type_limit_metric_ =
+      &metrics.counter("segflow_profile_merges_refused_total", refused_help,
+                       {{"reason", refusal_name(IdentityGraph::Refusal::kTypeLimit)}});
+  refused_merge_cap_metric_ =
+      &metrics.counter("segflow_profile_merges_refused_total", refused_help,
+                       {{"reason", refusal_name(IdentityGraph::Refusal::kMergeCap)}});
+  identifiers_metric_ =
+      &metrics.gauge("segflow_identity_identifiers", "Identifiers the identity graph holds");
+  profiles_metric_ = &metrics.gauge("segflow_identity_profiles",
+                                    "Profiles the identity graph holds (merged-away ones not "
+                                    "counted)");
   if (!config_.merge_log_path.empty()) {
     const std::filesystem::path path(config_.merge_log_path);
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
@@ -85,6 +100,11 @@ void IdentityResolver::process(const Batch& in, Output& out) {
     }
     graph_.resolve(ids_, resolution_);
     merge_ids.clear();
+    merges_metric_->inc(resolution_.merges.size());
+    for (const IdentityGraph::Refused& f : resolution_.refused)
+      (f.reason == IdentityGraph::Refusal::kTypeLimit ? refused_type_limit_metric_
+                                                      : refused_merge_cap_metric_)
+          ->inc();
     for (const IdentityGraph::Merge& m : resolution_.merges) {
       ++merges_;
       std::string id = ctx().operator_id + ":" + std::to_string(++merge_seq_);
@@ -107,6 +127,12 @@ void IdentityResolver::process(const Batch& in, Output& out) {
     append_profile_key(key_, resolution_.profile);
     out.forward_as(in, r, key_);
   }
+  publish_sizes();
+}
+
+void IdentityResolver::publish_sizes() {
+  identifiers_metric_->set(static_cast<double>(graph_.identifier_count()));
+  profiles_metric_->set(static_cast<double>(graph_.profile_count() - merges_));
 }
 
 void IdentityResolver::log_resolution(const Batch& in, const Record& r,
@@ -182,6 +208,7 @@ void IdentityResolver::restore(StateReader& r) {
   refused_ = read_state<uint64_t>(r);
   no_identifier_ = read_state<uint64_t>(r);
   graph_.restore(r);
+  publish_sizes();
 }
 
 }  // namespace segflow

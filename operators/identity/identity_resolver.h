@@ -40,6 +40,8 @@
 //   profile_prefix: "profile-"
 //   merge_log: ""                # JSONL path of merges and refused links
 //   emit_profile_merged: true
+// Metrics: segflow_profile_merges_total, segflow_profile_merges_refused_total{reason},
+// segflow_identity_identifiers and segflow_identity_profiles (live, merged-away excluded).
 // Thread safety: one instance per subtask, driven by its thread (operator.h).
 #pragma once
 
@@ -85,8 +87,17 @@ class IdentityResolver final : public Operator {
   void log_line(const std::string& line);
   void log_resolution(const Batch& in, const Record& r, const std::vector<std::string>& merge_ids);
 
+  // Sets the identifier and profile gauges from the graph.
+  void publish_sizes();
+
   const Config& config_;
   IdentityGraph graph_;
+  // Exported metrics (registered in open()).
+  MetricCounter* merges_metric_ = nullptr;
+  MetricCounter* refused_type_limit_metric_ = nullptr;
+  MetricCounter* refused_merge_cap_metric_ = nullptr;
+  MetricGauge* identifiers_metric_ = nullptr;
+  MetricGauge* profiles_metric_ = nullptr;
   std::string origin_;
   std::FILE* merge_log_ = nullptr;
   SymbolId profile_merged_;

@@ -16,6 +16,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "engine/ingest_time.h"
 #include "engine/record.h"
 #include "engine/state_io.h"
 
@@ -55,6 +56,7 @@ struct PropertyUpdate {
 // An event of the profile above the watermark, reduced to its effects.
 struct PendingEvent {
   int64_t time = 0;
+  int64_t ingest_ns = kNoIngestTime;  // its batch's ingest stamp; not in the snapshot
   std::vector<LeafFeed> feeds;
   std::vector<PropertyUpdate> updates;
   void write(StateWriter& w) const;

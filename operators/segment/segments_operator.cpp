@@ -86,6 +86,16 @@ void SegmentsOperator::open(OperatorContext& ctx) {
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
   state_ = std::make_unique<ValueState<ProfileState>>(ctx.state_scope());
   counts_.assign(config_.rules.segments.size(), SegmentCounts{});
+  const OperatorMetrics metrics = ctx.metrics();
+  segment_metrics_.clear();
+  for (const Segment& segment : config_.rules.segments) {
+    const std::vector<MetricLabel> labels = {{"segment", segment.name}};
+    segment_metrics_.push_back(
+        {&metrics.counter("segflow_segment_entered_total", "Profiles that entered a segment",
+                          labels),
+         &metrics.counter("segflow_segment_exited_total", "Profiles that exited a segment", labels),
+         &metrics.gauge("segflow_segment_members", "Profiles inside a segment now", labels)});
+  }
   where_results_.assign(config_.rules.where_count, kUntested);
 }
 
@@ -148,6 +158,7 @@ void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
       continue;
     }
     ProfileState& s = state_->get_or_create(r.key);
+    e.ingest_ns = in.ingest_ns();
     s.buffer(std::move(e));
     e = take_spare_event();
     schedule(r.key, s);
@@ -184,9 +195,14 @@ void SegmentsOperator::on_watermark(int64_t watermark, Output& /*out*/) {
 
 void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t until, Output& out) {
   const SegmentRules& rules = config_.rules;
+  const int64_t outer_cause = out.ingest_cause();
   for (;;) {
     const int64_t now = next_instant(s);
-    if (now == kMaxTime || now > until) return;
+    if (now == kMaxTime || now > until) {
+      out.set_ingest_cause(outer_cause);
+      return;
+    }
+    int64_t cause = outer_cause;  // the events applied at `now` caused its changes
     touched_.clear();
     segments_.clear();
     const auto leaf_count = static_cast<uint32_t>(rules.leaves.size());
@@ -202,6 +218,7 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     size_t applied = 0;
     for (; applied < s.buffered.size() && s.buffered[applied].time == now; ++applied) {
       const PendingEvent& e = s.buffered[applied];
+      cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
         apply_feed(rules.leaves[f.leaf], s.leaf_or_create(f.leaf), f, now);
         add_unique(touched_, f.leaf);
@@ -231,6 +248,7 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     }
     std::sort(segments_.begin(), segments_.end());
     segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
+    out.set_ingest_cause(cause);
     for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
   }
 }
@@ -333,17 +351,10 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
   }
   if (!change) return;
   s.set_inside(index, !inside);
-  SegmentCounts& counts = counts_[index];
-  if (inside) {
-    ++counts.exited;
-    --counts.members;
-    if (segment.cooldown_ms > 0) {
-      s.set_last_exit(index, now);
-      schedule_cooldown_end(s, index, now);
-    }
-  } else {
-    ++counts.entered;
-    ++counts.members;
+  count_change(index, !inside);
+  if (inside && segment.cooldown_ms > 0) {
+    s.set_last_exit(index, now);
+    schedule_cooldown_end(s, index, now);
   }
   RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
   b.set(segment_property_, Value::string(segment.name))
@@ -352,6 +363,22 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
   if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
   for (size_t i = 0; i < segment.leaves.size(); ++i)
     b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
+}
+
+void SegmentsOperator::count_change(uint32_t index, bool entered) {
+  SegmentCounts& counts = counts_[index];
+  const SegmentMetrics& metrics = segment_metrics_[index];
+  if (entered) {
+    ++counts.entered;
+    ++counts.members;
+    metrics.entered->inc();
+    metrics.members->add(1);
+  } else {
+    ++counts.exited;
+    --counts.members;
+    metrics.exited->inc();
+    metrics.members->add(-1);
+  }
 }
 
 int64_t SegmentsOperator::next_instant(const ProfileState& s) {
@@ -396,8 +423,7 @@ void SegmentsOperator::export_profile(std::string_view merged, int64_t time, Sta
   const std::vector<uint32_t> inside = s->inside;
   for (uint32_t index : inside) {
     s->set_inside(index, false);
-    ++counts_[index].exited;
-    --counts_[index].members;
+    count_change(index, false);
     const Segment& segment = config_.rules.segments[index];
     RecordBuilder b = out.add(EventKind::kDerived, merged, at, exited_);
     b.set(segment_property_, Value::string(segment.name))
@@ -453,6 +479,7 @@ void SegmentsOperator::restore(StateReader& r) {
     for (uint32_t i : s.inside) {
       if (i >= segment_count) throw StateFormatError("segments: state of another rule set");
       ++counts_[i].members;
+      segment_metrics_[i].members->add(1);
     }
     rebuild_deadlines(s);
   });

@@ -26,6 +26,11 @@
 // Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>,
 //   cooldown?: <duration>}]`,
 // `emitted_at` (bool, default true: include the processing time).
+// Metrics (per segment, label `segment`): segflow_segment_members (gauge),
+// segflow_segment_entered_total, segflow_segment_exited_total. End-to-end latency: a change
+// at an instant where buffered events were applied carries the earliest of their ingest
+// stamps; a change at an instant with only deadlines (windows emptying, absences maturing,
+// cool-downs ending, re-evaluation after a merge) has no ingest cause.
 #pragma once
 
 #include <cstdint>
@@ -118,7 +123,17 @@ class SegmentsOperator final : public Operator {
   PendingEvent take_spare_event();
   void recycle_event(PendingEvent&& e);
 
+  // Counts a change of segment `index` in counts_ and the exported metrics.
+  void count_change(uint32_t index, bool entered);
+
   const Config& config_;
+  // segflow_segment_{entered,exited}_total and segflow_segment_members, per segment.
+  struct SegmentMetrics {
+    MetricCounter* entered;
+    MetricCounter* exited;
+    MetricGauge* members;
+  };
+  std::vector<SegmentMetrics> segment_metrics_;
   SymbolId entered_, exited_, segment_property_, change_property_, version_property_,
       emitted_at_property_;
   Value entered_value_ = Value::string("entered");

@@ -118,6 +118,70 @@ TEST(MetricsExporterTest, ServesRecordCountsWatermarksChannelsAndDeadLetters) {
   }
 }
 
+// A sink that publishes its own metrics (engine/operator_metrics.h).
+class PublishingSink final : public Operator {
+ public:
+  void open(OperatorContext& ctx) override {
+    Operator::open(ctx);
+    records_ = &ctx.metrics().counter("segflow_test_records_total", "Records seen by the test",
+                                      {{"kind", "track"}});
+    last_batch_ = &ctx.metrics().gauge("segflow_test_last_batch_size", "Last batch's size");
+  }
+  void process(const Batch& in, Output&) override {
+    records_->inc(in.size());
+    last_batch_->set(static_cast<double>(in.size()));
+  }
+
+ private:
+  MetricCounter* records_ = nullptr;
+  MetricGauge* last_batch_ = nullptr;
+};
+
+TEST(MetricsExporterTest, ServesOperatorMetricsAndTheLatencyHistogram) {
+  LogicalGraph g;
+  LogicalNode src;
+  src.id = "src";
+  src.make_source = [] { return std::make_unique<FiniteSource>(); };
+  g.add(src);
+  LogicalNode sink;
+  sink.id = "sink";
+  sink.parallelism = 2;
+  sink.inputs = {{"src", Partitioning::kHash}};
+  sink.make_operator = [] { return std::make_unique<PublishingSink>(); };
+  g.add(sink);
+  g.validate();
+  DeadLetterOutput dead;
+  Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
+  MetricsExporter exporter("127.0.0.1:0", "test", executor, dead);
+  executor.run();
+
+  const std::string body = testing::http_get(exporter.port(), "/metrics");
+  for (const OperatorStats& s : executor.operator_stats()) {
+    if (s.operator_id != "sink") continue;
+    const std::string labels =
+        "job=\"test\",operator=\"sink\",subtask=\"" + std::to_string(s.subtask) + "\"";
+    const std::string in = std::to_string(s.records_in.load());
+    for (const std::string& expected : {
+             "segflow_test_records_total{" + labels + ",kind=\"track\"} " + in + "\n",
+             "segflow_test_last_batch_size{" + labels + "} ",
+             // Every record the sink received came from the source: all observed.
+             "segflow_end_to_end_latency_seconds_count{" + labels + "} " + in + "\n",
+             "segflow_end_to_end_latency_seconds_bucket{" + labels + ",le=\"+Inf\"} " + in + "\n",
+             "segflow_end_to_end_latency_seconds_bucket{" + labels + ",le=\"0.001\"} ",
+             "segflow_end_to_end_latency_seconds_sum{" + labels + "} ",
+         })
+      EXPECT_NE(body.find(expected), std::string::npos) << expected << "\n" << body;
+  }
+  for (const char* expected :
+       {"# TYPE segflow_test_records_total counter", "# TYPE segflow_test_last_batch_size gauge",
+        "# HELP segflow_test_records_total Records seen by the test",
+        "# TYPE segflow_end_to_end_latency_seconds histogram"})
+    EXPECT_NE(body.find(expected), std::string::npos) << expected << "\n" << body;
+  // Only sinks have the histogram.
+  EXPECT_EQ(body.find("segflow_end_to_end_latency_seconds_count{job=\"test\",operator=\"src\""),
+            std::string::npos);
+}
+
 TEST(MetricsExporterTest, SubtaskTimeAddsUpToWallClock) {
   LogicalGraph g;
   LogicalNode src;
