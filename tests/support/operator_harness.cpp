@@ -112,6 +112,7 @@ void OperatorHarness::collect(const Batch& batch) {
     o.key = std::string(r.key);
     o.time = r.event_time;
     o.event = r.event == kNoSymbol ? std::string() : std::string(symbol_name(r.event));
+    o.ingest_ns = batch.ingest_ns();
     for (const Property& p : batch.properties(r))
       o.properties.emplace_back(std::string(symbol_name(p.name)), render(p.value));
     output_.push_back(std::move(o));
@@ -149,8 +150,10 @@ void OperatorHarness::process_batch(const Batch& batch) {
   require_open("process");
   phase_ = Phase::kRunning;
   const size_t first = output_.size();
+  out_->set_ingest_cause(batch.ingest_ns());  // as the runtime does (engine/subtask.cpp)
   op_->process(batch, *out_);
   finish_call(first, false);
+  out_->set_ingest_cause(kNoIngestTime);
 }
 
 void OperatorHarness::watermark(int64_t watermark) {
@@ -163,7 +166,11 @@ void OperatorHarness::watermark(int64_t watermark) {
   const size_t first = output_.size();
   ctx_.watermark = watermark;
   Timer t;
-  while (timers_.pop_due(TimeDomain::kEventTime, watermark, t)) op_->on_timer(t, *out_);
+  while (timers_.pop_due(TimeDomain::kEventTime, watermark, t)) {
+    out_->set_ingest_cause(kNoIngestTime);  // timers have no ingest cause
+    op_->on_timer(t, *out_);
+  }
+  out_->set_ingest_cause(kNoIngestTime);
   op_->on_watermark(watermark, *out_);
   finish_call(first, false);
   forwarded_watermark_ = watermark;
@@ -175,7 +182,10 @@ void OperatorHarness::set_processing_time(int64_t now_ms) {
   const size_t first = output_.size();
   clock_.set(now_ms);
   Timer t;
-  while (timers_.pop_due(TimeDomain::kProcessingTime, now_ms, t)) op_->on_timer(t, *out_);
+  while (timers_.pop_due(TimeDomain::kProcessingTime, now_ms, t)) {
+    out_->set_ingest_cause(kNoIngestTime);
+    op_->on_timer(t, *out_);
+  }
   finish_call(first, false);
 }
 

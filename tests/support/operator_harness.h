@@ -39,8 +39,13 @@ struct OutputRecord {
   int64_t time = 0;
   std::string event;
   std::vector<std::pair<std::string, std::string>> properties;
+  // The ingest stamp of the batch it was emitted in (engine/ingest_time.h); not compared.
+  int64_t ingest_ns = kNoIngestTime;
 
-  bool operator==(const OutputRecord&) const = default;
+  bool operator==(const OutputRecord& o) const {
+    return kind == o.kind && key == o.key && time == o.time && event == o.event &&
+           properties == o.properties;
+  }
   // The rendered value of property `name`, or nullptr.
   const std::string* property(std::string_view name) const;
   // One line: `<kind> <key> @<time> <event> name=value ...`, e.g.

@@ -1,5 +1,6 @@
 #include "tests/support/test_support.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -106,6 +107,27 @@ std::string json_field(const std::string& json, const std::string& name) {
     return json.substr(start, json.find('"', start) - start);
   }
   return json.substr(start, json.find_first_of(",}", start) - start);
+}
+
+}  // namespace segflow::testing
+
+namespace segflow::testing {
+
+double metric_value(const MetricRegistry& registry, const std::string& name,
+                    const std::vector<MetricLabel>& labels) {
+  double total = 0;
+  registry.for_each([&](const MetricRegistry::Family& f) {
+    if (f.name != name) return;
+    for (const auto& [key, series] : f.series) {
+      const bool match = std::all_of(labels.begin(), labels.end(), [&](const MetricLabel& l) {
+        return std::find(series.labels.begin(), series.labels.end(), l) != series.labels.end();
+      });
+      if (!match) continue;
+      total += f.kind == MetricKind::kCounter ? static_cast<double>(series.counter.value())
+                                              : series.gauge.value();
+    }
+  });
+  return total;
 }
 
 }  // namespace segflow::testing

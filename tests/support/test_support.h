@@ -58,3 +58,14 @@ bool dependencies_required();
     else                                                          \
       GTEST_SKIP() << message;                                    \
   } while (false)
+
+#include "engine/operator_metrics.h"
+
+namespace segflow::testing {
+
+// The sum over the series of family `name` in `registry` that carry every label of
+// `labels` (engine/operator_metrics.h); 0 when there are none.
+double metric_value(const MetricRegistry& registry, const std::string& name,
+                    const std::vector<MetricLabel>& labels = {});
+
+}  // namespace segflow::testing
