@@ -34,8 +34,9 @@ fail() { echo "FAIL: $*" >&2; [[ -f $tmp/segflow.err ]] && tail -5 "$tmp/segflow
 promtool check config "$src/deploy/prometheus/prometheus.yml" >/dev/null || fail "check config"
 promtool check rules "$src/deploy/prometheus/segflow-rules.yml" >/dev/null || fail "check rules"
 
-# 2. A segflow job that runs ~25 s (paced generator) and also reads a file with one bad line,
-#    so dead-letter series exist.
+# 2. A segflow job that runs ~25 s (paced generator) through identity resolution and
+#    segments, also reads a file with one bad line (dead-letter series) and listens for
+#    Segment HTTP calls (HTTP ingest series), so every dashboard series has data.
 printf '%s\n' '{"type":"track","event":"Product Viewed","userId":"f1","timestamp":"2024-01-01T00:00:00Z"}' \
   '{"type":"track","event":' >"$tmp/events.jsonl"
 cat >"$tmp/job.yaml" <<YAML
@@ -43,6 +44,8 @@ name: promtest
 parallelism: 2
 metrics:
   address: 127.0.0.1:0
+watermarks:
+  idle_timeout: 1s
 sources:
   - id: events
     type: generator
@@ -53,21 +56,27 @@ sources:
   - id: file_events
     type: file
     path: $tmp/events.jsonl
+  - id: web
+    type: http_ingest
+    port: 0
+    write_keys: [promtest-key]
 operators:
-  - id: views
-    type: filter
-    inputs: [events, file_events]
-    events: [Product Viewed]
-  - id: busy_viewers
-    type: rolling_count_threshold
-    input: views
-    events: [Product Viewed]
-    window: 10m
-    threshold: 3
+  - id: identity
+    type: identity
+    inputs: [events, file_events, web]
+    partition: rebalance
+  - id: segments
+    type: segments
+    input: identity
+    segments:
+      - name: viewers
+        enter: {window: {events: [Product Viewed], within: 10m, is: ">= 2"}}
+      - name: browsers
+        enter: {window: {events: [page, Product List Viewed], within: 30m, is: ">= 3"}}
 sinks:
   - id: out
     type: file_sink
-    input: busy_viewers
+    input: segments
     path: $tmp/out.jsonl
 YAML
 # `timeout`: the servers end on their own even if this script is killed outright.
@@ -81,8 +90,23 @@ for _ in $(seq 100); do
 done
 [[ -n $port ]] || fail "segflow did not report its metrics port"
 [[ $(curl -s "http://127.0.0.1:$port/healthz") == ok ]] || fail "/healthz"
-curl -s "http://127.0.0.1:$port/status" | jq -e '.state == "running" and (.operators | length) == 5' \
+curl -s "http://127.0.0.1:$port/status" | jq -e '.state == "running" and (.operators | length) == 6' \
   >/dev/null || fail "/status"
+web=""
+for _ in $(seq 100); do
+  web=$(sed -n 's|.*http_ingest listening on http://127.0.0.1:\([0-9]*\)/v1/.*|\1|p' "$tmp/segflow.err")
+  [[ -n $web ]] && break
+  sleep 0.1
+done
+[[ -n $web ]] || fail "segflow did not report its http_ingest port"
+post() {  # endpoint, write key, body: prints the status code
+  curl -s -o /dev/null -w '%{http_code}' -u "$2:" -H 'Content-Type: application/json' \
+    --data "$3" "http://127.0.0.1:$web/v1/$1"
+}
+[[ $(post track promtest-key '{"userId":"h1","event":"Product Viewed"}') == 200 ]] || fail "ingest 200"
+[[ $(post track wrong-key '{"userId":"h1","event":"Product Viewed"}') == 401 ]] || fail "ingest 401"
+[[ $(post batch promtest-key '{"batch":[{"type":"page","userId":"h2","name":"Home"}]}') == 200 ]] ||
+  fail "ingest batch 200"
 
 # 3. Prometheus with deploy/'s scrape config pointed at the job, scraping every second.
 cp "$src/deploy/prometheus/segflow-rules.yml" "$tmp/"
@@ -122,7 +146,15 @@ done
 curl -s "http://127.0.0.1:$port/metrics" >"$tmp/metrics.txt"
 promtool check metrics <"$tmp/metrics.txt" || fail "check metrics"
 
-# 5. Every dashboard expression returns data (Grafana variables: all jobs, 1m rate window).
+# 5. The job's own series moved: changes, merges and latency observations reached Prometheus.
+for expr in 'sum(segflow_segment_entered_total)' 'sum(segflow_segment_members)' \
+  'sum(segflow_profile_merges_total)' 'sum(segflow_end_to_end_latency_seconds_count)' \
+  'sum(segflow_identity_identifiers)' 'sum(segflow_http_ingest_requests_total{status="200"})'; do
+  v=$(query "$expr" | jq -r '.data.result[0].value[1] // 0')
+  jq -e --arg v "$v" -n '($v | tonumber) > 0' >/dev/null || fail "$expr is $v, expected > 0"
+done
+
+# 6. Every dashboard expression returns data (Grafana variables: all jobs, 1m rate window).
 failures=0
 while IFS= read -r expr; do
   q=${expr//\$__rate_interval/1m}
@@ -139,7 +171,7 @@ jq -r '.templating.list[] | select(.type == "query") | .definition' \
 [[ $(query 'segflow_build_info' | jq -r '.data.result[0].metric.job') == promtest ]] ||
   fail "the job label is not the segflow job name (honor_labels)"
 
-# 6. Alert rules: loaded, evaluated with health ok, and every metric they read has data.
+# 7. Alert rules: loaded, evaluated with health ok, and every metric they read has data.
 sleep 1.5
 rules=$(curl -s "http://127.0.0.1:$prom/api/v1/rules") || fail "GET /api/v1/rules"
 nrules=$(jq '[.data.groups[].rules[]] | length' <<<"$rules")
