@@ -70,6 +70,7 @@ struct KafkaSink::Producer {
     auto* sink = static_cast<KafkaSink*>(opaque);
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++sink->delivered_;
+      sink->delivery_metrics_->delivered.inc();
       return;
     }
     sink->producer_->undelivered.push_back(
@@ -80,6 +81,7 @@ struct KafkaSink::Producer {
 
   void dead_letter(std::string_view value, const std::string& error) {
     ++sink->dead_lettered_;
+    sink->delivery_metrics_->failed.inc();
     OperatorContext& ctx = sink->ctx();
     if (ctx.dead_letters == nullptr) return;
     ctx.dead_letters->send(ctx.operator_id + ":" + sink->config_.topic + ": " + error,
@@ -113,6 +115,7 @@ struct KafkaSink::Producer {
       for (Undelivered& u : failed) {
         if (!purged && !is_permanent(u.error) && u.attempt < sink->config_.retries) {
           ++sink->retried_;
+          sink->delivery_metrics_->retries.inc();
           produce(u.key, u.value, u.attempt + 1);
         } else {
           dead_letter(u.value, rd_kafka_err2str(u.error));
@@ -128,6 +131,7 @@ KafkaSink::~KafkaSink() = default;
 
 void KafkaSink::open(OperatorContext& ctx) {
   Operator::open(ctx);
+  delivery_metrics_.emplace(ctx.metrics());
   auto entries = config_.properties.entries;
   entries.insert(entries.begin(),
                  {"client.id", "segflow-" + ctx.operator_id + "-" + std::to_string(ctx.subtask)});

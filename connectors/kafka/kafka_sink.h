@@ -24,9 +24,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "connectors/kafka/kafka_properties.h"
+#include "connectors/retry/delivery_metrics.h"
 #include "engine/config_node.h"
 #include "engine/operator.h"
 
@@ -63,6 +65,7 @@ class KafkaSink final : public Operator {
   struct Producer;  // the librdkafka handles and undelivered messages (kafka_sink.cpp)
 
   const Config config_;
+  std::optional<DeliveryMetrics> delivery_metrics_;  // set in open(); outlives producer_
   std::unique_ptr<Producer> producer_;
   std::string json_;  // one message's JSON, reused
   uint64_t delivered_ = 0;

@@ -83,6 +83,7 @@ RedisSink::RedisSink(const Config& config)
 void RedisSink::open(OperatorContext& ctx) {
   Operator::open(ctx);
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
+  delivery_metrics_.emplace(ctx.metrics());
 }
 
 void RedisSink::process(const Batch& in, Output& /*out*/) {
@@ -132,6 +133,7 @@ std::string RedisSink::connect() {
 }
 
 void RedisSink::wait_before_retry(const std::string& error, uint32_t failures) {
+  delivery_metrics_->retries.inc();
   const int64_t delay = backoff_.delay_ms(failures);
   std::cerr << "redis sink " << origin_ << ": " << config_.endpoint.host << ':'
             << config_.endpoint.port << ": " << error << "; retry " << failures << " in " << delay
@@ -149,6 +151,7 @@ void RedisSink::append_change(const MembershipChange& c) {
 }
 
 void RedisSink::reject(const MembershipChange& c, const std::string& error) {
+  delivery_metrics_->failed.inc();
   if (ctx().dead_letters == nullptr) return;
   std::string payload = "{\"profile\":";
   append_json_string(payload, c.profile);
@@ -183,7 +186,10 @@ void RedisSink::apply_pending() {
         break;
       }
       // A value reply is 1 (applied) or 0 (a later change was applied already): done.
-      if (reply.kind == RedisReply::Kind::kError) reject(pending_[i], reply.text);
+      if (reply.kind == RedisReply::Kind::kError)
+        reject(pending_[i], reply.text);
+      else
+        delivery_metrics_->delivered.inc();
       acked = i + 1;
     }
     if (!error.empty()) {

@@ -39,12 +39,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "connectors/redis/membership_change.h"
 #include "connectors/redis/redis_connection.h"
 #include "connectors/retry/backoff.h"
+#include "connectors/retry/delivery_metrics.h"
 #include "engine/config_node.h"
 #include "engine/operator.h"
 
@@ -89,6 +91,7 @@ class RedisSink final : public Operator {
   RedisConnection connection_;
   Backoff backoff_;
   std::string origin_;
+  std::optional<DeliveryMetrics> delivery_metrics_;  // set in open()
   std::string script_sha_;
   bool ever_connected_ = false;
   std::vector<MembershipChange> pending_;

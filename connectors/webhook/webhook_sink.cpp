@@ -48,6 +48,7 @@ WebhookSink::~WebhookSink() { stop_sender(/*abandon=*/true); }
 void WebhookSink::open(OperatorContext& ctx) {
   Operator::open(ctx);
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
+  delivery_metrics_.emplace(ctx.metrics());
   client_ = std::make_unique<HttpClient>(config_.http);
   backoff_ = std::make_unique<Backoff>(config_.backoff, std::random_device{}());
   sender_ = std::thread([this] { run_sender(); });
@@ -134,6 +135,7 @@ void WebhookSink::deliver(const std::vector<std::string>& batch) {
     const HttpResult result = client_->post(body);
     if (result.status >= 200 && result.status < 300) {
       delivered_ += batch.size();
+      delivery_metrics_->delivered.inc(batch.size());
       return;
     }
     const std::string why =
@@ -149,6 +151,7 @@ void WebhookSink::deliver(const std::vector<std::string>& batch) {
       dead_letter(batch, "webhook retries exhausted", why);
       return;
     }
+    delivery_metrics_->retries.inc();
     const int64_t delay = backoff_->delay_ms(attempt);
     std::cerr << "webhook sink " << origin_ << ": " << why << " (attempt " << attempt << " of "
               << config_.max_attempts << "); retrying in " << delay << " ms\n";
@@ -165,6 +168,7 @@ bool WebhookSink::pause(int64_t ms) {
 void WebhookSink::dead_letter(const std::vector<std::string>& batch, const char* reason,
                               const std::string& why) {
   dead_lettered_ += batch.size();
+  delivery_metrics_->failed.inc(batch.size());
   std::cerr << "webhook sink " << origin_ << ": " << why << ": " << batch.size()
             << " records dead-lettered (" << reason << ")\n";
   if (ctx().dead_letters == nullptr) return;

@@ -36,12 +36,14 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "connectors/retry/backoff.h"
+#include "connectors/retry/delivery_metrics.h"
 #include "connectors/webhook/http_client.h"
 #include "engine/config_node.h"
 #include "engine/operator.h"
@@ -105,6 +107,7 @@ class WebhookSink final : public Operator {
 
   // Sender thread only.
   std::unique_ptr<Backoff> backoff_;
+  std::optional<DeliveryMetrics> delivery_metrics_;  // set in open()
   uint64_t delivered_ = 0;
   uint64_t requests_ = 0;
   uint64_t failed_attempts_ = 0;

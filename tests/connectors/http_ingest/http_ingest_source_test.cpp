@@ -264,6 +264,17 @@ TEST_F(HttpIngestTest, WriteKeyIsRequired) {
   EXPECT_EQ(send(port_, r).status, 401);
   EXPECT_EQ(lines().size(), 2u);
   EXPECT_EQ(source_->stats().requests_rejected.load(), 4u);
+  // Exported by endpoint and status (connectors/http_ingest/ingest_metrics.h).
+  const MetricRegistry& metrics = *ctx_.metric_registry;
+  const auto requests = [&](const char* status) {
+    return testing::metric_value(metrics, "segflow_http_ingest_requests_total",
+                                 {{"endpoint", "track"}, {"status", status}});
+  };
+  EXPECT_EQ(requests("401"), 4);
+  EXPECT_EQ(requests("200"), 2);
+  EXPECT_GT(testing::metric_value(metrics, "segflow_http_ingest_request_bytes_total",
+                                  {{"endpoint", "track"}}),
+            0);
 }
 
 TEST_F(HttpIngestTest, BadRequestsGetAReason) {

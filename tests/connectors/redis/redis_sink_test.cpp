@@ -224,6 +224,10 @@ TEST_F(RedisSinkTest, NothingIsLostWhenRedisIsKilledAndRestartedMidRun) {
   EXPECT_EQ(segments("segflow:"), expected_segments(changes));
   EXPECT_EQ(profiles("segflow:"), invert(expected_segments(changes)));
   EXPECT_EQ(dead_letters_.total(), 0u);
+  // Exported (connectors/retry/delivery_metrics.h): each change acknowledged once.
+  const MetricRegistry& metrics = *ctx_.metric_registry;
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_delivered_total"), changes.size());
+  EXPECT_GT(testing::metric_value(metrics, "segflow_sink_retries_total"), 0);
 }
 
 TEST_F(RedisSinkTest, AuthenticatesAndSelectsTheDatabase) {
@@ -263,6 +267,9 @@ TEST_F(RedisSinkTest, AChangeRedisRejectsIsDeadLetteredAndTheRestApplied) {
   send(*sink, {{"u1", "vip", 1000, true}, {"u1", "broken", 1000, true}, {"u2", "vip", 1000, true}});
   EXPECT_EQ(dead_letters_.count("redis rejected change"), 1u);
   EXPECT_EQ(server_->set_members("segflow:segment:vip"), (std::set<std::string>{"u1", "u2"}));
+  const MetricRegistry& metrics = *ctx_.metric_registry;
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_failed_total"), 1);
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_delivered_total"), 2);
 }
 
 }  // namespace

@@ -171,6 +171,11 @@ TEST_F(WebhookSinkTest, FailuresAfterTheLastRetryAreDeadLetteredAndCounted) {
   ASSERT_EQ(lines.size(), 120u);
   EXPECT_THAT(lines[0], HasSubstr("\"origin\":\"hooks#0\""));
   EXPECT_THAT(lines[0], HasSubstr("user-0"));
+  // Exported (connectors/retry/delivery_metrics.h): two retries per batch, every record failed.
+  const MetricRegistry& metrics = *ctx_.metric_registry;
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_retries_total"), 6);
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_failed_total"), 120);
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_delivered_total"), 0);
 }
 
 TEST_F(WebhookSinkTest, ARejectedBatchIsDeadLetteredWithoutRetry) {
@@ -183,6 +188,10 @@ TEST_F(WebhookSinkTest, ARejectedBatchIsDeadLetteredWithoutRetry) {
   ASSERT_EQ(requests.size(), 3u);  // the first batch rejected once, the others delivered
   EXPECT_EQ(dead_letters_.count("webhook rejected"), 10u);
   EXPECT_EQ(deliveries(requests).size(), 20u);
+  const MetricRegistry& metrics = *ctx_.metric_registry;
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_delivered_total"), 20);
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_failed_total"), 10);
+  EXPECT_EQ(testing::metric_value(metrics, "segflow_sink_retries_total"), 0);
 }
 
 TEST_F(WebhookSinkTest, APartialBatchGoesOutAfterMaxDelay) {
