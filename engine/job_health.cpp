@@ -34,6 +34,34 @@ void append_number(std::string& out, double v) {
   out += buf;
 }
 
+// One operator-published series summed over an operator's subtasks.
+struct PublishedValue {
+  std::string name;
+  std::vector<MetricLabel> labels;
+  double value = 0;
+};
+
+// The operator-published metrics (engine/operator_metrics.h) by operator id, each series
+// summed over subtasks, in name order.
+std::map<std::string, std::vector<PublishedValue>> published_by_operator(const Executor& executor) {
+  std::map<std::string, std::map<std::string, PublishedValue>> by_key;
+  executor.operator_metrics().for_each([&](const MetricRegistry::Family& f) {
+    for (const auto& [key, series] : f.series) {
+      std::string id = f.name;
+      for (const MetricLabel& l : series.labels) id += '\0' + l.name + '=' + l.value;
+      PublishedValue& v = by_key[series.operator_id][id];
+      v.name = f.name;
+      v.labels = series.labels;
+      v.value += f.kind == MetricKind::kCounter ? static_cast<double>(series.counter.value())
+                                                : series.gauge.value();
+    }
+  });
+  std::map<std::string, std::vector<PublishedValue>> out;
+  for (auto& [op, values] : by_key)
+    for (auto& [id, v] : values) out[op].push_back(std::move(v));
+  return out;
+}
+
 }  // namespace
 
 ReadinessProbe::Verdict ReadinessProbe::check(const Executor& executor) {
@@ -74,6 +102,7 @@ std::string job_status_json(const std::string& job, const Executor& executor) {
     op.bytes += s.bytes_in.load(std::memory_order_relaxed);
     op.watermark = std::min(op.watermark, s.watermark.load(std::memory_order_relaxed));
   }
+  const auto published = published_by_operator(executor);
   // Edges between operators, from the channel names "from#i->to#j".
   std::set<std::pair<std::string, std::string>> edges;
   for (const Channel* c : executor.channels()) {
@@ -112,6 +141,26 @@ std::string job_status_json(const std::string& job, const Executor& executor) {
     } else {
       append_iso8601(out += '"', op.watermark);
       out += '"';
+    }
+    if (const auto it = published.find(order[i]); it != published.end()) {
+      out += ",\"metrics\":[";
+      for (size_t m = 0; m < it->second.size(); ++m) {
+        const PublishedValue& v = it->second[m];
+        if (m > 0) out += ',';
+        out += "{\"name\":";
+        append_json_string(out, v.name);
+        out += ",\"labels\":{";
+        for (size_t l = 0; l < v.labels.size(); ++l) {
+          if (l > 0) out += ',';
+          append_json_string(out, v.labels[l].name);
+          out += ':';
+          append_json_string(out, v.labels[l].value);
+        }
+        out += "},\"value\":";
+        append_number(out, v.value);
+        out += '}';
+      }
+      out += ']';
     }
     out += '}';
   }

@@ -33,8 +33,10 @@ class ReadinessProbe {
 };
 
 // {"job","state","uptime_seconds","threads","operators":[{"id","kind","parallelism",
-// "records_in","records_out","bytes_in","watermark"}],"edges":[{"from","to"}]}; counts are
-// totals since start (rates: take two samples, or use Prometheus).
+// "records_in","records_out","bytes_in","watermark","metrics":[{"name","labels":{...},
+// "value"}]}],"edges":[{"from","to"}]}; `metrics` (when the operator publishes any,
+// engine/operator_metrics.h: segment sizes, merges...) sums each series over subtasks;
+// counts are totals since start (rates: take two samples, or use Prometheus).
 std::string job_status_json(const std::string& job, const Executor& executor);
 
 }  // namespace segflow

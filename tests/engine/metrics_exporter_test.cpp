@@ -177,6 +177,16 @@ TEST(MetricsExporterTest, ServesOperatorMetricsAndTheLatencyHistogram) {
         "# HELP segflow_test_records_total Records seen by the test",
         "# TYPE segflow_end_to_end_latency_seconds histogram"})
     EXPECT_NE(body.find(expected), std::string::npos) << expected << "\n" << body;
+  // /status sums each published series over the subtasks.
+  const std::string status = testing::http_get(exporter.port(), "/status");
+  EXPECT_NE(status.find("\"metrics\":[{\"name\":\"segflow_test_last_batch_size\",\"labels\":{},"
+                        "\"value\":"),
+            std::string::npos)
+      << status;
+  EXPECT_NE(status.find("{\"name\":\"segflow_test_records_total\",\"labels\":{\"kind\":"
+                        "\"track\"},\"value\":1000}"),
+            std::string::npos)
+      << status;
   // Only sinks have the histogram.
   EXPECT_EQ(body.find("segflow_end_to_end_latency_seconds_count{job=\"test\",operator=\"src\""),
             std::string::npos);

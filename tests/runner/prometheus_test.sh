@@ -141,6 +141,10 @@ for _ in $(seq 60); do
 done
 ((n >= 8)) || fail "prometheus scraped only $n times"
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz") == 200 ]] || fail "/readyz"
+# /status has the segment sizes (one members series per segment, summed over subtasks).
+curl -s "http://127.0.0.1:$port/status" | jq -e '.operators[] | select(.id == "segments") | .metrics
+  | map(select(.name == "segflow_segment_members")) | map(.labels.segment) | sort == ["browsers", "viewers"]' \
+  >/dev/null || fail "/status segment sizes"
 
 # 4. The exposition passes promtool's lint.
 curl -s "http://127.0.0.1:$port/metrics" >"$tmp/metrics.txt"
