@@ -5,6 +5,7 @@
 #include <cctype>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -86,6 +87,7 @@ struct Shape {
   Partitioning to_sink;
   uint32_t sink_parallelism;
 };
+void PrintTo(const Shape& shape, std::ostream* os) { *os << shape.name; }
 
 class EndToEndLatencyTest : public ::testing::TestWithParam<Shape> {};
 
