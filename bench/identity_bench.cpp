@@ -33,7 +33,8 @@ const BuiltGraph& graph_of(size_t identifiers) {
   if (built.graph) return built;
   malloc_trim(0);
   const size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
-  built.graph = std::make_unique<IdentityGraph>(std::vector<uint8_t>{1, 5, 5, 5}, 100);
+  built.graph = std::make_unique<IdentityGraph>(
+      std::vector<IdentifierLimit>{{1, 0}, {5, 0}, {5, 0}, {5, 0}}, 100);
   IdentityGraph::Resolution resolution;
   std::string values[4];
   for (uint64_t person = 0; person < identifiers / 4; ++person) {
@@ -42,7 +43,7 @@ const BuiltGraph& graph_of(size_t identifiers) {
     values[2] = id_value("0f8e6a34-1b7c-4c1d-9e2f-", person);
     values[3] = id_value("device-5d2c9b1e-", person);
     const IdentifierRef ids[4] = {{0, values[0]}, {1, values[1]}, {2, values[2]}, {3, values[3]}};
-    built.graph->resolve(ids, resolution);
+    built.graph->resolve(ids, 0, resolution);
   }
   built.bytes_per_identifier =
       static_cast<double>(mallinfo2().uordblks + mallinfo2().hblkhd - before) /

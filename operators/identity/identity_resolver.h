@@ -30,8 +30,10 @@
 //   identifiers:   # priority order, highest first
 //     - {type: user_id, property: userId, limit: 1}
 //     - {type: email, property: traits.email, normalize: email, limit: 5}
-//     - {type: anonymous_id, property: anonymousId, limit: 5}
+//     - {type: anonymous_id, property: anonymousId, limit: 5}   # e.g. within: 1d
 //     - {type: device_id, property: context.device.id, limit: 5}
+//     # `within: <duration>` scopes a type's limit in event time: at most `limit` of that
+//     # type linked to a profile by events of the last <duration> (default: ever).
 //   alias: {property: previousId, type: anonymous_id}  # alias calls also link previousId
 //   max_merges: 100              # merges per profile (merged-in profiles' merges count)
 //   blocked_values: ["", null, anonymous, unknown, -1, undefined, none]  # case-insensitive
@@ -73,8 +75,13 @@ class IdentityResolver final : public Operator {
   void snapshot(StateWriter& w) const override;
   void restore(StateReader& r) override;
 
+  // Counters (for tests and metrics): merges applied, links refused (all, or by reason),
+  // events without identifiers; graph() gives identifiers and profiles held.
   uint64_t merges() const { return merges_; }
-  uint64_t refused_links() const { return refused_; }
+  uint64_t refused_links() const { return refused_[0] + refused_[1]; }
+  uint64_t refused_links(IdentityGraph::Refusal reason) const {
+    return refused_[static_cast<size_t>(reason)];
+  }
   uint64_t events_without_identifier() const { return no_identifier_; }
   const IdentityGraph& graph() const { return graph_; }
   // The key of profile `p`: profile_prefix + number.
@@ -97,7 +104,7 @@ class IdentityResolver final : public Operator {
   SymbolId message_id_;
   uint64_t merge_seq_ = 0;
   uint64_t merges_ = 0;
-  uint64_t refused_ = 0;
+  uint64_t refused_[2] = {0, 0};  // by IdentityGraph::Refusal
   uint64_t no_identifier_ = 0;
   // Scratch, reused per event.
   std::vector<IdentifierRef> ids_;
