@@ -116,10 +116,15 @@ IdentityRules IdentityRules::parse(const ConfigNode& node) {
   rules.profile_prefix = node.string("profile_prefix", "profile-");
   rules.merge_log_path = node.string("merge_log", "");
   rules.emit_profile_merged = node.boolean("emit_profile_merged", true);
-  for (uint32_t t = 0; t < rules.types.size(); ++t)
-    rules.wanted.emplace_back(rules.types[t].property, t);
-  if (rules.alias_property != kNoSymbol)
-    rules.wanted.emplace_back(rules.alias_property, static_cast<uint32_t>(rules.types.size()));
+  auto want = [&](SymbolId property, size_t slot) {
+    if (property >= rules.slot_of_property.size()) rules.slot_of_property.resize(property + 1, 0);
+    if (rules.slot_of_property[property] == 0)
+      rules.slot_of_property[property] = static_cast<uint8_t>(slot + 1);
+    rules.value_slot.push_back(static_cast<uint8_t>(rules.slot_of_property[property] - 1));
+  };
+  for (size_t t = 0; t < rules.types.size(); ++t) want(rules.types[t].property, t);
+  want(rules.alias_property != kNoSymbol ? rules.alias_property : rules.types[0].property,
+       rules.types.size());
   return rules;
 }
 
@@ -176,13 +181,15 @@ void IdentityRules::extract(const Batch& batch, const Record& r, std::vector<Ide
   // One pass over the record's properties (the first occurrence of a name counts, as in
   // Batch::find), then the identifiers in priority order.
   std::array<const Value*, kMaxTypes + 1> found{};
-  for (const Property& p : batch.properties(r))
-    for (const auto& [property, slot] : wanted)
-      if (p.name == property && found[slot] == nullptr) found[slot] = &p.value;
+  for (const Property& p : batch.properties(r)) {
+    if (p.name >= slot_of_property.size() || slot_of_property[p.name] == 0) continue;
+    const Value*& slot = found[slot_of_property[p.name] - 1];
+    if (slot == nullptr) slot = &p.value;
+  }
   const bool alias = r.kind == EventKind::kAlias && alias_property != kNoSymbol;
   for (uint32_t t = 0; t < types.size(); ++t) {
-    add(t, found[t]);
-    if (alias && alias_type == t) add(t, found[types.size()]);
+    add(t, found[value_slot[t]]);
+    if (alias && alias_type == t) add(t, found[value_slot[types.size()]]);
   }
 }
 

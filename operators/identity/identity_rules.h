@@ -41,8 +41,11 @@ struct IdentityRules {
   std::string profile_prefix = "profile-";
   std::string merge_log_path;  // "" : no merge log
   bool emit_profile_merged = true;
-  // The properties extract() looks for: (property, type index; types.size() = alias).
-  std::vector<std::pair<SymbolId, uint32_t>> wanted;
+  // What extract() looks for. Slots: one per type, then the alias property. Indexed by
+  // property symbol: the first slot reading that property + 1, or 0 (not an identifier);
+  // per slot: the slot whose value it takes (itself, or an earlier one of the same property).
+  std::vector<uint8_t> slot_of_property;
+  std::vector<uint8_t> value_slot;
 
   static IdentityRules parse(const ConfigNode& node);
   std::vector<IdentifierLimit> limits() const;

@@ -321,6 +321,21 @@ TEST(IdentityResolver, EmailsAreNormalised) {
   EXPECT_EQ(out[0].key, out[1].key);
 }
 
+TEST(IdentityResolver, TwoTypesMayReadOneProperty) {
+  const IdentityRules rules = rules_from(
+      "{identifiers: [{type: a, property: x, limit: 1}, {type: b, property: x, limit: 1},"
+      " {type: c, property: y, limit: 1}]}");
+  OperatorHarness h(std::make_unique<IdentityResolver>(rules));
+  h.process({{"k", 1, "e", {{"y", "w"}, {"x", "v"}, {"x", "ignored: not the first"}}}});
+  IdentityGraph graph = h.op_as<IdentityResolver>().graph();
+  IdentityGraph::ProfileId p = 1;
+  EXPECT_TRUE(graph.lookup({0, "v"}, p));
+  EXPECT_TRUE(graph.lookup({1, "v"}, p));
+  EXPECT_TRUE(graph.lookup({2, "w"}, p));
+  EXPECT_FALSE(graph.lookup({0, "ignored: not the first"}, p));
+  EXPECT_EQ(graph.identifier_count(), 3u);
+}
+
 TEST(IdentityResolver, BadConfigFailsWithItsLocation) {
   EXPECT_THROW(rules_from("{identifiers: []}"), SpecError);
   EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, limit: 0}]}"), SpecError);
