@@ -75,7 +75,7 @@ void print_job_summary(std::ostream& out, const std::string& job, double seconds
     if (started == 0 || finished == 0) continue;
     int64_t waited = static_cast<int64_t>(s.idle_ns.load());
     for (const Channel* c : s.outputs) waited += static_cast<int64_t>(c->blocked_ns());
-    std::snprintf(line, sizeof line, " %s#%u %.2f", s.operator_id.c_str(), s.subtask,
+    std::snprintf(line, sizeof line, " %s#%u %.3f", s.operator_id.c_str(), s.subtask,
                   static_cast<double>(std::max<int64_t>(0, finished - started - waited)) / 1e9);
     out << line;
   }

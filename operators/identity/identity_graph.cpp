@@ -132,18 +132,28 @@ void IdentityGraph::resolve(std::span<const IdentifierRef> ids, int64_t time, Re
   out.created = false;
   out.merges.clear();
   out.refused.clear();
-  scratch_keys_.clear();
+  // First every identifier's table entry, then the rules: the lookups of one event do not
+  // depend on each other, so their cache misses overlap. (What an entry holds cannot change
+  // while the event's earlier identifiers are applied: those only add entries of other keys
+  // and re-parent profiles, which find() follows.)
+  pending_.clear();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const Key key = key_of(ids[i]);
+    bool seen = false;  // the same identifier twice in one event
+    for (const Pending& e : pending_) seen = seen || e.key == key;
+    if (!seen) pending_.push_back({key, static_cast<uint32_t>(i), kNoProfile});
+  }
+  for (Pending& e : pending_) {
+    auto it = identifiers_.find(e.key);
+    if (it != identifiers_.end()) e.profile = it->second;
+  }
   bool have_profile = false;
   ProfileId p = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const IdentifierRef& id = ids[i];
-    const Key key = key_of(id);
-    if (std::find(scratch_keys_.begin(), scratch_keys_.end(), key) != scratch_keys_.end())
-      continue;  // the same identifier twice in one event
-    scratch_keys_.push_back(key);
-    auto it = identifiers_.find(key);
-    if (it != identifiers_.end()) {
-      const ProfileId q = find(it->second);
+  for (const Pending& e : pending_) {
+    const size_t i = e.index;
+    const uint32_t type = ids[i].type;
+    if (e.profile != kNoProfile) {
+      const ProfileId q = find(e.profile);
       if (!have_profile) {
         p = q;
         have_profile = true;
@@ -158,14 +168,14 @@ void IdentityGraph::resolve(std::span<const IdentifierRef> ids, int64_t time, Re
         }
       }
     } else if (!have_profile) {
-      p = create(key, id.type, time);
+      p = create(e.key, type, time);
       have_profile = true;
       out.created = true;
-    } else if (fits_one_more(p, id.type, time)) {
-      link(p, id.type, time);
-      identifiers_.emplace(key, p);
+    } else if (fits_one_more(p, type, time)) {
+      link(p, type, time);
+      identifiers_.emplace(e.key, p);
     } else {
-      out.refused.push_back({i, p, p, Refusal::kTypeLimit, id.type});
+      out.refused.push_back({i, p, p, Refusal::kTypeLimit, type});
     }
   }
   out.profile = p;

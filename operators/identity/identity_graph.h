@@ -144,7 +144,15 @@ class IdentityGraph {
   std::vector<ProfileId> parent_;
   std::vector<uint16_t> merges_;
   std::vector<uint8_t> counts_;  // profile-major, types_ per profile
-  std::vector<Key> scratch_keys_;
+  // resolve()'s scratch: the event's distinct identifiers and the profile each was added
+  // to (kNoProfile: unknown).
+  static constexpr ProfileId kNoProfile = UINT32_MAX;
+  struct Pending {
+    Key key;
+    uint32_t index;  // into the event's identifiers
+    ProfileId profile;
+  };
+  std::vector<Pending> pending_;
 };
 
 }  // namespace segflow
