@@ -8,10 +8,12 @@
 // distributed union-find (a link between identifiers owned by two subtasks is a two-party
 // protocol, and the result must not depend on which subtask sees an event first); one
 // subtask is deterministic for a given input order. Its cost (bench/identity_bench.cpp):
-// 24.7 M identifier lookups/s with 10 M identifiers, 0.85 M whole events/s on one core; in
-// jobs/identity_example.yaml the job's throughput equals jobs/retail.yaml's, but the
-// identity subtask is its busiest stage. A later step: partition by identifier. The job loader
-// forces parallelism 1 (`kSingleSubtask`) and rejects a larger explicit one.
+// about 20 M identifier lookups/s with 10 M identifiers, 1.26 M whole events/s on one core.
+// In front of jobs/retail.yaml's segments it uses under a fifth of a segments subtask's CPU
+// time (bench/identity_pipeline.sh); behind it only cheap operators
+// (jobs/identity_example.yaml), it is the busiest thread. A later step: partition by
+// identifier. The job loader forces parallelism 1 (`kSingleSubtask`) and rejects a larger
+// explicit one.
 //
 // Per event: the identifiers (in priority order; blocked values such as "", "null",
 // "unknown", "-1" or zeros and dashes never link) are resolved. Then, in order:
