@@ -123,8 +123,7 @@ IdentityRules IdentityRules::parse(const ConfigNode& node) {
     rules.value_slot.push_back(static_cast<uint8_t>(rules.slot_of_property[property] - 1));
   };
   for (size_t t = 0; t < rules.types.size(); ++t) want(rules.types[t].property, t);
-  want(rules.alias_property != kNoSymbol ? rules.alias_property : rules.types[0].property,
-       rules.types.size());
+  if (rules.alias_property != kNoSymbol) want(rules.alias_property, rules.types.size());
   return rules;
 }
 
