@@ -1,7 +1,8 @@
 // Identity resolution (operators/identity): lookups per second in a graph of N identifiers,
 // and heap bytes per identifier (mallinfo2 before and after building it), for N = 100,000
-// and 10,000,000; and the identity operator on whole events (3 identifiers each, a mix of
-// known people, new visitors and logins that merge), events per second on one thread.
+// and 10,000,000 (and 10,000,000 with per-day limits on two types, which keep link times); and the
+// identity operator on whole events (3 identifiers each, a mix of known people, new visitors and
+// logins that merge), events per second on one thread.
 //   build/release/bench/segflow_bench --benchmark_filter=Identity --benchmark_repetitions=3 \
 //     --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -27,13 +28,16 @@ struct BuiltGraph {
   double bytes_per_identifier = 0;
 };
 
-const BuiltGraph& graph_of(size_t identifiers) {
-  static std::map<size_t, BuiltGraph> cache;
-  BuiltGraph& built = cache[identifiers];
+// `scoped`: the anonymous id and device id limits count per day (link times kept).
+const BuiltGraph& graph_of(size_t identifiers, bool scoped) {
+  static std::map<std::pair<size_t, bool>, BuiltGraph> cache;
+  BuiltGraph& built = cache[{identifiers, scoped}];
   if (built.graph) return built;
   malloc_trim(0);
   const size_t before = mallinfo2().uordblks + mallinfo2().hblkhd;
-  built.graph = std::make_unique<IdentityGraph>(std::vector<uint8_t>{1, 5, 5, 5}, 100);
+  const int64_t day = scoped ? 86'400'000 : 0;
+  built.graph = std::make_unique<IdentityGraph>(
+      std::vector<IdentifierLimit>{{1, 0}, {5, 0}, {5, day}, {5, day}}, 100);
   IdentityGraph::Resolution resolution;
   std::string values[4];
   for (uint64_t person = 0; person < identifiers / 4; ++person) {
@@ -42,7 +46,7 @@ const BuiltGraph& graph_of(size_t identifiers) {
     values[2] = id_value("0f8e6a34-1b7c-4c1d-9e2f-", person);
     values[3] = id_value("device-5d2c9b1e-", person);
     const IdentifierRef ids[4] = {{0, values[0]}, {1, values[1]}, {2, values[2]}, {3, values[3]}};
-    built.graph->resolve(ids, resolution);
+    built.graph->resolve(ids, 0, resolution);
   }
   built.bytes_per_identifier =
       static_cast<double>(mallinfo2().uordblks + mallinfo2().hblkhd - before) /
@@ -52,7 +56,7 @@ const BuiltGraph& graph_of(size_t identifiers) {
 
 void IdentityLookup(benchmark::State& state) {
   const auto identifiers = static_cast<size_t>(state.range(0));
-  const BuiltGraph& built = graph_of(identifiers);
+  const BuiltGraph& built = graph_of(identifiers, state.range(1) != 0);
   std::mt19937_64 rng(7);
   std::vector<std::string> queries;
   for (int i = 0; i < 4096; ++i) queries.push_back(id_value("user-", rng() % (identifiers / 4)));
@@ -68,7 +72,12 @@ void IdentityLookup(benchmark::State& state) {
   state.counters["table_bytes_per_identifier"] =
       static_cast<double>(built.graph->memory_bytes()) / static_cast<double>(identifiers);
 }
-BENCHMARK(IdentityLookup)->Arg(100'000)->Arg(10'000'000)->Unit(benchmark::kNanosecond);
+// Args: identifiers, scoped limits (0/1).
+BENCHMARK(IdentityLookup)
+    ->Args({100'000, 0})
+    ->Args({10'000'000, 0})
+    ->Args({10'000'000, 1})
+    ->Unit(benchmark::kNanosecond);
 
 // Events of 1,000,000 people over several devices: userId when logged in (a third of the
 // events), always anonymousId and device id. Pre-built batches of 512.

@@ -1,9 +1,11 @@
 #include "runner/job_summary.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <vector>
 
+#include "engine/channel.h"
 #include "engine/dead_letter.h"
 #include "engine/executor.h"
 
@@ -64,6 +66,20 @@ void print_job_summary(std::ostream& out, const std::string& job, double seconds
     }
     out << "\n";
   }
+  // Busy time per subtask thread (elapsed - idle - backpressured, as the
+  // segflow_subtask_busy_seconds_total metric): which stage is the bottleneck.
+  out << "  busy seconds:";
+  for (const SubtaskStats& s : executor.subtask_stats()) {
+    const int64_t started = s.started_ns.load();
+    const int64_t finished = s.finished_ns.load();
+    if (started == 0 || finished == 0) continue;
+    int64_t waited = static_cast<int64_t>(s.idle_ns.load());
+    for (const Channel* c : s.outputs) waited += static_cast<int64_t>(c->blocked_ns());
+    std::snprintf(line, sizeof line, " %s#%u %.3f", s.operator_id.c_str(), s.subtask,
+                  static_cast<double>(std::max<int64_t>(0, finished - started - waited)) / 1e9);
+    out << line;
+  }
+  out << "\n";
   out << "  dead letters: " << dead_letters.total();
   for (const auto& [reason, count] : dead_letters.counts())
     out << "  [" << reason << ": " << count << "]";

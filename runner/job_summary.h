@@ -1,5 +1,6 @@
 // The closing summary of a job run: per operator (summed over subtasks) records in and out,
-// throughput of the sources, and dead letters by reason. Pure formatting.
+// throughput of the sources, busy seconds per subtask thread, and dead letters by reason. Pure
+// formatting.
 #pragma once
 
 #include <ostream>

@@ -15,7 +15,8 @@ namespace segflow {
 SEGFLOW_REGISTER_OPERATOR("identity", IdentityResolver);
 
 namespace {
-constexpr uint64_t kStateFormatVersion = 1;
+// 2: refusals counted by reason.
+constexpr uint64_t kStateFormatVersion = 2;
 
 const char* refusal_name(IdentityGraph::Refusal r) {
   return r == IdentityGraph::Refusal::kTypeLimit ? "type limit" : "merge cap";
@@ -98,7 +99,7 @@ void IdentityResolver::process(const Batch& in, Output& out) {
       }
       continue;
     }
-    graph_.resolve(ids_, resolution_);
+    graph_.resolve(ids_, r.event_time, resolution_);
     merge_ids.clear();
     merges_metric_->inc(resolution_.merges.size());
     for (const IdentityGraph::Refused& f : resolution_.refused)
@@ -121,7 +122,8 @@ void IdentityResolver::process(const Batch& in, Output& out) {
       }
       merge_ids.push_back(std::move(id));
     }
-    refused_ += resolution_.refused.size();
+    for (const IdentityGraph::Refused& f : resolution_.refused)
+      ++refused_[static_cast<size_t>(f.reason)];
     if (merge_log_ != nullptr && (!resolution_.merges.empty() || !resolution_.refused.empty()))
       log_resolution(in, r, merge_ids);
     append_profile_key(key_, resolution_.profile);
@@ -194,7 +196,8 @@ void IdentityResolver::snapshot(StateWriter& w) const {
   w.u64(kStateFormatVersion);
   write_state(w, merge_seq_);
   write_state(w, merges_);
-  write_state(w, refused_);
+  write_state(w, refused_[0]);
+  write_state(w, refused_[1]);
   write_state(w, no_identifier_);
   graph_.snapshot(w);
 }
@@ -205,7 +208,8 @@ void IdentityResolver::restore(StateReader& r) {
     throw StateFormatError("identity: unknown state format version " + std::to_string(version));
   merge_seq_ = read_state<uint64_t>(r);
   merges_ = read_state<uint64_t>(r);
-  refused_ = read_state<uint64_t>(r);
+  refused_[0] = read_state<uint64_t>(r);
+  refused_[1] = read_state<uint64_t>(r);
   no_identifier_ = read_state<uint64_t>(r);
   graph_.restore(r);
   publish_sizes();

@@ -8,10 +8,12 @@
 // distributed union-find (a link between identifiers owned by two subtasks is a two-party
 // protocol, and the result must not depend on which subtask sees an event first); one
 // subtask is deterministic for a given input order. Its cost (bench/identity_bench.cpp):
-// 24.7 M identifier lookups/s with 10 M identifiers, 0.85 M whole events/s on one core; in
-// jobs/identity_example.yaml the job's throughput equals jobs/retail.yaml's, but the
-// identity subtask is its busiest stage. A later step: partition by identifier. The job loader
-// forces parallelism 1 (`kSingleSubtask`) and rejects a larger explicit one.
+// about 20 M identifier lookups/s with 10 M identifiers, 1.26 M whole events/s on one core.
+// In front of jobs/retail.yaml's segments it uses under a fifth of a segments subtask's CPU
+// time (bench/identity_pipeline.sh); behind it only cheap operators
+// (jobs/identity_example.yaml), it is the busiest thread. A later step: partition by
+// identifier. The job loader forces parallelism 1 (`kSingleSubtask`) and rejects a larger
+// explicit one.
 //
 // Per event: the identifiers (in priority order; blocked values such as "", "null",
 // "unknown", "-1" or zeros and dashes never link) are resolved. Then, in order:
@@ -30,8 +32,10 @@
 //   identifiers:   # priority order, highest first
 //     - {type: user_id, property: userId, limit: 1}
 //     - {type: email, property: traits.email, normalize: email, limit: 5}
-//     - {type: anonymous_id, property: anonymousId, limit: 5}
+//     - {type: anonymous_id, property: anonymousId, limit: 5}   # e.g. within: 1d
 //     - {type: device_id, property: context.device.id, limit: 5}
+//     # `within: <duration>` scopes a type's limit in event time: at most `limit` of that
+//     # type linked to a profile by events of the last <duration> (default: ever).
 //   alias: {property: previousId, type: anonymous_id}  # alias calls also link previousId
 //   max_merges: 100              # merges per profile (merged-in profiles' merges count)
 //   blocked_values: ["", null, anonymous, unknown, -1, undefined, none]  # case-insensitive
@@ -75,8 +79,13 @@ class IdentityResolver final : public Operator {
   void snapshot(StateWriter& w) const override;
   void restore(StateReader& r) override;
 
+  // Counters (for tests and metrics): merges applied, links refused (all, or by reason),
+  // events without identifiers; graph() gives identifiers and profiles held.
   uint64_t merges() const { return merges_; }
-  uint64_t refused_links() const { return refused_; }
+  uint64_t refused_links() const { return refused_[0] + refused_[1]; }
+  uint64_t refused_links(IdentityGraph::Refusal reason) const {
+    return refused_[static_cast<size_t>(reason)];
+  }
   uint64_t events_without_identifier() const { return no_identifier_; }
   const IdentityGraph& graph() const { return graph_; }
   // The key of profile `p`: profile_prefix + number.
@@ -108,7 +117,7 @@ class IdentityResolver final : public Operator {
   SymbolId message_id_;
   uint64_t merge_seq_ = 0;
   uint64_t merges_ = 0;
-  uint64_t refused_ = 0;
+  uint64_t refused_[2] = {0, 0};  // by IdentityGraph::Refusal
   uint64_t no_identifier_ = 0;
   // Scratch, reused per event.
   std::vector<IdentifierRef> ids_;

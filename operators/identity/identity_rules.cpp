@@ -1,6 +1,7 @@
 #include "operators/identity/identity_rules.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 
@@ -13,6 +14,8 @@ std::string lower(std::string_view s) {
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
+
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -31,12 +34,20 @@ IdentityRules::Normalize parse_normalize(const ConfigNode& node) {
   node.fail_at("normalize", "unknown normalize '" + n + "' (none, email)");
 }
 
+// `within: <duration>` or `within: ever` (the default): the time scope of a type's limit.
+int64_t parse_within(const ConfigNode& node) {
+  if (!node.has("within") || node.string("within") == "ever") return 0;
+  const int64_t ms = node.duration_ms("within");
+  if (ms <= 0) node.fail_at("within", "'within' must be a positive duration (or 'ever')");
+  return ms;
+}
+
 std::vector<IdentityRules::IdentifierType> default_types() {
   using N = IdentityRules::Normalize;
-  return {{"user_id", intern("userId"), N::kNone, 1},
-          {"email", intern("traits.email"), N::kEmail, 5},
-          {"anonymous_id", intern("anonymousId"), N::kNone, 5},
-          {"device_id", intern("context.device.id"), N::kNone, 5}};
+  return {{"user_id", intern("userId"), N::kNone, 1, 0},
+          {"email", intern("traits.email"), N::kEmail, 5, 0},
+          {"anonymous_id", intern("anonymousId"), N::kNone, 5, 0},
+          {"device_id", intern("context.device.id"), N::kNone, 5, 0}};
 }
 
 }  // namespace
@@ -57,10 +68,13 @@ IdentityRules IdentityRules::parse(const ConfigNode& node) {
       type.property = intern(t.string("property"));
       type.normalize = parse_normalize(t);
       type.limit = static_cast<uint8_t>(t.integer("limit", 5, 1, 255));
+      type.within_ms = parse_within(t);
       t.finish();
       rules.types.push_back(std::move(type));
     }
     if (rules.types.empty()) node.fail_at("identifiers", "'identifiers' must name at least one");
+    if (rules.types.size() > kMaxTypes)
+      node.fail_at("identifiers", "at most " + std::to_string(kMaxTypes) + " identifier types");
   } else {
     rules.types = default_types();
   }
@@ -102,12 +116,20 @@ IdentityRules IdentityRules::parse(const ConfigNode& node) {
   rules.profile_prefix = node.string("profile_prefix", "profile-");
   rules.merge_log_path = node.string("merge_log", "");
   rules.emit_profile_merged = node.boolean("emit_profile_merged", true);
+  auto want = [&](SymbolId property, size_t slot) {
+    if (property >= rules.slot_of_property.size()) rules.slot_of_property.resize(property + 1, 0);
+    if (rules.slot_of_property[property] == 0)
+      rules.slot_of_property[property] = static_cast<uint8_t>(slot + 1);
+    rules.value_slot.push_back(static_cast<uint8_t>(rules.slot_of_property[property] - 1));
+  };
+  for (size_t t = 0; t < rules.types.size(); ++t) want(rules.types[t].property, t);
+  if (rules.alias_property != kNoSymbol) want(rules.alias_property, rules.types.size());
   return rules;
 }
 
-std::vector<uint8_t> IdentityRules::limits() const {
-  std::vector<uint8_t> out;
-  for (const IdentifierType& t : types) out.push_back(t.limit);
+std::vector<IdentifierLimit> IdentityRules::limits() const {
+  std::vector<IdentifierLimit> out;
+  for (const IdentifierType& t : types) out.push_back({t.limit, t.within_ms});
   return out;
 }
 
@@ -118,9 +140,8 @@ bool IdentityRules::blocked(std::string_view value) const {
   if (value.size() <= longest_blocked_value) {
     for (const std::string& b : blocked_values)
       if (b.size() == value.size() &&
-          std::equal(b.begin(), b.end(), value.begin(), [](char x, char y) {
-            return x == std::tolower(static_cast<unsigned char>(y));
-          }))
+          std::equal(b.begin(), b.end(), value.begin(),
+                     [](char x, char y) { return x == ascii_lower(y); }))
         return true;
   }
   for (const std::regex& re : blocked_patterns)
@@ -156,10 +177,18 @@ void IdentityRules::extract(const Batch& batch, const Record& r, std::vector<Ide
     if (blocked(text)) return;
     ids.push_back({type, text});
   };
+  // One pass over the record's properties (the first occurrence of a name counts, as in
+  // Batch::find), then the identifiers in priority order.
+  std::array<const Value*, kMaxTypes + 1> found{};
+  for (const Property& p : batch.properties(r)) {
+    if (p.name >= slot_of_property.size() || slot_of_property[p.name] == 0) continue;
+    const Value*& slot = found[slot_of_property[p.name] - 1];
+    if (slot == nullptr) slot = &p.value;
+  }
+  const bool alias = r.kind == EventKind::kAlias && alias_property != kNoSymbol;
   for (uint32_t t = 0; t < types.size(); ++t) {
-    add(t, batch.find(r, types[t].property));
-    if (r.kind == EventKind::kAlias && alias_property != kNoSymbol && alias_type == t)
-      add(t, batch.find(r, alias_property));
+    add(t, found[value_slot[t]]);
+    if (alias && alias_type == t) add(t, found[value_slot[types.size()]]);
   }
 }
 

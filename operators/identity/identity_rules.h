@@ -1,6 +1,8 @@
 // IdentityRules: the parsed `identity` operator settings: which properties are identifiers
 // (type, property, normalisation, limit per profile, in priority order), how alias calls
 // link, the merge cap and the values that never link. Extracts an event's identifiers.
+// A type's limit may be scoped in time (`within: 1d`: at most `limit` identifiers of that
+// type linked to a profile within a day of event time; default `ever`).
 // Thread safety: immutable after parse; extract() uses caller-owned scratch space.
 #pragma once
 
@@ -18,12 +20,14 @@
 namespace segflow {
 
 struct IdentityRules {
+  static constexpr size_t kMaxTypes = 32;
   enum class Normalize : uint8_t { kNone, kEmail };
   struct IdentifierType {
     std::string name;  // e.g. user_id
     SymbolId property = kNoSymbol;
     Normalize normalize = Normalize::kNone;
     uint8_t limit = 5;
+    int64_t within_ms = 0;  // the limit's time scope; 0: ever
   };
   std::vector<IdentifierType> types;    // priority order, highest first
   SymbolId alias_property = kNoSymbol;  // kNoSymbol: alias calls link nothing extra
@@ -37,9 +41,14 @@ struct IdentityRules {
   std::string profile_prefix = "profile-";
   std::string merge_log_path;  // "" : no merge log
   bool emit_profile_merged = true;
+  // What extract() looks for. Slots: one per type, then the alias property. Indexed by
+  // property symbol: the first slot reading that property + 1, or 0 (not an identifier);
+  // per slot: the slot whose value it takes (itself, or an earlier one of the same property).
+  std::vector<uint8_t> slot_of_property;
+  std::vector<uint8_t> value_slot;
 
   static IdentityRules parse(const ConfigNode& node);
-  std::vector<uint8_t> limits() const;
+  std::vector<IdentifierLimit> limits() const;
 
   // True when `value` (normalised) never links.
   bool blocked(std::string_view value) const;

@@ -109,6 +109,10 @@ TEST(CliTest, InterruptDrainsAndWritesEverything) {
   const uint64_t sink_in = std::stoull(text.substr(in_at));
   EXPECT_GT(sink_in, 0u);
   EXPECT_EQ(testing::read_lines(dir.file("out.jsonl")).size(), sink_in);
+  // Busy seconds of every subtask thread (named by its chain's head), e.g. " src#0 0.012".
+  const auto busy_at = text.find("\n  busy seconds: ");
+  ASSERT_NE(busy_at, std::string::npos) << text;
+  EXPECT_NE(text.find("#0 0.", busy_at), std::string::npos) << text;
 }
 
 TEST(CliTest, UnknownCommandFails) {

@@ -145,10 +145,29 @@ LogicalNode node(std::string id, uint32_t p, std::vector<LogicalEdge> inputs, Op
   return n;
 }
 
-IdentityRules default_rules() {
+IdentityRules rules_of(const std::string& yaml) {
   return IdentityRules::parse(
-      ConfigNode(YAML::Load("{}"), std::make_shared<const std::string>("test"), ""));
+      ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("test"), ""));
 }
+
+IdentityRules default_rules() { return rules_of("{}"); }
+
+// The rules of a reference run, and the reference applying the same ones.
+struct RulesCase {
+  std::string yaml;
+  std::vector<int> limits;
+  std::vector<int64_t> within;
+};
+const RulesCase kDefaultRules{"{}", {1, 5, 5, 5}, {}};
+// Scoped limits on the event times below (100 ms apart, out of order by up to 5 s).
+const RulesCase kScopedRules{
+    "{identifiers: [{type: user_id, property: userId, limit: 1},"
+    " {type: email, property: traits.email, normalize: email, limit: 2, within: 3s},"
+    " {type: anonymous_id, property: anonymousId, limit: 2, within: 2s},"
+    " {type: device_id, property: context.device.id, limit: 3, within: 10s}],"
+    " alias: {property: previousId, type: anonymous_id}}",
+    {1, 2, 2, 3},
+    {0, 3'000, 2'000, 10'000}};
 
 DeadLetterOutput& dead_letters() {
   static DeadLetterOutput d;
@@ -167,19 +186,20 @@ JobSettings settings(uint32_t parallelism) {
 
 // identity -> collector A (hash) -> collector B (hash): both must hold the reference's
 // partition at the end, and have seen each event under the reference's profile.
-void run_against_reference(uint32_t seed, uint32_t parallelism) {
+void run_against_reference(uint32_t seed, uint32_t parallelism,
+                           const RulesCase& rules_case = kDefaultRules) {
   std::vector<TimedEvent> events;
   std::mt19937 rng(seed);
   for (RandomEvent& e : testing::random_identity_stream(seed, 300))
     events.push_back({static_cast<int64_t>(events.size()) * 100 + rng() % 5000, std::move(e)});
 
-  testing::ReferenceIdentity ref({1, 5, 5, 5}, 100);
+  testing::ReferenceIdentity ref(rules_case.limits, 100, rules_case.within);
   std::map<std::string, std::string> want_profile;
   std::vector<std::pair<std::string, int>> profile_at_event;
   for (size_t i = 0; i < events.size(); ++i) {
     const testing::RefIds ids = events[i].event.identifiers();
     if (ids.empty()) continue;
-    const int p = ref.resolve(ids);
+    const int p = ref.resolve(ids, events[i].time);
     want_profile["m" + std::to_string(i)] = "profile-" + std::to_string(p);
     profile_at_event.emplace_back("m" + std::to_string(i), p);
   }
@@ -187,7 +207,7 @@ void run_against_reference(uint32_t seed, uint32_t parallelism) {
   for (const auto& [message, p] : profile_at_event)
     want_final["profile-" + std::to_string(ref.root(p))].insert(message);
 
-  const IdentityRules rules = default_rules();
+  const IdentityRules rules = rules_of(rules_case.yaml);
   Seen a, b;
   LogicalGraph g;
   LogicalNode src;
@@ -213,6 +233,12 @@ void run_against_reference(uint32_t seed, uint32_t parallelism) {
 TEST(IdentityDataflow, PartitionAndProfilesMatchTheReferenceAtParallelism1To4) {
   for (uint32_t parallelism : {1u, 2u, 4u})
     for (uint32_t seed = 1; seed <= 400; ++seed) run_against_reference(seed, parallelism);
+}
+
+TEST(IdentityDataflow, WithLimitsPerTimeScopeMatchesTheReferenceAtParallelism1To4) {
+  for (uint32_t parallelism : {1u, 2u, 4u})
+    for (uint32_t seed = 1; seed <= 200; ++seed)
+      run_against_reference(seed, parallelism, kScopedRules);
 }
 
 // Runs `events` in every arrival order through source -> identity -> `make_segment`

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 
 #include "engine/spec_error.h"
@@ -104,6 +105,103 @@ TEST(IdentityResolver, MatchesTheReferenceOnThousandsOfRandomStreams) {
   // The streams exercise both paths.
   EXPECT_GT(total_merges, 2000);
   EXPECT_GT(total_refused, 2000);
+}
+
+// Limits per time scope: the same random streams, spread over a minute of event time and
+// out of order by up to 4 s, with scoped limits on three types; against the reference, which
+// keeps every link time. The scopes must matter: enough events land elsewhere than with the
+// same limits counted ever.
+TEST(IdentityResolver, MatchesTheReferenceWithLimitsPerTimeScope) {
+  const IdentityRules rules = rules_from(
+      "{identifiers: [{type: user_id, property: userId, limit: 1},"
+      " {type: email, property: traits.email, normalize: email, limit: 1, within: 10s},"
+      " {type: anonymous_id, property: anonymousId, limit: 2, within: 5s},"
+      " {type: device_id, property: context.device.id, limit: 2, within: 20s}],"
+      " alias: {property: previousId, type: anonymous_id}}");
+  int differs_from_ever = 0, total_refused = 0, total_merges = 0;
+  for (uint32_t seed = 1; seed <= 2000; ++seed) {
+    const std::vector<RandomEvent> stream = testing::random_identity_stream(seed, 60);
+    std::mt19937 rng(seed);
+    OperatorHarness h(std::make_unique<IdentityResolver>(rules));
+    ReferenceIdentity ref({1, 1, 2, 2}, 100, {0, 10'000, 5'000, 20'000});
+    ReferenceIdentity ever({1, 1, 2, 2}, 100);
+    std::vector<std::string> expected;
+    std::vector<InputRecord> inputs;
+    for (size_t i = 0; i < stream.size(); ++i) {
+      const int64_t time = static_cast<int64_t>(i * 1000 + rng() % 4000);
+      inputs.push_back(input_of(stream[i], time));
+      const testing::RefIds ids = stream[i].identifiers();
+      if (ids.empty()) continue;
+      const int p = ref.resolve(ids, time);
+      differs_from_ever += p != ever.resolve(ids, time);
+      expected.push_back("profile-" + std::to_string(p));
+    }
+    h.process(inputs);
+    const std::vector<OutputRecord> events = events_of(h.take_output());
+    ASSERT_EQ(events.size(), expected.size()) << "seed " << seed;
+    for (size_t i = 0; i < events.size(); ++i)
+      ASSERT_EQ(events[i].key, expected[i]) << "seed " << seed << " event " << i;
+    auto& op = h.op_as<IdentityResolver>();
+    ASSERT_EQ(op.merges(), static_cast<uint64_t>(ref.merges)) << "seed " << seed;
+    ASSERT_EQ(op.refused_links(), static_cast<uint64_t>(ref.refused)) << "seed " << seed;
+    IdentityGraph graph = op.graph();
+    for (const RandomEvent& e : stream) {
+      for (const auto& [type, value] : e.identifiers()) {
+        IdentityGraph::ProfileId p = 0;
+        const int want = ref.lookup({type, value});
+        const bool known = graph.lookup({type, value}, p);
+        ASSERT_EQ(known, want >= 0) << "seed " << seed << " " << value;
+        if (known) {
+          ASSERT_EQ(static_cast<int>(p), want) << "seed " << seed << " " << value;
+        }
+      }
+    }
+    total_refused += ref.refused;
+    total_merges += ref.merges;
+  }
+  EXPECT_GT(total_merges, 2000);
+  EXPECT_GT(total_refused, 2000);
+  EXPECT_GT(differs_from_ever, 2000);
+}
+
+TEST(IdentityResolver, AScopedLimitCountsOnlyTheIdentifiersLinkedWithinItsScope) {
+  const IdentityRules rules = rules_from(
+      "{identifiers: [{type: user_id, property: userId, limit: 1},"
+      " {type: anonymous_id, property: anonymousId, limit: 2, within: 1d}]}");
+  OperatorHarness h(std::make_unique<IdentityResolver>(rules));
+  constexpr int64_t kHour = 3'600'000;
+  h.process({{"k", 0, "e", {{"userId", "u"}, {"anonymousId", "a1"}}},
+             {"k", 1 * kHour, "e", {{"userId", "u"}, {"anonymousId", "a2"}}},
+             // a third within a day: refused, a3 stays unlinked
+             {"k", 2 * kHour, "e", {{"userId", "u"}, {"anonymousId", "a3"}}},
+             {"k", 2 * kHour, "e", {{"anonymousId", "a3"}}},
+             // a day after a1 (0 h): only a2 (1 h) counts, so a3's profile merges in; a
+             // merged identifier keeps its link time (2 h)
+             {"k", 24 * kHour + 1, "e", {{"userId", "u"}, {"anonymousId", "a3"}}},
+             {"k", 24 * kHour + 2, "e", {{"anonymousId", "a3"}}},
+             // at 30 h nothing counts any more: a4's own profile merges in
+             {"k", 30 * kHour, "e", {{"anonymousId", "a4"}}},
+             {"k", 30 * kHour, "e", {{"userId", "u"}, {"anonymousId", "a4"}}},
+             {"k", 31 * kHour, "e", {{"userId", "u"}, {"anonymousId", "a5"}}},
+             // a4 and a5 within the day: a6's profile would bring a third, refused
+             {"k", 32 * kHour, "e", {{"anonymousId", "a6"}}},
+             {"k", 32 * kHour, "e", {{"userId", "u"}, {"anonymousId", "a6"}}},
+             {"k", 32 * kHour, "e", {{"anonymousId", "a6"}}},
+             // a day after a5 (31 h): the merge fits
+             {"k", 55 * kHour, "e", {{"userId", "u"}, {"anonymousId", "a6"}}},
+             {"k", 55 * kHour, "e", {{"anonymousId", "a6"}}}});
+  std::vector<std::string> keys;
+  for (const OutputRecord& r : events_of(h.take_output())) keys.push_back(r.key);
+  const std::vector<std::string> want = {
+      "profile-0", "profile-0", "profile-0", "profile-1", "profile-0", "profile-0", "profile-2",
+      "profile-0", "profile-0", "profile-3", "profile-0", "profile-3", "profile-0", "profile-0"};
+  EXPECT_EQ(keys, want);
+  auto& op = h.op_as<IdentityResolver>();
+  EXPECT_EQ(op.merges(), 3u);
+  EXPECT_EQ(op.refused_links(IdentityGraph::Refusal::kTypeLimit), 2u);
+  EXPECT_EQ(op.refused_links(IdentityGraph::Refusal::kMergeCap), 0u);
+  EXPECT_EQ(op.graph().live_profile_count(), 1u);
+  EXPECT_EQ(op.graph().profile_count(), 4u);
 }
 
 TEST(IdentityResolver, ASharedDeviceDoesNotMergeAThousandUsers) {
@@ -223,6 +321,21 @@ TEST(IdentityResolver, EmailsAreNormalised) {
   EXPECT_EQ(out[0].key, out[1].key);
 }
 
+TEST(IdentityResolver, TwoTypesMayReadOneProperty) {
+  const IdentityRules rules = rules_from(
+      "{identifiers: [{type: a, property: x, limit: 1}, {type: b, property: x, limit: 1},"
+      " {type: c, property: y, limit: 1}]}");
+  OperatorHarness h(std::make_unique<IdentityResolver>(rules));
+  h.process({{"k", 1, "e", {{"y", "w"}, {"x", "v"}, {"x", "ignored: not the first"}}}});
+  IdentityGraph graph = h.op_as<IdentityResolver>().graph();
+  IdentityGraph::ProfileId p = 1;
+  EXPECT_TRUE(graph.lookup({0, "v"}, p));
+  EXPECT_TRUE(graph.lookup({1, "v"}, p));
+  EXPECT_TRUE(graph.lookup({2, "w"}, p));
+  EXPECT_FALSE(graph.lookup({0, "ignored: not the first"}, p));
+  EXPECT_EQ(graph.identifier_count(), 3u);
+}
+
 TEST(IdentityResolver, BadConfigFailsWithItsLocation) {
   EXPECT_THROW(rules_from("{identifiers: []}"), SpecError);
   EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, limit: 0}]}"), SpecError);
@@ -232,6 +345,15 @@ TEST(IdentityResolver, BadConfigFailsWithItsLocation) {
   EXPECT_THROW(rules_from("{alias: {type: nope}}"), SpecError);
   EXPECT_THROW(rules_from("{blocked_patterns: ['(']}"), SpecError);
   EXPECT_THROW(rules_from("{max_merge: 3}"), SpecError);
+  EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, within: 0s}]}"), SpecError);
+  EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, within: daily}]}"), SpecError);
+  EXPECT_NO_THROW(rules_from("{identifiers: [{type: a, property: x, within: ever}]}"));
+  try {
+    rules_from("{identifiers: [{type: a, property: x, limit: 2,\n  within: 5 days}]}");
+    FAIL();
+  } catch (const SpecError& e) {
+    EXPECT_NE(std::string(e.what()).find("job.yaml:2:11:"), std::string::npos) << e.what();
+  }
   try {
     rules_from("{identifiers: [{type: a, property: x, limit: 300}]}");
     FAIL();
@@ -256,6 +378,27 @@ TEST(IdentityResolver, SnapshotRestoreKeepsTheGraph) {
   EXPECT_EQ(b.op_as<IdentityResolver>().merges(), 1u);
   OperatorHarness c(std::make_unique<IdentityResolver>(rules));
   EXPECT_THROW(c.restore("garbage"), StateFormatError);
+}
+
+TEST(IdentityResolver, SnapshotRestoreKeepsTheLinkTimesOfScopedLimits) {
+  const IdentityRules rules = rules_from(
+      "{identifiers: [{type: user_id, property: userId, limit: 1},"
+      " {type: anonymous_id, property: anonymousId, limit: 1, within: 1h}]}");
+  OperatorHarness a(std::make_unique<IdentityResolver>(rules));
+  a.process({{"k", 0, "e", {{"userId", "u"}, {"anonymousId", "a1"}}}});
+  OperatorHarness b(std::make_unique<IdentityResolver>(rules));
+  b.restore(a.snapshot());
+  b.process({{"k", 1000, "e", {{"userId", "u"}, {"anonymousId", "a2"}}},       // refused
+             {"k", 3'600'001, "e", {{"userId", "u"}, {"anonymousId", "a3"}}},  // a1 aged out
+             {"k", 3'600'002, "e", {{"anonymousId", "a2"}}},
+             {"k", 3'600'003, "e", {{"anonymousId", "a3"}}}});
+  std::vector<std::string> keys;
+  for (const OutputRecord& r : b.take_output()) keys.push_back(r.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"profile-0", "profile-0", "profile-1", "profile-0"}));
+  EXPECT_EQ(b.op_as<IdentityResolver>().refused_links(), 1u);
+  // Other limits than the snapshot's: refused with a reason, not misread.
+  OperatorHarness c(std::make_unique<IdentityResolver>(rules_from("{}")));
+  EXPECT_THROW(c.restore(a.snapshot()), StateFormatError);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The reference the identity operator is tested against: a plain single-threaded union-find
 // over (type, value) identifiers kept as strings in std::map, applying the rules written in
 // operators/identity/identity_graph.h, with none of the operator's machinery (no hashing of
-// identifiers, no flat arrays). Also the random identity streams both are fed with.
+// identifiers, no flat arrays, every link time kept). Also the random identity streams both
+// are fed with.
 #pragma once
 
 #include <cctype>
@@ -19,11 +20,14 @@ using RefIds = std::vector<std::pair<uint32_t, std::string>>;
 
 class ReferenceIdentity {
  public:
-  ReferenceIdentity(std::vector<int> limits, int max_merges)
-      : limits_(std::move(limits)), max_merges_(max_merges) {}
+  // `within[t]`: the time scope of type t's limit in ms (absent or 0: ever).
+  ReferenceIdentity(std::vector<int> limits, int max_merges, std::vector<int64_t> within = {})
+      : limits_(std::move(limits)), max_merges_(max_merges), within_(std::move(within)) {
+    within_.resize(limits_.size(), 0);
+  }
 
-  // Returns the event's profile.
-  int resolve(const RefIds& ids) {
+  // Returns the profile of an event at event time `time`.
+  int resolve(const RefIds& ids, int64_t time = 0) {
     int p = -1;
     std::vector<std::pair<uint32_t, std::string>> seen;
     for (const auto& id : ids) {
@@ -37,10 +41,11 @@ class ReferenceIdentity {
         if (p < 0) {
           p = q;
         } else if (q != p) {
-          if (can_merge(p, q)) {
+          if (can_merge(p, q, time)) {
             const int survivor = std::min(p, q), merged = std::max(p, q);
             parent_[merged] = survivor;
-            for (const auto& [t, n] : profiles_[merged].counts) profiles_[survivor].counts[t] += n;
+            for (const auto& [t, times] : profiles_[merged].links)
+              for (int64_t at : times) profiles_[survivor].links[t].push_back(at);
             profiles_[survivor].merges += profiles_[merged].merges + 1;
             ++merges;
             p = survivor;
@@ -52,10 +57,10 @@ class ReferenceIdentity {
         p = static_cast<int>(parent_.size());
         parent_.push_back(p);
         profiles_.push_back({});
-        profiles_[p].counts[id.first] = 1;
+        profiles_[p].links[id.first].push_back(time);
         owner_[id] = p;
-      } else if (profiles_[p].counts[id.first] + 1 <= limits_[id.first]) {
-        ++profiles_[p].counts[id.first];
+      } else if (held(p, id.first, time) + 1 <= limits_[id.first]) {
+        profiles_[p].links[id.first].push_back(time);
         owner_[id] = p;
       } else {
         ++refused;
@@ -80,17 +85,24 @@ class ReferenceIdentity {
 
  private:
   struct Profile {
-    std::map<uint32_t, int> counts;
+    std::map<uint32_t, std::vector<int64_t>> links;  // per type: the link times
     int merges = 0;
   };
-  bool can_merge(int a, int b) {
+  // Identifiers of type t in profile p that count towards its limit at `time`.
+  int held(int p, uint32_t t, int64_t time) {
+    int n = 0;
+    for (int64_t at : profiles_[p].links[t]) n += within_[t] == 0 || at > time - within_[t];
+    return n;
+  }
+  bool can_merge(int a, int b, int64_t time) {
     for (uint32_t t = 0; t < limits_.size(); ++t)
-      if (profiles_[a].counts[t] + profiles_[b].counts[t] > limits_[t]) return false;
+      if (held(a, t, time) + held(b, t, time) > limits_[t]) return false;
     return profiles_[a].merges + profiles_[b].merges + 1 <= max_merges_;
   }
 
   std::vector<int> limits_;
   int max_merges_;
+  std::vector<int64_t> within_;
   std::map<std::pair<uint32_t, std::string>, int> owner_;
   std::vector<int> parent_;
   std::vector<Profile> profiles_;
