@@ -166,13 +166,14 @@ void Subtask::open_all() {
 
 void Subtask::restore_source() {
   const auto& snapshots = restore_->by_operator.at(source_ctx_.operator_id);
+  const bool every = source_->restores_every_snapshot();
   for (const OperatorSnapshot& snap : snapshots) {
-    if (snap.parallelism != source_ctx_.parallelism)
+    if (!every && snap.parallelism != source_ctx_.parallelism)
       throw std::runtime_error(
           "checkpoint " + std::to_string(restore_->id) + " has source '" + source_ctx_.operator_id +
           "' at parallelism " + std::to_string(snap.parallelism) + ", the job has " +
           std::to_string(source_ctx_.parallelism) + " (sources cannot be rescaled)");
-    if (snap.subtask != source_ctx_.subtask) continue;
+    if (!every && snap.subtask != source_ctx_.subtask) continue;
     StateReader r(snap.state);
     source_->restore(r);
   }
@@ -263,6 +264,7 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
   std::vector<OperatorSnapshot> operators;
   if (source_) {
     StateWriter w;
+    source_->prepare_snapshot(id);
     source_->snapshot(w);
     operators.push_back(
         {source_ctx_.operator_id, source_ctx_.subtask, source_ctx_.parallelism, w.take(), {}});

@@ -20,49 +20,18 @@ namespace segflow {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Event;
 using testing::json_field;
 using testing::kcat_produce;
 using testing::kcat_read;
+using testing::make_events;
 using testing::MockKafkaCluster;
 using testing::read_file;
 using testing::read_lines;
 using testing::SegflowProcess;
 using testing::TempDir;
+using testing::write_events;
 using testing::write_file;
-
-constexpr int64_t kStart = 1704067200000;  // 2024-01-01T00:00:00Z
-
-struct Event {
-  std::string key;
-  std::string json;
-};
-
-// `count` Segment track events of `users` users, 10 s apart, up to 30 s out of order.
-std::vector<Event> make_events(int count, int users, uint32_t seed, int first_id = 0) {
-  std::mt19937 random(seed);
-  std::vector<Event> events;
-  for (int i = first_id; i < first_id + count; ++i) {
-    const std::string user = "u" + std::to_string(random() % users);
-    const int64_t time = kStart + int64_t{i} * 10000 - static_cast<int64_t>(random() % 30000);
-    const char* name = random() % 3 == 0 ? "Product Added" : "Product Viewed";
-    events.push_back({user, R"({"type":"track","event":")" + std::string(name) + R"(","userId":")" +
-                                user + R"(","messageId":"m)" + std::to_string(i) +
-                                R"(","timestamp":)" + std::to_string(time) +
-                                R"(,"properties":{"price":)" + std::to_string(i % 97) + "}}"});
-  }
-  return events;
-}
-
-void write_events(const std::vector<Event>& events, const std::string& keyed,
-                  const std::string& jsonl) {
-  std::string k, j;
-  for (const Event& e : events) {
-    k += e.key + "\t" + e.json + "\n";
-    j += e.json + "\n";
-  }
-  write_file(keyed, k);
-  write_file(jsonl, j);
-}
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
