@@ -226,6 +226,10 @@ void Subtask::poll_checkpoints() {
       last_barrier_ = triggered;
     }
   }
+  notify_completed();
+}
+
+void Subtask::notify_completed() {
   const int64_t completed = coordinator_->completed();
   if (completed > notified_complete_) {
     notified_complete_ = completed;
@@ -258,6 +262,10 @@ void Subtask::complete_alignment_if_ready() {
 
 void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
   if (coordinator_ == nullptr) return;
+  // Checkpoint `id` was triggered after the previous one completed or was given up: every
+  // operator hears of the completion before this barrier (a transactional sink then knows
+  // that a transaction still pending belongs to a checkpoint given up).
+  notify_completed();
   // Everything before the barrier reaches every operator of the chain (and the router).
   if (source_) source_out_->flush();
   for (auto& s : slots_) s->out->flush();
