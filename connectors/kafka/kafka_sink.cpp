@@ -164,8 +164,9 @@ void KafkaSink::open(OperatorContext& ctx) {
     auto entries = config_.properties.entries;
     entries.insert(entries.begin(), {"client.id", client_id});
     if (transactional)
-      entries.emplace_back("transactional.id", config_.transactional_id_prefix + "-" + client_id +
-                                                   "-" + std::to_string(k));
+      entries.emplace_back("transactional.id",
+                           config_.transactional_id_prefix + "-" + ctx.operator_id + "-" +
+                               std::to_string(ctx.subtask) + "-" + std::to_string(k));
     kafka::ConfPtr conf = kafka::make_conf(entries);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::on_delivery);
     auto producer = std::make_unique<Producer>();

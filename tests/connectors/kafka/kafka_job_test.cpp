@@ -35,15 +35,18 @@ using testing::write_file;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
-// One member of the group: with librdkafka 2.0's mock cluster as coordinator, two members
-// on a loaded machine rebalance again and again (the second member's join arrives while
-// the first misses heartbeats; each round re-reads uncommitted records), and a member
-// whose session expired is held in JoinGroup for the rebalance timeout
-// (max.poll.interval.ms, 5 min) while nothing is read. The default session timeout (45 s)
-// outlasts a coordinator that is down for seconds.
-std::string kafka_source(const std::string& brokers, const std::string& group, bool stop_at_end) {
-  return "  - id: in\n    type: kafka\n    parallelism: 1\n    brokers: " + quoted(brokers) +
-         "\n    group: " + group + "\n    topics: [in]\n    commit_interval: 200ms\n" +
+// `members` source subtasks in one consumer group. One by default: with librdkafka 2.0's
+// mock cluster as coordinator, two members on a loaded machine may rebalance again and
+// again (each round re-reading uncommitted records), and a member whose session expired
+// is held in JoinGroup for the rebalance timeout (max.poll.interval.ms, 5 min). The
+// broker-down test uses two (its input is small); the checkpoint tests use two and three
+// (kafka_checkpoint_test.cpp). The default session timeout (45 s) outlasts a coordinator
+// that is down for seconds.
+std::string kafka_source(const std::string& brokers, const std::string& group, bool stop_at_end,
+                         int members = 1) {
+  return "  - id: in\n    type: kafka\n    parallelism: " + std::to_string(members) +
+         "\n    brokers: " + quoted(brokers) + "\n    group: " + group +
+         "\n    topics: [in]\n    commit_interval: 200ms\n" +
          "    stop_at_end: " + (stop_at_end ? "true" : "false") + "\n";
 }
 
@@ -150,8 +153,8 @@ TEST_F(KafkaJobTest, KafkaToKafkaEqualsTheFileJob) {
   EXPECT_EQ(kcat_read(cluster.bootstrap(), "out").size(), output.size());
 }
 
-// A broker goes down while segflow runs and input keeps arriving; once it is back, every
-// event has gone through, none lost.
+// A broker goes down while segflow runs with two group members and input keeps arriving;
+// once it is back, every event has gone through, none lost.
 TEST_F(KafkaJobTest, BrokerDownMidRunLosesNothing) {
   MockKafkaCluster cluster({"in:6", "out:3"});
   ASSERT_FALSE(cluster.bootstrap().empty());
@@ -162,7 +165,7 @@ TEST_F(KafkaJobTest, BrokerDownMidRunLosesNothing) {
   kcat_produce(cluster.bootstrap(), "in", dir_.file("first.txt"));
 
   const std::string spec = dir_.file("job.yaml");
-  write_file(spec, job(kafka_source(cluster.bootstrap(), "passthrough", false), kPassThrough,
+  write_file(spec, job(kafka_source(cluster.bootstrap(), "passthrough", false, 2), kPassThrough,
                        kafka_sink(cluster.bootstrap()), dir_.file("dead.jsonl")));
   SegflowProcess segflow(spec, dir_.file("run.log"));
   ASSERT_TRUE(segflow.started());
