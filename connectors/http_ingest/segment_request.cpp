@@ -15,7 +15,9 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-constexpr std::array<std::pair<std::string_view, IngestEndpoint>, 8> kEndpoints = {{
+// The documented paths, and the one-letter paths analytics.js (analytics-next) posts to
+// (`/v1/` + the first letter of the call type; `/v1/b` for its batching mode).
+constexpr std::array<std::pair<std::string_view, IngestEndpoint>, 15> kEndpoints = {{
     {"/v1/track", IngestEndpoint::kTrack},
     {"/v1/identify", IngestEndpoint::kIdentify},
     {"/v1/page", IngestEndpoint::kPage},
@@ -24,6 +26,13 @@ constexpr std::array<std::pair<std::string_view, IngestEndpoint>, 8> kEndpoints 
     {"/v1/alias", IngestEndpoint::kAlias},
     {"/v1/batch", IngestEndpoint::kBatch},
     {"/v1/import", IngestEndpoint::kImport},
+    {"/v1/t", IngestEndpoint::kTrack},
+    {"/v1/i", IngestEndpoint::kIdentify},
+    {"/v1/p", IngestEndpoint::kPage},
+    {"/v1/s", IngestEndpoint::kScreen},
+    {"/v1/g", IngestEndpoint::kGroup},
+    {"/v1/a", IngestEndpoint::kAlias},
+    {"/v1/b", IngestEndpoint::kBatch},
 }};
 
 // The ISO-8601 string field `key` of `o`, parsed; nullopt when absent or not a timestamp.

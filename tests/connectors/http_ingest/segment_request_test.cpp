@@ -35,6 +35,10 @@ TEST(SegmentRequestTest, NamesTheEndpoints) {
   EXPECT_EQ(endpoint_from_target("/v1/import"), IngestEndpoint::kImport);
   EXPECT_EQ(endpoint_from_target("/v2/track"), std::nullopt);
   EXPECT_EQ(endpoint_from_target("/v1/tracks"), std::nullopt);
+  EXPECT_EQ(endpoint_from_target("/v1/t"), IngestEndpoint::kTrack);  // analytics.js's paths
+  EXPECT_EQ(endpoint_from_target("/v1/s"), IngestEndpoint::kScreen);
+  EXPECT_EQ(endpoint_from_target("/v1/b"), IngestEndpoint::kBatch);
+  EXPECT_EQ(endpoint_from_target("/v1/x"), std::nullopt);
   EXPECT_EQ(implied_kind(IngestEndpoint::kScreen), EventKind::kScreen);
   EXPECT_EQ(implied_kind(IngestEndpoint::kBatch), std::nullopt);
 }
