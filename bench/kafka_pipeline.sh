@@ -3,6 +3,9 @@
 # cluster (3 brokers on loopback, build/release/kafka_mock_cluster), compared with kcat
 # reading the same topic to /dev/null (the client library's own ceiling on this machine).
 #   bash bench/kafka_pipeline.sh [--events N] [--runs R] [--partitions P] [--smoke]
+#                                [--checkpoints INTERVAL]
+# --checkpoints: the job checkpoints every INTERVAL (e.g. 1s): source offsets in the
+# checkpoints, and the sink writes through Kafka transactions (exactly-once).
 # Each segflow run is a fresh consumer group reading the topic from the beginning to its
 # end (stop_at_end). Its wall time includes joining the group; the same job over an empty
 # topic measures that fixed cost, and "net" is events / (run time - that cost).
@@ -11,13 +14,14 @@
 # the topic holds every event.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-events=300000 runs=3 partitions=12
+events=300000 runs=3 partitions=12 checkpoints=""
 while (($#)); do
   case "$1" in
     --events) events=$2; shift ;;
     --runs) runs=$2; shift ;;
     --partitions) partitions=$2; shift ;;
     --smoke) events=5000 runs=1 ;;
+    --checkpoints) checkpoints=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -48,11 +52,14 @@ echo "topic in: $stored of $events events stored, $(wc -c <"$work/in.txt") bytes
 [[ $stored == "$events" ]] || { echo "kcat did not store every event" >&2; exit 1; }
 
 write_job() {  # topic group
+  local checkpointing=""
+  [[ -n $checkpoints ]] && checkpointing="checkpoints: { interval: $checkpoints, dir: $work/checkpoints-$2 }"
   cat >"$work/job.yaml" <<YAML
 name: kafka_bench
 parallelism: 2
 watermarks: { out_of_orderness: 5s, idle_timeout: 2s }
 dead_letter: { path: $work/dead.jsonl }
+$checkpointing
 sources:
   - { id: in, type: kafka, parallelism: 2, brokers: "$brokers", group: $2, topics: [$1], stop_at_end: true,
       properties: { session.timeout.ms: 6000 } }
@@ -60,7 +67,7 @@ operators:
   - { id: high_intent, type: rolling_count_threshold, input: in, events: [Product Viewed], window: 10m, threshold: 1 }
 sinks:
   - { id: out, type: kafka_sink, input: high_intent, brokers: "$brokers", topic: out,
-      properties: { linger.ms: 20, compression.type: lz4 } }
+      transactional_id_prefix: $2, properties: { linger.ms: 20, compression.type: lz4 } }
 YAML
 }
 seconds() { sed -n "s/.*finished in \([0-9.]*\) s.*/\1/p" <<<"$1"; }
@@ -86,4 +93,4 @@ for ((i = 1; i <= runs; i++)); do
 done
 echo "median: kcat -> /dev/null $(printf '%s\n' "${kcat_rates[@]}" | median) events/s;" \
   "segflow kafka -> segments -> kafka $(printf '%s\n' "${raw_rates[@]}" | median) events/s raw," \
-  "$(printf '%s\n' "${net_rates[@]}" | median) net ($runs runs)"
+  "$(printf '%s\n' "${net_rates[@]}" | median) net ($runs runs${checkpoints:+, checkpoints every $checkpoints with transactions})"

@@ -126,8 +126,14 @@ class Source {
   // minus the out-of-orderness, instead of from the largest event time emitted (nullopt,
   // the default).
   virtual std::optional<int64_t> event_time_reached() const { return std::nullopt; }
+  // At barrier `checkpoint_id`, just before snapshot (which follows at once).
+  virtual void prepare_snapshot(int64_t /*checkpoint_id*/) {}
   virtual void snapshot(StateWriter& /*w*/) const {}
   virtual void restore(StateReader& /*r*/) {}
+  // true: restore() runs once for every old subtask's snapshot, at any parallelism (a
+  // source whose positions are not tied to a subtask, as Kafka's per partition); false:
+  // only for the subtask's own snapshot, and the parallelism must not change.
+  virtual bool restores_every_snapshot() const { return false; }
   virtual void on_checkpoint_complete(int64_t /*checkpoint_id*/) {}
   virtual void close() {}
 

@@ -176,13 +176,14 @@ void Subtask::open_all() {
 
 void Subtask::restore_source() {
   const auto& snapshots = restore_->by_operator.at(source_ctx_.operator_id);
+  const bool every = source_->restores_every_snapshot();
   for (const OperatorSnapshot& snap : snapshots) {
-    if (snap.parallelism != source_ctx_.parallelism)
+    if (!every && snap.parallelism != source_ctx_.parallelism)
       throw std::runtime_error(
           "checkpoint " + std::to_string(restore_->id) + " has source '" + source_ctx_.operator_id +
           "' at parallelism " + std::to_string(snap.parallelism) + ", the job has " +
           std::to_string(source_ctx_.parallelism) + " (sources cannot be rescaled)");
-    if (snap.subtask != source_ctx_.subtask) continue;
+    if (!every && snap.subtask != source_ctx_.subtask) continue;
     StateReader r(snap.state);
     source_->restore(r);
   }
@@ -235,6 +236,10 @@ void Subtask::poll_checkpoints() {
       last_barrier_ = triggered;
     }
   }
+  notify_completed();
+}
+
+void Subtask::notify_completed() {
   const int64_t completed = coordinator_->completed();
   if (completed > notified_complete_) {
     notified_complete_ = completed;
@@ -267,12 +272,17 @@ void Subtask::complete_alignment_if_ready() {
 
 void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
   if (coordinator_ == nullptr) return;
+  // Checkpoint `id` was triggered after the previous one completed or was given up: every
+  // operator hears of the completion before this barrier (a transactional sink then knows
+  // that a transaction still pending belongs to a checkpoint given up).
+  notify_completed();
   // Everything before the barrier reaches every operator of the chain (and the router).
   if (source_) source_out_->flush();
   for (auto& s : slots_) s->out->flush();
   std::vector<OperatorSnapshot> operators;
   if (source_) {
     StateWriter w;
+    source_->prepare_snapshot(id);
     source_->snapshot(w);
     operators.push_back(
         {source_ctx_.operator_id, source_ctx_.subtask, source_ctx_.parallelism, w.take(), {}});

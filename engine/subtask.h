@@ -81,6 +81,8 @@ class Subtask {
   // Checkpoints: a source injects the barrier of a newly triggered checkpoint; everyone
   // tells its operators about completed ones.
   void poll_checkpoints();
+  // Tells the operators of the newest completed checkpoint, if not done yet.
+  void notify_completed();
   // Barrier `id` arrived on `input`: block that input until all inputs delivered it.
   void on_barrier(size_t input, int64_t id);
   void complete_alignment_if_ready();

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "connectors/json/iso8601.h"
+#include "engine/json_text.h"
 
 namespace segflow {
 
@@ -14,7 +15,9 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-constexpr std::array<std::pair<std::string_view, IngestEndpoint>, 8> kEndpoints = {{
+// The documented paths, and the one-letter paths analytics.js (analytics-next) posts to
+// (`/v1/` + the first letter of the call type; `/v1/b` for its batching mode).
+constexpr std::array<std::pair<std::string_view, IngestEndpoint>, 15> kEndpoints = {{
     {"/v1/track", IngestEndpoint::kTrack},
     {"/v1/identify", IngestEndpoint::kIdentify},
     {"/v1/page", IngestEndpoint::kPage},
@@ -23,6 +26,13 @@ constexpr std::array<std::pair<std::string_view, IngestEndpoint>, 8> kEndpoints 
     {"/v1/alias", IngestEndpoint::kAlias},
     {"/v1/batch", IngestEndpoint::kBatch},
     {"/v1/import", IngestEndpoint::kImport},
+    {"/v1/t", IngestEndpoint::kTrack},
+    {"/v1/i", IngestEndpoint::kIdentify},
+    {"/v1/p", IngestEndpoint::kPage},
+    {"/v1/s", IngestEndpoint::kScreen},
+    {"/v1/g", IngestEndpoint::kGroup},
+    {"/v1/a", IngestEndpoint::kAlias},
+    {"/v1/b", IngestEndpoint::kBatch},
 }};
 
 // The ISO-8601 string field `key` of `o`, parsed; nullopt when absent or not a timestamp.
@@ -34,18 +44,79 @@ std::optional<int64_t> time_field(const object& o, std::string_view key) {
   return ms;
 }
 
-// The event's JSON text, with a `timestamp` added when it has none.
-std::string event_text(const element& event, std::optional<int64_t> batch_sent_at,
-                       int64_t received_at_ms) {
-  std::string text = simdjson::minify(event);
+// What a /v1/batch body gives every event: `sentAt`, and the `context` and `integrations`
+// objects (null when absent).
+struct BatchLevel {
+  std::optional<int64_t> sent_at;
+  std::optional<object> context;
+  std::optional<object> integrations;
+};
+
+// The members of `own` then those of `shared` whose names `own` lacks, as one object.
+void append_merged(std::string& out, const object& own, const object& shared) {
+  out += '{';
+  bool first = true;
+  auto member = [&](std::string_view key, const element& value) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, key);
+    out += ':';
+    out += simdjson::minify(value);
+  };
+  for (auto field : own) member(field.key, field.value);
+  element ignored;
+  for (auto field : shared)
+    if (own[field.key].get(ignored) != simdjson::SUCCESS) member(field.key, field.value);
+  out += '}';
+}
+
+// `event` with the batch's `context` and `integrations` merged in (Segment's semantics: the
+// event's own members win, member by member).
+std::string merged_event(const object& event, const BatchLevel& batch) {
+  std::string out = "{";
+  bool context_seen = false, integrations_seen = false;
+  for (auto field : event) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, field.key);
+    out += ':';
+    const bool is_context = field.key == "context", is_integrations = field.key == "integrations";
+    context_seen |= is_context;
+    integrations_seen |= is_integrations;
+    const std::optional<object>& shared = is_context        ? batch.context
+                                          : is_integrations ? batch.integrations
+                                                            : std::nullopt;
+    object own;
+    if (shared && field.value.get_object().get(own) == simdjson::SUCCESS)
+      append_merged(out, own, *shared);
+    else
+      out += simdjson::minify(field.value);
+  }
+  auto add = [&](std::string_view key, const object& value) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, key);
+    out += ':';
+    out += simdjson::minify(value);
+  };
+  if (batch.context && !context_seen) add("context", *batch.context);
+  if (batch.integrations && !integrations_seen) add("integrations", *batch.integrations);
+  out += '}';
+  return out;
+}
+
+// The event's JSON text, with the batch's members merged in and a `timestamp` added when it
+// has none.
+std::string event_text(const element& event, const BatchLevel& batch, int64_t received_at_ms) {
   object o;
-  if (event.get_object().get(o) != simdjson::SUCCESS) return text;  // the decoder rejects it
+  if (event.get_object().get(o) != simdjson::SUCCESS)
+    return simdjson::minify(event);  // the decoder rejects it
+  std::string text =
+      batch.context || batch.integrations ? merged_event(o, batch) : simdjson::minify(event);
   element ignored;
   if (o["timestamp"].get(ignored) == simdjson::SUCCESS) return text;
   int64_t timestamp = received_at_ms;
   const std::optional<int64_t> original = time_field(o, "originalTimestamp");
   std::optional<int64_t> sent_at = time_field(o, "sentAt");
-  if (!sent_at) sent_at = batch_sent_at;
+  if (!sent_at) sent_at = batch.sent_at;
   if (original && sent_at) timestamp = received_at_ms - (*sent_at - *original);
   std::string field = "\"timestamp\":" + std::to_string(timestamp);
   if (text != "{}") field += ',';
@@ -108,7 +179,7 @@ SegmentRequest SegmentRequestParser::parse(IngestEndpoint endpoint, std::string_
   std::string_view write_key;
   if (o["writeKey"].get_string().get(write_key) == simdjson::SUCCESS) request.write_key = write_key;
   if (implied_kind(endpoint)) {
-    request.events.push_back(event_text(root, std::nullopt, received_at_ms));
+    request.events.push_back(event_text(root, BatchLevel{}, received_at_ms));
     return request;
   }
   element batch;
@@ -121,9 +192,13 @@ SegmentRequest SegmentRequestParser::parse(IngestEndpoint endpoint, std::string_
     request.error = "batch is not an array";
     return request;
   }
-  const std::optional<int64_t> sent_at = time_field(o, "sentAt");
+  BatchLevel level;
+  level.sent_at = time_field(o, "sentAt");
+  object shared;
+  if (o["context"].get_object().get(shared) == simdjson::SUCCESS) level.context = shared;
+  if (o["integrations"].get_object().get(shared) == simdjson::SUCCESS) level.integrations = shared;
   request.events.reserve(events.size());
-  for (element event : events) request.events.push_back(event_text(event, sent_at, received_at_ms));
+  for (element event : events) request.events.push_back(event_text(event, level, received_at_ms));
   return request;
 }
 

@@ -1,6 +1,8 @@
 // The request bodies of Segment's HTTP Tracking API: which endpoint a path names, and how a
 // body splits into events. A single-call endpoint's body is one event; /v1/batch and
-// /v1/import carry {"batch": [...], "sentAt", "context", "writeKey"}. Each event comes out
+// /v1/import carry {"batch": [...], "sentAt", "context", "integrations", "writeKey"}; the
+// batch's `context` and `integrations` are merged into each event's (the event's own
+// members win, member by member, as Segment does). Each event comes out
 // as JSON text with a `timestamp`, filled in as Segment documents when the sender left it
 // out: receivedAt - (sentAt - originalTimestamp) when both are given, else receivedAt.
 // Thread safety: one SegmentRequestParser per thread (it reuses its JSON parser).

@@ -1,5 +1,6 @@
 #include "connectors/kafka/kafka_source.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <iostream>
@@ -62,6 +63,12 @@ struct KafkaSource::Client {
     int32_t partition;
     int64_t handed_offset = -1;  // next offset to store once handed downstream; -1: none
     bool at_end = false;
+    // With checkpoints: the next offset to read (-1: not known yet), and the checkpoint id
+    // this subtask's barrier must reach before it reads the partition (taken over from a
+    // subtask that was ahead; -1: not held).
+    int64_t position = -1;
+    int64_t held_until = -1;
+    PartitionPositions::Partition key() const { return {topic, partition}; }
   };
 
   KafkaSource* source;
@@ -98,10 +105,21 @@ struct KafkaSource::Client {
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     const int64_t now = self->ctx().clock->now_ms();
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      kafka::PartitionListPtr held(rd_kafka_topic_partition_list_new(1));
       for (int i = 0; i < list->cnt; ++i) {
-        const rd_kafka_topic_partition_t& p = list->elems[i];
+        rd_kafka_topic_partition_t& p = list->elems[i];
         self->watermarks_.assign(p.topic, p.partition, now);
-        c.find(p.topic, p.partition);
+        Partition& mine = c.find(p.topic, p.partition);
+        if (!self->checkpointing_) continue;
+        // Continue where the checkpoint or the previous owner stopped; else at the
+        // committed offset.
+        const auto position = self->config_.positions->latest(mine.key());
+        if (!position) continue;
+        p.offset = mine.position = position->offset;
+        if (position->epoch > self->last_barrier_) {
+          mine.held_until = position->epoch;
+          rd_kafka_topic_partition_list_add(held.get(), p.topic, p.partition);
+        }
       }
       c.assigned = true;
       if (!cooperative) {
@@ -110,13 +128,22 @@ struct KafkaSource::Client {
         c.report(rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
       }
+      if (held->cnt > 0) rd_kafka_pause_partitions(rk, held.get());
       return;
     }
-    // The stored offsets (records already handed downstream) are committed before the
-    // partitions go, so their next owner does not read those records again.
-    if (rd_kafka_resp_err_t e = rd_kafka_commit(rk, nullptr, /*async=*/0);
-        e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    if (self->checkpointing_) {
+      // Handed over at the position reached: its next owner continues there.
+      for (int i = 0; i < list->cnt; ++i) {
+        const Partition& p = c.find(list->elems[i].topic, list->elems[i].partition);
+        if (p.position >= 0 && p.held_until < 0)
+          self->config_.positions->publish(p.key(), p.position, self->last_barrier_);
+      }
+    } else if (rd_kafka_resp_err_t e = rd_kafka_commit(rk, nullptr, /*async=*/0);
+               e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      // The stored offsets (records already handed downstream) are committed before the
+      // partitions go, so their next owner does not read those records again.
       c.report(std::string("committing offsets on revocation: ") + rd_kafka_err2str(e));
+    }
     for (int i = 0; i < list->cnt; ++i) {
       const rd_kafka_topic_partition_t& p = list->elems[i];
       self->watermarks_.revoke(p.topic, p.partition);
@@ -165,6 +192,24 @@ struct KafkaSource::Client {
     rd_kafka_offsets_store(handle.get(), list.get());
   }
 
+  // Resumes the held partitions this subtask's barrier has caught up with, at their
+  // positions (anything fetched meanwhile was dropped).
+  void release_held(int64_t last_barrier) {
+    kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+    for (Partition& p : partitions) {
+      if (p.held_until < 0 || p.held_until > last_barrier) continue;
+      p.held_until = -1;
+      rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset =
+          p.position;
+    }
+    if (list->cnt == 0) return;
+    rd_kafka_resume_partitions(handle.get(), list.get());
+    if (rd_kafka_error_t* error = rd_kafka_seek_partitions(handle.get(), list.get(), 5000)) {
+      report(std::string("seeking a taken-over partition: ") + rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+  }
+
   bool all_at_end() const {
     if (!assigned) return false;
     for (const Partition& p : partitions)
@@ -181,6 +226,7 @@ KafkaSource::~KafkaSource() = default;
 void KafkaSource::open(OperatorContext& ctx) {
   Source::open(ctx);
   clock_ = ctx.clock;
+  checkpointing_ = ctx.checkpointing;
   SegmentDecoder::Options options;
   options.timestamp_field = config_.timestamp_field;
   options.max_event_bytes = config_.max_event_bytes;
@@ -191,7 +237,7 @@ void KafkaSource::open(OperatorContext& ctx) {
   entries.insert(entries.begin(),
                  {"client.id", "segflow-" + ctx.operator_id + "-" + std::to_string(ctx.subtask)});
   entries.emplace_back("group.id", config_.group);
-  entries.emplace_back("enable.auto.commit", "true");
+  entries.emplace_back("enable.auto.commit", checkpointing_ ? "false" : "true");
   entries.emplace_back("enable.auto.offset.store", "false");
   entries.emplace_back("auto.commit.interval.ms", std::to_string(config_.commit_interval_ms));
   entries.emplace_back("enable.partition.eof", "true");
@@ -218,7 +264,10 @@ SourceStatus KafkaSource::poll(Output& out) {
   if (!client_) return SourceStatus::kEnd;
   Client& c = *client_;
   // The records of the previous poll were flushed downstream when it returned.
-  c.store_handed_offsets();
+  if (checkpointing_)
+    c.release_held(last_barrier_);
+  else
+    c.store_handed_offsets();
   const ssize_t n =
       rd_kafka_consume_batch_queue(c.queue, kPollTimeoutMs, c.messages.data(), c.messages.size());
   if (n < 0) c.check_fatal();
@@ -229,14 +278,20 @@ SourceStatus KafkaSource::poll(Output& out) {
   for (ssize_t i = 0; i < n; ++i) {
     rd_kafka_message_t* m = c.messages[i];
     const std::string_view topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      c.find(topic, m->partition).at_end = true;
-    } else if (m->err) {
+    if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       c.report(rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    Client::Partition& p = c.find(topic, m->partition);
+    if (p.held_until >= 0) {
+      // Fetched before the pause took effect: read again once released.
+    } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      p.at_end = true;
+      if (p.position < 0) p.position = m->offset;
     } else {
-      Client::Partition& p = c.find(topic, m->partition);
       p.at_end = false;
-      p.handed_offset = m->offset + 1;
+      p.handed_offset = p.position = m->offset + 1;
       bytes += m->len;
       const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
       const size_t index = scratch.size();
@@ -281,8 +336,10 @@ bool KafkaSource::end_reached() {
   if (at_end && !counted_at_end_) {
     // Committed now, while the group is stable: the first subtask to leave it triggers a
     // rebalance, during which commits fail.
-    if (rd_kafka_resp_err_t err = rd_kafka_commit(c.handle.get(), nullptr, /*async=*/0);
-        err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+    if (checkpointing_) {
+      if (!commit_current_positions()) return false;  // tried again on the next poll
+    } else if (rd_kafka_resp_err_t err = rd_kafka_commit(c.handle.get(), nullptr, /*async=*/0);
+               err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
       c.report(std::string("committing offsets: ") + rd_kafka_err2str(err));
       return false;  // tried again on the next poll
     }
@@ -294,6 +351,74 @@ bool KafkaSource::end_reached() {
   return at_end && config_.subtasks_at_end->load() == ctx().parallelism;
 }
 
+bool KafkaSource::commit_current_positions() {
+  Client& c = *client_;
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
+  for (const Client::Partition& p : c.partitions)
+    if (p.position >= 0 && p.held_until < 0)
+      rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset =
+          p.position;
+  if (list->cnt == 0) return true;
+  if (rd_kafka_resp_err_t err = rd_kafka_commit(c.handle.get(), list.get(), /*async=*/0); err) {
+    c.report(std::string("committing offsets: ") + rd_kafka_err2str(err));
+    return false;
+  }
+  return true;
+}
+
+void KafkaSource::prepare_snapshot(int64_t checkpoint_id) {
+  last_barrier_ = checkpoint_id;
+  Positions own;
+  if (client_)
+    for (const Client::Partition& p : client_->partitions)
+      if (p.position >= 0 && p.held_until < 0) own.emplace_back(p.key(), p.position);
+  // The partitions handed over before this barrier (and restored ones) as well: their new
+  // owner may not have passed this barrier yet. A restore takes the largest position.
+  snapshot_ = config_.positions->positions_for(checkpoint_id);
+  snapshot_.insert(snapshot_.end(), own.begin(), own.end());
+  if (!own.empty()) uncommitted_[checkpoint_id] = std::move(own);
+}
+
+void KafkaSource::snapshot(StateWriter& w) const {
+  write_state(w, uint32_t{1});
+  write_state(w, last_barrier_);
+  write_state(w, uint64_t{snapshot_.size()});
+  for (const auto& [partition, offset] : snapshot_) {
+    write_state(w, partition.first);
+    write_state(w, partition.second);
+    write_state(w, offset);
+  }
+}
+
+void KafkaSource::restore(StateReader& r) {
+  if (read_state<uint32_t>(r) != 1) throw StateFormatError("kafka source: unknown state version");
+  const auto id = read_state<int64_t>(r);
+  last_barrier_ = std::max(last_barrier_, id);
+  for (uint64_t n = read_state<uint64_t>(r); n > 0; --n) {
+    auto topic = read_state<std::string>(r);
+    const auto partition = read_state<int32_t>(r);
+    const auto offset = read_state<int64_t>(r);
+    config_.positions->publish({std::move(topic), partition}, offset, id);
+  }
+}
+
+void KafkaSource::on_checkpoint_complete(int64_t checkpoint_id) {
+  if (!client_) return;
+  // Commit what the completed checkpoint (and any earlier one not yet committed) holds.
+  std::map<PartitionPositions::Partition, int64_t> positions;
+  for (auto it = uncommitted_.begin(); it != uncommitted_.end() && it->first <= checkpoint_id;
+       it = uncommitted_.erase(it))
+    for (const auto& [partition, offset] : it->second) positions[partition] = offset;
+  config_.positions->forget_before(checkpoint_id);
+  if (positions.empty()) return;
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(positions.size()));
+  for (const auto& [partition, offset] : positions)
+    rd_kafka_topic_partition_list_add(list.get(), partition.first.c_str(), partition.second)
+        ->offset = offset;
+  // Async: a failed commit (e.g. during a rebalance) is superseded by the next checkpoint's.
+  rd_kafka_commit(client_->handle.get(), list.get(), /*async=*/1);
+}
+
 std::optional<int64_t> KafkaSource::event_time_reached() const {
   if (clock_ == nullptr) return kMinTime;
   return watermarks_.reached(clock_->now_ms());
@@ -301,13 +426,18 @@ std::optional<int64_t> KafkaSource::event_time_reached() const {
 
 void KafkaSource::close() {
   if (!client_) return;
-  client_->store_handed_offsets();
   // Committed before leaving the group, in the current generation, so the members that
-  // take over these partitions start after the last record handed downstream.
+  // take over these partitions start after the last record handed downstream (a restore
+  // from a checkpoint starts at the checkpoint's positions instead).
   rd_kafka_t* rk = client_->handle.get();
-  if (rd_kafka_resp_err_t err = rd_kafka_commit(rk, nullptr, /*async=*/0);
-      err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-    client_->report(std::string("committing offsets: ") + rd_kafka_err2str(err));
+  if (checkpointing_) {
+    commit_current_positions();
+  } else {
+    client_->store_handed_offsets();
+    if (rd_kafka_resp_err_t err = rd_kafka_commit(rk, nullptr, /*async=*/0);
+        err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      client_->report(std::string("committing offsets: ") + rd_kafka_err2str(err));
+  }
   if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk); err)
     client_->report(std::string("closing: ") + rd_kafka_err2str(err));
   client_->closed = true;

@@ -33,6 +33,7 @@ struct HttpClient::Impl {
   std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
   beast::flat_buffer buffer;
   http::request<http::string_body> request;
+  std::string retry_after;  // of the last response
 
   explicit Impl(HttpClientOptions o) : options(std::move(o)) {
     request.method(http::verb::post);
@@ -100,6 +101,7 @@ struct HttpClient::Impl {
     co_await http::async_write(stream, request, asio::use_awaitable);
     http::response<http::string_body> response;
     co_await http::async_read(stream, buffer, response, asio::use_awaitable);
+    retry_after = std::string(response[http::field::retry_after]);
     if (!response.keep_alive()) disconnect();
     co_return response.result_int();
   }
@@ -116,6 +118,7 @@ struct HttpClient::Impl {
   // connection (end of stream, reset, broken pipe).
   HttpResult attempt(bool& closed_by_peer) {
     closed_by_peer = false;
+    retry_after.clear();
     HttpResult result;
     std::exception_ptr failure;
     asio::co_spawn(io, send(), [&](std::exception_ptr e, int status) {
@@ -124,6 +127,7 @@ struct HttpClient::Impl {
     });
     io.restart();
     io.run();
+    result.retry_after = retry_after;
     if (failure) {
       disconnect();
       try {

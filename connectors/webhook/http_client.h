@@ -28,6 +28,7 @@ struct HttpClientOptions {
 struct HttpResult {
   int status = 0;
   std::string error;
+  std::string retry_after;  // the response's Retry-After header ("" if none)
 };
 
 class HttpClient {

@@ -1,9 +1,13 @@
 #include "connectors/webhook/webhook_sink.h"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include "connectors/json/record_json.h"
+#include "connectors/webhook/retry_after.h"
 #include "engine/registry.h"
 
 namespace segflow {
@@ -152,7 +156,12 @@ void WebhookSink::deliver(const std::vector<std::string>& batch) {
       return;
     }
     delivery_metrics_->retries.inc();
-    const int64_t delay = backoff_->delay_ms(attempt);
+    // 429 and 503 may say when to come back (Retry-After), within max_backoff.
+    std::optional<int64_t> asked;
+    if (result.status == 429 || result.status == 503)
+      asked = retry_after_ms(result.retry_after, std::chrono::system_clock::now());
+    const int64_t delay =
+        asked ? std::min(*asked, config_.backoff.max_ms) : backoff_->delay_ms(attempt);
     std::cerr << "webhook sink " << origin_ << ": " << why << " (attempt " << attempt << " of "
               << config_.max_attempts << "); retrying in " << delay << " ms\n";
     if (!pause(delay)) return;

@@ -8,9 +8,10 @@
 //
 // Delivery is at least once: a batch is retried on a connection failure, a timeout, or an
 // HTTP 408, 429 or 5xx answer, after exponential backoff with jitter, up to `max_attempts`
-// attempts in all; then each of its records goes to the dead-letter output with reason
-// `webhook retries exhausted`. Any other non-2xx answer is final: reason `webhook
-// rejected`. Both are counted in segflow_dead_letters_total{reason}. The queue between the
+// attempts in all (a 429 or 503 answer with `Retry-After`, seconds or an HTTP-date, waits
+// that long instead, at most `max_backoff`); then each of its records goes to the dead-letter
+// output with reason `webhook retries exhausted`. Any other non-2xx answer is final: reason
+// `webhook rejected`. Both are counted in segflow_dead_letters_total{reason}. The queue between the
 // subtask and the sender holds at most `queue_capacity` records; when it is full the
 // subtask waits (backpressure). close() sends everything queued before returning.
 //

@@ -33,6 +33,7 @@ struct Request {
   std::map<std::string, std::string> headers;
   std::vector<std::string> records;  // "profile@timestamp" of each element of the body
   int64_t client_port = 0;
+  double time = 0;  // when the server received it, in seconds (monotonic)
 };
 
 // Runs webhook_test_server.py with `args` until destroyed.
@@ -83,6 +84,7 @@ class WebhookTestServer {
       r.action = std::string(std::string_view(entry["action"]));
       r.path = std::string(std::string_view(entry["path"]));
       r.client_port = int64_t(entry["client_port"]);
+      r.time = double(entry["time"]);
       for (auto [name, value] : simdjson::dom::object(entry["headers"]))
         r.headers[std::string(name)] = std::string(std::string_view(value));
       const std::string body{std::string_view(entry["body"])};

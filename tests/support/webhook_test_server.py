@@ -9,7 +9,10 @@ client_port}.
 
 Request n (1-based) gets plan[n-1] (with --cycle the plan repeats), then --default (ok).
 Actions: ok (200), a status code (e.g. 503), drop (close the connection without an
-answer), slow:<ms> (wait, then 200). The port is written to --port-file once listening.
+answer), slow:<ms> (wait, then 200), <status>+<seconds> (that status with Retry-After:
+<seconds>), <status>+date:<seconds> (Retry-After as an HTTP-date that many seconds ahead).
+Each log line also has `time`, the receive time in seconds (a monotonic clock). The port is
+written to --port-file once listening.
 """
 import argparse
 import json
@@ -17,6 +20,7 @@ import os
 import ssl
 import threading
 import time
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 parser = argparse.ArgumentParser()
@@ -56,9 +60,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        received = time.monotonic()
         n, action = next_action()
         entry = {
             "n": n,
+            "time": received,
             "action": action,
             "path": self.path,
             "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -72,13 +78,23 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status = 200
+        retry_after = None
         if action.startswith("slow:"):
             time.sleep(int(action[5:]) / 1000)
+        elif "+" in action:
+            code, wait = action.split("+", 1)
+            status = int(code)
+            if wait.startswith("date:"):
+                retry_after = formatdate(time.time() + int(wait[5:]), usegmt=True)
+            else:
+                retry_after = wait
         elif action != "ok":
             status = int(action)
         reply = b'{"ok":true}' if status == 200 else b'{"error":"planned failure"}'
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
         self.send_header("Content-Length", str(len(reply)))
         self.end_headers()
         self.wfile.write(reply)

@@ -76,6 +76,7 @@ struct Request {
   std::string method = "POST";
   std::string content_encoding;
   std::string authorization;  // overrides the Basic header built from write_key
+  std::string content_type = "application/json";
 };
 
 // One HTTP/1.1 exchange on a fresh connection (Boost.Beast's synchronous client).
@@ -85,7 +86,7 @@ Response send(uint16_t port, const Request& r) {
   stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   http::request<http::string_body> req(http::string_to_verb(r.method), r.target, 11);
   req.set(http::field::host, "127.0.0.1");
-  req.set(http::field::content_type, "application/json");
+  req.set(http::field::content_type, r.content_type);
   if (!r.authorization.empty())
     req.set(http::field::authorization, r.authorization);
   else if (!r.write_key.empty())
@@ -238,6 +239,35 @@ TEST_F(HttpIngestTest, EveryEndpointAcceptsItsCall) {
   EXPECT_EQ(json_field(got[6], "event"), "Order Completed");
   EXPECT_EQ(source_->stats().requests_accepted.load(), 8u);
   EXPECT_EQ(dead_letters_.total(), 0u);
+}
+
+// analytics.js (analytics-next) posts each call to /v1/<first letter of its type>, or a
+// batch to /v1/b, as text/plain (no CORS preflight) with the write key in the body.
+TEST_F(HttpIngestTest, AcceptsTheShortPathsOfAnalyticsJs) {
+  start();
+  const std::string ts = R"("timestamp":"2024-05-01T12:00:00Z","writeKey":"wk1")";
+  const std::vector<std::pair<std::string, std::string>> calls = {
+      {"/v1/t", R"({"userId":"u1","event":"Product Viewed",)" + ts + "}"},
+      {"/v1/i", R"({"userId":"u2",)" + ts + "}"},
+      {"/v1/p", R"({"anonymousId":"a3",)" + ts + "}"},
+      {"/v1/s", R"({"userId":"u4","name":"Cart",)" + ts + "}"},
+      {"/v1/g", R"({"userId":"u5","groupId":"g1",)" + ts + "}"},
+      {"/v1/a", R"({"userId":"u6","previousId":"a6",)" + ts + "}"},
+      {"/v1/b", R"({"writeKey":"wk1","batch":[{"type":"track","userId":"u7","event":"E",)"
+                R"("timestamp":"2024-05-01T12:00:00Z"}]})"},
+  };
+  for (const auto& [target, body] : calls) {
+    Request r{target, body};
+    r.write_key = "";
+    r.content_type = "text/plain";
+    const Response res = send(port_, r);
+    EXPECT_EQ(res.status, 200) << target << ": " << res.body;
+  }
+  const std::vector<std::string> got = lines();
+  ASSERT_EQ(got.size(), 7u);
+  const std::vector<std::string> types = {"track", "identify", "page", "screen",
+                                          "group", "alias",    "track"};
+  for (size_t i = 0; i < types.size(); ++i) EXPECT_EQ(json_field(got[i], "type"), types[i]);
 }
 
 TEST_F(HttpIngestTest, WriteKeyIsRequired) {

@@ -35,6 +35,10 @@ TEST(SegmentRequestTest, NamesTheEndpoints) {
   EXPECT_EQ(endpoint_from_target("/v1/import"), IngestEndpoint::kImport);
   EXPECT_EQ(endpoint_from_target("/v2/track"), std::nullopt);
   EXPECT_EQ(endpoint_from_target("/v1/tracks"), std::nullopt);
+  EXPECT_EQ(endpoint_from_target("/v1/t"), IngestEndpoint::kTrack);  // analytics.js's paths
+  EXPECT_EQ(endpoint_from_target("/v1/s"), IngestEndpoint::kScreen);
+  EXPECT_EQ(endpoint_from_target("/v1/b"), IngestEndpoint::kBatch);
+  EXPECT_EQ(endpoint_from_target("/v1/x"), std::nullopt);
   EXPECT_EQ(implied_kind(IngestEndpoint::kScreen), EventKind::kScreen);
   EXPECT_EQ(implied_kind(IngestEndpoint::kBatch), std::nullopt);
 }
@@ -100,6 +104,49 @@ TEST(SegmentRequestTest, LeavesNonObjectBatchItemsToTheDecoder) {
   Batch batch;
   EXPECT_EQ(decoder.decode(r.events[0], batch).why(), "not an object");
   EXPECT_EQ(decoder.decode(r.events[1], batch).why(), "not an object");
+}
+
+// Segment's /v1/batch semantics: the batch's `context` and `integrations` reach every
+// event; where an event has its own, its members win and the batch fills in the rest.
+TEST(SegmentRequestTest, MergesBatchContextAndIntegrationsIntoEachEvent) {
+  SegmentRequestParser parser;
+  const SegmentRequest r = parser.parse(IngestEndpoint::kBatch, R"({
+      "context":{"ip":"1.1.1.1","timezone":"Europe/Paris","library":{"name":"batch"}},
+      "integrations":{"All":false,"Mixpanel":true},
+      "batch":[
+        {"type":"track","event":"A","userId":"u1","timestamp":5},
+        {"type":"track","event":"B","userId":"u2","timestamp":6,
+         "context":{"ip":"2.2.2.2","library":{"name":"own"}},"integrations":{"All":true}},
+        {"type":"track","event":"C","userId":"u3","timestamp":7,"context":"not an object"}]})",
+                                        0);
+  ASSERT_EQ(r.error, nullptr);
+  ASSERT_EQ(r.events.size(), 3u);
+  EXPECT_EQ(r.events[0],
+            R"({"type":"track","event":"A","userId":"u1","timestamp":5,)"
+            R"("context":{"ip":"1.1.1.1","timezone":"Europe/Paris","library":{"name":"batch"}},)"
+            R"("integrations":{"All":false,"Mixpanel":true}})");
+  EXPECT_EQ(r.events[1],
+            R"({"type":"track","event":"B","userId":"u2","timestamp":6,)"
+            R"("context":{"ip":"2.2.2.2","library":{"name":"own"},"timezone":"Europe/Paris"},)"
+            R"("integrations":{"All":true,"Mixpanel":true}})");
+  // A member that is not an object is the event's own: kept, not merged.
+  EXPECT_EQ(r.events[2],
+            R"({"type":"track","event":"C","userId":"u3","timestamp":7,"context":"not an object",)"
+            R"("integrations":{"All":false,"Mixpanel":true}})");
+  // The merged events decode; the one whose own context is not an object is refused.
+  SegmentDecoder decoder;
+  Batch batch;
+  EXPECT_TRUE(decoder.decode(r.events[0], batch).is_ok());
+  EXPECT_TRUE(decoder.decode(r.events[1], batch).is_ok());
+  EXPECT_EQ(decoder.decode(r.events[2], batch).why(), "wrong type: context");
+}
+
+TEST(SegmentRequestTest, SingleCallsAndBatchesWithoutSharedMembersAreKeptAsSent) {
+  SegmentRequestParser parser;
+  const std::string event = R"({"type":"track","event":"A","userId":"u1","timestamp":5})";
+  EXPECT_EQ(parser.parse(IngestEndpoint::kTrack, event, 0).events.at(0), event);
+  EXPECT_EQ(parser.parse(IngestEndpoint::kBatch, R"({"batch":[)" + event + "]}", 0).events.at(0),
+            event);
 }
 
 }  // namespace

@@ -99,5 +99,22 @@ TEST(KafkaConfigTest, SinkPassThroughAndMistakes) {
   EXPECT_NE(error_of<KafkaSink>("brokers: b:1\n").find("topic"), std::string::npos);
 }
 
+TEST(KafkaConfigTest, SinkTransactionSettings) {
+  const auto defaults = parse<KafkaSink>("brokers: b:1\ntopic: out\n");
+  EXPECT_TRUE(defaults.exactly_once);
+  EXPECT_EQ(defaults.transactional_id_prefix, "segflow");
+  const auto c = parse<KafkaSink>(
+      "brokers: b:1\ntopic: out\nexactly_once: false\ntransactional_id_prefix: retail\n");
+  EXPECT_FALSE(c.exactly_once);
+  EXPECT_EQ(c.transactional_id_prefix, "retail");
+  // segflow derives transactional.id per subtask and producer.
+  EXPECT_NE(error_of<KafkaSink>("brokers: b:1\ntopic: out\nproperties: { transactional.id: x }\n")
+                .find("transactional.id"),
+            std::string::npos);
+  EXPECT_NE(error_of<KafkaSink>("brokers: b:1\ntopic: out\ntransactional_id_prefix: ''\n")
+                .find("job.yaml:3:26: sources[0].transactional_id_prefix: must not be empty"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace segflow

@@ -20,61 +20,33 @@ namespace segflow {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::Event;
 using testing::json_field;
 using testing::kcat_produce;
 using testing::kcat_read;
+using testing::make_events;
 using testing::MockKafkaCluster;
 using testing::read_file;
 using testing::read_lines;
 using testing::SegflowProcess;
 using testing::TempDir;
+using testing::write_events;
 using testing::write_file;
-
-constexpr int64_t kStart = 1704067200000;  // 2024-01-01T00:00:00Z
-
-struct Event {
-  std::string key;
-  std::string json;
-};
-
-// `count` Segment track events of `users` users, 10 s apart, up to 30 s out of order.
-std::vector<Event> make_events(int count, int users, uint32_t seed, int first_id = 0) {
-  std::mt19937 random(seed);
-  std::vector<Event> events;
-  for (int i = first_id; i < first_id + count; ++i) {
-    const std::string user = "u" + std::to_string(random() % users);
-    const int64_t time = kStart + int64_t{i} * 10000 - static_cast<int64_t>(random() % 30000);
-    const char* name = random() % 3 == 0 ? "Product Added" : "Product Viewed";
-    events.push_back({user, R"({"type":"track","event":")" + std::string(name) + R"(","userId":")" +
-                                user + R"(","messageId":"m)" + std::to_string(i) +
-                                R"(","timestamp":)" + std::to_string(time) +
-                                R"(,"properties":{"price":)" + std::to_string(i % 97) + "}}"});
-  }
-  return events;
-}
-
-void write_events(const std::vector<Event>& events, const std::string& keyed,
-                  const std::string& jsonl) {
-  std::string k, j;
-  for (const Event& e : events) {
-    k += e.key + "\t" + e.json + "\n";
-    j += e.json + "\n";
-  }
-  write_file(keyed, k);
-  write_file(jsonl, j);
-}
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
-// One member of the group: with librdkafka 2.0's mock cluster as coordinator, two members
-// on a loaded machine rebalance again and again (the second member's join arrives while
-// the first misses heartbeats; each round re-reads uncommitted records), and a member
-// whose session expired is held in JoinGroup for the rebalance timeout
-// (max.poll.interval.ms, 5 min) while nothing is read. The default session timeout (45 s)
-// outlasts a coordinator that is down for seconds.
-std::string kafka_source(const std::string& brokers, const std::string& group, bool stop_at_end) {
-  return "  - id: in\n    type: kafka\n    parallelism: 1\n    brokers: " + quoted(brokers) +
-         "\n    group: " + group + "\n    topics: [in]\n    commit_interval: 200ms\n" +
+// `members` source subtasks in one consumer group. One by default: with librdkafka 2.0's
+// mock cluster as coordinator, two members on a loaded machine may rebalance again and
+// again (each round re-reading uncommitted records), and a member whose session expired
+// is held in JoinGroup for the rebalance timeout (max.poll.interval.ms, 5 min). The
+// broker-down test uses two (its input is small); the checkpoint tests use two and three
+// (kafka_checkpoint_test.cpp). The default session timeout (45 s) outlasts a coordinator
+// that is down for seconds.
+std::string kafka_source(const std::string& brokers, const std::string& group, bool stop_at_end,
+                         int members = 1) {
+  return "  - id: in\n    type: kafka\n    parallelism: " + std::to_string(members) +
+         "\n    brokers: " + quoted(brokers) + "\n    group: " + group +
+         "\n    topics: [in]\n    commit_interval: 200ms\n" +
          "    stop_at_end: " + (stop_at_end ? "true" : "false") + "\n";
 }
 
@@ -181,8 +153,8 @@ TEST_F(KafkaJobTest, KafkaToKafkaEqualsTheFileJob) {
   EXPECT_EQ(kcat_read(cluster.bootstrap(), "out").size(), output.size());
 }
 
-// A broker goes down while segflow runs and input keeps arriving; once it is back, every
-// event has gone through, none lost.
+// A broker goes down while segflow runs with two group members and input keeps arriving;
+// once it is back, every event has gone through, none lost.
 TEST_F(KafkaJobTest, BrokerDownMidRunLosesNothing) {
   MockKafkaCluster cluster({"in:6", "out:3"});
   ASSERT_FALSE(cluster.bootstrap().empty());
@@ -193,7 +165,7 @@ TEST_F(KafkaJobTest, BrokerDownMidRunLosesNothing) {
   kcat_produce(cluster.bootstrap(), "in", dir_.file("first.txt"));
 
   const std::string spec = dir_.file("job.yaml");
-  write_file(spec, job(kafka_source(cluster.bootstrap(), "passthrough", false), kPassThrough,
+  write_file(spec, job(kafka_source(cluster.bootstrap(), "passthrough", false, 2), kPassThrough,
                        kafka_sink(cluster.bootstrap()), dir_.file("dead.jsonl")));
   SegflowProcess segflow(spec, dir_.file("run.log"));
   ASSERT_TRUE(segflow.started());

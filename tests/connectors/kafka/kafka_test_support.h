@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,13 +95,16 @@ class MockKafkaCluster {
 // `segflow run job` as a separate process, its stdout and stderr to `log`.
 class SegflowProcess {
  public:
-  SegflowProcess(const std::string& job, const std::string& log) {
+  SegflowProcess(const std::string& job, const std::string& log,
+                 const std::vector<std::string>& extra_args = {}) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
                                      O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    pid_ = spawn({SEGFLOW_BINARY, "run", job}, &actions);
+    std::vector<std::string> args = {SEGFLOW_BINARY, "run", job};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    pid_ = spawn(args, &actions);
     posix_spawn_file_actions_destroy(&actions);
   }
   ~SegflowProcess() {
@@ -115,6 +119,12 @@ class SegflowProcess {
   bool started() const { return pid_ > 0; }
   // SIGINT: stop the sources and drain.
   void interrupt() { kill(pid_, SIGINT); }
+  // SIGKILL: a crash; waits until the process is gone.
+  void crash() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
   // The exit code, or -1 when it did not exit by itself within `limit` (then it is killed).
   int wait(std::chrono::seconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -138,6 +148,40 @@ class SegflowProcess {
 inline void kcat_produce(const std::string& brokers, const std::string& topic,
                          const std::string& file) {
   run_command("kcat -E -P -b " + brokers + " -t " + topic + " -K '\\t' -l " + file);
+}
+
+inline constexpr int64_t kStart = 1704067200000;  // 2024-01-01T00:00:00Z
+
+struct Event {
+  std::string key;
+  std::string json;
+};
+
+// `count` Segment track events of `users` users, 10 s apart, up to 30 s out of order.
+inline std::vector<Event> make_events(int count, int users, uint32_t seed, int first_id = 0) {
+  std::mt19937 random(seed);
+  std::vector<Event> events;
+  for (int i = first_id; i < first_id + count; ++i) {
+    const std::string user = "u" + std::to_string(random() % users);
+    const int64_t time = kStart + int64_t{i} * 10000 - static_cast<int64_t>(random() % 30000);
+    const char* name = random() % 3 == 0 ? "Product Added" : "Product Viewed";
+    events.push_back({user, R"({"type":"track","event":")" + std::string(name) + R"(","userId":")" +
+                                user + R"(","messageId":"m)" + std::to_string(i) +
+                                R"(","timestamp":)" + std::to_string(time) +
+                                R"(,"properties":{"price":)" + std::to_string(i % 97) + "}}"});
+  }
+  return events;
+}
+
+inline void write_events(const std::vector<Event>& events, const std::string& keyed,
+                         const std::string& jsonl) {
+  std::string k, j;
+  for (const Event& e : events) {
+    k += e.key + "\t" + e.json + "\n";
+    j += e.json + "\n";
+  }
+  write_file(keyed, k);
+  write_file(jsonl, j);
 }
 
 // The lines of `command`'s standard output.

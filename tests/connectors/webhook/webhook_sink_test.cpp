@@ -145,6 +145,27 @@ TEST_F(WebhookSinkTest, RetriedFailuresDeliverEveryChangeAtLeastOnce) {
   EXPECT_EQ(dead_letters_.total(), 0u);
 }
 
+// A 429 or 503 with Retry-After (seconds, or an HTTP-date) is retried no sooner than asked;
+// a wait longer than max_backoff is cut to it (here 1 h to 2 s).
+TEST_F(WebhookSinkTest, RetryAfterIsHonouredUpToMaxBackoff) {
+  WebhookTestServer server({"--plan", "429+1,ok,503+date:3,ok,503+3600,ok"});
+  auto sink = make_sink("url: http://127.0.0.1:" + std::to_string(server.port()) +
+                        "/\nmax_records: 1\nmax_delay: 1ms\nmax_attempts: 3\n"
+                        "initial_backoff: 1ms\nmax_backoff: 2s\n");
+  for (int i = 0; i < 3; ++i) send(*sink, i, 1);
+  close(*sink);
+  const std::vector<Request> requests = server.requests();
+  ASSERT_EQ(requests.size(), 6u);
+  EXPECT_EQ(deliveries(requests).size(), 3u);
+  EXPECT_EQ(dead_letters_.total(), 0u);
+  // The retry of each failed request: no sooner than its Retry-After (the HTTP-date has
+  // whole seconds, so "3 s ahead" means more than 2 s), the last one cut to max_backoff.
+  EXPECT_GE(requests[1].time - requests[0].time, 1.0);
+  EXPECT_GE(requests[3].time - requests[2].time, 1.99);
+  EXPECT_GE(requests[5].time - requests[4].time, 2.0);
+  EXPECT_LT(requests[5].time - requests[4].time, 600.0);  // not the hour asked for
+}
+
 TEST_F(WebhookSinkTest, FailuresAfterTheLastRetryAreDeadLetteredAndCounted) {
   WebhookTestServer server({"--default", "503"});
   testing::TempDir dir;
