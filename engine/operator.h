@@ -69,8 +69,9 @@ struct OperatorContext {
   std::atomic<uint64_t>* bytes_in = nullptr;
   bool checkpointing = false;  // the job takes checkpoints: sinks stage output until commit
   bool restoring = false;      // restore() follows open(): keep existing output
+  KeyedStateStore* state_store = nullptr;  // the rocksdb backend's store; null: heap
 
-  KeyedStateScope state_scope() const { return {key_groups, max_parallelism, clock}; }
+  KeyedStateScope state_scope() const { return {key_groups, max_parallelism, clock, state_store}; }
 };
 
 class Operator {

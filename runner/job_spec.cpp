@@ -96,6 +96,30 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
   return n;
 }
 
+// `state_backend: heap` or `state_backend: {type: heap | rocksdb, dir, cache_entries}`.
+void parse_state_backend(const ConfigNode& node, StateBackendSettings& out) {
+  if (node.yaml().IsScalar()) {
+    const std::string type = node.scalar();
+    if (type == "heap") return;
+    if (type == "rocksdb") node.fail("rocksdb needs a directory: {type: rocksdb, dir: PATH}");
+    node.fail("unknown state backend '" + type + "' (heap or rocksdb)");
+  }
+  node.expect_map();
+  const std::string type = node.string("type");
+  if (type == "rocksdb") {
+    if (!SEGFLOW_HAVE_ROCKSDB)
+      node.fail_at("type", "this segflow was built without RocksDB (librocksdb-dev)");
+    out.rocksdb = true;
+    out.dir = node.string("dir");
+    if (out.dir.empty()) node.fail_at("dir", "must not be empty");
+    out.cache_entries =
+        static_cast<size_t>(node.integer("cache_entries", 100'000, 16, int64_t{1} << 32));
+  } else if (type != "heap") {
+    node.fail_at("type", "unknown state backend '" + type + "' (heap or rocksdb)");
+  }
+  node.finish();
+}
+
 }  // namespace
 
 JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_name,
@@ -149,6 +173,7 @@ JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_nam
     s.checkpoints.retain = static_cast<uint32_t>(c->integer("retain", 3, 1, 1000));
     c->finish();
   }
+  if (auto b = top.optional_child("state_backend")) parse_state_backend(*b, s.state_backend);
   const auto sources = top.list("sources");
   if (sources.empty()) top.fail("a job needs at least one entry under 'sources'");
   for (const ConfigNode& n : sources) spec.graph.add(parse_node(n, true, s.parallelism));
