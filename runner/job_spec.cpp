@@ -97,13 +97,16 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
 }
 
 // `state_backend: heap` or `state_backend: {type: heap | rocksdb, dir, cache_entries}`.
-void parse_state_backend(const ConfigNode& node, StateBackendSettings& out) {
-  if (node.yaml().IsScalar()) {
-    const std::string type = node.scalar();
+void parse_state_backend(const ConfigNode& top, StateBackendSettings& out) {
+  if (!top.has("state_backend")) return;
+  if (top.yaml()["state_backend"].IsScalar()) {
+    const std::string type = top.string("state_backend");
     if (type == "heap") return;
-    if (type == "rocksdb") node.fail("rocksdb needs a directory: {type: rocksdb, dir: PATH}");
-    node.fail("unknown state backend '" + type + "' (heap or rocksdb)");
+    if (type == "rocksdb")
+      top.fail_at("state_backend", "rocksdb needs a directory: {type: rocksdb, dir: PATH}");
+    top.fail_at("state_backend", "unknown state backend '" + type + "' (heap or rocksdb)");
   }
+  const ConfigNode node = top.child("state_backend");
   node.expect_map();
   const std::string type = node.string("type");
   if (type == "rocksdb") {
@@ -173,7 +176,7 @@ JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_nam
     s.checkpoints.retain = static_cast<uint32_t>(c->integer("retain", 3, 1, 1000));
     c->finish();
   }
-  if (auto b = top.optional_child("state_backend")) parse_state_backend(*b, s.state_backend);
+  parse_state_backend(top, s.state_backend);
   const auto sources = top.list("sources");
   if (sources.empty()) top.fail("a job needs at least one entry under 'sources'");
   for (const ConfigNode& n : sources) spec.graph.add(parse_node(n, true, s.parallelism));
