@@ -257,6 +257,7 @@ void Subtask::complete_alignment_if_ready() {
 
 void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
   if (coordinator_ == nullptr) return;
+  const int64_t started = steady_ns();
   // Everything before the barrier reaches every operator of the chain (and the router).
   if (source_) source_out_->flush();
   for (auto& s : slots_) s->out->flush();
@@ -276,7 +277,8 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
     operators.push_back(
         {s.operator_id, s.ctx.subtask, s.ctx.parallelism, state.take(), timers.take()});
   }
-  coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns);
+  coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns,
+                       steady_ns() - started);
 }
 
 void Subtask::run_source() {
