@@ -5,7 +5,6 @@
 // Thread safety: none; one writer or reader per thread.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -18,35 +17,21 @@
 
 namespace segflow {
 
-// Appends run inline into spare capacity (snapshots make millions of small appends).
 class StateWriter {
  public:
-  void bytes(const void* p, size_t n) {
-    if (n > out_.size() - length_) grow(n);
-    if (n == 0) return;  // p may be null then
-    std::memcpy(out_.data() + length_, p, n);
-    length_ += n;
-  }
+  void bytes(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
   void u64(uint64_t v) { bytes(&v, sizeof v); }
   void str(std::string_view s) {
     u64(s.size());
     bytes(s.data(), s.size());
   }
-  const std::string& data() const {
-    out_.resize(length_);
-    return out_;
-  }
-  std::string take() {
-    out_.resize(length_);
-    length_ = 0;
-    return std::move(out_);
-  }
+  const std::string& data() const { return out_; }
+  std::string take() { return std::move(out_); }
+  // Room for `n` bytes in all: a snapshot about the size of the previous one grows in place.
+  void reserve(size_t n) { out_.reserve(n); }
 
  private:
-  void grow(size_t n) { out_.resize(std::max({out_.size() * 2, length_ + n, size_t{256}})); }
-
-  mutable std::string out_;  // [0, length_) written; the rest is spare capacity
-  size_t length_ = 0;
+  std::string out_;
 };
 
 // Thrown on truncated or corrupt state.

@@ -272,8 +272,10 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
     Slot& s = *slot;
     s.op->prepare_snapshot(id);
     StateWriter state, timers;
+    state.reserve(s.last_snapshot_bytes + s.last_snapshot_bytes / 8);
     s.op->snapshot(state);
     s.timers.snapshot(timers);
+    s.last_snapshot_bytes = state.data().size();
     operators.push_back(
         {s.operator_id, s.ctx.subtask, s.ctx.parallelism, state.take(), timers.take()});
   }
