@@ -8,16 +8,23 @@
 #   3. recovery: a run with 1 s checkpoints is killed (SIGKILL) once the source is well
 #      past the profiles; the restart reports reading+verifying the checkpoint and the
 #      longest subtask restore.
+# The summary line of each run also gives the longest subtask pause (serialising, on the
+# subtask's thread) and the longest file write (checksum, write, fsync: writer thread).
+# A run lasts a few seconds: a 10 s interval may complete no checkpoint in it (see the
+# summary line); its cost is then about pause / 10 s.
 # Usage: bash bench/checkpoint.sh [--profiles 1000000] [--tail 3000000] [--runs 3]
+#                                 [--backend heap|rocksdb]
 set -euo pipefail
 profiles=1000000
 tail_events=3000000
 runs=3
+backend=heap
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profiles) profiles=$2; shift 2 ;;
     --tail) tail_events=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
+    --backend) backend=$2; shift 2 ;;
     --smoke) profiles=20000; tail_events=50000; runs=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -44,6 +51,7 @@ job() {  # job FILE [checkpoint interval]
   {
     echo "name: checkpoint_bench"
     echo "parallelism: 2"
+    [[ $backend == rocksdb ]] && echo "state_backend: { type: rocksdb, dir: $work/state }"
     [[ -n "${2:-}" ]] && echo "checkpoints: { interval: $2, dir: $work/checkpoints, retain: 2 }"
     echo "sources:"
     echo "  - { id: input, type: file, path: $work/input.jsonl }"

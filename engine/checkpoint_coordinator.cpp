@@ -84,16 +84,20 @@ void CheckpointCoordinator::trigger(bool savepoint) {
   files_.clear();
   acks_ = 0;
   max_alignment_ns_ = 0;
+  max_pause_ns_ = 0;
+  max_write_ns_ = 0;
   triggered_.store(id, std::memory_order_release);
 }
 
 void CheckpointCoordinator::submit(int64_t id, size_t subtask, std::string file_name,
-                                   std::vector<OperatorSnapshot> operators, int64_t alignment_ns) {
+                                   std::vector<OperatorSnapshot> operators, int64_t alignment_ns,
+                                   int64_t pause_ns) {
   {
     std::lock_guard lock(mutex_);
     if (id != in_flight_ || snapshotted_[subtask]) return;  // given up meanwhile
     snapshotted_[subtask] = true;
-    writes_.push_back({id, subtask, std::move(file_name), std::move(operators), alignment_ns});
+    writes_.push_back(
+        {id, subtask, std::move(file_name), std::move(operators), alignment_ns, pause_ns});
   }
   wake_.notify_all();
 }
@@ -112,11 +116,13 @@ void CheckpointCoordinator::write_loop() {
     lock.unlock();
     std::string error;
     CheckpointFile file;
+    const int64_t write_started = steady_ns();
     try {
       file = checkpoint_storage::write_subtask_file(path, job.operators);
     } catch (const std::exception& e) {
       error = e.what();
     }
+    const int64_t write_ns = steady_ns() - write_started;
     job.operators.clear();
     lock.lock();
     if (job.id != in_flight_) continue;  // aborted while writing
@@ -125,16 +131,19 @@ void CheckpointCoordinator::write_loop() {
       abort_in_flight_locked(/*failed=*/true);
       continue;
     }
-    acknowledge(job, file);
+    acknowledge(job, file, write_ns);
   }
 }
 
-void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFile& file) {
+void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFile& file,
+                                        int64_t write_ns) {
   const int64_t id = job.id;
   if (acked_[job.subtask]) return;
   acked_[job.subtask] = true;
   files_.push_back(file);
   max_alignment_ns_ = std::max(max_alignment_ns_, job.alignment_ns);
+  max_pause_ns_ = std::max(max_pause_ns_, job.pause_ns);
+  max_write_ns_ = std::max(max_write_ns_, write_ns);
   if (++acks_ < subtasks_) return;
   try {
     checkpoint_storage::write_metadata(in_flight_dir_, id, files_);
@@ -148,6 +157,8 @@ void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFil
   stats_.last_duration_ns.store(steady_ns() - started_ns_, std::memory_order_relaxed);
   stats_.last_size_bytes.store(bytes, std::memory_order_relaxed);
   stats_.last_alignment_ns.store(max_alignment_ns_, std::memory_order_relaxed);
+  stats_.last_pause_ns.store(max_pause_ns_, std::memory_order_relaxed);
+  stats_.last_write_ns.store(max_write_ns_, std::memory_order_relaxed);
   stats_.completed.fetch_add(1, std::memory_order_relaxed);
   stats_.last_completed_id.store(id, std::memory_order_release);
   in_flight_ = 0;

@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "engine/rocksdb_state_store.h"
 #include "engine/subtask.h"
 
 namespace segflow {
@@ -14,6 +15,20 @@ std::string channel_name(const std::string& from, uint32_t i, const std::string&
 }
 
 }  // namespace
+
+KeyedStateStore* Executor::open_state_store(const std::string& operator_id, uint32_t subtask) {
+#if SEGFLOW_HAVE_ROCKSDB
+  const StateBackendSettings& backend = settings_.state_backend;
+  state_stores_.push_back(make_rocksdb_state_store(
+      backend.dir + "/" + settings_.name + "/" + operator_id + "-" + std::to_string(subtask),
+      backend.cache_entries));
+  return state_stores_.back().get();
+#else
+  (void)operator_id;
+  (void)subtask;
+  throw std::runtime_error("this segflow was built without RocksDB: no rocksdb state backend");
+#endif
+}
 
 Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, RuntimeServices services)
     : settings_(settings), services_(services), plan_(plan_job(graph, settings.chaining)) {
@@ -48,6 +63,8 @@ Executor::Executor(const LogicalGraph& graph, const JobSettings& settings, Runti
         stats.is_source = node.is_source();
         stats.is_sink = !node.is_source() && graph.consumers(node_index).empty();
         ctx.bytes_in = &stats.bytes_in;
+        if (settings_.state_backend.rocksdb && !node.is_source())
+          ctx.state_store = open_state_store(node.id, i);
         if (node.is_source()) {
           subtask->set_source(node.make_source(), std::move(ctx), &stats);
         } else {

@@ -104,6 +104,7 @@ class Executor {
 
  private:
   void fail(std::exception_ptr error);
+  KeyedStateStore* open_state_store(const std::string& operator_id, uint32_t subtask);
 
   JobSettings settings_;
   ProfileHandoff profile_handoff_;
@@ -114,6 +115,7 @@ class Executor {
   std::shared_ptr<MetricRegistry> metric_registry_ = std::make_shared<MetricRegistry>();
   std::atomic<JobState> state_{JobState::kCreated};
   std::vector<std::unique_ptr<Channel>> channels_;
+  std::vector<std::unique_ptr<KeyedStateStore>> state_stores_;  // rocksdb backend; outlive subtasks
   std::vector<std::unique_ptr<Subtask>> subtasks_;
   std::unique_ptr<CheckpointCoordinator> coordinator_;
   std::atomic<bool> stop_requested_{false};

@@ -47,6 +47,14 @@ struct CheckpointSettings {
   bool enabled() const { return interval_ms > 0; }
 };
 
+// Where keyed state lives (spec: `state_backend: heap` or
+// `state_backend: {type: rocksdb, dir, cache_entries}`). See engine/rocksdb_state_store.h.
+struct StateBackendSettings {
+  bool rocksdb = false;            // false: heap
+  std::string dir;                 // rocksdb: one database per operator subtask below it
+  size_t cache_entries = 100'000;  // rocksdb: entries cached in memory per state
+};
+
 // Job-wide settings from the spec's top level.
 struct JobSettings {
   std::string name = "job";
@@ -61,6 +69,7 @@ struct JobSettings {
   std::string metrics_address;   // host:port for Prometheus; empty: off
   std::string dead_letter_path;  // JSONL file; empty: counts only
   CheckpointSettings checkpoints;
+  StateBackendSettings state_backend;
 };
 
 class LogicalGraph {

@@ -2,11 +2,16 @@
 // split and a restore at another parallelism moves whole key groups. ValueState holds one
 // T per key, MapState a map per key, AggregatingState an accumulator per key; each can
 // expire entries a TTL after their last write (processing time, from the Clock).
+// With a KeyedStateStore in the scope (the rocksdb backend), entries live in the store
+// behind a bounded cache (cached_value_state.h); the API and snapshot format are the same.
 // Thread safety: owned by one subtask; used by its thread only. Pointers returned by get()
-// stay valid until the next insert or erase on the same state.
+// stay valid until the next insert or erase on the same state (with a store: until the key
+// is erased or evicted; see cached_value_state.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,9 +20,11 @@
 
 #include "engine/string_hash.h"
 
+#include "engine/cached_value_state.h"
 #include "engine/clock.h"
 #include "engine/key_group.h"
 #include "engine/state_io.h"
+#include "engine/state_store.h"
 
 namespace segflow {
 
@@ -26,6 +33,7 @@ struct KeyedStateScope {
   KeyGroupRange key_groups;
   uint32_t max_parallelism = 128;
   const Clock* clock = &SystemClock::instance();
+  KeyedStateStore* store = nullptr;  // null: heap
 };
 
 template <class T>
@@ -33,10 +41,15 @@ class ValueState {
  public:
   // ttl_ms == 0: entries never expire.
   explicit ValueState(const KeyedStateScope& scope, int64_t ttl_ms = 0)
-      : scope_(scope), ttl_ms_(ttl_ms), groups_(scope.key_groups.size()) {}
+      : scope_(scope), ttl_ms_(ttl_ms), groups_(scope.store ? 0 : scope.key_groups.size()) {
+    if (scope.store != nullptr)
+      backed_ = std::make_unique<CachedValueState<T>>(scope.key_groups, scope.max_parallelism,
+                                                      *scope.clock, ttl_ms, *scope.store);
+  }
 
   // The value of `key`, or nullptr when absent or expired.
   T* get(std::string_view key) {
+    if (backed_) return backed_->get(key);
     auto& group = group_of(key);
     auto it = group.find(key);
     if (it == group.end()) return nullptr;
@@ -49,6 +62,7 @@ class ValueState {
 
   // The value of `key`, default-constructed when absent; refreshes its TTL.
   T& get_or_create(std::string_view key) {
+    if (backed_) return backed_->get_or_create(key);
     auto& group = group_of(key);
     auto it = group.find(key);
     if (it == group.end()) {
@@ -61,9 +75,18 @@ class ValueState {
   }
 
   void put(std::string_view key, T value) { get_or_create(key) = std::move(value); }
-  void erase(std::string_view key) { group_of(key).erase(key); }
+  // With a store: `f(value&)` runs on every value read back from it, to rebuild what T's
+  // codec leaves out (as after a restore). Never called with the heap backend.
+  void on_load(std::function<void(T&)> f) {
+    if (backed_) backed_->on_load(std::move(f));
+  }
+  void erase(std::string_view key) {
+    if (backed_) return backed_->erase(key);
+    group_of(key).erase(key);
+  }
   // Removes and returns the value of `key` (default when absent).
   T take(std::string_view key) {
+    if (backed_) return backed_->take(key);
     auto& group = group_of(key);
     auto it = group.find(key);
     if (it == group.end()) return T{};
@@ -72,7 +95,9 @@ class ValueState {
     return v;
   }
 
+  // With a store: a scan, not for per-record use.
   size_t size() const {
+    if (backed_) return backed_->size();
     size_t n = 0;
     for (const auto& g : groups_) n += g.size();
     return n;
@@ -81,6 +106,7 @@ class ValueState {
   // Calls f(key, value&) for every live entry.
   template <class F>
   void for_each(F f) {
+    if (backed_) return backed_->for_each(std::move(f));
     for (auto& g : groups_)
       for (auto& [k, e] : g)
         if (!expired(e)) f(std::string_view(k), e.value);
@@ -88,6 +114,7 @@ class ValueState {
 
   // Drops expired entries now (they are otherwise dropped lazily on access).
   void sweep_expired() {
+    if (backed_) return backed_->sweep_expired();
     if (ttl_ms_ == 0) return;
     for (auto& g : groups_)
       boost::unordered::erase_if(g, [&](auto& kv) { return expired(kv.second); });
@@ -95,6 +122,7 @@ class ValueState {
 
   // Snapshot format: per key group: group id, entry count, entries.
   void snapshot(StateWriter& w) const {
+    if (backed_) return backed_->snapshot(w);
     w.u64(groups_.size());
     for (size_t i = 0; i < groups_.size(); ++i) {
       w.u64(scope_.key_groups.begin + i);
@@ -109,6 +137,7 @@ class ValueState {
 
   // Restores entries of the key groups this subtask owns; others are skipped.
   void restore(StateReader& r) {
+    if (backed_) return backed_->restore(r);
     for (uint64_t n = r.u64(); n > 0; --n) {
       const uint64_t kg = r.u64();
       for (uint64_t count = r.u64(); count > 0; --count) {
@@ -143,6 +172,7 @@ class ValueState {
   KeyedStateScope scope_;
   int64_t ttl_ms_;
   std::vector<Group> groups_;
+  std::unique_ptr<CachedValueState<T>> backed_;  // set with a store: groups_ is then unused
 };
 
 // A map per key (e.g. per-product counters of a profile).

@@ -73,8 +73,9 @@ struct OperatorContext {
   // Where the operator publishes its own metrics (engine/operator_metrics.h): the runtime
   // shares the job's registry, which the metrics endpoint exports; tests get a private one.
   std::shared_ptr<MetricRegistry> metric_registry = std::make_shared<MetricRegistry>();
+  KeyedStateStore* state_store = nullptr;  // the rocksdb backend's store; null: heap
 
-  KeyedStateScope state_scope() const { return {key_groups, max_parallelism, clock}; }
+  KeyedStateScope state_scope() const { return {key_groups, max_parallelism, clock, state_store}; }
   // This subtask's view of the registry: series labelled with operator_id and subtask.
   OperatorMetrics metrics() const { return {*metric_registry, operator_id, subtask}; }
 };

@@ -27,6 +27,8 @@ class StateWriter {
   }
   const std::string& data() const { return out_; }
   std::string take() { return std::move(out_); }
+  // Room for `n` bytes in all: a snapshot about the size of the previous one grows in place.
+  void reserve(size_t n) { out_.reserve(n); }
 
  private:
   std::string out_;
@@ -103,7 +105,10 @@ template <class T>
 struct Codec<std::vector<T>> {
   static void write(StateWriter& w, const std::vector<T>& v) {
     w.u64(v.size());
-    for (const T& e : v) Codec<T>::write(w, e);
+    if constexpr (std::is_arithmetic_v<T>)
+      w.bytes(v.data(), v.size() * sizeof(T));  // the same bytes, in one append
+    else
+      for (const T& e : v) Codec<T>::write(w, e);
   }
   static std::vector<T> read(StateReader& r) {
     std::vector<T> v(r.u64());

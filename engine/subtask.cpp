@@ -272,6 +272,7 @@ void Subtask::complete_alignment_if_ready() {
 
 void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
   if (coordinator_ == nullptr) return;
+  const int64_t started = steady_ns();
   // Checkpoint `id` was triggered after the previous one completed or was given up: every
   // operator hears of the completion before this barrier (a transactional sink then knows
   // that a transaction still pending belongs to a checkpoint given up).
@@ -291,12 +292,15 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
     Slot& s = *slot;
     s.op->prepare_snapshot(id);
     StateWriter state, timers;
+    state.reserve(s.last_snapshot_bytes + s.last_snapshot_bytes / 8);
     s.op->snapshot(state);
     s.timers.snapshot(timers);
+    s.last_snapshot_bytes = state.data().size();
     operators.push_back(
         {s.operator_id, s.ctx.subtask, s.ctx.parallelism, state.take(), timers.take()});
   }
-  coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns);
+  coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns,
+                       steady_ns() - started);
 }
 
 void Subtask::run_source() {

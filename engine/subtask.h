@@ -24,6 +24,7 @@ class Subtask {
     TimerService timers;
     std::unique_ptr<Output> out;
     OperatorStats* stats = nullptr;
+    size_t last_snapshot_bytes = 0;  // state + timers: the next snapshot reserves about this
   };
 
   // `time_stats` (busy / idle accounting) must outlive the subtask.

@@ -96,6 +96,33 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
   return n;
 }
 
+// `state_backend: heap` or `state_backend: {type: heap | rocksdb, dir, cache_entries}`.
+void parse_state_backend(const ConfigNode& top, StateBackendSettings& out) {
+  if (!top.has("state_backend")) return;
+  if (top.yaml()["state_backend"].IsScalar()) {
+    const std::string type = top.string("state_backend");
+    if (type == "heap") return;
+    if (type == "rocksdb")
+      top.fail_at("state_backend", "rocksdb needs a directory: {type: rocksdb, dir: PATH}");
+    top.fail_at("state_backend", "unknown state backend '" + type + "' (heap or rocksdb)");
+  }
+  const ConfigNode node = top.child("state_backend");
+  node.expect_map();
+  const std::string type = node.string("type");
+  if (type == "rocksdb") {
+    if (!SEGFLOW_HAVE_ROCKSDB)
+      node.fail_at("type", "this segflow was built without RocksDB (librocksdb-dev)");
+    out.rocksdb = true;
+    out.dir = node.string("dir");
+    if (out.dir.empty()) node.fail_at("dir", "must not be empty");
+    out.cache_entries =
+        static_cast<size_t>(node.integer("cache_entries", 100'000, 16, int64_t{1} << 32));
+  } else if (type != "heap") {
+    node.fail_at("type", "unknown state backend '" + type + "' (heap or rocksdb)");
+  }
+  node.finish();
+}
+
 }  // namespace
 
 JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_name,
@@ -149,6 +176,7 @@ JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_nam
     s.checkpoints.retain = static_cast<uint32_t>(c->integer("retain", 3, 1, 1000));
     c->finish();
   }
+  parse_state_backend(top, s.state_backend);
   const auto sources = top.list("sources");
   if (sources.empty()) top.fail("a job needs at least one entry under 'sources'");
   for (const ConfigNode& n : sources) spec.graph.add(parse_node(n, true, s.parallelism));

@@ -17,6 +17,7 @@ packages=(
   python3 python3-yaml    # the benchmark suite (bench/run.sh)
   tzdata                  # time zones of segment rules (operators/segment/time_zone.h)
   librdkafka-dev kcat     # the Kafka source and sink (optional module) and their tests
+  librocksdb-dev          # the rocksdb state backend (optional module)
   prometheus curl jq      # the Prometheus test (tests/runner/prometheus_test.sh); promtool ships with prometheus
 )
 

@@ -85,6 +85,7 @@ void SegmentsOperator::open(OperatorContext& ctx) {
   Operator::open(ctx);
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
   state_ = std::make_unique<ValueState<ProfileState>>(ctx.state_scope());
+  state_->on_load([this](ProfileState& s) { rebuild_deadlines(s); });  // rocksdb backend
   counts_.assign(config_.rules.segments.size(), SegmentCounts{});
   const OperatorMetrics metrics = ctx.metrics();
   segment_metrics_.clear();

@@ -1,19 +1,49 @@
 // Keyed state: values per key, TTL on the manual clock, map and aggregating state, and
-// snapshots that a subtask owning other key groups restores only its share of.
+// snapshots that a subtask owning other key groups restores only its share of. Every test
+// runs on both state backends: heap, and rocksdb with a 16-entry cache (so most tests
+// evict); tests/engine/cached_value_state_test.cpp has the rocksdb-only ones.
 #include "engine/keyed_state.h"
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+#include <random>
 #include <string>
+
+#include "engine/rocksdb_state_store.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
 
-KeyedStateScope scope_for(uint32_t subtask, uint32_t parallelism, const Clock& clock) {
-  return {KeyGroupRange::for_subtask(subtask, 128, parallelism), 128, &clock};
-}
+enum class Backend { kHeap, kRocksDb };
 
-TEST(ValueStateTest, GetPutTakeErase) {
+class KeyedStateTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kHeap) return;
+#if SEGFLOW_HAVE_ROCKSDB
+    store_ = make_rocksdb_state_store(dir_.file("state"), /*cache_entries=*/16);
+#else
+    SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in: no rocksdb state backend");
+#endif
+  }
+  KeyedStateScope scope_for(uint32_t subtask, uint32_t parallelism, const Clock& clock) {
+    return {KeyGroupRange::for_subtask(subtask, 128, parallelism), 128, &clock, store_.get()};
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<KeyedStateStore> store_;  // rocksdb; null: heap
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, KeyedStateTest,
+                         ::testing::Values(Backend::kHeap, Backend::kRocksDb),
+                         [](const auto& info) {
+                           return info.param == Backend::kHeap ? "Heap" : "RocksDb";
+                         });
+
+TEST_P(KeyedStateTest, GetPutTakeErase) {
   ManualClock clock;
   ValueState<int64_t> s(scope_for(0, 1, clock));
   EXPECT_EQ(s.get("a"), nullptr);
@@ -29,7 +59,7 @@ TEST(ValueStateTest, GetPutTakeErase) {
   EXPECT_EQ(s.size(), 0u);
 }
 
-TEST(ValueStateTest, EntriesExpireATtlAfterTheirLastWrite) {
+TEST_P(KeyedStateTest, EntriesExpireATtlAfterTheirLastWrite) {
   ManualClock clock(1000);
   ValueState<std::string> s(scope_for(0, 1, clock), /*ttl_ms=*/100);
   s.put("a", "x");
@@ -47,7 +77,7 @@ TEST(ValueStateTest, EntriesExpireATtlAfterTheirLastWrite) {
   EXPECT_EQ(s.get_or_create("a"), "");  // expired value is not resurrected
 }
 
-TEST(ValueStateTest, SnapshotRestoresOnlyTheOwnedKeyGroups) {
+TEST_P(KeyedStateTest, SnapshotRestoresOnlyTheOwnedKeyGroups) {
   ManualClock clock;
   ValueState<int64_t> whole(scope_for(0, 1, clock));
   for (int i = 0; i < 1000; ++i) whole.put("user" + std::to_string(i), i);
@@ -70,7 +100,66 @@ TEST(ValueStateTest, SnapshotRestoresOnlyTheOwnedKeyGroups) {
   EXPECT_EQ(total, 1000u);
 }
 
-TEST(ValueStateTest, TruncatedSnapshotIsAnError) {
+TEST_P(KeyedStateTest, ManyMoreKeysThanTheCacheMatchAReferenceMap) {
+  ManualClock clock(1000);
+  ValueState<std::string> s(scope_for(0, 1, clock), /*ttl_ms=*/500);
+  std::map<std::string, std::string> reference;
+  std::mt19937_64 rng(3);
+  for (int step = 0; step < 20'000; ++step) {
+    const std::string key = "k" + std::to_string(rng() % 2000);
+    switch (rng() % 5) {
+      case 0:
+        s.erase(key);
+        reference.erase(key);
+        break;
+      case 1:
+        EXPECT_EQ(s.take(key), reference[key]);
+        reference.erase(key);
+        break;
+      case 2: {
+        const std::string* v = s.get(key);
+        auto it = reference.find(key);
+        ASSERT_EQ(v != nullptr, it != reference.end()) << key;
+        if (v != nullptr) {
+          EXPECT_EQ(*v, it->second);
+        }
+        break;
+      }
+      default:
+        s.get_or_create(key) += static_cast<char>('a' + step % 26);
+        reference[key] += static_cast<char>('a' + step % 26);
+    }
+  }
+  EXPECT_EQ(s.size(), reference.size());
+  std::map<std::string, std::string> seen;
+  s.for_each([&](std::string_view k, std::string& v) { seen.emplace(k, v); });
+  EXPECT_EQ(seen, reference);
+
+  // The snapshot of either backend restores into the heap backend, at another parallelism.
+  StateWriter w;
+  s.snapshot(w);
+  seen.clear();
+  for (uint32_t sub = 0; sub < 2; ++sub) {
+    ValueState<std::string> part({KeyGroupRange::for_subtask(sub, 128, 2), 128, &clock});
+    StateReader r(w.data());
+    part.restore(r);
+    part.for_each([&](std::string_view k, std::string& v) { seen.emplace(k, v); });
+  }
+  EXPECT_EQ(seen, reference);
+  clock.advance(500);  // everything expires
+  s.sweep_expired();
+  EXPECT_EQ(s.size(), 0u);
+}
+
+TEST_P(KeyedStateTest, ChangesMadeInForEachStay) {
+  ManualClock clock;
+  ValueState<int64_t> s(scope_for(0, 1, clock));
+  for (int i = 0; i < 100; ++i) s.put("u" + std::to_string(i), i);
+  s.for_each([](std::string_view, int64_t& v) { v *= 2; });
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(*s.get("u" + std::to_string(i)), 2 * i);
+}
+
+TEST_P(KeyedStateTest, TruncatedSnapshotIsAnError) {
   ManualClock clock;
   ValueState<int64_t> s(scope_for(0, 1, clock));
   s.put("a", 1);
@@ -82,7 +171,7 @@ TEST(ValueStateTest, TruncatedSnapshotIsAnError) {
   EXPECT_THROW(t.restore(r), StateFormatError);
 }
 
-TEST(MapStateTest, KeepsAMapPerKey) {
+TEST_P(KeyedStateTest, MapStateKeepsAMapPerKey) {
   ManualClock clock;
   MapState<std::string, int64_t> s(scope_for(0, 1, clock));
   s.put("u1", "shoes", 2);
@@ -127,7 +216,7 @@ struct SumAndCount {
   static double result(const Accumulator& a) { return a.count ? a.sum / a.count : 0; }
 };
 
-TEST(AggregatingStateTest, AddsMergesAndSnapshots) {
+TEST_P(KeyedStateTest, AggregatingStateAddsMergesAndSnapshots) {
   ManualClock clock;
   AggregatingState<SumAndCount> avg(scope_for(0, 1, clock));
   avg.add("u", 10);

@@ -12,6 +12,9 @@
 // may still reach its end before every kill point on a slow or loaded machine, the test
 // runs the kill-and-restart job again from scratch (each round's output checked) until
 // the wanted number of kills is reached.
+// The rocksdb variants run the same job on the rocksdb state backend with a cache far
+// smaller than the 3000 profiles (evictions all the time) and expect the heap backend's
+// uninterrupted output.
 // The short variant runs in ctest; the long one on demand:
 //   SEGFLOW_RECOVERY_LONG=1 build/release/tests/runner_tests --gtest_filter='CheckpointRecovery*'
 #include <gtest/gtest.h>
@@ -69,7 +72,7 @@ struct Job {
   std::string output;
   std::string checkpoints;
 
-  Job(size_t events, bool with_checkpoints) {
+  Job(size_t events, bool with_checkpoints, bool rocksdb = false) {
     write_input(dir.file("input.jsonl"), events, 42);
     output = dir.file("out/output.jsonl");
     checkpoints = dir.file("checkpoints");
@@ -86,6 +89,9 @@ struct Job {
         "      events: [Product Viewed], window: 1h, threshold: 3 }\n"
         "sinks:\n  - { id: output, type: file_sink, path: " +
         output + ", input: high_intent }\n";
+    if (rocksdb)
+      yaml +=
+          "state_backend: { type: rocksdb, dir: " + dir.file("state") + ", cache_entries: 256 }\n";
     if (with_checkpoints)
       yaml += "checkpoints: { interval: 10ms, dir: " + checkpoints + ", retain: 2 }\n";
     testing::write_file(spec, yaml);
@@ -207,12 +213,12 @@ int kill_count() { return long_variant() ? 100 : 20; }
 // and removed its checkpoints is followed by a fresh run instead); `check(output)` checks
 // each round's final output.
 template <class Check>
-void kill_in_rounds(uint64_t seed, uint32_t (*parallelism_of)(int run), Check check) {
+void kill_in_rounds(bool rocksdb, uint64_t seed, uint32_t (*parallelism_of)(int run), Check check) {
   constexpr int kMaxRounds = 10;
   KillStats total;
   int rounds = 0;
   while (total.restores < kill_count() && rounds < kMaxRounds) {
-    Job job(event_count(), /*with_checkpoints=*/true);
+    Job job(event_count(), /*with_checkpoints=*/true, rocksdb);
     const KillStats stats = run_with_kills(job, kill_count() - total.restores, total.kills,
                                            seed + static_cast<uint64_t>(rounds), parallelism_of);
     ++rounds;
@@ -232,11 +238,11 @@ void kill_in_rounds(uint64_t seed, uint32_t (*parallelism_of)(int run), Check ch
               total.kills, total.during_checkpoint, total.restores, rounds);
 }
 
-TEST(CheckpointRecoveryTest, KilledAndRestartedOutputEqualsUninterruptedRun) {
+void killed_and_restarted_output_equals_uninterrupted_run(bool rocksdb) {
   const std::vector<std::string> expected = uninterrupted_output(event_count(), 1);
   ASSERT_GT(expected.size(), 1000u);
   kill_in_rounds(
-      7, [](int) { return 1u; },
+      rocksdb, 7, [](int) { return 1u; },
       [&](const std::vector<std::string>& actual) {
         ASSERT_EQ(actual.size(), expected.size());
         for (size_t i = 0; i < expected.size(); ++i)
@@ -244,7 +250,7 @@ TEST(CheckpointRecoveryTest, KilledAndRestartedOutputEqualsUninterruptedRun) {
       });
 }
 
-TEST(CheckpointRecoveryTest, RestoresAtAnotherParallelism) {
+void restores_at_another_parallelism(bool rocksdb) {
   std::vector<std::string> expected = uninterrupted_output(event_count(), 2);
   std::sort(expected.begin(), expected.end());
   // Parallelism of the keyed operator: 2, 3, 1, 4, 2, 3, 1, 4, ...
@@ -252,7 +258,7 @@ TEST(CheckpointRecoveryTest, RestoresAtAnotherParallelism) {
     static constexpr uint32_t kCycle[] = {2, 3, 1, 4};
     return kCycle[run % 4];
   };
-  kill_in_rounds(11, parallelism_of, [&](std::vector<std::string> actual) {
+  kill_in_rounds(rocksdb, 11, parallelism_of, [&](std::vector<std::string> actual) {
     std::sort(actual.begin(), actual.end());
     std::vector<std::string> surplus, missing;
     std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(),
@@ -263,6 +269,24 @@ TEST(CheckpointRecoveryTest, RestoresAtAnotherParallelism) {
     for (size_t i = 0; i < missing.size() && i < 5; ++i) ADD_FAILURE() << "missing: " << missing[i];
     EXPECT_EQ(actual.size(), expected.size());
   });
+}
+
+TEST(CheckpointRecoveryTest, KilledAndRestartedOutputEqualsUninterruptedRun) {
+  killed_and_restarted_output_equals_uninterrupted_run(/*rocksdb=*/false);
+}
+
+TEST(CheckpointRecoveryTest, RestoresAtAnotherParallelism) {
+  restores_at_another_parallelism(/*rocksdb=*/false);
+}
+
+TEST(CheckpointRecoveryTest, RocksDbBackendKilledAndRestartedOutputEqualsHeapRun) {
+  if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
+  killed_and_restarted_output_equals_uninterrupted_run(/*rocksdb=*/true);
+}
+
+TEST(CheckpointRecoveryTest, RocksDbBackendRestoresAtAnotherParallelism) {
+  if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
+  restores_at_another_parallelism(/*rocksdb=*/true);
 }
 
 // Waits (no deadline: ctest's timeout is the limit) until `done()` or the process exits.

@@ -88,6 +88,37 @@ TEST(JobSpecTest, CheckpointsSection) {
             "job.yaml:5:40: checkpoints: unknown key 'every'");
 }
 
+TEST(JobSpecTest, StateBackendSection) {
+  EXPECT_FALSE(parse_job_spec(kValid, "job.yaml").settings.state_backend.rocksdb);
+  const auto with = [](const std::string& backend) {
+    return replace(kValid, "sources:", "state_backend: " + backend + "\nsources:");
+  };
+  EXPECT_FALSE(parse_job_spec(with("heap"), "job.yaml").settings.state_backend.rocksdb);
+  EXPECT_EQ(error_of(with("disk")),
+            "job.yaml:5:16: state_backend: unknown state backend 'disk' (heap or rocksdb)");
+  EXPECT_EQ(error_of(with("rocksdb")),
+            "job.yaml:5:16: state_backend: rocksdb needs a directory: {type: rocksdb, dir: PATH}");
+  EXPECT_EQ(error_of(with("{ type: heap, dir: x }")),
+            "job.yaml:5:30: state_backend: unknown key 'dir'");
+  if (!SEGFLOW_HAVE_ROCKSDB) {
+    EXPECT_EQ(error_of(with("{ type: rocksdb, dir: st }")),
+              "job.yaml:5:24: state_backend.type: this segflow was built without RocksDB "
+              "(librocksdb-dev)");
+    return;
+  }
+  const StateBackendSettings rocksdb =
+      parse_job_spec(with("{ type: rocksdb, dir: st, cache_entries: 5000 }"), "job.yaml")
+          .settings.state_backend;
+  EXPECT_TRUE(rocksdb.rocksdb);
+  EXPECT_EQ(rocksdb.dir, "st");
+  EXPECT_EQ(rocksdb.cache_entries, 5000u);
+  EXPECT_EQ(error_of(with("{ type: rocksdb }")),
+            "job.yaml:5:16: state_backend: missing required field 'dir'");
+  EXPECT_EQ(error_of(with("{ type: rocksdb, dir: st, cache_entries: 2 }")),
+            "job.yaml:5:57: state_backend.cache_entries: must be between 16 and 4294967296, "
+            "found 2");
+}
+
 TEST(JobSpecTest, MissingFieldIsAnError) {
   EXPECT_EQ(error_of(replace(kValid, "    type: filter\n", "")),
             "job.yaml:11:5: operators[0]: missing required field 'type'");
