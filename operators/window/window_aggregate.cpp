@@ -43,7 +43,7 @@ void WindowAggregate::add_values(Accumulators& accs, const Batch& in, const Reco
   const uint64_t seq = seq_++;
   for (size_t i = 0; i < config_.aggregates.size(); ++i) {
     const AggregateSpec& a = config_.aggregates[i];
-    if (!a.where.always() && !a.where.passes(in, r)) continue;
+    if (!a.filter.always() && !a.filter.passes(in, r)) continue;
     const Value* v = a.property == kNoSymbol ? nullptr : in.find(r, a.property);
     static const Value kNull;
     if (v == nullptr && a.property != kNoSymbol) v = &kNull;

@@ -22,7 +22,8 @@
 //   value at the earliest/latest event time; ties: earliest/latest arrival),
 //   count_distinct (exact up to `exact_limit` values, then HyperLogLog: distinct_counter.h).
 //   Empty aggregates (no value) are null, count and count_distinct are 0. An aggregate's
-//   `where` (where_filter.h) limits it to some of the window's events.
+//   `events` and `where` (event_filter.h: a where expression, as in segment rules) limit it
+//   to some of the window's events.
 // - An event is late when every window it belongs to ended, i.e. end - 1 + allowed_lateness
 //   <= watermark (for sessions: the session it would merge into has). A late event is not
 //   counted; it is counted in late_events() and sent to the dead-letter output with reason
@@ -35,7 +36,7 @@
 // - End of input (watermark kMaxTime) fires every window still open.
 //
 // Config: `window: {kind: tumbling, size}` | `{kind: sliding, size, slide}` |
-// `{kind: session, gap}`; `aggregates: [{name, fn, property?, exact_limit?, where?}]`;
+// `{kind: session, gap}`; `aggregates: [{name, fn, property?, exact_limit?, events?, where?}]`;
 // optional `events` (event names that open windows; absent: all), `allowed_lateness`
 // (duration, default 0), `name`. See README "Windows".
 #pragma once

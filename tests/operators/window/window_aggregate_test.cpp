@@ -18,6 +18,7 @@ using ::segflow::testing::OperatorHarness;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 WindowConfig parse(const std::string& yaml) {
   return WindowConfig::parse(
@@ -360,17 +361,18 @@ namespace segflow {
 namespace {
 
 TEST(WindowAggregate, WhereFiltersEachAggregate) {
-  const WindowConfig c = parse(R"(
+  const WindowConfig c = parse(R"yaml(
 window: {kind: tumbling, size: 10s}
 name: w
 aggregates:
   - {name: all, fn: count}
-  - {name: buys, fn: count, where: {events: [buy]}}
-  - {name: big, fn: sum, property: v, where: {property: v, op: gt, value: 4}}
-  - {name: red, fn: count, where: {property: color, value: red}}
-  - {name: not_red, fn: count, where: {property: color, op: ne, value: red}}
-  - {name: colored, fn: count, where: {property: color}}
-)");
+  - {name: buys, fn: count, events: [buy]}
+  - {name: big, fn: sum, property: v, where: "v > 4"}
+  - {name: red, fn: count, where: "color == 'red'"}
+  - {name: not_red, fn: count, where: "color != 'red'"}
+  - {name: colored, fn: count, where: "exists(color)"}
+  - {name: red_or_big_buys, fn: count, events: [buy, view], where: "color in ['red'] or v * 2 >= 10"}
+)yaml");
   OperatorHarness h(std::make_unique<WindowAggregate>(c));
   h.process({buy("u1", 1000, 5),
              buy("u1", 2000, 4),
@@ -378,27 +380,28 @@ aggregates:
              {"u1", 4000, "view", {{"color", std::string("blue")}}},
              {"u1", 5000, "view", {{"color", int64_t{3}}}}});
   h.end_of_input();
-  EXPECT_THAT(
-      h.take_output_lines(),
-      ElementsAre(line("u1", 9999, 0, 10'000, "all=5 buys=2 big=14 red=1 not_red=2 colored=3")));
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre(line("u1", 9999, 0, 10'000,
+                               "all=5 buys=2 big=14 red=1 not_red=2 colored=3 red_or_big_buys=2")));
 }
 
 TEST(WindowAggregate, WhereConfigErrors) {
-  const auto error = [](const std::string& where) {
+  const auto error = [](const std::string& filter) {
     try {
-      parse("window: {kind: tumbling, size: 1s}\naggregates:\n  - {name: n, fn: count, where: " +
-            where + "}");
+      parse("window: {kind: tumbling, size: 1s}\naggregates:\n  - {name: n, fn: count, " + filter +
+            "}");
     } catch (const SpecError& e) {
       return std::string(e.what());
     }
     return std::string("no error");
   };
-  EXPECT_THAT(error("{property: p, op: like, value: x}"), HasSubstr("unknown op 'like'"));
-  EXPECT_THAT(error("{property: p, op: gt}"), HasSubstr("needs a 'value'"));
-  EXPECT_THAT(error("{value: 3}"), HasSubstr("need a 'property'"));
-  EXPECT_THAT(error("{}"), HasSubstr("needs 'events' or 'property'"));
-  EXPECT_THAT(error("{property: p, colour: red}"), HasSubstr("colour"));
-  EXPECT_THAT(error("{property: p, op: gt, value: 1}"), HasSubstr("no error"));
+  // file:line:col of the expression's character.
+  EXPECT_THAT(error("where: 'p like 3'"), HasSubstr(":3:"));
+  EXPECT_THAT(error("where: 'p >'"), HasSubstr("where"));
+  EXPECT_THAT(error("where: {property: p, op: gt, value: 1}"), Not(HasSubstr("no error")));
+  EXPECT_THAT(error("events: []"), HasSubstr("'events' must name at least one event"));
+  EXPECT_THAT(error("colour: red"), HasSubstr("colour"));
+  EXPECT_THAT(error("where: 'p > 1 and exists(q)'"), HasSubstr("no error"));
 }
 
 }  // namespace
