@@ -153,10 +153,15 @@ void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm
     emit_window(key, k, start, start + size - 1, out);
     k.next_start = start + slide;
   }
-  // Drop panes whose last window is past its allowed lateness.
+  drop_expired_panes(k, wm);
+}
+
+// Drops panes whose last window is past its allowed lateness.
+void WindowAggregate::drop_expired_panes(KeyWindows& k, int64_t wm) const {
   auto live = k.panes.begin();
   while (live != k.panes.end() &&
-         sat_add(floor_to(live->start, slide) + size - 1, config_.allowed_lateness_ms) <= wm)
+         sat_add(floor_to(live->start, config_.slide_ms) + config_.size_ms - 1,
+                 config_.allowed_lateness_ms) <= wm)
     ++live;
   k.panes.erase(k.panes.begin(), live);
 }
@@ -277,6 +282,109 @@ int64_t WindowAggregate::session_timer(const KeyWindows& k) const {
     if (due == kNoTimer || at < due) due = at;
   }
   return due;
+}
+
+// --- identity merges ------------------------------------------------------------------------
+
+void WindowAggregate::export_profile(std::string_view merged, int64_t /*time*/, StateWriter& w,
+                                     Output& /*out*/) {
+  KeyWindows* k = state_->get(merged);
+  if (k == nullptr) {
+    KeyWindows().write(w);
+    return;
+  }
+  k->write(w);
+  // Its pending timer finds no state and does nothing.
+  state_->erase(merged);
+}
+
+void WindowAggregate::import_profile(std::string_view survivor, std::string_view /*merged*/,
+                                     int64_t time, StateReader& r, Output& out) {
+  KeyWindows incoming = KeyWindows::read(r);
+  const size_t n = config_.aggregates.size();
+  for (const Pane& p : incoming.panes)
+    if (p.accs.size() != n) return;
+  for (const Session& s : incoming.sessions)
+    if (s.accs.size() != n) return;
+  if (incoming.empty()) return;
+  const int64_t wm = effective_watermark();
+  const int64_t at = std::max(time, wm + 1);
+  KeyWindows& k = state_->get_or_create(survivor);
+  if (config_.kind == WindowKind::kSession)
+    import_sessions(survivor, k, incoming, wm, at, out);
+  else
+    import_panes(survivor, k, incoming, wm, at, out);
+  retime(survivor, k);
+}
+
+void WindowAggregate::import_panes(std::string_view key, KeyWindows& k, const KeyWindows& incoming,
+                                   int64_t wm, int64_t at, Output& out) {
+  const int64_t size = config_.size_ms;
+  const int64_t slide = config_.slide_ms;
+  k.cache = KeyWindows::SlideCache{};
+  std::vector<int64_t> ended;  // starts of the ended windows to emit
+  for (const Pane& p : incoming.panes) {
+    for (int64_t s = floor_to(p.start - size, slide) + slide; s <= floor_to(p.start, slide);
+         s += slide) {
+      if (s + size - 1 > wm) continue;  // still open: fires as usual
+      if (s >= incoming.next_start || sat_add(s + size - 1, config_.allowed_lateness_ms) > wm)
+        ended.push_back(s);
+    }
+    auto it = std::lower_bound(k.panes.begin(), k.panes.end(), p.start,
+                               [](const Pane& x, int64_t s) { return x.start < s; });
+    if (it == k.panes.end() || it->start != p.start)
+      k.panes.insert(it, p);
+    else
+      merge_into(it->accs, p.accs);
+  }
+  std::sort(ended.begin(), ended.end());
+  ended.erase(std::unique(ended.begin(), ended.end()), ended.end());
+  for (int64_t s : ended) emit_window(key, k, s, at, out);
+  // Every window that ended is emitted now or was before.
+  if (wm != kMinTime) k.next_start = std::max(k.next_start, floor_to(wm + 1 - size, slide) + slide);
+  drop_expired_panes(k, wm);
+}
+
+void WindowAggregate::import_sessions(std::string_view key, KeyWindows& k, KeyWindows& incoming,
+                                      int64_t wm, int64_t at, Output& out) {
+  struct Part {
+    Session session;
+    bool incoming = false;
+  };
+  std::vector<Part> parts;
+  for (Session& s : k.sessions) parts.push_back({std::move(s), false});
+  for (Session& s : incoming.sessions) parts.push_back({std::move(s), true});
+  std::sort(parts.begin(), parts.end(),
+            [](const Part& a, const Part& b) { return a.session.start < b.session.start; });
+  k.sessions.clear();
+  for (size_t i = 0; i < parts.size();) {
+    // A run of sessions that overlap or touch, as add_to_session merges them.
+    Session merged{parts[i].session.start, parts[i].session.end, true, fresh()};
+    bool changed = false;  // holds a part of the merged-away profile
+    bool all_fired = true;
+    size_t j = i;
+    for (; j < parts.size() && parts[j].session.start <= merged.end; ++j) {
+      merged.end = std::max(merged.end, parts[j].session.end);
+      merge_into(merged.accs, parts[j].session.accs);
+      changed = changed || parts[j].incoming;
+      all_fired = all_fired && parts[j].session.fired;
+    }
+    if (!changed && j == i + 1) {
+      k.sessions.push_back(std::move(parts[i].session));
+    } else if (merged.end - 1 <= wm) {
+      // Ended: emit unless every part fired and the merge is past allowed lateness.
+      if (!all_fired || sat_add(merged.end - 1, config_.allowed_lateness_ms) > wm)
+        emit(key, at, merged.start, merged.end, merged.accs, out);
+      k.sessions.push_back(std::move(merged));
+    } else {
+      merged.fired = false;
+      k.sessions.push_back(std::move(merged));
+    }
+    i = j;
+  }
+  std::erase_if(k.sessions, [&](const Session& s) {
+    return s.fired && sat_add(s.end - 1, config_.allowed_lateness_ms) <= wm;
+  });
 }
 
 // --- output, timers, late data, state -------------------------------------------------------
