@@ -73,22 +73,35 @@ void WindowAggregate::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
   auto node = due_.extract(timer.time);
   if (node.empty()) return;
+  // Aligned windows make many profiles due at once: then one pass over the state costs less
+  // than a lookup per profile (random accesses into a large table).
+  constexpr size_t kSweepFraction = 8;
+  if (node.mapped().size() * kSweepFraction >= state_->size()) {
+    state_->update_or_erase([&](std::string_view key, KeyWindows& k) {
+      if (k.timer != timer.time) return false;
+      k.timer = kNoTimer;
+      fire_windows(key, k, out);
+      schedule(key, k);
+      return k.empty();
+    });
+    return;
+  }
   for (const std::string& key : node.mapped()) {
     KeyWindows* k = state_->get(key);
     if (k == nullptr || k->timer != timer.time) continue;  // moved or gone since
     k->timer = kNoTimer;
-    fire(key, *k, out);
+    fire_windows(key, *k, out);
+    retime(key, *k);
   }
 }
 
-void WindowAggregate::fire(std::string_view key, KeyWindows& k, Output& out) {
+void WindowAggregate::fire_windows(std::string_view key, KeyWindows& k, Output& out) {
   const int64_t wm = effective_watermark();
   if (config_.kind == WindowKind::kSession) {
     fire_sessions(key, k, wm, out);
   } else {
     fire_panes(key, k, wm, out);
   }
-  retime(key, k);
 }
 
 void WindowAggregate::on_watermark(int64_t watermark, Output& /*out*/) {
@@ -115,9 +128,11 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   add_values(it->accs, in, r);
   // Cached partial merges covering this pane are stale now.
   const int64_t block = floor_to(pane_start, size);
-  if (k.cache.suffix_block == block) k.cache.suffix_block = kMinTime;
-  if (k.cache.prefix_block == block && pane_start < k.cache.prefix_end)
-    k.cache.prefix_block = kMinTime;
+  if (k.cache) {
+    if (k.cache->suffix_block == block) k.cache->suffix_block = kMinTime;
+    if (k.cache->prefix_block == block && pane_start < k.cache->prefix_end)
+      k.cache->prefix_block = kMinTime;
+  }
   if (lateness > 0) {
     // Windows of this event that fired already but are within allowed lateness: fire again.
     for (int64_t s = floor_to(t - size, slide) + slide; s <= last_start; s += slide) {
@@ -133,7 +148,7 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
 namespace {
 
 // Index of the first pane that belongs to a window starting at or after `next_start`.
-size_t first_live_pane(const std::vector<Pane>& panes, size_t from, int64_t next_start,
+size_t first_live_pane(const decltype(KeyWindows::panes)& panes, size_t from, int64_t next_start,
                        int64_t slide) {
   while (from < panes.size() && floor_to(panes[from].start, slide) < next_start) ++from;
   return from;
@@ -201,7 +216,8 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start)
     return merge_range(k, start, end);
   const int64_t next_block = block + size;
-  KeyWindows::SlideCache& c = k.cache;
+  if (!k.cache) k.cache = std::make_unique<KeyWindows::SlideCache>();
+  KeyWindows::SlideCache& c = *k.cache;
   if (c.suffix_block != block) {
     c.suffix.clear();
     Accumulators running = fresh();
@@ -321,7 +337,7 @@ void WindowAggregate::import_panes(std::string_view key, KeyWindows& k, const Ke
                                    int64_t wm, int64_t at, Output& out) {
   const int64_t size = config_.size_ms;
   const int64_t slide = config_.slide_ms;
-  k.cache = KeyWindows::SlideCache{};
+  k.cache.reset();
   std::vector<int64_t> ended;  // starts of the ended windows to emit
   for (const Pane& p : incoming.panes) {
     for (int64_t s = floor_to(p.start - size, slide) + slide; s <= floor_to(p.start, slide);
@@ -398,6 +414,11 @@ void WindowAggregate::emit(std::string_view key, int64_t time, int64_t start, in
 }
 
 void WindowAggregate::retime(std::string_view key, KeyWindows& k) {
+  schedule(key, k);
+  if (k.empty()) state_->erase(key);
+}
+
+void WindowAggregate::schedule(std::string_view key, KeyWindows& k) {
   const int64_t due = config_.kind == WindowKind::kSession ? session_timer(k) : pane_timer(k);
   if (due != k.timer) {
     k.timer = due;
@@ -407,7 +428,6 @@ void WindowAggregate::retime(std::string_view key, KeyWindows& k) {
       it->second.emplace_back(key);
     }
   }
-  if (k.empty()) state_->erase(key);
 }
 
 void WindowAggregate::reject_late(const Record& r) {

@@ -119,8 +119,10 @@ class WindowAggregate final : public Operator {
 
   void emit(std::string_view key, int64_t time, int64_t start, int64_t end,
             const Accumulators& accs, Output& out);
+  // Registers k's next timer; retime also drops k's state when it is empty.
+  void schedule(std::string_view key, KeyWindows& k);
   void retime(std::string_view key, KeyWindows& k);
-  void fire(std::string_view key, KeyWindows& k, Output& out);
+  void fire_windows(std::string_view key, KeyWindows& k, Output& out);
   void reject_late(const Record& r);
 
   const Config& config_;
