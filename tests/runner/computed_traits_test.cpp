@@ -66,7 +66,7 @@ FROM cand ORDER BY u, t;
                           "  - id: traits\n    type: rolling\n    input: in\n"
                           "    window: 10m\n    forward: true\n    traits:\n"
                           "      - {name: views_10m, fn: count, events: [Product Viewed]}\n"
-                          "      - {name: top_price_10m, fn: max, property: price}\n"
+                          "      - {name: top_price_10m, fn: max, property: properties.price}\n"
                           "  - id: segments\n    type: segments\n    input: traits\n"
                           "    emitted_at: false\n    segments:\n"
                           "      - name: engaged\n"
