@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,6 +111,27 @@ class ValueState {
     for (auto& g : groups_)
       for (auto& [k, e] : g)
         if (!expired(e)) f(std::string_view(k), e.value);
+  }
+
+  // Calls f(key, value&) for every live entry, in storage order, and erases those for which
+  // it returns true: one sequential pass, cheaper than a lookup per key when an operator
+  // touches a large part of its keys at once (e.g. aligned windows firing together).
+  template <class F>
+  void update_or_erase(F f) {
+    if (backed_) {
+      std::vector<std::string> erased;
+      backed_->for_each([&](std::string_view key, T& value) {
+        if (f(key, value)) erased.emplace_back(key);
+      });
+      for (const auto& key : erased) backed_->erase(key);
+      return;
+    }
+    for (auto& g : groups_)
+      for (auto it = g.begin(); it != g.end();) {
+        const auto next = std::next(it);  // erasing moves no other element
+        if (!expired(it->second) && f(std::string_view(it->first), it->second.value)) g.erase(it);
+        it = next;
+      }
   }
 
   // Drops expired entries now (they are otherwise dropped lazily on access).

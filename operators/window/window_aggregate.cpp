@@ -43,7 +43,7 @@ void WindowAggregate::add_values(Accumulators& accs, const Batch& in, const Reco
   const uint64_t seq = seq_++;
   for (size_t i = 0; i < config_.aggregates.size(); ++i) {
     const AggregateSpec& a = config_.aggregates[i];
-    if (!a.where.always() && !a.where.passes(in, r)) continue;
+    if (!a.filter.always() && !a.filter.passes(in, r)) continue;
     const Value* v = a.property == kNoSymbol ? nullptr : in.find(r, a.property);
     static const Value kNull;
     if (v == nullptr && a.property != kNoSymbol) v = &kNull;
@@ -73,22 +73,35 @@ void WindowAggregate::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
   auto node = due_.extract(timer.time);
   if (node.empty()) return;
+  // Aligned windows make many profiles due at once: then one pass over the state costs less
+  // than a lookup per profile (random accesses into a large table).
+  constexpr size_t kSweepFraction = 8;
+  if (node.mapped().size() * kSweepFraction >= state_->size()) {
+    state_->update_or_erase([&](std::string_view key, KeyWindows& k) {
+      if (k.timer != timer.time) return false;
+      k.timer = kNoTimer;
+      fire_windows(key, k, out);
+      schedule(key, k);
+      return k.empty();
+    });
+    return;
+  }
   for (const std::string& key : node.mapped()) {
     KeyWindows* k = state_->get(key);
     if (k == nullptr || k->timer != timer.time) continue;  // moved or gone since
     k->timer = kNoTimer;
-    fire(key, *k, out);
+    fire_windows(key, *k, out);
+    retime(key, *k);
   }
 }
 
-void WindowAggregate::fire(std::string_view key, KeyWindows& k, Output& out) {
+void WindowAggregate::fire_windows(std::string_view key, KeyWindows& k, Output& out) {
   const int64_t wm = effective_watermark();
   if (config_.kind == WindowKind::kSession) {
     fire_sessions(key, k, wm, out);
   } else {
     fire_panes(key, k, wm, out);
   }
-  retime(key, k);
 }
 
 void WindowAggregate::on_watermark(int64_t watermark, Output& /*out*/) {
@@ -115,9 +128,11 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   add_values(it->accs, in, r);
   // Cached partial merges covering this pane are stale now.
   const int64_t block = floor_to(pane_start, size);
-  if (k.cache.suffix_block == block) k.cache.suffix_block = kMinTime;
-  if (k.cache.prefix_block == block && pane_start < k.cache.prefix_end)
-    k.cache.prefix_block = kMinTime;
+  if (k.cache) {
+    if (k.cache->suffix_block == block) k.cache->suffix_block = kMinTime;
+    if (k.cache->prefix_block == block && pane_start < k.cache->prefix_end)
+      k.cache->prefix_block = kMinTime;
+  }
   if (lateness > 0) {
     // Windows of this event that fired already but are within allowed lateness: fire again.
     for (int64_t s = floor_to(t - size, slide) + slide; s <= last_start; s += slide) {
@@ -133,7 +148,7 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
 namespace {
 
 // Index of the first pane that belongs to a window starting at or after `next_start`.
-size_t first_live_pane(const std::vector<Pane>& panes, size_t from, int64_t next_start,
+size_t first_live_pane(const decltype(KeyWindows::panes)& panes, size_t from, int64_t next_start,
                        int64_t slide) {
   while (from < panes.size() && floor_to(panes[from].start, slide) < next_start) ++from;
   return from;
@@ -153,10 +168,15 @@ void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm
     emit_window(key, k, start, start + size - 1, out);
     k.next_start = start + slide;
   }
-  // Drop panes whose last window is past its allowed lateness.
+  drop_expired_panes(k, wm);
+}
+
+// Drops panes whose last window is past its allowed lateness.
+void WindowAggregate::drop_expired_panes(KeyWindows& k, int64_t wm) const {
   auto live = k.panes.begin();
   while (live != k.panes.end() &&
-         sat_add(floor_to(live->start, slide) + size - 1, config_.allowed_lateness_ms) <= wm)
+         sat_add(floor_to(live->start, config_.slide_ms) + config_.size_ms - 1,
+                 config_.allowed_lateness_ms) <= wm)
     ++live;
   k.panes.erase(k.panes.begin(), live);
 }
@@ -196,7 +216,8 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start)
     return merge_range(k, start, end);
   const int64_t next_block = block + size;
-  KeyWindows::SlideCache& c = k.cache;
+  if (!k.cache) k.cache = std::make_unique<KeyWindows::SlideCache>();
+  KeyWindows::SlideCache& c = *k.cache;
   if (c.suffix_block != block) {
     c.suffix.clear();
     Accumulators running = fresh();
@@ -279,6 +300,109 @@ int64_t WindowAggregate::session_timer(const KeyWindows& k) const {
   return due;
 }
 
+// --- identity merges ------------------------------------------------------------------------
+
+void WindowAggregate::export_profile(std::string_view merged, int64_t /*time*/, StateWriter& w,
+                                     Output& /*out*/) {
+  KeyWindows* k = state_->get(merged);
+  if (k == nullptr) {
+    KeyWindows().write(w);
+    return;
+  }
+  k->write(w);
+  // Its pending timer finds no state and does nothing.
+  state_->erase(merged);
+}
+
+void WindowAggregate::import_profile(std::string_view survivor, std::string_view /*merged*/,
+                                     int64_t time, StateReader& r, Output& out) {
+  KeyWindows incoming = KeyWindows::read(r);
+  const size_t n = config_.aggregates.size();
+  for (const Pane& p : incoming.panes)
+    if (p.accs.size() != n) return;
+  for (const Session& s : incoming.sessions)
+    if (s.accs.size() != n) return;
+  if (incoming.empty()) return;
+  const int64_t wm = effective_watermark();
+  const int64_t at = std::max(time, wm + 1);
+  KeyWindows& k = state_->get_or_create(survivor);
+  if (config_.kind == WindowKind::kSession)
+    import_sessions(survivor, k, incoming, wm, at, out);
+  else
+    import_panes(survivor, k, incoming, wm, at, out);
+  retime(survivor, k);
+}
+
+void WindowAggregate::import_panes(std::string_view key, KeyWindows& k, const KeyWindows& incoming,
+                                   int64_t wm, int64_t at, Output& out) {
+  const int64_t size = config_.size_ms;
+  const int64_t slide = config_.slide_ms;
+  k.cache.reset();
+  std::vector<int64_t> ended;  // starts of the ended windows to emit
+  for (const Pane& p : incoming.panes) {
+    for (int64_t s = floor_to(p.start - size, slide) + slide; s <= floor_to(p.start, slide);
+         s += slide) {
+      if (s + size - 1 > wm) continue;  // still open: fires as usual
+      if (s >= incoming.next_start || sat_add(s + size - 1, config_.allowed_lateness_ms) > wm)
+        ended.push_back(s);
+    }
+    auto it = std::lower_bound(k.panes.begin(), k.panes.end(), p.start,
+                               [](const Pane& x, int64_t s) { return x.start < s; });
+    if (it == k.panes.end() || it->start != p.start)
+      k.panes.insert(it, p);
+    else
+      merge_into(it->accs, p.accs);
+  }
+  std::sort(ended.begin(), ended.end());
+  ended.erase(std::unique(ended.begin(), ended.end()), ended.end());
+  for (int64_t s : ended) emit_window(key, k, s, at, out);
+  // Every window that ended is emitted now or was before.
+  if (wm != kMinTime) k.next_start = std::max(k.next_start, floor_to(wm + 1 - size, slide) + slide);
+  drop_expired_panes(k, wm);
+}
+
+void WindowAggregate::import_sessions(std::string_view key, KeyWindows& k, KeyWindows& incoming,
+                                      int64_t wm, int64_t at, Output& out) {
+  struct Part {
+    Session session;
+    bool incoming = false;
+  };
+  std::vector<Part> parts;
+  for (Session& s : k.sessions) parts.push_back({std::move(s), false});
+  for (Session& s : incoming.sessions) parts.push_back({std::move(s), true});
+  std::sort(parts.begin(), parts.end(),
+            [](const Part& a, const Part& b) { return a.session.start < b.session.start; });
+  k.sessions.clear();
+  for (size_t i = 0; i < parts.size();) {
+    // A run of sessions that overlap or touch, as add_to_session merges them.
+    Session merged{parts[i].session.start, parts[i].session.end, true, fresh()};
+    bool changed = false;  // holds a part of the merged-away profile
+    bool all_fired = true;
+    size_t j = i;
+    for (; j < parts.size() && parts[j].session.start <= merged.end; ++j) {
+      merged.end = std::max(merged.end, parts[j].session.end);
+      merge_into(merged.accs, parts[j].session.accs);
+      changed = changed || parts[j].incoming;
+      all_fired = all_fired && parts[j].session.fired;
+    }
+    if (!changed && j == i + 1) {
+      k.sessions.push_back(std::move(parts[i].session));
+    } else if (merged.end - 1 <= wm) {
+      // Ended: emit unless every part fired and the merge is past allowed lateness.
+      if (!all_fired || sat_add(merged.end - 1, config_.allowed_lateness_ms) > wm)
+        emit(key, at, merged.start, merged.end, merged.accs, out);
+      k.sessions.push_back(std::move(merged));
+    } else {
+      merged.fired = false;
+      k.sessions.push_back(std::move(merged));
+    }
+    i = j;
+  }
+  std::erase_if(k.sessions, [&](const Session& s) {
+    return s.fired && sat_add(s.end - 1, config_.allowed_lateness_ms) <= wm;
+  });
+}
+
 // --- output, timers, late data, state -------------------------------------------------------
 
 void WindowAggregate::emit(std::string_view key, int64_t time, int64_t start, int64_t end,
@@ -290,6 +414,11 @@ void WindowAggregate::emit(std::string_view key, int64_t time, int64_t start, in
 }
 
 void WindowAggregate::retime(std::string_view key, KeyWindows& k) {
+  schedule(key, k);
+  if (k.empty()) state_->erase(key);
+}
+
+void WindowAggregate::schedule(std::string_view key, KeyWindows& k) {
   const int64_t due = config_.kind == WindowKind::kSession ? session_timer(k) : pane_timer(k);
   if (due != k.timer) {
     k.timer = due;
@@ -299,7 +428,6 @@ void WindowAggregate::retime(std::string_view key, KeyWindows& k) {
       it->second.emplace_back(key);
     }
   }
-  if (k.empty()) state_->erase(key);
 }
 
 void WindowAggregate::reject_late(const Record& r) {

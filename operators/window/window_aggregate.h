@@ -22,7 +22,8 @@
 //   value at the earliest/latest event time; ties: earliest/latest arrival),
 //   count_distinct (exact up to `exact_limit` values, then HyperLogLog: distinct_counter.h).
 //   Empty aggregates (no value) are null, count and count_distinct are 0. An aggregate's
-//   `where` (where_filter.h) limits it to some of the window's events.
+//   `events` and `where` (event_filter.h: a where expression, as in segment rules) limit it
+//   to some of the window's events.
 // - An event is late when every window it belongs to ended, i.e. end - 1 + allowed_lateness
 //   <= watermark (for sessions: the session it would merge into has). A late event is not
 //   counted; it is counted in late_events() and sent to the dead-letter output with reason
@@ -33,9 +34,16 @@
 //   (as Flink's late firing). Difference: the re-fired record has event_time = watermark + 1
 //   (Flink: end - 1), so it is not late downstream; window_start/window_end identify it.
 // - End of input (watermark kMaxTime) fires every window still open.
+// - Identity merges (engine/profile_merge.h): export_profile hands the merged-away profile's
+//   panes/sessions over and drops them (nothing emitted: its windows continue as the
+//   survivor's). import_profile merges them into the survivor's (accumulators merge; sessions
+//   that now overlap or touch become one) and emits, at max(link time, watermark + 1), every
+//   window of the survivor the merge changed that has already ended: one that fired before
+//   and is within allowed lateness (re-fired with the merged result, as a late firing) or one
+//   the merged-away profile had not fired yet. Windows still open fire as usual, merged.
 //
 // Config: `window: {kind: tumbling, size}` | `{kind: sliding, size, slide}` |
-// `{kind: session, gap}`; `aggregates: [{name, fn, property?, exact_limit?, where?}]`;
+// `{kind: session, gap}`; `aggregates: [{name, fn, property?, exact_limit?, events?, where?}]`;
 // optional `events` (event names that open windows; absent: all), `allowed_lateness`
 // (duration, default 0), `name`. See README "Windows".
 #pragma once
@@ -71,6 +79,10 @@ class WindowAggregate final : public Operator {
   // from the keyed state on restore.
   void snapshot(StateWriter& w) const override;
   void restore(StateReader& r) override;
+  bool merges_profiles() const override { return true; }
+  void export_profile(std::string_view merged, int64_t time, StateWriter& w, Output& out) override;
+  void import_profile(std::string_view survivor, std::string_view merged, int64_t time,
+                      StateReader& r, Output& out) override;
 
   uint64_t late_events() const { return late_events_; }
   uint64_t late_firings() const { return late_firings_; }
@@ -98,11 +110,19 @@ class WindowAggregate final : public Operator {
                       int64_t wm, Output& out);
   void fire_sessions(std::string_view key, KeyWindows& k, int64_t wm, Output& out);
   int64_t session_timer(const KeyWindows& k) const;
+  // Identity merges: fold `incoming` into `k`, emitting the ended windows it changed at `at`.
+  void import_panes(std::string_view key, KeyWindows& k, const KeyWindows& incoming, int64_t wm,
+                    int64_t at, Output& out);
+  void import_sessions(std::string_view key, KeyWindows& k, KeyWindows& incoming, int64_t wm,
+                       int64_t at, Output& out);
+  void drop_expired_panes(KeyWindows& k, int64_t wm) const;
 
   void emit(std::string_view key, int64_t time, int64_t start, int64_t end,
             const Accumulators& accs, Output& out);
+  // Registers k's next timer; retime also drops k's state when it is empty.
+  void schedule(std::string_view key, KeyWindows& k);
   void retime(std::string_view key, KeyWindows& k);
-  void fire(std::string_view key, KeyWindows& k, Output& out);
+  void fire_windows(std::string_view key, KeyWindows& k, Output& out);
   void reject_late(const Record& r);
 
   const Config& config_;

@@ -45,7 +45,7 @@ AggregateSpec parse_aggregate(const ConfigNode& node) {
   }
   if (a.fn == AggregateFn::kCountDistinct)
     a.exact_limit = static_cast<size_t>(node.integer("exact_limit", 1000, 0, 1'000'000));
-  if (node.has("where")) a.where = WhereFilter::parse(node.child("where"));
+  a.filter = EventFilter::parse(node);
   node.finish();
   return a;
 }

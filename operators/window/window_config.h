@@ -10,7 +10,7 @@
 #include "engine/config_node.h"
 #include "engine/symbol_table.h"
 #include "operators/window/accumulator.h"
-#include "operators/window/where_filter.h"
+#include "operators/window/event_filter.h"
 
 namespace segflow {
 
@@ -22,7 +22,7 @@ struct AggregateSpec {
   AggregateFn fn = AggregateFn::kCount;
   SymbolId property = kNoSymbol;  // kNoSymbol: count(*) (count only)
   size_t exact_limit = 1000;      // count_distinct: exact up to this many values
-  WhereFilter where;              // which of the window's events this aggregate takes
+  EventFilter filter;             // which of the window's events this aggregate takes
 };
 
 struct WindowConfig {

@@ -2,15 +2,26 @@
 
 namespace segflow {
 
+void write_accumulators(StateWriter& w, const Accumulators& accs) {
+  w.u64(accs.size());
+  for (const Accumulator& a : accs) a.write(w);
+}
+
+Accumulators read_accumulators(StateReader& r) {
+  Accumulators accs;
+  for (uint64_t n = r.u64(); n > 0; --n) accs.push_back(Accumulator::read(r));
+  return accs;
+}
+
 void Pane::write(StateWriter& w) const {
   write_state(w, start);
-  write_state(w, accs);
+  write_accumulators(w, accs);
 }
 
 Pane Pane::read(StateReader& r) {
   Pane p;
   p.start = read_state<int64_t>(r);
-  p.accs = read_state<Accumulators>(r);
+  p.accs = read_accumulators(r);
   return p;
 }
 
@@ -18,7 +29,7 @@ void Session::write(StateWriter& w) const {
   write_state(w, start);
   write_state(w, end);
   write_state(w, fired);
-  write_state(w, accs);
+  write_accumulators(w, accs);
 }
 
 Session Session::read(StateReader& r) {
@@ -26,12 +37,13 @@ Session Session::read(StateReader& r) {
   s.start = read_state<int64_t>(r);
   s.end = read_state<int64_t>(r);
   s.fired = read_state<bool>(r);
-  s.accs = read_state<Accumulators>(r);
+  s.accs = read_accumulators(r);
   return s;
 }
 
 void KeyWindows::write(StateWriter& w) const {
-  write_state(w, panes);
+  w.u64(panes.size());
+  for (const Pane& p : panes) p.write(w);
   write_state(w, sessions);
   write_state(w, next_start);
   write_state(w, timer);
@@ -39,7 +51,7 @@ void KeyWindows::write(StateWriter& w) const {
 
 KeyWindows KeyWindows::read(StateReader& r) {
   KeyWindows k;
-  k.panes = read_state<std::vector<Pane>>(r);
+  for (uint64_t n = r.u64(); n > 0; --n) k.panes.push_back(Pane::read(r));
   k.sessions = read_state<std::vector<Session>>(r);
   k.next_start = read_state<int64_t>(r);
   k.timer = read_state<int64_t>(r);

@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
+
+#include <boost/container/small_vector.hpp>
 
 #include "engine/record.h"
 #include "engine/state_io.h"
@@ -14,8 +17,11 @@
 
 namespace segflow {
 
-// One accumulator per configured aggregate.
-using Accumulators = std::vector<Accumulator>;
+// One accumulator per configured aggregate; up to two inline (no allocation per pane for
+// e.g. count + sum).
+using Accumulators = boost::container::small_vector<Accumulator, 2>;
+void write_accumulators(StateWriter& w, const Accumulators& accs);
+Accumulators read_accumulators(StateReader& r);
 
 struct Pane {
   int64_t start = 0;  // [start, start + pane)
@@ -36,7 +42,8 @@ struct Session {
 inline constexpr int64_t kNoTimer = kMinTime;
 
 struct KeyWindows {
-  std::vector<Pane> panes;        // ascending start
+  // Ascending start. One inline: a tumbling window's profile allocates nothing per window.
+  boost::container::small_vector<Pane, 1> panes;
   std::vector<Session> sessions;  // ascending start, disjoint
   // Sliding/tumbling: every window starting before this has fired or passed.
   int64_t next_start = kMinTime;
@@ -46,7 +53,8 @@ struct KeyWindows {
   // amortised instead of size/slide pane merges. A window [s, s + size) not aligned to
   // size spans the blocks [b, b + size) and [b + size, b + 2 size), b = floor(s / size):
   // its result is the merge of a suffix of the first block and a prefix of the second.
-  // Dropped whenever a pane they cover changes.
+  // Dropped whenever a pane they cover changes. Allocated only by sliding windows that use
+  // it, so tumbling and session state stays small.
   struct SlideCache {
     int64_t suffix_block = kMinTime;
     // (pane start, merge of the block's panes from it to the block's end), ascending.
@@ -55,7 +63,7 @@ struct KeyWindows {
     int64_t prefix_end = 0;  // `prefix` merges the block's panes in [block, prefix_end)
     Accumulators prefix;
   };
-  SlideCache cache;
+  std::unique_ptr<SlideCache> cache;
 
   bool empty() const { return panes.empty() && sessions.empty(); }
   void write(StateWriter& w) const;

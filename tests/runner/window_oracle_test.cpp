@@ -112,34 +112,33 @@ Results run_segflow(const testing::TempDir& tmp, const DataSet& data, const Wind
                     int parallelism, uint64_t* dead_letters) {
   const std::string job = tmp.file("job.yaml");
   testing::write_file(
-      job,
-      "name: oracle\nparallelism: " + std::to_string(parallelism) +
-          "\nbatch_size: 16\nwatermarks: {out_of_orderness: " + data.out_of_orderness +
-          ", interval: 0ms}\n"
-          "dead_letter: {path: " +
-          tmp.file("dead.jsonl") +
-          "}\n"
-          "sources:\n" +
-          data.source_yaml +
-          "operators:\n  - id: w\n    type: window\n    input: in\n"
-          "    window: " +
-          w.yaml() + "\n    events: [\"" + data.event +
-          "\"]\n    aggregates:\n"
-          "      - {name: n, fn: count}\n"
-          "      - {name: total, fn: sum, property: properties.p}\n"
-          "      - {name: lo, fn: min, property: properties.p}\n"
-          "      - {name: hi, fn: max, property: properties.p}\n"
-          "      - {name: mean, fn: avg, property: properties.p}\n"
-          "      - {name: first, fn: first, property: properties.p}\n"
-          "      - {name: last, fn: last, property: properties.p}\n"
-          "      - {name: d, fn: count_distinct, property: properties.p}\n"
-          "      - {name: d_approx, fn: count_distinct, property: properties.p, "
-          "exact_limit: 4}\n"
-          "      - {name: big, fn: count, where: {property: properties.p, op: gt, value: 100}}\n"
-          "      - {name: big_sum, fn: sum, property: properties.p, where: {property: "
-          "properties.p, op: ge, value: 100}}\n"
-          "sinks:\n  - {id: out, type: file_sink, input: w, path: " +
-          tmp.file("out.jsonl") + "}\n");
+      job, "name: oracle\nparallelism: " + std::to_string(parallelism) +
+               "\nbatch_size: 16\nwatermarks: {out_of_orderness: " + data.out_of_orderness +
+               ", interval: 0ms}\n"
+               "dead_letter: {path: " +
+               tmp.file("dead.jsonl") +
+               "}\n"
+               "sources:\n" +
+               data.source_yaml +
+               "operators:\n  - id: w\n    type: window\n    input: in\n"
+               "    window: " +
+               w.yaml() + "\n    events: [\"" + data.event +
+               "\"]\n    aggregates:\n"
+               "      - {name: n, fn: count}\n"
+               "      - {name: total, fn: sum, property: properties.p}\n"
+               "      - {name: lo, fn: min, property: properties.p}\n"
+               "      - {name: hi, fn: max, property: properties.p}\n"
+               "      - {name: mean, fn: avg, property: properties.p}\n"
+               "      - {name: first, fn: first, property: properties.p}\n"
+               "      - {name: last, fn: last, property: properties.p}\n"
+               "      - {name: d, fn: count_distinct, property: properties.p}\n"
+               "      - {name: d_approx, fn: count_distinct, property: properties.p, "
+               "exact_limit: 4}\n"
+               "      - {name: big, fn: count, where: 'properties.p > 100'}\n"
+               "      - {name: big_sum, fn: sum, property: properties.p, where: 'properties.p >= "
+               "100'}\n"
+               "sinks:\n  - {id: out, type: file_sink, input: w, path: " +
+               tmp.file("out.jsonl") + "}\n");
   RunOptions options;
   options.print_summary = false;
   options.handle_signals = false;

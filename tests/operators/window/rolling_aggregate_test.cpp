@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
+#include <set>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,6 +20,7 @@ using ::segflow::testing::OperatorHarness;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using Config = RollingAggregate::Config;
 
 Config parse(const std::string& yaml) {
@@ -155,6 +158,186 @@ TEST(RollingAggregate, ConfigErrorsNameTheLine) {
   EXPECT_THAT(error("window: 1s\ntraits:\n  - {name: n, fn: sum}"),
               HasSubstr("needs a 'property'"));
   EXPECT_THAT(error("window: 1s\ntraits: []"), HasSubstr("at least one"));
+}
+
+// Traits of every kind, filters at both levels and `forward: true`, on out-of-order input
+// with a snapshot midway, against a brute-force evaluation in event time: every change
+// record and every forwarded event (carrying value(its time)) must match.
+struct TestEvent {
+  std::string key;
+  int64_t time = 0;
+  std::string name;
+  std::optional<int64_t> v;
+  std::optional<std::string> c;
+};
+
+const Config& every_kind() {
+  static const Config c = parse(R"yaml(
+window: 10s
+name: t
+forward: true
+where: "not (c == 'green' and v == 0)"
+traits:
+  - {name: n, fn: count}
+  - {name: first_c, fn: first, property: c}
+  - {name: last_c, fn: last, property: c}
+  - {name: colors, fn: count_distinct, property: c}
+  - {name: big, fn: count, where: "v > 4"}
+  - {name: buy_sum, fn: sum, property: v, events: [buy]}
+)yaml");
+  return c;
+}
+
+std::string reference_values(const std::vector<TestEvent>& events, int64_t now) {
+  int64_t n = 0, big = 0;
+  std::optional<std::string> first, last;
+  std::set<std::string> colors;
+  std::optional<int64_t> buy_sum;
+  for (const TestEvent& e : events) {  // ascending time
+    if (!(now - 10'000 < e.time && e.time <= now)) continue;
+    if (e.c == "green" && e.v == 0) continue;  // the operator's `where`
+    ++n;
+    if (e.c) {
+      if (!first) first = e.c;
+      last = e.c;
+      colors.insert(*e.c);
+    }
+    if (e.v && *e.v > 4) ++big;
+    if (e.v && e.name == "buy") buy_sum = buy_sum.value_or(0) + *e.v;
+  }
+  const auto quoted = [](const std::optional<std::string>& s) {
+    return s ? "\"" + *s + "\"" : std::string("null");
+  };
+  return "computed.n=" + std::to_string(n) + " computed.first_c=" + quoted(first) +
+         " computed.last_c=" + quoted(last) + " computed.colors=" + std::to_string(colors.size()) +
+         " computed.big=" + std::to_string(big) +
+         " computed.buy_sum=" + (buy_sum ? std::to_string(*buy_sum) : std::string("null"));
+}
+
+std::vector<std::string> reference_output(const std::vector<TestEvent>& in) {
+  std::map<std::string, std::vector<TestEvent>> by_key;
+  for (const TestEvent& e : in) by_key[e.key].push_back(e);
+  std::vector<std::string> lines;
+  for (auto& [key, events] : by_key) {
+    std::sort(events.begin(), events.end(),
+              [](const TestEvent& a, const TestEvent& b) { return a.time < b.time; });
+    std::vector<int64_t> instants;
+    for (const TestEvent& e : events) {
+      instants.push_back(e.time);
+      instants.push_back(e.time + 10'000);
+    }
+    std::sort(instants.begin(), instants.end());
+    instants.erase(std::unique(instants.begin(), instants.end()), instants.end());
+    std::string last = reference_values(events, kMinTime + 10'000);
+    for (int64_t now : instants) {
+      const std::string values = reference_values(events, now);
+      if (values != last)
+        lines.push_back("derived " + key + " @" + std::to_string(now) + " t " + values);
+      last = values;
+    }
+    for (const TestEvent& e : events) {
+      std::string line = "track " + key + " @" + std::to_string(e.time) + " " + e.name;
+      if (e.v) line += " v=" + std::to_string(*e.v);
+      if (e.c) line += " c=\"" + *e.c + "\"";
+      lines.push_back(line + " " + reference_values(events, e.time));
+    }
+  }
+  std::sort(lines.begin(), lines.end());
+  return lines;
+}
+
+TEST(RollingAggregate, EveryTraitKindAndForwardedEventsMatchBruteForceAcrossASnapshot) {
+  std::mt19937_64 rng(11);
+  constexpr int64_t kBound = 4000;
+  const char* colors[] = {"red", "blue", "green", "teal"};
+  std::vector<TestEvent> events;
+  for (int i = 0; i < 1500; ++i) {
+    TestEvent e;
+    e.key = "u" + std::to_string(rng() % 4);
+    e.time = i * 37;  // distinct times: first/last do not depend on arrival order
+    e.name = rng() % 3 == 0 ? "buy" : "view";
+    if (rng() % 4 != 0) e.v = static_cast<int64_t>(rng() % 10);
+    if (rng() % 4 != 0) e.c = colors[rng() % 4];
+    events.push_back(e);
+  }
+  // Arrival order: shuffled within the out-of-orderness bound.
+  std::vector<std::pair<int64_t, size_t>> order;
+  for (size_t i = 0; i < events.size(); ++i)
+    order.push_back({events[i].time + static_cast<int64_t>(rng() % kBound), i});
+  std::sort(order.begin(), order.end());
+  std::vector<InputRecord> arrivals;
+  for (const auto& [at, i] : order) {
+    const TestEvent& e = events[i];
+    InputRecord r{e.key, e.time, e.name};
+    if (e.v) r.properties.push_back({"v", *e.v});
+    if (e.c) r.properties.push_back({"c", *e.c});
+    arrivals.push_back(r);
+  }
+  auto h = std::make_unique<OperatorHarness>(std::make_unique<RollingAggregate>(every_kind()));
+  std::vector<std::string> actual;
+  int64_t max_time = kMinTime;
+  for (size_t i = 0; i < arrivals.size(); i += 10) {
+    std::vector<InputRecord> batch(arrivals.begin() + static_cast<std::ptrdiff_t>(i),
+                                   arrivals.begin() + static_cast<std::ptrdiff_t>(i + 10));
+    for (const auto& r : batch) max_time = std::max(max_time, r.time);
+    h->process(batch);
+    h->watermark(max_time - kBound - 1);
+    if (i == 700) {
+      EXPECT_GT(h->op_as<RollingAggregate>().held_events(), 0u);
+      const std::string snap = h->snapshot();
+      for (auto& l : h->take_output_lines()) actual.push_back(l);
+      h = std::make_unique<OperatorHarness>(std::make_unique<RollingAggregate>(every_kind()));
+      h->restore(snap);
+      h->watermark(max_time - kBound - 1);
+    }
+  }
+  h->end_of_input();
+  EXPECT_EQ(h->op_as<RollingAggregate>().late_events(), 0u);
+  EXPECT_EQ(h->op_as<RollingAggregate>().held_events(), 0u);
+  for (auto& l : h->take_output_lines()) actual.push_back(l);
+  std::sort(actual.begin(), actual.end());
+  const std::vector<std::string> expected = reference_output(events);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) ASSERT_EQ(actual[i], expected[i]) << i;
+}
+
+TEST(RollingAggregate, AllowedLatenessUpdatesAndReEmitsThenLateEventsAreCounted) {
+  const Config c =
+      parse("window: 10s\nallowed_lateness: 5s\nname: t\ntraits: [{name: n, fn: count}]");
+  OperatorHarness h(std::make_unique<RollingAggregate>(c));
+  h.process({{"u1", 1000, "view"}});
+  h.watermark(8000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u1 @1000 t n=1"));
+  h.process({{"u1", 4000, "view"}});  // behind the watermark, within the lateness
+  EXPECT_THAT(h.take_output_lines(), ElementsAre("derived u1 @8001 t n=2"));
+  h.process({{"u1", 3000, "view"}});  // 8000 - 5000: later than allowed
+  EXPECT_THAT(h.output(), IsEmpty());
+  EXPECT_EQ(h.op_as<RollingAggregate>().late_events(), 1u);
+  EXPECT_EQ(h.op_as<RollingAggregate>().late_accepted(), 1u);
+  EXPECT_EQ(h.dead_letters().count(std::string(RollingAggregate::kLateReason)), 1u);
+  h.end_of_input();
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre("derived u1 @11000 t n=1", "derived u1 @14000 t n=0"));
+}
+
+TEST(RollingAggregate, FilterConfigErrorsNameTheLineAndColumn) {
+  const auto error = [](const std::string& yaml) {
+    try {
+      parse(yaml);
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(error("window: 1s\nwhere: 'v >'\ntraits: [{name: n, fn: count}]"),
+              HasSubstr("test.yaml:2:"));
+  EXPECT_THAT(error("window: 1s\ntraits:\n  - {name: n, fn: count, where: 'v in 3'}"),
+              HasSubstr("test.yaml:3:"));
+  EXPECT_THAT(error("window: 1s\ntraits:\n  - {name: n, fn: count, events: []}"),
+              HasSubstr("at least one event"));
+  EXPECT_THAT(error("window: 1s\nallowed_lateness: -1s\ntraits: [{name: n, fn: count}]"),
+              Not(HasSubstr("no error")));
+  EXPECT_THAT(error("window: 1s\ntraits: [{name: n, fn: last}]"), HasSubstr("needs a 'property'"));
 }
 
 // Identity merge hooks: the merged-away profile's events move to the survivor on another
