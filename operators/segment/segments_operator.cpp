@@ -76,6 +76,7 @@ SegmentsOperator::SegmentsOperator(const Config& config)
     : config_(config),
       entered_(intern("entered")),
       exited_(intern("exited")),
+      profile_id_property_(intern("profile_id")),
       segment_property_(intern("segment")),
       change_property_(intern("change")),
       version_property_(intern("rule_version")),
@@ -346,7 +347,8 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
     ++counts.members;
   }
   RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
-  b.set(segment_property_, Value::string(segment.name))
+  b.set(profile_id_property_, Value::string(key))
+      .set(segment_property_, Value::string(segment.name))
       .set(change_property_, inside ? exited_value_ : entered_value_)
       .set(version_property_, Value::integer(segment.version));
   if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
@@ -400,7 +402,8 @@ void SegmentsOperator::export_profile(std::string_view merged, int64_t time, Sta
     --counts_[index].members;
     const Segment& segment = config_.rules.segments[index];
     RecordBuilder b = out.add(EventKind::kDerived, merged, at, exited_);
-    b.set(segment_property_, Value::string(segment.name))
+    b.set(profile_id_property_, Value::string(merged))
+        .set(segment_property_, Value::string(segment.name))
         .set(change_property_, exited_value_)
         .set(version_property_, Value::integer(segment.version))
         .set("merged", Value::boolean(true));

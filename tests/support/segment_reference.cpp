@@ -250,6 +250,7 @@ std::vector<std::string> reference_segment_changes(const SegmentRules& rules,
         r.key = key;
         r.time = now;
         r.event = inside[i] ? "exited" : "entered";
+        r.properties.emplace_back("profile_id", "\"" + key + "\"");
         r.properties.emplace_back("segment", "\"" + s.name + "\"");
         r.properties.emplace_back("change", "\"" + r.event + "\"");
         r.properties.emplace_back("rule_version", std::to_string(s.version));

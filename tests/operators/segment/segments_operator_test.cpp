@@ -54,9 +54,9 @@ segments:
   const auto out =
       run(*config, {ev("u1", 1 * kMin, "Product Viewed"), ev("u1", 2 * kMin, "Page"),
                     ev("u1", 3 * kMin, "Product Viewed"), ev("u1", 4 * kMin, "Product Viewed")});
-  EXPECT_THAT(out, ElementsAre("derived u1 @240000 entered segment=\"high_intent\" "
+  EXPECT_THAT(out, ElementsAre("derived u1 @240000 entered profile_id=\"u1\" segment=\"high_intent\" "
                                "change=\"entered\" rule_version=3 views=3",
-                               "derived u1 @660000 exited segment=\"high_intent\" "
+                               "derived u1 @660000 exited profile_id=\"u1\" segment=\"high_intent\" "
                                "change=\"exited\" rule_version=3 views=2"));
 }
 
@@ -79,7 +79,7 @@ segments:
           {{"properties.revenue", int64_t{40}}, {"properties.currency", std::string("USD")}})});
   h.watermark(3000);
   EXPECT_THAT(h.take_output_lines(),
-              ElementsAre("derived u1 @3000 entered segment=\"big_spender\" change=\"entered\" "
+              ElementsAre("derived u1 @3000 entered profile_id=\"u1\" segment=\"big_spender\" change=\"entered\" "
                           "rule_version=1 emitted_at=777 spend=100"));
 }
 
@@ -95,11 +95,11 @@ segments:
       run(*config, {ev("u1", 1 * kMin, "Product Added"), ev("u1", 5 * kMin, "Product Added"),
                     ev("u1", 20 * kMin, "Order Completed"), ev("u1", 30 * kMin, "Product Added"),
                     ev("u1", 40 * kMin, "Order Completed"), ev("u2", 41 * kMin, "Product Added")});
-  EXPECT_THAT(out, ElementsAre("derived u1 @960000 entered segment=\"cart_abandoners\" "
+  EXPECT_THAT(out, ElementsAre("derived u1 @960000 entered profile_id=\"u1\" segment=\"cart_abandoners\" "
                                "change=\"entered\" rule_version=1 added_at=60000",
-                               "derived u1 @1200000 exited segment=\"cart_abandoners\" "
+                               "derived u1 @1200000 exited profile_id=\"u1\" segment=\"cart_abandoners\" "
                                "change=\"exited\" rule_version=1 added_at=null",
-                               "derived u2 @3360000 entered segment=\"cart_abandoners\" "
+                               "derived u2 @3360000 entered profile_id=\"u2\" segment=\"cart_abandoners\" "
                                "change=\"entered\" rule_version=1 added_at=2460000"));
 }
 
@@ -117,9 +117,9 @@ segments:
                     ev("u1", 10 * kMin, "Product Viewed", {{"properties.price", 5.0}}),
                     ev("u1", 30 * kMin, "Product Viewed", {{"properties.price", 600.0}})});
   // Matures at 1h, the first ends at 2h but the second (30m) holds until 2h30.
-  EXPECT_THAT(out, ElementsAre("derived u1 @3600000 entered segment=\"browsed_premium\" "
+  EXPECT_THAT(out, ElementsAre("derived u1 @3600000 entered profile_id=\"u1\" segment=\"browsed_premium\" "
                                "change=\"entered\" rule_version=1 viewed_at=0",
-                               "derived u1 @9000000 exited segment=\"browsed_premium\" "
+                               "derived u1 @9000000 exited profile_id=\"u1\" segment=\"browsed_premium\" "
                                "change=\"exited\" rule_version=1 viewed_at=null"));
 }
 
@@ -135,11 +135,11 @@ segments:
   const int64_t day = 86'400'000;
   const auto out =
       run(*config, {ev("u1", 0, "Page"), ev("u1", day, "Page"), ev("u1", 5 * day, "Page")});
-  EXPECT_THAT(out, ElementsAre("derived u1 @259200000 entered segment=\"churn_risk\" "
+  EXPECT_THAT(out, ElementsAre("derived u1 @259200000 entered profile_id=\"u1\" segment=\"churn_risk\" "
                                "change=\"entered\" rule_version=1 recent=2 idle_ms=172800000",
-                               "derived u1 @432000000 exited segment=\"churn_risk\" "
+                               "derived u1 @432000000 exited profile_id=\"u1\" segment=\"churn_risk\" "
                                "change=\"exited\" rule_version=1 recent=3 idle_ms=0",
-                               "derived u1 @604800000 entered segment=\"churn_risk\" "
+                               "derived u1 @604800000 entered profile_id=\"u1\" segment=\"churn_risk\" "
                                "change=\"entered\" rule_version=1 recent=3 idle_ms=172800000"));
 }
 
@@ -159,8 +159,8 @@ segments:
   EXPECT_THAT(
       out,
       ElementsAre(
-          "derived u1 @2000 entered segment=\"premium\" change=\"entered\" rule_version=1 c1=true",
-          "derived u1 @3000 exited segment=\"premium\" change=\"exited\" rule_version=1 c1=false"));
+          "derived u1 @2000 entered profile_id=\"u1\" segment=\"premium\" change=\"entered\" rule_version=1 c1=true",
+          "derived u1 @3000 exited profile_id=\"u1\" segment=\"premium\" change=\"exited\" rule_version=1 c1=false"));
 }
 
 TEST(SegmentsOperator, LocalHourAndWeekdayInTheProfilesTimeZone) {
@@ -178,11 +178,11 @@ segments:
                                  ev("nowhere", saturday_1630_utc + 2 * 3'600'000, "Page",
                                     {{"context.timezone", std::string("Not/AZone")}}),
                                  ev("newyork", saturday_1630_utc + 6 * 3'600'000, "Page")});
-  EXPECT_THAT(out, ElementsAre("derived berlin @1717259400000 entered segment=\"weekend_evening\" "
+  EXPECT_THAT(out, ElementsAre("derived berlin @1717259400000 entered profile_id=\"berlin\" segment=\"weekend_evening\" "
                                "change=\"entered\" rule_version=1 c1=true",
-                               "derived nowhere @1717266600000 entered segment=\"weekend_evening\" "
+                               "derived nowhere @1717266600000 entered profile_id=\"nowhere\" segment=\"weekend_evening\" "
                                "change=\"entered\" rule_version=1 c1=true",
-                               "derived newyork @1717281000000 entered segment=\"weekend_evening\" "
+                               "derived newyork @1717281000000 entered profile_id=\"newyork\" segment=\"weekend_evening\" "
                                "change=\"entered\" rule_version=1 c1=true"));
 }
 
@@ -200,16 +200,16 @@ segments:
   EXPECT_THAT(
       out,
       ElementsAre(
-          "derived u1 @1000 entered segment=\"never_bought\" change=\"entered\" rule_version=1 n=0",
-          "derived u1 @2000 exited segment=\"never_bought\" change=\"exited\" rule_version=1 n=1",
-          "derived u1 @2000 entered segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
-          "derived u2 @2500 entered segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
-          "derived u1 @3602000 entered segment=\"never_bought\" change=\"entered\" rule_version=1 "
+          "derived u1 @1000 entered profile_id=\"u1\" segment=\"never_bought\" change=\"entered\" rule_version=1 n=0",
+          "derived u1 @2000 exited profile_id=\"u1\" segment=\"never_bought\" change=\"exited\" rule_version=1 n=1",
+          "derived u1 @2000 entered profile_id=\"u1\" segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
+          "derived u2 @2500 entered profile_id=\"u2\" segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
+          "derived u1 @3602000 entered profile_id=\"u1\" segment=\"never_bought\" change=\"entered\" rule_version=1 "
           "n=0",
-          "derived u1 @3602000 exited segment=\"buyers\" change=\"exited\" rule_version=1 c1=0",
-          "derived u2 @3602500 entered segment=\"never_bought\" change=\"entered\" rule_version=1 "
+          "derived u1 @3602000 exited profile_id=\"u1\" segment=\"buyers\" change=\"exited\" rule_version=1 c1=0",
+          "derived u2 @3602500 entered profile_id=\"u2\" segment=\"never_bought\" change=\"entered\" rule_version=1 "
           "n=0",
-          "derived u2 @3602500 exited segment=\"buyers\" change=\"exited\" rule_version=1 c1=0"));
+          "derived u2 @3602500 exited profile_id=\"u2\" segment=\"buyers\" change=\"exited\" rule_version=1 c1=0"));
 }
 
 TEST(SegmentsOperator, DistinctExitConditionHysteresis) {
@@ -224,8 +224,8 @@ segments:
   EXPECT_THAT(
       out,
       ElementsAre(
-          "derived u1 @120000 entered segment=\"hot\" change=\"entered\" rule_version=1 n=3 m=3",
-          "derived u1 @660000 exited segment=\"hot\" change=\"exited\" rule_version=1 n=1 m=1"));
+          "derived u1 @120000 entered profile_id=\"u1\" segment=\"hot\" change=\"entered\" rule_version=1 n=3 m=3",
+          "derived u1 @660000 exited profile_id=\"u1\" segment=\"hot\" change=\"exited\" rule_version=1 n=1 m=1"));
 }
 
 TEST(SegmentsOperator, CooldownDelaysReentryToItsEnd) {
@@ -241,10 +241,10 @@ segments:
       run(*config, {ev("u1", 0, "A"), ev("u1", 5 * kMin, "A"), ev("u1", 10 * kMin + 30'000, "A")});
   EXPECT_THAT(
       out,
-      ElementsAre("derived u1 @0 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
-                  "derived u1 @60000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0",
-                  "derived u1 @660000 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
-                  "derived u1 @690000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0"));
+      ElementsAre("derived u1 @0 entered profile_id=\"u1\" segment=\"s\" change=\"entered\" rule_version=1 c1=1",
+                  "derived u1 @60000 exited profile_id=\"u1\" segment=\"s\" change=\"exited\" rule_version=1 c1=0",
+                  "derived u1 @660000 entered profile_id=\"u1\" segment=\"s\" change=\"entered\" rule_version=1 c1=1",
+                  "derived u1 @690000 exited profile_id=\"u1\" segment=\"s\" change=\"exited\" rule_version=1 c1=0"));
 }
 
 TEST(SegmentsOperator, OutOfOrderInputGivesTheSameOutput) {
@@ -336,7 +336,7 @@ segments:
   op.merge_profile("u1", anon, out);
   h.watermark(4000);
   EXPECT_THAT(h.take_output_lines(),
-              ElementsAre("derived u1 @3001 entered segment=\"s\" change=\"entered\" "
+              ElementsAre("derived u1 @3001 entered profile_id=\"u1\" segment=\"s\" change=\"entered\" "
                           "rule_version=1 c1=3"));
 }
 
