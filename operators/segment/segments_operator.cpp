@@ -45,6 +45,11 @@ bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
 }
 
+int64_t quarter_hour(int64_t time) {
+  constexpr int64_t kQuarter = 15 * 60 * 1000;
+  return time >= 0 ? time / kQuarter : -((-(time + 1)) / kQuarter) - 1;
+}
+
 void add_unique(std::vector<uint32_t>& v, uint32_t x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
@@ -102,8 +107,9 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   // Each distinct `where` is tested once per event: where_results_ caches the outcomes.
   for (uint32_t id : where_tested_) where_results_[id] = kUntested;
   where_tested_.clear();
-  auto matches = [&](const EventMatch& m) {
-    if (!has_event(m, r.event)) return false;
+  // `named`: the event's name is known to be one `m` takes (found through the index).
+  auto matches = [&](const EventMatch& m, bool named) {
+    if (!named && !has_event(m, r.event)) return false;
     if (!m.where) return true;
     int8_t& result = where_results_[m.where_id];
     if (result == kUntested) {
@@ -112,21 +118,23 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
     }
     return result == 1;
   };
-  auto feed = [&](uint32_t id) {
+  // `indexed`: found under the event's name (an absence leaf is indexed under the names of
+  // both its lists, so which one matched is checked).
+  auto feed = [&](uint32_t id, bool indexed) {
     const Leaf& leaf = rules.leaves[id];
     if (leaf.kind == LeafKind::kAbsence) {
-      if (matches(leaf.then)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
-      if (matches(leaf.match)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
+      if (matches(leaf.then, false)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
+      if (matches(leaf.match, false)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
       return;
     }
-    if (!matches(leaf.match)) return;
+    if (!matches(leaf.match, indexed)) return;
     double value = 1;
     if (leaf.of && !leaf.of->number(RecordProperties(in, r), value)) return;
     e.feeds.push_back({LeafFeed::Role::kMatch, id, value});
   };
   if (const auto it = rules.leaves_by_event.find(r.event); it != rules.leaves_by_event.end())
-    for (uint32_t id : it->second) feed(id);
-  for (uint32_t id : rules.leaves_of_every_event) feed(id);
+    for (uint32_t id : it->second) feed(id, true);
+  for (uint32_t id : rules.leaves_of_every_event) feed(id, true);
   if (!rules.leaves_by_profile_property.empty()) {
     for (const Property& p : in.properties(r))
       if (rules.leaves_by_profile_property.contains(p.name))
@@ -211,8 +219,11 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
         if (s.update_property(u.name, now, u.value))
           for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
             add_unique(touched_, leaf);
+      // Local hour and weekday cannot change within a quarter hour of UTC (every zone's
+      // offset, and every offset change, falls on a quarter hour).
+      if (s.last_event_time == kMinTime || quarter_hour(s.last_event_time) != quarter_hour(now))
+        for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
       s.last_event_time = std::max(s.last_event_time, now);
-      for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
@@ -233,6 +244,13 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     std::sort(segments_.begin(), segments_.end());
     segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
     for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
+    if (s.cleanup_at != kMinTime && s.cleanup_at <= now) {
+      // No outcome changes here (those leaves have none by themselves): only state to drop.
+      s.cleanup_at = kMinTime;
+      touched_.clear();
+      for (const auto& [id, st] : s.leaves) touched_.push_back(id);
+      for (uint32_t leaf : touched_) refresh_leaf(s, leaf, now);
+    }
   }
 }
 
@@ -242,7 +260,12 @@ void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
   LeafState* st = s.leaf(id);
   if (st == nullptr) return;
   prune_leaf(leaf, *st, now);
-  const int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now);
+  bool empties_only = false;
+  int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now, &empties_only);
+  if (empties_only) {  // one cleanup instant for all such leaves of the profile
+    s.cleanup_at = std::max(s.cleanup_at, deadline);
+    deadline = kMaxTime;
+  }
   // A deadline that fired is gone from the set already; one still pending is moved only if
   // it changed (appending to a window keeps its oldest entry's expiry).
   const bool pending = st->deadline > now && st->deadline != kMaxTime;
@@ -255,6 +278,7 @@ void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
   s.deadlines.clear();
+  s.cleanup_at = kMinTime;
   for (auto& [id, st] : s.leaves) st.deadline = kMaxTime;
   std::vector<uint32_t> ids;
   for (const auto& [id, st] : s.leaves) ids.push_back(id);
@@ -314,7 +338,8 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
     LeafState* st = s.leaf(leaf);
     // A count window untouched now may hold entries that expired since its last refresh
     // (its deadline waits for a change of the test's outcome).
-    if (st != nullptr && rules.leaves[leaf].kind == LeafKind::kWindow)
+    if (st != nullptr &&
+        (rules.leaves[leaf].kind == LeafKind::kWindow || rules.leaves[leaf].kind == LeafKind::kRfm))
       prune_leaf(rules.leaves[leaf], *st, now);
     results_.push_back(evaluate_leaf(rules.leaves[leaf], st, profile, now));
   }
@@ -359,6 +384,7 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
 int64_t SegmentsOperator::next_instant(const ProfileState& s) {
   int64_t next =
       std::min(s.evaluate_all_at, s.buffered.empty() ? kMaxTime : s.buffered.front().time);
+  if (s.cleanup_at != kMinTime) next = std::min(next, s.cleanup_at);
   return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->time);
 }
 

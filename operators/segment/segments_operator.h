@@ -120,8 +120,8 @@ class SegmentsOperator final : public Operator {
   void recycle_event(PendingEvent&& e);
 
   const Config& config_;
-  SymbolId entered_, exited_, profile_id_property_, segment_property_, change_property_, version_property_,
-      emitted_at_property_;
+  SymbolId entered_, exited_, profile_id_property_, segment_property_, change_property_,
+      version_property_, emitted_at_property_;
   Value entered_value_ = Value::string("entered");
   Value exited_value_ = Value::string("exited");
   std::string origin_;
