@@ -23,6 +23,18 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   for (size_t i = 0; i < s.size();) {
+    // A run of printable ASCII needing no escape is appended at once.
+    size_t plain = i;
+    while (plain < s.size()) {
+      const auto b = static_cast<unsigned char>(s[plain]);
+      if (b < 0x20 || b >= 0x80 || b == '"' || b == '\\') break;
+      ++plain;
+    }
+    if (plain > i) {
+      out.append(s.data() + i, plain - i);
+      i = plain;
+      continue;
+    }
     const char c = s[i];
     switch (c) {
       case '"':
@@ -73,13 +85,30 @@ void append_iso8601(std::string& out, int64_t epoch_ms) {
   const auto day = floor<days>(tp);
   const year_month_day ymd{day};
   const hh_mm_ss hms{tp - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(hms.subseconds().count()));
-  out += buf;
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {  // outside what the fixed-width form below covers
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", year,
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()),
+                  static_cast<int>(hms.subseconds().count()));
+    out += buf;
+    return;
+  }
+  char buf[25] = "0000-00-00T00:00:00.000Z";  // digits filled in field by field
+  auto put = [&](size_t end, int digits, int64_t v) {
+    for (int k = 0; k < digits; ++k, v /= 10)
+      buf[end - static_cast<size_t>(k)] = static_cast<char>('0' + v % 10);
+  };
+  put(3, 4, year);
+  put(6, 2, static_cast<unsigned>(ymd.month()));
+  put(9, 2, static_cast<unsigned>(ymd.day()));
+  put(12, 2, hms.hours().count());
+  put(15, 2, hms.minutes().count());
+  put(18, 2, hms.seconds().count());
+  put(22, 3, hms.subseconds().count());
+  out.append(buf, 24);
 }
 
 }  // namespace segflow

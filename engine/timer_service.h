@@ -1,17 +1,30 @@
 // TimerService: event-time and processing-time timers of one keyed subtask. A timer is
 // (time, key, tag); registering the same triple twice keeps one. Event-time timers fire,
-// in time order, when the watermark reaches their time; processing-time timers when the
-// Clock does. Timers are part of the operator's snapshot.
+// in order of (time, key, tag), when the watermark reaches their time; processing-time
+// timers when the Clock does. Timers are part of the operator's snapshot.
+//
+// Layout (cheap register / delete / pop, no allocation per timer in the steady state):
+// keys are interned per service (an id per distinct key; keys no queued entry refers to are
+// forgotten in batches, and their ids reused); each time domain has a set of live (time, key id,
+// tag) triples and a binary min-heap of the same triples. Deleting only removes the triple from the
+// live set; the heap entry becomes stale and is dropped when it reaches the top, or when stale
+// entries outnumber live ones (the heap is rebuilt from the live set). The top of each heap is
+// always live, so next_time is exact.
 // Thread safety: owned by one subtask; used by its thread only.
 #pragma once
 
 #include <cstdint>
-#include <set>
+#include <deque>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include "engine/key_group.h"
 #include "engine/state_io.h"
+#include "engine/string_hash.h"
 
 namespace segflow {
 
@@ -31,13 +44,14 @@ class TimerService {
   void register_timer(TimeDomain domain, int64_t time, std::string_view key, uint32_t tag = 0);
   void delete_timer(TimeDomain domain, int64_t time, std::string_view key, uint32_t tag = 0);
 
-  // Runtime side: removes and returns, one by one in time order, the timers due at `time`.
-  // Timers registered while firing are considered too (if due).
+  // Runtime side: removes and returns, one by one in (time, key, tag) order, the timers due
+  // at `time`. Timers registered while firing are considered too (if due).
   bool pop_due(TimeDomain domain, int64_t time, Timer& out);
   // Earliest pending timer time of `domain`, or INT64_MAX.
   int64_t next_time(TimeDomain domain) const;
-  size_t size() const { return event_.size() + processing_.size(); }
+  size_t size() const { return event_.live.size() + processing_.live.size(); }
 
+  // Format: the live timers of each domain as a std::vector<Timer>, ascending.
   void snapshot(StateWriter& w) const;
   void restore(StateReader& r);
   // Restores only the timers whose key falls in `key_groups` (rescaling: the others belong
@@ -45,11 +59,47 @@ class TimerService {
   void restore(StateReader& r, const KeyGroupRange& key_groups, uint32_t max_parallelism);
 
  private:
-  std::set<Timer>& timers(TimeDomain d) {
-    return d == TimeDomain::kEventTime ? event_ : processing_;
-  }
-  std::set<Timer> event_;
-  std::set<Timer> processing_;
+  // A timer as queued: its key by id (keys_).
+  struct Entry {
+    int64_t time = 0;
+    uint32_t key = 0;
+    uint32_t tag = 0;
+    bool operator==(const Entry&) const = default;
+  };
+  struct EntryHash {
+    size_t operator()(const Entry& e) const;
+  };
+  // The timers of one time domain.
+  struct Queue {
+    std::vector<Entry> heap;                           // min-heap; may hold deleted entries
+    boost::unordered_flat_set<Entry, EntryHash> live;  // the pending timers
+  };
+  // A key and the number of heap entries (of both queues) that refer to it. Ids of keys no
+  // longer interned are in free_keys_.
+  struct Key {
+    std::string name;
+    uint32_t refs = 0;
+    bool interned = false;
+  };
+
+  Queue& queue(TimeDomain d) { return d == TimeDomain::kEventTime ? event_ : processing_; }
+  // The id of `key`, interning it (with no reference yet) if new.
+  uint32_t key_id(std::string_view key);
+  void release(uint32_t key);
+  // (time, key name, tag) order; `a` after `b` (std heap functions build max-heaps).
+  bool later(const Entry& a, const Entry& b) const;
+  void push(Queue& q, const Entry& e);
+  Entry pop(Queue& q);
+  // Drops stale entries from the top, and rebuilds the heap when most entries are stale.
+  void tidy(Queue& q);
+  std::vector<Timer> sorted(const Queue& q) const;
+
+  Queue event_;
+  Queue processing_;
+  std::deque<Key> keys_;  // a deque: key_ids_ views the names, which must not move
+  std::vector<uint32_t> free_keys_;
+  size_t unreferenced_ = 0;  // interned keys with no heap entry
+  boost::unordered_flat_map<std::string_view, uint32_t, StringHash, StringEq> key_ids_;
 };
 
 }  // namespace segflow

@@ -49,7 +49,7 @@ int64_t recency_change(const Leaf& leaf, int64_t last, int64_t now) {
 // A window's next instant with no event: for a count, the first entry expiry after which the
 // test may flip (it is a function of the count alone), else the last entry's (the state
 // empties then); other functions: the oldest entry's expiry.
-int64_t window_change(const Leaf& leaf, const LeafEntries& entries) {
+int64_t window_change(const Leaf& leaf, const LeafEntries& entries, bool& empties_only) {
   if (leaf.fn != WindowFn::kCount) return add_time(entries.front().first, leaf.within_ms);
   // As the count falls from n, the outcome can first differ only where the comparison's
   // class (below, equal to, above the threshold) changes: at floor(v) or ceil(v) - 1.
@@ -58,9 +58,34 @@ int64_t window_change(const Leaf& leaf, const LeafEntries& entries) {
   double flips_at = -1;  // the largest count below n with the other outcome
   for (const double c : {std::floor(leaf.test.value), std::ceil(leaf.test.value) - 1})
     if (c >= 0 && c < n && leaf.test.holds(c) != holds_now) flips_at = std::max(flips_at, c);
-  if (flips_at < 0) return add_time(entries.back().first, leaf.within_ms);
+  if (flips_at < 0) {
+    empties_only = true;
+    return add_time(entries.back().first, leaf.within_ms);
+  }
   const auto dropped = static_cast<size_t>(n - flips_at);
   return add_time(entries[dropped - 1].first, leaf.within_ms);
+}
+
+// An RFM score, 1..5 (segment_rules.h, RfmSettings).
+int rfm_score(const Leaf& leaf, const LeafState* state, int64_t now) {
+  const auto& t = leaf.thresholds;
+  if (leaf.score == RfmScore::kRecency) {
+    if (state == nullptr || state->last == kMinTime) return 1;
+    const double since = static_cast<double>(now) - static_cast<double>(state->last);
+    for (size_t i = 0; i < t.size(); ++i)
+      if (since < t[i]) return 5 - static_cast<int>(i);
+    return 1;
+  }
+  double value = 0;
+  if (state != nullptr) {
+    if (leaf.score == RfmScore::kFrequency) {
+      value = static_cast<double>(state->entries.size());
+    } else {
+      for (const auto& e : state->entries) value += e.second;
+    }
+  }
+  return 1 +
+         static_cast<int>(std::count_if(t.begin(), t.end(), [&](double x) { return value >= x; }));
 }
 
 }  // namespace
@@ -93,6 +118,15 @@ void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_
     case LeafKind::kRecency:
       state.last = std::max(state.last, time);
       break;
+    case LeafKind::kRfm:
+      if (leaf.score == RfmScore::kRecency) {
+        state.last = std::max(state.last, time);
+      } else {
+        const std::pair<int64_t, double> entry{time, feed.value};
+        state.entries.insert(std::upper_bound(state.entries.begin(), state.entries.end(), entry),
+                             entry);
+      }
+      break;
     case LeafKind::kProfile:
       break;
   }
@@ -100,7 +134,7 @@ void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_
 
 void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
   auto& entries = state.entries;
-  if (leaf.kind == LeafKind::kWindow) {
+  if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {  // rfm r: no entries
     const auto first_kept = std::find_if(entries.begin(), entries.end(), [&](const auto& e) {
       return add_time(e.first, leaf.within_ms) > now;
     });
@@ -146,14 +180,24 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
       const bool holds = leaf.profile->test(profile);
       return {holds, make_value(LeafValue::Kind::kBool, holds ? 1 : 0)};
     }
+    case LeafKind::kRfm: {
+      const auto score = static_cast<double>(rfm_score(leaf, state, now));
+      return {leaf.test.holds(score), make_value(LeafValue::Kind::kInt, score)};
+    }
   }
   return {};
 }
 
-int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now) {
+int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now, bool* empties_only) {
+  bool empties = false;
+  if (empties_only != nullptr) *empties_only = false;
   switch (leaf.kind) {
-    case LeafKind::kWindow:
-      return state.entries.empty() ? kMaxTime : window_change(leaf, state.entries);
+    case LeafKind::kWindow: {
+      if (state.entries.empty()) return kMaxTime;
+      const int64_t at = window_change(leaf, state.entries, empties);
+      if (empties_only != nullptr) *empties_only = empties;
+      return at;
+    }
     case LeafKind::kAbsence: {
       if (state.entries.empty()) return kMaxTime;
       const int64_t matures = add_time(state.entries.front().first, leaf.within_ms);
@@ -164,6 +208,15 @@ int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now) {
       return state.last == kMinTime ? kMaxTime : recency_change(leaf, state.last, now);
     case LeafKind::kProfile:
       return kMaxTime;
+    case LeafKind::kRfm: {
+      if (leaf.score != RfmScore::kRecency)  // the value changes as the oldest entry ages out
+        return state.entries.empty() ? kMaxTime
+                                     : add_time(state.entries.front().first, leaf.within_ms);
+      if (state.last == kMinTime) return kMaxTime;
+      for (const double t : leaf.thresholds)
+        if (const int64_t at = add_time(state.last, static_cast<int64_t>(t)); at > now) return at;
+      return kMaxTime;
+    }
   }
   return kMaxTime;
 }

@@ -35,8 +35,11 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
                          int64_t now);
 // An instant after `now` at which the test's outcome or the state may change with no event,
 // no later than the first such change; kMaxTime: never. A count window's value changes
-// at every expiry in between: prune_leaf before reading it then.
-int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now);
+// at every expiry in between: prune_leaf before reading it then. `*empties_only` (when
+// given) is set when the outcome cannot change with no event and the instant is only when
+// the state empties (a count window that can only fall to counts of the same outcome).
+int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now,
+                    bool* empties_only = nullptr);
 
 // a + b, saturating at kMaxTime (b >= 0).
 inline int64_t add_time(int64_t a, int64_t b) { return a > kMaxTime - b ? kMaxTime : a + b; }

@@ -197,6 +197,7 @@ void ProfileState::merge(const ProfileState& other) {
   applied_until = std::max(applied_until, other.applied_until);
   evaluated = evaluated && other.evaluated;
   deadlines.clear();
+  cleanup_at = kMinTime;
 }
 
 void ProfileState::write(StateWriter& w) const {

@@ -110,6 +110,9 @@ struct ProfileState {
   // and `applied_until`; not part of the snapshot (rebuilt on restore and merge). A sorted
   // vector: a profile has a few, and no node is allocated per deadline.
   boost::container::flat_set<Deadline> deadlines;
+  // When every leaf whose state only empties with no event (no deadline of its own) is
+  // empty: its state is dropped then. kMinTime: none. Derived, like deadlines.
+  int64_t cleanup_at = kMinTime;
 
   // Inserts `e` after any buffered event of the same time.
   void buffer(PendingEvent e);

@@ -10,8 +10,8 @@ namespace segflow {
 namespace {
 
 // Reads "<op> <number>" or, with `durations`, "<op> <duration>" (e.g. ">= 30d").
-Comparison parse_comparison(const ConfigNode& node, const std::string& key, bool durations) {
-  const std::string text = node.string(key);
+Comparison parse_comparison(const ConfigNode& node, const std::string& key, bool durations,
+                            std::string text) {
   static const std::pair<const char*, CompareOp> kOps[] = {
       {">=", CompareOp::kGe}, {"<=", CompareOp::kLe}, {"==", CompareOp::kEq},
       {"!=", CompareOp::kNe}, {">", CompareOp::kGt},  {"<", CompareOp::kLt}};
@@ -43,6 +43,36 @@ Comparison parse_comparison(const ConfigNode& node, const std::string& key, bool
   return c;
 }
 
+Comparison parse_comparison(const ConfigNode& node, const std::string& key, bool durations) {
+  return parse_comparison(node, key, durations, node.string(key));
+}
+
+// Four ascending thresholds (durations in ms with `durations`).
+std::vector<double> parse_thresholds(const ConfigNode& node, const std::string& key,
+                                     bool durations) {
+  std::vector<double> out;
+  for (const std::string& text : node.strings(key)) {
+    double v = 0;
+    if (durations) {
+      const auto ms = parse_duration_ms(text);
+      if (!ms) node.fail_at(key, "'" + text + "' is not a duration (e.g. 30d, 12h, 15m)");
+      v = static_cast<double>(*ms);
+    } else {
+      const char* end = text.data() + text.size();
+      const auto [p, ec] = std::from_chars(text.data(), end, v);
+      if (text.empty() || ec != std::errc() || p != end)
+        node.fail_at(key, "'" + text + "' is not a number");
+    }
+    if (!out.empty() && v <= out.back())
+      node.fail_at(key, "'" + key + "' thresholds must be ascending");
+    out.push_back(v);
+  }
+  if (out.size() != 4)
+    node.fail_at(key, "'" + key + "' needs 4 thresholds (between scores 1..5), found " +
+                          std::to_string(out.size()));
+  return out;
+}
+
 EventMatch parse_match(const ConfigNode& node, const std::string& events_key,
                        const std::string& where_key, bool required) {
   EventMatch m;
@@ -66,14 +96,15 @@ class Builder {
 
   uint32_t condition(const ConfigNode& node, Segment& segment, uint32_t segment_id) {
     node.expect_map();
-    static const char* kKinds[] = {"all", "any", "not", "window", "absence", "recency", "profile"};
+    static const char* kKinds[] = {"all",     "any",     "not",     "window",
+                                   "absence", "recency", "profile", "rfm"};
     std::vector<std::string> present;
     for (const char* k : kKinds)
       if (node.has(k)) present.emplace_back(k);
     if (present.size() != 1)
       node.fail(
           "a condition needs exactly one of all, any, not, window, absence, recency, "
-          "profile");
+          "profile, rfm");
     const std::string& kind = present.front();
     ConditionNode c;
     if (kind == "all" || kind == "any") {
@@ -102,6 +133,8 @@ class Builder {
     if (kind == "profile") {
       l.kind = LeafKind::kProfile;
       l.profile = Expression::parse(node, "profile");
+    } else if (kind == "rfm") {
+      rfm_leaf(node, l);
     } else {
       const ConfigNode body = node.child(kind);
       body.expect_map();
@@ -152,6 +185,42 @@ class Builder {
     return id;
   }
 
+  // `rfm: "r >= 4"` (also "rfm.r >= 4"): a score, a comparison and the operator's settings.
+  void rfm_leaf(const ConfigNode& node, Leaf& l) {
+    if (!rules_.rfm) node.fail_at("rfm", "an rfm condition needs the operator's 'rfm:' settings");
+    std::string text = node.string("rfm");
+    if (text.starts_with("rfm.")) text.erase(0, 4);
+    static const std::pair<char, RfmScore> kScores[] = {
+        {'r', RfmScore::kRecency}, {'f', RfmScore::kFrequency}, {'m', RfmScore::kMonetary}};
+    const auto* it = std::find_if(std::begin(kScores), std::end(kScores), [&](const auto& p) {
+      return !text.empty() && text.front() == p.first;
+    });
+    if (it == std::end(kScores) || (text.size() > 1 && text[1] != ' ' && text[1] != '<' &&
+                                    text[1] != '>' && text[1] != '=' && text[1] != '!'))
+      node.fail_at("rfm", "'rfm' must read r, f or m, e.g. \"r >= 4\", found '" + text + "'");
+    l.kind = LeafKind::kRfm;
+    l.score = it->second;
+    std::string comparison = text.substr(1);
+    comparison.erase(0, comparison.find_first_not_of(' '));
+    l.test = parse_comparison(node, "rfm", false, comparison);
+    const RfmSettings& rfm = *rules_.rfm;
+    l.match.events = rfm.purchases.events;
+    if (rfm.purchases.where) l.match.where = rfm.purchases.where;
+    l.within_ms = rfm.within_ms;
+    switch (l.score) {
+      case RfmScore::kRecency:
+        l.thresholds = rfm.recency;
+        break;
+      case RfmScore::kFrequency:
+        l.thresholds = rfm.frequency;
+        break;
+      case RfmScore::kMonetary:
+        l.thresholds = rfm.monetary;
+        l.of = rfm.value;
+        break;
+    }
+  }
+
   void index(Leaf& l, uint32_t id) {
     auto add_events = [&](EventMatch& m) {
       if (m.where) {
@@ -168,6 +237,7 @@ class Builder {
     switch (l.kind) {
       case LeafKind::kWindow:
       case LeafKind::kRecency:
+      case LeafKind::kRfm:
         add_events(l.match);
         break;
       case LeafKind::kAbsence:
@@ -217,8 +287,22 @@ bool Comparison::holds(double x) const {
   }
 }
 
+RfmSettings RfmSettings::parse(const ConfigNode& node) {
+  node.expect_map();
+  RfmSettings s;
+  s.purchases = parse_match(node, "events", "where", true);
+  s.value = Expression::parse(node, "value", Expression::Kind::kNumber);
+  s.within_ms = positive_duration(node, "within");
+  s.recency = parse_thresholds(node, "recency", true);
+  s.frequency = parse_thresholds(node, "frequency", false);
+  s.monetary = parse_thresholds(node, "monetary", false);
+  node.finish();
+  return s;
+}
+
 SegmentRules SegmentRules::parse(const ConfigNode& owner, const std::string& key) {
   SegmentRules rules;
+  if (owner.has("rfm")) rules.rfm = RfmSettings::parse(owner.child("rfm"));
   rules.timezone = intern("context.timezone");
   rules.local_hour = intern("local_hour");
   rules.local_weekday = intern("local_weekday");

@@ -8,7 +8,9 @@
 //   recency: the time since the last matching event, compared with `since` (">= 30d");
 //   profile: an expression over the profile's latest known properties (traits from
 //            identify, context.*), plus local_hour (0-23) and local_weekday (1 = Monday ..
-//            7 = Sunday) of the latest event in the profile's context.timezone.
+//            7 = Sunday) of the latest event in the profile's context.timezone;
+//   rfm:     a comparison of one RFM score (r, f or m, 1..5, from the operator's `rfm:`
+//            thresholds) with a number ("r >= 4").
 // Every leaf gets an id; the indices map an event name, or a profile property, to the leaves
 // that read it, and a leaf to the segments that contain it, so an event only touches the
 // rules it can affect. Thread safety: immutable after parse; shared by all subtasks.
@@ -26,7 +28,8 @@
 
 namespace segflow {
 
-enum class LeafKind : uint8_t { kWindow, kAbsence, kRecency, kProfile };
+enum class LeafKind : uint8_t { kWindow, kAbsence, kRecency, kProfile, kRfm };
+enum class RfmScore : uint8_t { kRecency, kFrequency, kMonetary };
 enum class WindowFn : uint8_t { kCount, kSum, kMin, kMax, kAvg };
 enum class CompareOp : uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
 
@@ -66,6 +69,23 @@ struct Leaf {
   Comparison test;
   std::optional<Expression> profile;
   bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
+  // kRfm: match (the purchases), of (monetary: the value of one), within_ms (frequency and
+  // monetary), test (on the score), score and its 4 ascending thresholds (recency: ms).
+  RfmScore score = RfmScore::kRecency;
+  std::vector<double> thresholds;
+};
+
+// The operator's `rfm:` settings: which events are purchases, what one is worth, and the
+// thresholds of each score. Scores are 1..5: recency 5 when the last purchase is less than
+// recency[0] ago, 4 when less than recency[1], .., 1 otherwise (also with no purchase);
+// frequency (purchases in `within`) and monetary (their value) 1 + how many thresholds
+// they reach.
+struct RfmSettings {
+  EventMatch purchases;
+  std::optional<Expression> value;
+  int64_t within_ms = 0;
+  std::vector<double> recency, frequency, monetary;  // 4 ascending each
+  static RfmSettings parse(const ConfigNode& node);
 };
 
 // A node of a segment's condition tree: a leaf, or all/any/not of child nodes.
@@ -94,14 +114,16 @@ struct SegmentRules {
   std::vector<uint32_t> leaves_of_every_event;  // leaves with no event-name filter
   // Properties kept per profile (read by profile leaves) -> the leaves reading each.
   boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_profile_property;
-  std::vector<uint32_t> local_time_leaves;  // re-evaluated at every event of the profile
+  // Re-evaluated when the profile's latest event moves to another quarter hour (of UTC).
+  std::vector<uint32_t> local_time_leaves;
   std::vector<uint32_t> segments_entering_on_empty;
   uint32_t where_count = 0;       // distinct `where` expressions (EventMatch::where_id)
   SymbolId timezone = kNoSymbol;  // context.timezone
   SymbolId local_hour = kNoSymbol;
   SymbolId local_weekday = kNoSymbol;
+  std::optional<RfmSettings> rfm;  // the list owner's `rfm:`, for rfm leaves
 
-  // Parses a `segments:` list.
+  // Parses a `segments:` list, and `rfm:` (optional) beside it.
   static SegmentRules parse(const ConfigNode& list_owner, const std::string& key);
 };
 

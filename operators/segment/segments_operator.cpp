@@ -45,6 +45,11 @@ bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
 }
 
+int64_t quarter_hour(int64_t time) {
+  constexpr int64_t kQuarter = 15 * 60 * 1000;
+  return time >= 0 ? time / kQuarter : -((-(time + 1)) / kQuarter) - 1;
+}
+
 void add_unique(std::vector<uint32_t>& v, uint32_t x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
@@ -76,6 +81,7 @@ SegmentsOperator::SegmentsOperator(const Config& config)
     : config_(config),
       entered_(intern("entered")),
       exited_(intern("exited")),
+      profile_id_property_(intern("profile_id")),
       segment_property_(intern("segment")),
       change_property_(intern("change")),
       version_property_(intern("rule_version")),
@@ -112,8 +118,9 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   // Each distinct `where` is tested once per event: where_results_ caches the outcomes.
   for (uint32_t id : where_tested_) where_results_[id] = kUntested;
   where_tested_.clear();
-  auto matches = [&](const EventMatch& m) {
-    if (!has_event(m, r.event)) return false;
+  // `named`: the event's name is known to be one `m` takes (found through the index).
+  auto matches = [&](const EventMatch& m, bool named) {
+    if (!named && !has_event(m, r.event)) return false;
     if (!m.where) return true;
     int8_t& result = where_results_[m.where_id];
     if (result == kUntested) {
@@ -122,21 +129,23 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
     }
     return result == 1;
   };
-  auto feed = [&](uint32_t id) {
+  // `indexed`: found under the event's name (an absence leaf is indexed under the names of
+  // both its lists, so which one matched is checked).
+  auto feed = [&](uint32_t id, bool indexed) {
     const Leaf& leaf = rules.leaves[id];
     if (leaf.kind == LeafKind::kAbsence) {
-      if (matches(leaf.then)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
-      if (matches(leaf.match)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
+      if (matches(leaf.then, false)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
+      if (matches(leaf.match, false)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
       return;
     }
-    if (!matches(leaf.match)) return;
+    if (!matches(leaf.match, indexed)) return;
     double value = 1;
     if (leaf.of && !leaf.of->number(RecordProperties(in, r), value)) return;
     e.feeds.push_back({LeafFeed::Role::kMatch, id, value});
   };
   if (const auto it = rules.leaves_by_event.find(r.event); it != rules.leaves_by_event.end())
-    for (uint32_t id : it->second) feed(id);
-  for (uint32_t id : rules.leaves_of_every_event) feed(id);
+    for (uint32_t id : it->second) feed(id, true);
+  for (uint32_t id : rules.leaves_of_every_event) feed(id, true);
   if (!rules.leaves_by_profile_property.empty()) {
     for (const Property& p : in.properties(r))
       if (rules.leaves_by_profile_property.contains(p.name))
@@ -228,8 +237,11 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
         if (s.update_property(u.name, now, u.value))
           for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
             add_unique(touched_, leaf);
+      // Local hour and weekday cannot change within a quarter hour of UTC (every zone's
+      // offset, and every offset change, falls on a quarter hour).
+      if (s.last_event_time == kMinTime || quarter_hour(s.last_event_time) != quarter_hour(now))
+        for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
       s.last_event_time = std::max(s.last_event_time, now);
-      for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
@@ -251,6 +263,13 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
     out.set_ingest_cause(cause);
     for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
+    if (s.cleanup_at != kMinTime && s.cleanup_at <= now) {
+      // No outcome changes here (those leaves have none by themselves): only state to drop.
+      s.cleanup_at = kMinTime;
+      touched_.clear();
+      for (const auto& [id, st] : s.leaves) touched_.push_back(id);
+      for (uint32_t leaf : touched_) refresh_leaf(s, leaf, now);
+    }
   }
 }
 
@@ -260,7 +279,12 @@ void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
   LeafState* st = s.leaf(id);
   if (st == nullptr) return;
   prune_leaf(leaf, *st, now);
-  const int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now);
+  bool empties_only = false;
+  int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now, &empties_only);
+  if (empties_only) {  // one cleanup instant for all such leaves of the profile
+    s.cleanup_at = std::max(s.cleanup_at, deadline);
+    deadline = kMaxTime;
+  }
   // A deadline that fired is gone from the set already; one still pending is moved only if
   // it changed (appending to a window keeps its oldest entry's expiry).
   const bool pending = st->deadline > now && st->deadline != kMaxTime;
@@ -273,6 +297,7 @@ void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
   s.deadlines.clear();
+  s.cleanup_at = kMinTime;
   for (auto& [id, st] : s.leaves) st.deadline = kMaxTime;
   std::vector<uint32_t> ids;
   for (const auto& [id, st] : s.leaves) ids.push_back(id);
@@ -332,7 +357,8 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
     LeafState* st = s.leaf(leaf);
     // A count window untouched now may hold entries that expired since its last refresh
     // (its deadline waits for a change of the test's outcome).
-    if (st != nullptr && rules.leaves[leaf].kind == LeafKind::kWindow)
+    if (st != nullptr &&
+        (rules.leaves[leaf].kind == LeafKind::kWindow || rules.leaves[leaf].kind == LeafKind::kRfm))
       prune_leaf(rules.leaves[leaf], *st, now);
     results_.push_back(evaluate_leaf(rules.leaves[leaf], st, profile, now));
   }
@@ -358,7 +384,8 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
     schedule_cooldown_end(s, index, now);
   }
   RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
-  b.set(segment_property_, Value::string(segment.name))
+  b.set(profile_id_property_, Value::string(key))
+      .set(segment_property_, Value::string(segment.name))
       .set(change_property_, inside ? exited_value_ : entered_value_)
       .set(version_property_, Value::integer(segment.version));
   if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
@@ -385,6 +412,7 @@ void SegmentsOperator::count_change(uint32_t index, bool entered) {
 int64_t SegmentsOperator::next_instant(const ProfileState& s) {
   int64_t next =
       std::min(s.evaluate_all_at, s.buffered.empty() ? kMaxTime : s.buffered.front().time);
+  if (s.cleanup_at != kMinTime) next = std::min(next, s.cleanup_at);
   return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->time);
 }
 
@@ -427,7 +455,8 @@ void SegmentsOperator::export_profile(std::string_view merged, int64_t time, Sta
     count_change(index, false);
     const Segment& segment = config_.rules.segments[index];
     RecordBuilder b = out.add(EventKind::kDerived, merged, at, exited_);
-    b.set(segment_property_, Value::string(segment.name))
+    b.set(profile_id_property_, Value::string(merged))
+        .set(segment_property_, Value::string(segment.name))
         .set(change_property_, exited_value_)
         .set(version_property_, Value::integer(segment.version))
         .set("merged", Value::boolean(true));

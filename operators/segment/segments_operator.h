@@ -13,7 +13,8 @@
 //   that any rule reads (any event, when a segment's `enter` holds for an empty history:
 //   such a segment is entered then).
 // - Output record: kind derived, key = profile, event_time = T, event "entered"/"exited",
-//   properties: segment, change, rule_version, emitted_at (processing time, ms), then each
+//   properties: profile_id (the key), segment, change, rule_version, emitted_at (processing
+//   time, ms), then each
 //   leaf's value under its label (window: the aggregate; absence: the time of the `after`
 //   event that matured or null; recency: ms since the last match or null; profile: bool).
 // - Events are reduced to their effect on the leaves that read them (rules are indexed by
@@ -134,8 +135,8 @@ class SegmentsOperator final : public Operator {
     MetricGauge* members;
   };
   std::vector<SegmentMetrics> segment_metrics_;
-  SymbolId entered_, exited_, segment_property_, change_property_, version_property_,
-      emitted_at_property_;
+  SymbolId entered_, exited_, profile_id_property_, segment_property_, change_property_,
+      version_property_, emitted_at_property_;
   Value entered_value_ = Value::string("entered");
   Value exited_value_ = Value::string("exited");
   std::string origin_;

@@ -127,6 +127,7 @@ TEST(RetailSegments, OutputMatchesTheReferenceEvaluatorExactly) {
 
   YAML::Node rules;  // the operator's own settings, without the graph keys
   rules["segments"] = segments["segments"];
+  if (segments["rfm"]) rules["rfm"] = segments["rfm"];
   rules["emitted_at"] = false;
   const SegmentsOperator::Config config = SegmentsOperator::Config::parse(
       ConfigNode(rules, std::make_shared<const std::string>("retail.yaml"), "segments"));

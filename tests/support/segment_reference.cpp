@@ -53,6 +53,9 @@ bool relevant(const SegmentRules& rules, const Event& e) {
       case LeafKind::kRecency:
         if (matches(leaf.match, e)) return true;
         break;
+      case LeafKind::kRfm:
+        if (window_input(leaf, e, v)) return true;
+        break;
       case LeafKind::kAbsence:
         if (matches(leaf.match, e) || matches(leaf.then, e)) return true;
         break;
@@ -164,6 +167,30 @@ LeafAt leaf_at(const SegmentRules& rules, const Leaf& leaf, const std::vector<Ev
       const bool holds = leaf.profile->test(ProfileAt(rules, events, now));
       return {holds, Value::boolean(holds)};
     }
+    case LeafKind::kRfm: {
+      // Recency: since the last purchase; frequency / monetary: count / sum in the window.
+      double value = 0;
+      int64_t last = kMinTime;
+      std::vector<std::pair<int64_t, double>> in;
+      for (const Event& e : events) {
+        double v;
+        if (e.time > now || !window_input(leaf, e, v)) continue;
+        last = std::max(last, e.time);
+        if (e.time > now - leaf.within_ms) in.emplace_back(e.time, v);
+      }
+      std::sort(in.begin(), in.end());
+      int score = 1;
+      if (leaf.score == RfmScore::kRecency) {
+        for (int i = 3; i >= 0; --i)
+          if (last != kMinTime &&
+              static_cast<double>(now - last) < leaf.thresholds[static_cast<size_t>(i)])
+            score = 5 - i;
+      } else {
+        for (const auto& p : in) value += leaf.score == RfmScore::kFrequency ? 1 : p.second;
+        for (const double t : leaf.thresholds) score += value >= t ? 1 : 0;
+      }
+      return {leaf.test.holds(score), Value::integer(score)};
+    }
   }
   return {};
 }
@@ -198,6 +225,10 @@ std::set<int64_t> instants(const SegmentRules& rules, const std::vector<Event>& 
       if (leaf.kind == LeafKind::kAbsence && matches(leaf.match, e)) {
         out.insert(e.time + leaf.within_ms);
         if (leaf.for_ms > 0) out.insert(e.time + leaf.within_ms + leaf.for_ms);
+      }
+      if (leaf.kind == LeafKind::kRfm && window_input(leaf, e, v)) {
+        out.insert(e.time + leaf.within_ms);
+        for (const double t : leaf.thresholds) out.insert(e.time + static_cast<int64_t>(t));
       }
       if (leaf.kind == LeafKind::kRecency && matches(leaf.match, e)) {
         const auto d = static_cast<int64_t>(leaf.test.value);
@@ -250,6 +281,7 @@ std::vector<std::string> reference_segment_changes(const SegmentRules& rules,
         r.key = key;
         r.time = now;
         r.event = inside[i] ? "exited" : "entered";
+        r.properties.emplace_back("profile_id", "\"" + key + "\"");
         r.properties.emplace_back("segment", "\"" + s.name + "\"");
         r.properties.emplace_back("change", "\"" + r.event + "\"");
         r.properties.emplace_back("rule_version", std::to_string(s.version));

@@ -54,10 +54,11 @@ segments:
   const auto out =
       run(*config, {ev("u1", 1 * kMin, "Product Viewed"), ev("u1", 2 * kMin, "Page"),
                     ev("u1", 3 * kMin, "Product Viewed"), ev("u1", 4 * kMin, "Product Viewed")});
-  EXPECT_THAT(out, ElementsAre("derived u1 @240000 entered segment=\"high_intent\" "
-                               "change=\"entered\" rule_version=3 views=3",
-                               "derived u1 @660000 exited segment=\"high_intent\" "
-                               "change=\"exited\" rule_version=3 views=2"));
+  EXPECT_THAT(out,
+              ElementsAre("derived u1 @240000 entered profile_id=\"u1\" segment=\"high_intent\" "
+                          "change=\"entered\" rule_version=3 views=3",
+                          "derived u1 @660000 exited profile_id=\"u1\" segment=\"high_intent\" "
+                          "change=\"exited\" rule_version=3 views=2"));
 }
 
 TEST(SegmentsOperator, WindowSumWithWhereAndEmittedAt) {
@@ -78,9 +79,11 @@ segments:
        ev("u1", 3000, "Order Completed",
           {{"properties.revenue", int64_t{40}}, {"properties.currency", std::string("USD")}})});
   h.watermark(3000);
-  EXPECT_THAT(h.take_output_lines(),
-              ElementsAre("derived u1 @3000 entered segment=\"big_spender\" change=\"entered\" "
-                          "rule_version=1 emitted_at=777 spend=100"));
+  EXPECT_THAT(
+      h.take_output_lines(),
+      ElementsAre(
+          "derived u1 @3000 entered profile_id=\"u1\" segment=\"big_spender\" change=\"entered\" "
+          "rule_version=1 emitted_at=777 spend=100"));
 }
 
 TEST(SegmentsOperator, AbsenceFiresByTimerAndEndsOnPurchase) {
@@ -95,12 +98,13 @@ segments:
       run(*config, {ev("u1", 1 * kMin, "Product Added"), ev("u1", 5 * kMin, "Product Added"),
                     ev("u1", 20 * kMin, "Order Completed"), ev("u1", 30 * kMin, "Product Added"),
                     ev("u1", 40 * kMin, "Order Completed"), ev("u2", 41 * kMin, "Product Added")});
-  EXPECT_THAT(out, ElementsAre("derived u1 @960000 entered segment=\"cart_abandoners\" "
-                               "change=\"entered\" rule_version=1 added_at=60000",
-                               "derived u1 @1200000 exited segment=\"cart_abandoners\" "
-                               "change=\"exited\" rule_version=1 added_at=null",
-                               "derived u2 @3360000 entered segment=\"cart_abandoners\" "
-                               "change=\"entered\" rule_version=1 added_at=2460000"));
+  EXPECT_THAT(
+      out, ElementsAre("derived u1 @960000 entered profile_id=\"u1\" segment=\"cart_abandoners\" "
+                       "change=\"entered\" rule_version=1 added_at=60000",
+                       "derived u1 @1200000 exited profile_id=\"u1\" segment=\"cart_abandoners\" "
+                       "change=\"exited\" rule_version=1 added_at=null",
+                       "derived u2 @3360000 entered profile_id=\"u2\" segment=\"cart_abandoners\" "
+                       "change=\"entered\" rule_version=1 added_at=2460000"));
 }
 
 TEST(SegmentsOperator, AbsenceWithForEndsByTimer) {
@@ -117,10 +121,11 @@ segments:
                     ev("u1", 10 * kMin, "Product Viewed", {{"properties.price", 5.0}}),
                     ev("u1", 30 * kMin, "Product Viewed", {{"properties.price", 600.0}})});
   // Matures at 1h, the first ends at 2h but the second (30m) holds until 2h30.
-  EXPECT_THAT(out, ElementsAre("derived u1 @3600000 entered segment=\"browsed_premium\" "
-                               "change=\"entered\" rule_version=1 viewed_at=0",
-                               "derived u1 @9000000 exited segment=\"browsed_premium\" "
-                               "change=\"exited\" rule_version=1 viewed_at=null"));
+  EXPECT_THAT(
+      out, ElementsAre("derived u1 @3600000 entered profile_id=\"u1\" segment=\"browsed_premium\" "
+                       "change=\"entered\" rule_version=1 viewed_at=0",
+                       "derived u1 @9000000 exited profile_id=\"u1\" segment=\"browsed_premium\" "
+                       "change=\"exited\" rule_version=1 viewed_at=null"));
 }
 
 TEST(SegmentsOperator, RecencyChurnRiskByTimer) {
@@ -135,12 +140,13 @@ segments:
   const int64_t day = 86'400'000;
   const auto out =
       run(*config, {ev("u1", 0, "Page"), ev("u1", day, "Page"), ev("u1", 5 * day, "Page")});
-  EXPECT_THAT(out, ElementsAre("derived u1 @259200000 entered segment=\"churn_risk\" "
-                               "change=\"entered\" rule_version=1 recent=2 idle_ms=172800000",
-                               "derived u1 @432000000 exited segment=\"churn_risk\" "
-                               "change=\"exited\" rule_version=1 recent=3 idle_ms=0",
-                               "derived u1 @604800000 entered segment=\"churn_risk\" "
-                               "change=\"entered\" rule_version=1 recent=3 idle_ms=172800000"));
+  EXPECT_THAT(out,
+              ElementsAre("derived u1 @259200000 entered profile_id=\"u1\" segment=\"churn_risk\" "
+                          "change=\"entered\" rule_version=1 recent=2 idle_ms=172800000",
+                          "derived u1 @432000000 exited profile_id=\"u1\" segment=\"churn_risk\" "
+                          "change=\"exited\" rule_version=1 recent=3 idle_ms=0",
+                          "derived u1 @604800000 entered profile_id=\"u1\" segment=\"churn_risk\" "
+                          "change=\"entered\" rule_version=1 recent=3 idle_ms=172800000"));
 }
 
 TEST(SegmentsOperator, ProfileTraitsFromIdentify) {
@@ -156,11 +162,10 @@ segments:
        ev("u1", 3000, "Page", {{"context.device.type", std::string("desktop")}}),
        {"u1", 4000, "identify", {{"traits.plan", std::string("free")}}, EventKind::kIdentify},
        ev("u1", 5000, "Page", {{"context.device.type", std::string("mobile")}})});
-  EXPECT_THAT(
-      out,
-      ElementsAre(
-          "derived u1 @2000 entered segment=\"premium\" change=\"entered\" rule_version=1 c1=true",
-          "derived u1 @3000 exited segment=\"premium\" change=\"exited\" rule_version=1 c1=false"));
+  EXPECT_THAT(out, ElementsAre("derived u1 @2000 entered profile_id=\"u1\" segment=\"premium\" "
+                               "change=\"entered\" rule_version=1 c1=true",
+                               "derived u1 @3000 exited profile_id=\"u1\" segment=\"premium\" "
+                               "change=\"exited\" rule_version=1 c1=false"));
 }
 
 TEST(SegmentsOperator, LocalHourAndWeekdayInTheProfilesTimeZone) {
@@ -178,12 +183,17 @@ segments:
                                  ev("nowhere", saturday_1630_utc + 2 * 3'600'000, "Page",
                                     {{"context.timezone", std::string("Not/AZone")}}),
                                  ev("newyork", saturday_1630_utc + 6 * 3'600'000, "Page")});
-  EXPECT_THAT(out, ElementsAre("derived berlin @1717259400000 entered segment=\"weekend_evening\" "
-                               "change=\"entered\" rule_version=1 c1=true",
-                               "derived nowhere @1717266600000 entered segment=\"weekend_evening\" "
-                               "change=\"entered\" rule_version=1 c1=true",
-                               "derived newyork @1717281000000 entered segment=\"weekend_evening\" "
-                               "change=\"entered\" rule_version=1 c1=true"));
+  EXPECT_THAT(
+      out,
+      ElementsAre(
+          "derived berlin @1717259400000 entered profile_id=\"berlin\" segment=\"weekend_evening\" "
+          "change=\"entered\" rule_version=1 c1=true",
+          "derived nowhere @1717266600000 entered profile_id=\"nowhere\" "
+          "segment=\"weekend_evening\" "
+          "change=\"entered\" rule_version=1 c1=true",
+          "derived newyork @1717281000000 entered profile_id=\"newyork\" "
+          "segment=\"weekend_evening\" "
+          "change=\"entered\" rule_version=1 c1=true"));
 }
 
 TEST(SegmentsOperator, NotOfEmptyHistoryEntersOnFirstEvent) {
@@ -197,19 +207,24 @@ segments:
   // Any event starts a profile here, as a segment holds for an empty history.
   const auto out = run(*config, {ev("u1", 1000, "Page"), ev("u1", 2000, "Order Completed"),
                                  ev("u2", 2500, "Order Completed")});
-  EXPECT_THAT(
-      out,
-      ElementsAre(
-          "derived u1 @1000 entered segment=\"never_bought\" change=\"entered\" rule_version=1 n=0",
-          "derived u1 @2000 exited segment=\"never_bought\" change=\"exited\" rule_version=1 n=1",
-          "derived u1 @2000 entered segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
-          "derived u2 @2500 entered segment=\"buyers\" change=\"entered\" rule_version=1 c1=1",
-          "derived u1 @3602000 entered segment=\"never_bought\" change=\"entered\" rule_version=1 "
-          "n=0",
-          "derived u1 @3602000 exited segment=\"buyers\" change=\"exited\" rule_version=1 c1=0",
-          "derived u2 @3602500 entered segment=\"never_bought\" change=\"entered\" rule_version=1 "
-          "n=0",
-          "derived u2 @3602500 exited segment=\"buyers\" change=\"exited\" rule_version=1 c1=0"));
+  EXPECT_THAT(out, ElementsAre("derived u1 @1000 entered profile_id=\"u1\" "
+                               "segment=\"never_bought\" change=\"entered\" rule_version=1 n=0",
+                               "derived u1 @2000 exited profile_id=\"u1\" segment=\"never_bought\" "
+                               "change=\"exited\" rule_version=1 n=1",
+                               "derived u1 @2000 entered profile_id=\"u1\" segment=\"buyers\" "
+                               "change=\"entered\" rule_version=1 c1=1",
+                               "derived u2 @2500 entered profile_id=\"u2\" segment=\"buyers\" "
+                               "change=\"entered\" rule_version=1 c1=1",
+                               "derived u1 @3602000 entered profile_id=\"u1\" "
+                               "segment=\"never_bought\" change=\"entered\" rule_version=1 "
+                               "n=0",
+                               "derived u1 @3602000 exited profile_id=\"u1\" segment=\"buyers\" "
+                               "change=\"exited\" rule_version=1 c1=0",
+                               "derived u2 @3602500 entered profile_id=\"u2\" "
+                               "segment=\"never_bought\" change=\"entered\" rule_version=1 "
+                               "n=0",
+                               "derived u2 @3602500 exited profile_id=\"u2\" segment=\"buyers\" "
+                               "change=\"exited\" rule_version=1 c1=0"));
 }
 
 TEST(SegmentsOperator, DistinctExitConditionHysteresis) {
@@ -221,11 +236,10 @@ segments:
     exit: {window: {within: 10m, is: "<= 1"}, name: m})");
   const auto out = run(*config, {ev("u1", 0, "A"), ev("u1", kMin, "A"), ev("u1", 2 * kMin, "A")});
   // Enters at 3 events; 2 events left (10m) is not an exit; 1 left (11m) is.
-  EXPECT_THAT(
-      out,
-      ElementsAre(
-          "derived u1 @120000 entered segment=\"hot\" change=\"entered\" rule_version=1 n=3 m=3",
-          "derived u1 @660000 exited segment=\"hot\" change=\"exited\" rule_version=1 n=1 m=1"));
+  EXPECT_THAT(out, ElementsAre("derived u1 @120000 entered profile_id=\"u1\" segment=\"hot\" "
+                               "change=\"entered\" rule_version=1 n=3 m=3",
+                               "derived u1 @660000 exited profile_id=\"u1\" segment=\"hot\" "
+                               "change=\"exited\" rule_version=1 n=1 m=1"));
 }
 
 TEST(SegmentsOperator, CooldownDelaysReentryToItsEnd) {
@@ -239,12 +253,14 @@ segments:
   // still in its window then; A at 10m30s is, so it enters at 11m.
   const auto out =
       run(*config, {ev("u1", 0, "A"), ev("u1", 5 * kMin, "A"), ev("u1", 10 * kMin + 30'000, "A")});
-  EXPECT_THAT(
-      out,
-      ElementsAre("derived u1 @0 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
-                  "derived u1 @60000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0",
-                  "derived u1 @660000 entered segment=\"s\" change=\"entered\" rule_version=1 c1=1",
-                  "derived u1 @690000 exited segment=\"s\" change=\"exited\" rule_version=1 c1=0"));
+  EXPECT_THAT(out, ElementsAre("derived u1 @0 entered profile_id=\"u1\" segment=\"s\" "
+                               "change=\"entered\" rule_version=1 c1=1",
+                               "derived u1 @60000 exited profile_id=\"u1\" segment=\"s\" "
+                               "change=\"exited\" rule_version=1 c1=0",
+                               "derived u1 @660000 entered profile_id=\"u1\" segment=\"s\" "
+                               "change=\"entered\" rule_version=1 c1=1",
+                               "derived u1 @690000 exited profile_id=\"u1\" segment=\"s\" "
+                               "change=\"exited\" rule_version=1 c1=0"));
 }
 
 TEST(SegmentsOperator, OutOfOrderInputGivesTheSameOutput) {
@@ -335,9 +351,10 @@ segments:
   Output out([&](BatchPtr&) {}, 64);
   op.merge_profile("u1", anon, out);
   h.watermark(4000);
-  EXPECT_THAT(h.take_output_lines(),
-              ElementsAre("derived u1 @3001 entered segment=\"s\" change=\"entered\" "
-                          "rule_version=1 c1=3"));
+  EXPECT_THAT(
+      h.take_output_lines(),
+      ElementsAre("derived u1 @3001 entered profile_id=\"u1\" segment=\"s\" change=\"entered\" "
+                  "rule_version=1 c1=3"));
 }
 
 TEST(SegmentsOperator, ConfigErrorsNameTheirPlace) {
@@ -365,6 +382,54 @@ TEST(SegmentsOperator, ConfigErrorsNameTheirPlace) {
   EXPECT_THAT(error("segments:\n  - {name: s, enter: {profile: 'a'}}\n  - {name: s, enter: "
                     "{profile: 'a'}}"),
               ::testing::HasSubstr("twice"));
+  EXPECT_THAT(error("segments:\n  - name: s\n    enter: {rfm: 'r >= 4'}"),
+              ::testing::HasSubstr("needs the operator's 'rfm:' settings"));
+  const std::string rfm =
+      "rfm: {events: [O], value: properties.v, within: 30d, recency: [1d, 7d, 14d, 28d], "
+      "frequency: [2, 3, 4, 5], monetary: [1, 2, 3, 4]}\n";
+  EXPECT_THAT(error(rfm + "segments:\n  - name: s\n    enter: {rfm: 'x >= 4'}"),
+              ::testing::HasSubstr("'rfm' must read r, f or m"));
+  EXPECT_THAT(error(rfm + "segments:\n  - name: s\n    enter: {rfm: 'r => 4'}"),
+              ::testing::HasSubstr("job.yaml:4:18: op.segments[0].enter.rfm: 'rfm' must start"));
+  std::string unordered = rfm;
+  unordered.replace(unordered.find("[2, 3, 4, 5]"), 12, "[2, 3, 3, 5]");
+  EXPECT_THAT(error(unordered + "segments:\n  - name: s\n    enter: {rfm: 'f >= 4'}"),
+              ::testing::HasSubstr("'frequency' thresholds must be ascending"));
+  std::string three = rfm;
+  three.replace(three.find("[1, 2, 3, 4]"), 12, "[1, 2, 3]");
+  EXPECT_THAT(error(three + "segments:\n  - name: s\n    enter: {rfm: 'm >= 4'}"),
+              ::testing::HasSubstr("'monetary' needs 4 thresholds"));
+}
+
+// RFM scores: recency from the last purchase, frequency and monetary over `within`; the
+// profile exits by timer when its recency score falls below 4 (7 days after the purchase).
+TEST(SegmentsOperator, RfmScoresEnterAndExitByTimer) {
+  const auto config = parse(R"(
+emitted_at: false
+rfm:
+  events: [Order Completed]
+  value: properties.revenue
+  within: 30d
+  recency: [1d, 7d, 14d, 28d]
+  frequency: [2, 3, 4, 5]
+  monetary: [50, 100, 200, 400]
+segments:
+  - name: loyal
+    enter:
+      all:
+        - {rfm: "r >= 4", name: r}
+        - {rfm: "rfm.f >= 2", name: f}
+        - {rfm: "m >= 3", name: m})");
+  const int64_t day = 86'400'000;
+  const auto out =
+      run(*config,
+          {ev("u1", 0, "Order Completed", {{"properties.revenue", 60.0}}), ev("u1", day, "Page"),
+           ev("u1", 2 * day, "Order Completed", {{"properties.revenue", 50.0}}),
+           ev("u2", 0, "Order Completed", {{"properties.revenue", 500.0}})});
+  EXPECT_THAT(out, ElementsAre("derived u1 @172800000 entered profile_id=\"u1\" segment=\"loyal\" "
+                               "change=\"entered\" rule_version=1 r=5 f=2 m=3",
+                               "derived u1 @777600000 exited profile_id=\"u1\" segment=\"loyal\" "
+                               "change=\"exited\" rule_version=1 r=3 f=2 m=3"));
 }
 
 }  // namespace

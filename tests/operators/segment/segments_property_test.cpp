@@ -24,7 +24,10 @@ class RandomCase {
   explicit RandomCase(uint64_t seed) : rng_(seed) {}
 
   std::string rules() {
-    std::string yaml = "emitted_at: false\nsegments:\n";
+    std::string yaml = "emitted_at: false\n";
+    yaml += "rfm: {events: " + events_list() + ", value: properties.v, within: " + duration() +
+            ", recency: [30s, 60s, 90s, 240s], frequency: [1, 2, 3, 5], monetary: [2, 5, " +
+            std::to_string(pick(6, 9)) + ", 15]}\nsegments:\n";
     const int segments = pick(1, 4);
     for (int s = 0; s < segments; ++s) {
       yaml += "  - name: s" + std::to_string(s) + "\n";
@@ -87,7 +90,7 @@ class RandomCase {
   }
 
   std::string leaf() {
-    switch (pick(0, 5)) {
+    switch (pick(0, 6)) {
       case 0:
       case 1: {
         std::string w = "{window: {";
@@ -114,6 +117,11 @@ class RandomCase {
         std::string r = "{recency: {";
         if (pick(0, 2)) r += "events: " + events_list() + ", ";
         return r + "since: \"" + op() + " " + duration() + "\"}}";
+      }
+      case 6: {
+        static const char* kScores[] = {"r", "f", "m", "rfm.r"};
+        return std::string("{rfm: \"") + kScores[pick(0, 3)] + " " + op() + " " +
+               std::to_string(pick(1, 5)) + "\"}";
       }
       default: {
         static const char* kProfiles[] = {"traits.plan == 'pro'", "traits.orders >= 3",
