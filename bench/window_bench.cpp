@@ -28,9 +28,11 @@ constexpr size_t kEvents = 2'000'000;
 constexpr size_t kBatch = 512;
 constexpr int64_t kWindowMs = 600'000;
 
-// The events, pre-built into batches once per key count.
+// The events, pre-built into batches once per key count; never destroyed: pooled batches
+// must not outlive the batch pool, a static of the engine that may be torn down first.
 const std::vector<BatchPtr>& events(size_t keys) {
-  static std::map<size_t, std::vector<BatchPtr>> cache;
+  static std::map<size_t, std::vector<BatchPtr>>& cache =
+      *new std::map<size_t, std::vector<BatchPtr>>;
   auto& batches = cache[keys];
   if (!batches.empty()) return batches;
   const SymbolId event = intern("Order Completed");
