@@ -4,7 +4,9 @@ bench/results.json (every run) and bench/RESULTS.md (tables, regenerated).
 
   bash bench/run.sh            # the full suite, ~15 minutes on 2 quiet cores
   bash bench/run.sh --scale 0.3  # every event count x 0.3 (a busy machine)
-  bash bench/run.sh --smoke    # every workload on tiny inputs, seconds; writes build/bench-smoke/
+  bash bench/run.sh --smoke    # every workload on tiny inputs, under a minute; writes
+                               # build/bench-smoke/
+  bash bench/run.sh --out DIR  # results.json and RESULTS.md into DIR instead of bench/
 
 Whole jobs run as `segflow run` processes (output to a discarding sink, dead letters to
 /dev/null); events/s is events / the runner's "finished in" time; CPU seconds and peak RSS
@@ -19,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -142,8 +145,12 @@ def run_once(job):
     return sample
 
 
-def measure(job, runs):
-    samples = [run_once(job) for _ in range(runs)]
+def measure(job, runs, before_each=None):
+    samples = []
+    for _ in range(runs):
+        if before_each:
+            before_each()
+        samples.append(run_once(job))
     rates = sorted(s["events"] / max(s["seconds"], 1e-9) for s in samples)
     per_cpu = sorted(s["events"] / max(s["cpu_seconds"], 1e-9) for s in samples)
     return {
@@ -166,6 +173,11 @@ def try_measure(results, key, label, fn):
     log(f"  {label}")
     try:
         results[key] = fn()
+        if "events_per_s" in results[key]:
+            m = results[key]
+            log(f"    {fmt(m['events_per_s']['median'])} events/s, "
+                f"{fmt(m['events_per_cpu_s']['median'])} per CPU second, "
+                f"{sum(s['seconds'] for s in m['samples']):.1f} s")
     except Exception as e:  # a workload that fails is reported, the rest still runs
         log(f"    FAILED: {e}")
         results[key] = {"error": str(e)[:500]}
@@ -190,13 +202,15 @@ def nexmark(jobs, cfg):
                     if "parallelism" in sink:
                         sink["parallelism"] = p
                 if mode == "on":
-                    spec["checkpoints"] = {
-                        "interval": cfg.checkpoint_interval,
-                        "dir": os.path.join(jobs.dir, "..", "checkpoints", q), "retain": 1}
+                    spec["checkpoints"] = {"interval": cfg.checkpoint_interval,
+                                           "dir": checkpoints, "retain": 1}
+            checkpoints = os.path.normpath(os.path.join(jobs.dir, "..", "checkpoints", q))
             job = jobs.prepare(f"nexmark_{q}_checkpoints_{mode}", f"jobs/nexmark/{q}.yaml",
                                edit=edit)
+            # A run left behind by an interrupted suite must not be resumed from.
             try_measure(out[mode], q, f"nexmark {q}, checkpoints {mode}",
-                        lambda: measure(job, cfg.runs))
+                        lambda: measure(job, cfg.runs, before_each=lambda: shutil.rmtree(
+                            checkpoints, ignore_errors=True)))
     return out
 
 
