@@ -53,22 +53,24 @@ std::vector<BatchPtr> pregenerate(Source& source) {
   return batches;
 }
 
+// The pre-generated inputs are never destroyed: pooled batches must not outlive the batch
+// pool, a static of the engine that may be torn down first at exit.
 const std::vector<BatchPtr>& nexmark_events() {
-  static const std::vector<BatchPtr> batches = [] {
+  static const std::vector<BatchPtr>& batches = *new std::vector<BatchPtr>([] {
     NexmarkSource source(NexmarkSource::Config::parse(
         yaml("{events: " + std::to_string(limit_events()) + ", event_rate: 100000}")));
     return pregenerate(source);
-  }();
+  }());
   return batches;
 }
 
 const std::vector<BatchPtr>& retail_events() {
-  static const std::vector<BatchPtr> batches = [] {
+  static const std::vector<BatchPtr>& batches = *new std::vector<BatchPtr>([] {
     GeneratorSource source(
         GeneratorSource::Config::parse(yaml("{seed: 42, users: 100000, out_of_order: 3s, events: " +
                                             std::to_string(limit_events()) + "}")));
     return pregenerate(source);
-  }();
+  }());
   return batches;
 }
 

@@ -26,8 +26,10 @@ constexpr size_t kProfiles = 10'000;
 constexpr size_t kEventNames = 100;
 constexpr size_t kSegmentBatch = 512;
 
+// Never destroyed: pooled batches must not outlive the batch pool, a static of the engine
+// that may be torn down first at exit.
 const std::vector<BatchPtr>& segment_input() {
-  static std::vector<BatchPtr> batches;
+  static std::vector<BatchPtr>& batches = *new std::vector<BatchPtr>;
   if (!batches.empty()) return batches;
   std::mt19937_64 rng(7);
   std::vector<SymbolId> names;

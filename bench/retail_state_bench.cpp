@@ -1,0 +1,105 @@
+// Bytes of state per profile of the retail job: the `segments` operator of jobs/retail.yaml
+// (all its segments, read from the job file) driven directly on one thread over the
+// `generator` source's events (seed 42, 3 s of disorder, as the job), with the job's 5 s
+// watermark bound. Heap bytes in use (mmapped blocks included) before the operator is made
+// and after the last event, timers included, divided by the profiles it holds.
+// range(0): simulated users; range(1): events per user (a light and a heavier history).
+//   build/release/bench/segflow_bench --benchmark_filter=RetailStateBytesPerProfile
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <climits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "connectors/generator/generator_source.h"
+#include "engine/timer_service.h"
+#include "operators/segment/segments_operator.h"
+
+namespace segflow {
+namespace {
+
+// Bytes allocated from the heap: small chunks plus mmapped large ones (big hash tables).
+size_t heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+constexpr int64_t kOutOfOrdernessMs = 5000;  // jobs/retail.yaml's watermarks.out_of_orderness
+
+// The `segments` operator's settings in jobs/retail.yaml.
+SegmentsOperator::Config retail_segments() {
+  const std::string path = std::string(SEGFLOW_SOURCE_DIR) + "/jobs/retail.yaml";
+  const auto file = std::make_shared<const std::string>(path);
+  ConfigNode job(YAML::LoadFile(path), file, "");
+  for (const ConfigNode& op : job.list("operators")) {
+    if (op.string("type") != "segments") continue;
+    op.string("id");
+    op.strings("input");
+    return SegmentsOperator::Config::parse(op);
+  }
+  throw std::runtime_error(path + ": no operator of type segments");
+}
+
+std::vector<BatchPtr> generate(uint64_t users, uint64_t events) {
+  GeneratorSource source(GeneratorSource::Config::parse(
+      ConfigNode(YAML::Load("{seed: 42, out_of_order: 3s, users: " + std::to_string(users) +
+                            ", events: " + std::to_string(events) + "}"),
+                 std::make_shared<const std::string>("bench"), "")));
+  std::vector<BatchPtr> batches;
+  OperatorContext ctx;
+  source.open(ctx);
+  Output out([&](BatchPtr& b) { batches.push_back(std::move(b)); }, 512);
+  while (source.poll(out) == SourceStatus::kMore) {
+  }
+  out.flush();
+  return batches;
+}
+
+void RetailStateBytesPerProfile(benchmark::State& state) {
+  const auto users = static_cast<uint64_t>(state.range(0));
+  const auto events = users * static_cast<uint64_t>(state.range(1));
+  const SegmentsOperator::Config config = retail_segments();
+  const std::vector<BatchPtr> batches = generate(users, events);
+  double bytes = 0, profiles = 0;
+  for (auto _ : state) {
+    TimerService timers;
+    OperatorContext ctx;
+    ctx.operator_id = "segments";
+    ctx.key_groups = KeyGroupRange::for_subtask(0, ctx.max_parallelism, 1);
+    ctx.timers = &timers;
+    Output out([](BatchPtr&) {}, 512);
+    const size_t before = heap_in_use();
+    {
+      SegmentsOperator op(config);
+      op.open(ctx);
+      int64_t max_time = INT64_MIN;
+      for (const BatchPtr& b : batches) {
+        op.process(*b, out);
+        for (const Record& r : b->records()) max_time = std::max(max_time, r.event_time);
+        ctx.watermark = max_time - kOutOfOrdernessMs;
+        Timer t;
+        while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+        op.on_watermark(ctx.watermark, out);
+      }
+      out.flush();
+      profiles = static_cast<double>(op.tracked_profiles());
+      bytes = static_cast<double>(heap_in_use() - before) / profiles;
+    }
+  }
+  state.counters["bytes_per_profile"] = bytes;
+  state.counters["profiles"] = profiles;
+  state.counters["events"] = static_cast<double>(events);
+}
+BENCHMARK(RetailStateBytesPerProfile)
+    ->Args({50'000, 5})
+    ->Args({10'000, 50})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace segflow
