@@ -168,6 +168,40 @@ TEST_F(KafkaCheckpointTest, KilledAndRestartedAtAnotherParallelismRepeatsAndLose
   EXPECT_EQ(read.size(), later.size());
 }
 
+// A restore starts each partition at the checkpoint's offsets, not at the group's
+// committed ones: a job stopped after reading everything (and committing the end) and then
+// run from a savepoint taken midway reads again what followed the savepoint, so the file
+// (cut back to the savepoint) ends with every event exactly once.
+TEST_F(KafkaCheckpointTest, ARestoreStartsAtTheCheckpointsOffsetsNotTheCommittedOnes) {
+  const std::string spec = write_job(/*kafka_sink=*/false);
+  auto producing = produce_in_chunks(30);
+  {
+    SegflowProcess segflow(spec, dir_.file("run1.log"), {"--set", "sources.in.stop_at_end=false"});
+    for (int i = 0; i < 1200 && output().empty(); ++i) std::this_thread::sleep_for(50ms);
+    ASSERT_FALSE(output().empty()) << read_file(dir_.file("run1.log"));
+    segflow.savepoint();
+    producing.get();
+    for (int i = 0; i < 1200 && output().size() < events_.size(); ++i)
+      std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(output().size(), events_.size()) << read_file(dir_.file("run1.log"));
+    segflow.interrupt();
+    ASSERT_EQ(segflow.wait(120s), 0) << read_file(dir_.file("run1.log"));
+  }
+  std::string savepoint;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.file("checkpoints")))
+    if (entry.path().filename().string().rfind("savepoint-", 0) == 0) savepoint = entry.path();
+  ASSERT_FALSE(savepoint.empty()) << read_file(dir_.file("run1.log"));
+  SegflowProcess segflow(spec, dir_.file("run2.log"), {"--from-checkpoint", savepoint});
+  ASSERT_EQ(segflow.wait(180s), 0) << read_file(dir_.file("run2.log"));
+  const std::string log = read_file(dir_.file("run2.log"));
+  const size_t read_again = std::stoull(log.substr(log.find(" out ", log.find("\n  in ")) + 5));
+  EXPECT_GT(read_again, 0u) << log;  // what followed the savepoint
+  EXPECT_LT(read_again, events_.size()) << log;
+  const auto [missing, repeated] = missing_and_repeated();
+  EXPECT_EQ(missing, 0u);
+  EXPECT_EQ(repeated, 0u);
+}
+
 TEST_F(KafkaCheckpointTest, TransactionalSinkWritesEveryEventOnceWithoutACrash) {
   auto producing = produce_in_chunks(20);
   producing.get();

@@ -119,6 +119,8 @@ class SegflowProcess {
   bool started() const { return pid_ > 0; }
   // SIGINT: stop the sources and drain.
   void interrupt() { kill(pid_, SIGINT); }
+  // SIGUSR1: take a savepoint.
+  void savepoint() { kill(pid_, SIGUSR1); }
   // SIGKILL: a crash; waits until the process is gone.
   void crash() {
     kill(pid_, SIGKILL);
