@@ -32,7 +32,9 @@ TEST(JsonTextTest, FormatsIso8601) {
 
 TEST(JsonTextTest, EscapesBetweenPlainRuns) {
   std::string out;
-  append_json_string(out, "ab\"c\\d\x01" "e\tf\xC3\xA9g");
+  append_json_string(out,
+                     "ab\"c\\d\x01"
+                     "e\tf\xC3\xA9g");
   EXPECT_EQ(out, "\"ab\\\"c\\\\d\\u0001e\\tf\xC3\xA9g\"");
 }
 
