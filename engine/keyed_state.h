@@ -11,8 +11,8 @@
 
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>

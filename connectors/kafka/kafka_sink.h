@@ -96,7 +96,7 @@ class KafkaSink final : public Operator {
   void commit_pending(int64_t checkpoint_id);
 
   const Config config_;
-  std::optional<DeliveryMetrics> delivery_metrics_;  // set in open(); outlives producers_
+  std::optional<DeliveryMetrics> delivery_metrics_;   // set in open(); outlives producers_
   std::vector<std::unique_ptr<Producer>> producers_;  // 1, or the transactional pool
   Producer* current_ = nullptr;                       // takes the records
   std::map<int64_t, Producer*> pending_;              // pre-committed, by checkpoint id
