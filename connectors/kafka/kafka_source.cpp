@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <iostream>
+#include <regex>
 #include <stdexcept>
 
 #include "connectors/json/segment_decoder.h"
@@ -263,6 +264,11 @@ void KafkaSource::open(OperatorContext& ctx) {
 SourceStatus KafkaSource::poll(Output& out) {
   if (!client_) return SourceStatus::kEnd;
   Client& c = *client_;
+  if (checkpointing_ && !start_positions_published_) {
+    // After restore (a restored position wins), before any assignment uses one.
+    start_positions_published_ = publish_start_positions();
+    if (!start_positions_published_) return SourceStatus::kMore;
+  }
   // The records of the previous poll were flushed downstream when it returned.
   if (checkpointing_)
     c.release_held(last_barrier_);
@@ -362,6 +368,58 @@ bool KafkaSource::commit_current_positions() {
   if (rd_kafka_resp_err_t err = rd_kafka_commit(c.handle.get(), list.get(), /*async=*/0); err) {
     c.report(std::string("committing offsets: ") + rd_kafka_err2str(err));
     return false;
+  }
+  return true;
+}
+
+bool KafkaSource::publish_start_positions() {
+  Client& c = *client_;
+  rd_kafka_t* rk = c.handle.get();
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_metadata(rk, /*all_topics=*/1, nullptr, &metadata, 5000);
+      err) {
+    c.report(std::string("reading the topics' partitions: ") + rd_kafka_err2str(err));
+    return false;
+  }
+  auto subscribed = [&](const std::string& topic) {
+    return std::any_of(config_.topics.begin(), config_.topics.end(), [&](const std::string& t) {
+      return t.front() == '^' ? std::regex_search(topic, std::regex(t)) : t == topic;
+    });
+  };
+  kafka::PartitionListPtr unknown(rd_kafka_topic_partition_list_new(8));
+  for (int t = 0; t < metadata->topic_cnt; ++t) {
+    const rd_kafka_metadata_topic_t& topic = metadata->topics[t];
+    if (topic.err || !subscribed(topic.topic)) continue;
+    for (int p = 0; p < topic.partition_cnt; ++p)
+      if (!config_.positions->latest({topic.topic, topic.partitions[p].id}))
+        rd_kafka_topic_partition_list_add(unknown.get(), topic.topic, topic.partitions[p].id);
+  }
+  rd_kafka_metadata_destroy(metadata);
+  if (unknown->cnt == 0) return true;
+  if (rd_kafka_resp_err_t err = rd_kafka_committed(rk, unknown.get(), 5000); err) {
+    c.report(std::string("reading the committed offsets: ") + rd_kafka_err2str(err));
+    return false;
+  }
+  std::string reset = "earliest";
+  for (const auto& [key, value] : config_.properties.entries)
+    if (key == "auto.offset.reset") reset = value;
+  const bool from_beginning = reset == "earliest" || reset == "smallest" || reset == "beginning";
+  const bool from_end = reset == "latest" || reset == "largest" || reset == "end";
+  for (int i = 0; i < unknown->cnt; ++i) {
+    const rd_kafka_topic_partition_t& p = unknown->elems[i];
+    int64_t offset = p.offset;
+    if (offset < 0) {                              // nothing committed
+      if (!from_beginning && !from_end) continue;  // auto.offset.reset: error
+      int64_t low = 0, high = 0;
+      if (rd_kafka_resp_err_t err =
+              rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &low, &high, 5000);
+          err) {
+        c.report(std::string("reading a partition's offsets: ") + rd_kafka_err2str(err));
+        return false;
+      }
+      offset = from_beginning ? low : high;
+    }
+    config_.positions->publish_if_unknown({p.topic, p.partition}, offset, last_barrier_);
   }
   return true;
 }

@@ -19,8 +19,10 @@
 //     waits until its own barrier has reached the old owner's before reading it. When a
 //     checkpoint completes, the positions it holds are committed to the group (async), so
 //     tools (lag monitors, `kafka-consumer-groups`) see them; a run without a checkpoint to
-//     restore starts at the committed offsets. At the end of the job the final positions
-//     are committed synchronously.
+//     restore starts at the committed offsets. Those start positions (and, for a partition
+//     a restored checkpoint lacks, its committed offset) are read before the first poll, so
+//     a checkpoint taken before the group assigned every partition holds them too. At the
+//     end of the job the final positions are committed synchronously.
 //   - Without checkpoints: at-least-once. A message's offset is stored once its record has
 //     been handed downstream (on the next poll), and stored offsets are committed every
 //     `commit_interval`, on partition revocation and on close. Broker failures, rebalances
@@ -119,6 +121,11 @@ class KafkaSource final : public Source {
   // With checkpoints: commits the current positions of this subtask's partitions (sync);
   // false if the commit failed.
   bool commit_current_positions();
+  // With checkpoints, before the first read: publishes the start position (the committed
+  // offset, else where auto.offset.reset starts) of every partition of the topics that has
+  // none yet, so that every checkpoint holds every partition, also those no subtask had
+  // been assigned at its barrier. false if the brokers did not answer (tried again).
+  bool publish_start_positions();
 
   const Config config_;
   std::unique_ptr<Client> client_;
@@ -127,6 +134,7 @@ class KafkaSource final : public Source {
   PartitionWatermarks watermarks_;
   bool counted_at_end_ = false;  // this subtask is counted in subtasks_at_end
   bool checkpointing_ = false;
+  bool start_positions_published_ = false;
   int64_t last_barrier_ = 0;  // the last checkpoint id this subtask snapshotted or restored
   Positions snapshot_;        // what prepare_snapshot chose for snapshot() to write
   std::map<int64_t, Positions> uncommitted_;  // own positions per checkpoint, until complete

@@ -17,6 +17,13 @@ void PartitionPositions::publish(const Partition& partition, int64_t offset, int
     history.push_back(Position{offset, epoch});
 }
 
+void PartitionPositions::publish_if_unknown(const Partition& partition, int64_t offset,
+                                            int64_t epoch) {
+  std::lock_guard lock(mutex_);
+  std::vector<Position>& history = positions_[partition];
+  if (history.empty()) history.push_back(Position{offset, epoch});
+}
+
 std::optional<PartitionPositions::Position> PartitionPositions::latest(
     const Partition& partition) const {
   std::lock_guard lock(mutex_);

@@ -36,6 +36,9 @@ class PartitionPositions {
   // Publishes `offset` as `partition`'s position after checkpoint `epoch`; a smaller offset
   // than one already published is ignored.
   void publish(const Partition& partition, int64_t offset, int64_t epoch);
+  // Publishes `offset` as `partition`'s position after checkpoint `epoch` unless a position
+  // was published for it before (a partition's start, which a restore must not override).
+  void publish_if_unknown(const Partition& partition, int64_t offset, int64_t epoch);
   // The newest position of `partition`; nullopt if none was ever published.
   std::optional<Position> latest(const Partition& partition) const;
   // For checkpoint `checkpoint_id`: each partition's newest position published with an

@@ -198,8 +198,8 @@ TEST_F(KafkaCheckpointTest, ARestoreStartsAtTheCheckpointsOffsetsNotTheCommitted
   EXPECT_GT(read_again, 0u) << log;  // what followed the savepoint
   EXPECT_LT(read_again, events_.size()) << log;
   const auto [missing, repeated] = missing_and_repeated();
-  EXPECT_EQ(missing, 0u);
-  EXPECT_EQ(repeated, 0u);
+  EXPECT_EQ(missing, 0u) << log;
+  EXPECT_EQ(repeated, 0u) << log;
 }
 
 TEST_F(KafkaCheckpointTest, TransactionalSinkWritesEveryEventOnceWithoutACrash) {

@@ -19,6 +19,18 @@ TEST(PartitionPositions, LatestIsTheLargestPositionAndItsEpoch) {
   EXPECT_FALSE(positions.latest({"t", 1}));
 }
 
+TEST(PartitionPositions, AStartPositionDoesNotOverrideAPublishedOne) {
+  PartitionPositions positions;
+  positions.publish({"t", 0}, 10, 3);             // restored
+  positions.publish_if_unknown({"t", 0}, 40, 3);  // committed later than the checkpoint
+  positions.publish_if_unknown({"t", 1}, 40, 3);  // not in the checkpoint: starts there
+  positions.publish_if_unknown({"t", 1}, 50, 3);
+  EXPECT_EQ(positions.latest({"t", 0})->offset, 10);
+  EXPECT_EQ(positions.latest({"t", 1})->offset, 40);
+  using List = std::vector<std::pair<Partition, int64_t>>;
+  EXPECT_EQ(positions.positions_for(4), (List{{{"t", 0}, 10}, {{"t", 1}, 40}}));
+}
+
 TEST(PartitionPositions, ACheckpointHoldsThePositionsPublishedBeforeItsBarrier) {
   PartitionPositions positions;
   positions.publish({"t", 0}, 10, 3);  // handed over after barrier 3
