@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 
 import yaml
 
@@ -470,64 +469,23 @@ def micro_benchmarks(cfg):
 LATENCY_METRIC = "segflow_end_to_end_latency_seconds"
 
 
-def read_end_to_end_latency(metrics_url):
-    """The hook for the latency workload: reads the end-to-end latency histogram
-    (segflow_end_to_end_latency_seconds, source entry to sink, processing time) from a
-    running job's Prometheus endpoint (e.g. "http://127.0.0.1:9464/metrics"), summed over
-    its label sets, and returns {"count", "p50", "p99", "p99.9"} in seconds (linear within
-    a bucket, as PromQL's histogram_quantile), or None when the job exports no such
-    histogram. The runs at 25/50/75 % of the maximum rate (the `rate` option of the
-    generator and nexmark sources) call it once the engine exports the histogram."""
-    with urllib.request.urlopen(metrics_url, timeout=10) as r:
-        text = r.read().decode()
-    buckets = {}
-    for m in re.finditer(LATENCY_METRIC + r'_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)', text):
-        le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
-        buckets[le] = buckets.get(le, 0.0) + float(m.group(2))
-    if not buckets or buckets.get(float("inf"), 0) == 0:
-        return None
-    bounds = sorted(buckets)
-    total = buckets[float("inf")]
-
-    def quantile(q):
-        rank, lower, below = q * total, 0.0, 0.0
-        for le in bounds:
-            if buckets[le] >= rank:
-                if le == float("inf"):
-                    return lower  # as histogram_quantile: the highest finite bound
-                return lower + (le - lower) * (rank - below) / max(buckets[le] - below, 1e-12)
-            lower, below = le, buckets[le]
-        return lower
-    return {"count": total, "p50": quantile(0.5), "p99": quantile(0.99),
-            "p99.9": quantile(0.999)}
-
-
-def latency_probe(jobs, cfg):
-    """Runs the retail job paced (the generator's `rate`) with its metrics endpoint on and
-    asks read_end_to_end_latency for the histogram. segflow does not export it yet (issue 8),
-    so this reports whether it is there; the percentile runs are not implemented."""
-    def edit(spec):
-        spec["parallelism"] = cfg.parallelism
-        spec["metrics"] = {"address": "127.0.0.1:0"}
-        set_source(spec, users=10_000, events=20_000, rate=20_000)
-    job = jobs.prepare("retail_latency_probe", "jobs/retail.yaml", edit=edit)
-    proc = subprocess.Popen([SEGFLOW, "run", job], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        url = None
-        for line in proc.stderr:
-            m = re.search(r"metrics on (\S+/metrics)", line)
-            if m:
-                url = m.group(1)
-                break
-        if url is None:
-            raise RuntimeError("the job printed no metrics address")
-        time.sleep(0.3)
-        histogram = read_end_to_end_latency(url)
-    finally:
-        proc.terminate()
-        proc.communicate()
-    return {"histogram_exported": histogram is not None, "probe": histogram}
+def latency_percentiles(cfg):
+    """bench/latency.sh: the retail job's unpaced maximum, then p50/p99/p99.9 of the
+    end-to-end latency histogram at 25/50/75 % of it (ms, medians over the runs)."""
+    args = ["--smoke"] if cfg.smoke else ["--runs", str(cfg.runs)]
+    run = subprocess.run(["bash", os.path.join(ROOT, "bench/latency.sh"), *args], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    maximum = re.search(r"^maximum: (\d+) events/s", run.stdout, re.M)
+    if maximum is None:
+        raise RuntimeError("bench/latency.sh printed no maximum:\n" + run.stdout + run.stderr)
+    rates = {}
+    for m in re.finditer(r"^(\d+)%\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)$", run.stdout, re.M):
+        rates[m.group(1)] = {"events_per_s": int(m.group(2)), "p50_ms": float(m.group(3)),
+                             "p99_ms": float(m.group(4)), "p99.9_ms": float(m.group(5)),
+                             "observed": float(m.group(6))}
+    if len(rates) != 3:
+        raise RuntimeError("bench/latency.sh printed no percentiles:\n" + run.stdout)
+    return {"max_events_per_s": int(maximum.group(1)), "rates": rates}
 
 
 # ---------------------------------------------------------------- Markdown
@@ -589,8 +547,10 @@ def targets(res, cfg):
     rows.append([f"Retail 1M events/s end to end on {res['machine']['cores']} cores",
                  *verdict(None if retail is None else retail >= 1e6,
                           f"{fmt(retail)} events/s")])
-    rows.append(["Retail p99 latency < 5 ms at 50 % load", "not measured",
-                 "see Latency below"])
+    half = res["latency"].get("rates", {}).get("50")
+    rows.append(["Retail p99 latency < 5 ms at 50 % load",
+                 *verdict(None if half is None else half["p99_ms"] < 5,
+                          f"{half['p99_ms']:.0f} ms" if half else "—")])
     state = res["bench"].get("state", {})
     bpp = [b["bytes_per_profile"] for n, b in state.items()
            if n.startswith("RetailStateBytesPerProfile") and "bytes_per_profile" in b]
@@ -788,15 +748,21 @@ def markdown(res, cfg):
 
     lat = res["latency"]
     out += ["## Latency", "",
-            "**Not measured yet.** p50/p99/p99.9 from an event's entry at the source to the "
-            "output it causes, at 25/50/75 % of the maximum rate, come from the engine's "
-            f"end-to-end latency histogram (`{LATENCY_METRIC}`, issue 8), read from the "
-            "job's metrics endpoint by `read_end_to_end_latency` in bench/run.py while the "
-            "source is paced (`rate`). A paced retail run probed the endpoint: the histogram "
-            + ("is exported; the percentile runs at 25/50/75 % are still to be added."
-               if lat.get("histogram_exported") else
-               "is not exported yet." if "error" not in lat else
-               f"probe failed ({lat['error']})."), ""]
+            "`bash bench/latency.sh`: jobs/retail.yaml's unpaced maximum, then the generator "
+            "paced at 25/50/75 % of it; p50/p99/p99.9 of the engine's end-to-end latency "
+            f"histogram (`{LATENCY_METRIC}`: processing time from the event's entry at the "
+            "source to the sink writing the change it causes), from two scrapes after the "
+            f"warm-up, medians of {cfg.runs} runs. Changes made by time alone (absence, "
+            "windows emptying) have no ingest cause and are not observed.", ""]
+    if "error" in lat:
+        out += [f"Failed: {lat['error']}", ""]
+    else:
+        out += [f"Maximum: {fmt(lat['max_events_per_s'])} events/s.", "",
+                table(["load", "events/s", "p50 ms", "p99 ms", "p99.9 ms", "observed"],
+                      [[f"{pct} %", fmt(r["events_per_s"]), r["p50_ms"], r["p99_ms"],
+                        r["p99.9_ms"], fmt(r["observed"])]
+                       for pct, r in sorted(lat["rates"].items(), key=lambda kv: int(kv[0]))]),
+                ""]
     return "\n".join(out)
 
 
@@ -814,7 +780,8 @@ def main():
         return max(1000, int(n * args.scale))
     keys = [1_000, 10_000, 100_000, 1_000_000] + ([10_000_000] if args.scale >= 1 else [])
     cfg = argparse.Namespace(
-        runs=1 if args.smoke else max(3, args.runs), parallelism=2, scale=args.scale,
+        smoke=args.smoke, runs=1 if args.smoke else max(3, args.runs), parallelism=2,
+        scale=args.scale,
         nexmark_events=20_000 if args.smoke else events(5_000_000),
         checkpoint_interval="1s",
         retail_events=20_000 if args.smoke else events(3_000_000),
@@ -840,7 +807,7 @@ def main():
         log(key)
         res[key] = fn()
     log("latency")
-    try_measure(res, "latency", "latency histogram probe", lambda: latency_probe(jobs, cfg))
+    try_measure(res, "latency", "latency percentiles", lambda: latency_percentiles(cfg))
     res["load_average_at_end"] = os.getloadavg()
     res["suite_seconds"] = round(time.time() - started, 1)
     os.makedirs(out_dir, exist_ok=True)
