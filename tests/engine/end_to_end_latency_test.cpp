@@ -96,13 +96,11 @@ TEST_P(EndToEndLatencyTest, StampIsTheEarliestOfTheEventsInEachBatch) {
   const Shape shape = GetParam();
   auto log = std::make_shared<SinkLog>();
   LogicalGraph g;
-  g.add(testing::source_node("src", [] { return std::make_unique<StampingSource>(); }));
-  g.add(testing::operator_node(
-      "pass", {{"src", Partitioning::kForward}}, [] { return std::make_unique<ForwardAndTick>(); },
-      1));
-  g.add(testing::operator_node(
-      "sink", {{"pass", shape.to_sink}}, [log] { return std::make_unique<RecordingSink>(log); },
-      shape.sink_parallelism));
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<StampingSource>(); }));
+  g.add(testing::operator_node("pass", 1, {{"src", Partitioning::kForward}},
+                               [] { return std::make_unique<ForwardAndTick>(); }));
+  g.add(testing::operator_node("sink", shape.sink_parallelism, {{"pass", shape.to_sink}},
+                               [log] { return std::make_unique<RecordingSink>(log); }));
   g.validate();
   JobSettings settings;
   settings.chaining = shape.chaining;

@@ -49,9 +49,9 @@ class Discard final : public Operator {
 // `src` (one subtask) hash-partitioned to a discarding sink of two subtasks.
 LogicalGraph source_to_two_sinks(SourceFactory make_source) {
   LogicalGraph g;
-  g.add(testing::source_node("src", std::move(make_source)));
-  g.add(testing::operator_node(
-      "sink", {{"src", Partitioning::kHash}}, [] { return std::make_unique<Discard>(); }, 2));
+  g.add(testing::source_node("src", 1, std::move(make_source)));
+  g.add(testing::operator_node("sink", 2, {{"src", Partitioning::kHash}},
+                               [] { return std::make_unique<Discard>(); }));
   g.validate();
   return g;
 }
@@ -133,10 +133,9 @@ class PublishingSink final : public Operator {
 
 TEST(MetricsExporterTest, ServesOperatorMetricsAndTheLatencyHistogram) {
   LogicalGraph g;
-  g.add(testing::source_node("src", [] { return std::make_unique<FiniteSource>(); }));
-  g.add(testing::operator_node(
-      "sink", {{"src", Partitioning::kHash}}, [] { return std::make_unique<PublishingSink>(); },
-      2));
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<FiniteSource>(); }));
+  g.add(testing::operator_node("sink", 2, {{"src", Partitioning::kHash}},
+                               [] { return std::make_unique<PublishingSink>(); }));
   g.validate();
   DeadLetterOutput dead;
   Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
@@ -182,8 +181,8 @@ TEST(MetricsExporterTest, ServesOperatorMetricsAndTheLatencyHistogram) {
 
 TEST(MetricsExporterTest, SubtaskTimeAddsUpToWallClock) {
   LogicalGraph g;
-  g.add(testing::source_node("src", [] { return std::make_unique<FiniteSource>(); }));
-  g.add(testing::operator_node("sink", {{"src", Partitioning::kRebalance}},
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<FiniteSource>(); }));
+  g.add(testing::operator_node("sink", 1, {{"src", Partitioning::kRebalance}},
                                [] { return std::make_unique<Discard>(); }));
   g.validate();
   DeadLetterOutput dead;
@@ -227,7 +226,7 @@ TEST(MetricsExporterTest, ScrapesWhileTheJobRuns) {
 
 TEST(MetricsExporterTest, ABusyPortIsAnError) {
   LogicalGraph g;
-  g.add(testing::source_node("src", [] { return std::make_unique<FiniteSource>(); }));
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<FiniteSource>(); }));
   g.validate();
   DeadLetterOutput dead;
   Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
@@ -240,8 +239,8 @@ TEST(MetricsExporterTest, ABusyPortIsAnError) {
 TEST(MetricsExporterTest, ServesCheckpointFigures) {
   testing::TempDir dir;
   LogicalGraph g;
-  g.add(testing::source_node("src", [] { return std::make_unique<SlowSource>(); }));
-  g.add(testing::operator_node("sink", {{"src", Partitioning::kHash}},
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<SlowSource>(); }));
+  g.add(testing::operator_node("sink", 1, {{"src", Partitioning::kHash}},
                                [] { return std::make_unique<Discard>(); }));
   g.validate();
   DeadLetterOutput dead;

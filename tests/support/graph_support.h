@@ -10,7 +10,7 @@
 
 namespace segflow::testing {
 
-inline LogicalNode source_node(std::string id, SourceFactory make, uint32_t parallelism = 1) {
+inline LogicalNode source_node(std::string id, uint32_t parallelism, SourceFactory make) {
   LogicalNode node;
   node.id = std::move(id);
   node.parallelism = parallelism;
@@ -18,8 +18,8 @@ inline LogicalNode source_node(std::string id, SourceFactory make, uint32_t para
   return node;
 }
 
-inline LogicalNode operator_node(std::string id, std::vector<LogicalEdge> inputs,
-                                 OperatorFactory make, uint32_t parallelism = 1) {
+inline LogicalNode operator_node(std::string id, uint32_t parallelism,
+                                 std::vector<LogicalEdge> inputs, OperatorFactory make) {
   LogicalNode node;
   node.id = std::move(id);
   node.parallelism = parallelism;
