@@ -78,6 +78,7 @@ void CheckpointCoordinator::trigger(bool savepoint) {
   }
   in_flight_ = id;
   in_flight_dir_ = dir;
+  if (savepoint) savepoint_id_.store(id, std::memory_order_relaxed);
   started_ns_ = steady_ns();
   acked_.assign(subtasks_, false);
   snapshotted_.assign(subtasks_, false);
@@ -153,7 +154,7 @@ void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFil
     return;
   }
   uint64_t bytes = 0;
-  for (const CheckpointFile& f : files_) bytes += f.size;
+  for (const CheckpointFile& f : files_) bytes += f.size + f.uploaded_bytes;
   stats_.last_duration_ns.store(steady_ns() - started_ns_, std::memory_order_relaxed);
   stats_.last_size_bytes.store(bytes, std::memory_order_relaxed);
   stats_.last_alignment_ns.store(max_alignment_ns_, std::memory_order_relaxed);
