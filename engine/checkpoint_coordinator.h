@@ -31,9 +31,12 @@ struct CheckpointStats {
   std::atomic<int64_t> last_completed_id{0};
   std::atomic<uint64_t> completed{0};
   std::atomic<uint64_t> failed{0};
-  std::atomic<uint64_t> aborted{0};           // a subtask finished before acknowledging
-  std::atomic<int64_t> last_duration_ns{0};   // trigger to _metadata
-  std::atomic<uint64_t> last_size_bytes{0};   // files written for the checkpoint
+  std::atomic<uint64_t> aborted{0};          // a subtask finished before acknowledging
+  std::atomic<int64_t> last_duration_ns{0};  // trigger to _metadata
+  std::atomic<uint64_t> last_size_bytes{0};  // files written for the checkpoint
+  // Every file the checkpoint needs: with incremental stores, also the shared files that
+  // earlier checkpoints uploaded (equals last_size_bytes otherwise).
+  std::atomic<uint64_t> last_state_size_bytes{0};
   std::atomic<int64_t> last_alignment_ns{0};  // longest barrier alignment of a subtask
   std::atomic<int64_t> last_pause_ns{0};  // longest snapshot (serialising) on a subtask's thread
   std::atomic<int64_t> last_write_ns{0};  // longest subtask file write + fsync (writer thread)
