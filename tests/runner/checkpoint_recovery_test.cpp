@@ -102,10 +102,8 @@ struct Job {
   }
 };
 
-pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
-  std::vector<std::string> args = {SEGFLOW_BINARY, "run",
-                                   job.spec,       "--no-summary",
-                                   "--set",        "parallelism=" + std::to_string(parallelism)};
+// Starts segflow with `args` (args[0]: the binary), stderr appended to `log`; -1 on failure.
+pid_t spawn(std::vector<std::string> args, const std::string& log) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -117,6 +115,12 @@ pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
   const int rc = posix_spawn(&pid, SEGFLOW_BINARY, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
+}
+
+pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
+  return spawn({SEGFLOW_BINARY, "run", job.spec, "--no-summary", "--set",
+                "parallelism=" + std::to_string(parallelism)},
+               log);
 }
 
 // Checkpoint directories: the newest complete id, and whether one is being written.
@@ -385,21 +389,8 @@ TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
                           out + ", input: events }\n");
   const std::string log = dir.file("segflow.log");
   std::vector<std::string> args = {SEGFLOW_BINARY, "run", spec, "--no-summary"};
-  auto spawn = [&](std::vector<std::string> a) {
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    pid_t pid = -1;
-    posix_spawn(&pid, SEGFLOW_BINARY, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
-  };
   const std::string savepoint = checkpoints + "/savepoint-000001";
-  const pid_t first = spawn(args);
+  const pid_t first = spawn(args, log);
   // The sink's file exists once the job runs (its signal handlers are installed by then).
   ASSERT_TRUE(wait_for(first, [&] { return fs::exists(out); })) << testing::read_file(log);
   kill(first, SIGUSR1);
@@ -410,7 +401,7 @@ TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
 
   args.push_back("--from-checkpoint");
   args.push_back(savepoint);
-  const pid_t second = spawn(args);
+  const pid_t second = spawn(args, log);
   EXPECT_FALSE(fs::exists(out + ".inprogress"));  // the graceful stop committed everything
   // The sink's staging file appears once the restored job runs (handlers installed).
   ASSERT_TRUE(wait_for(second, [&] { return fs::exists(out + ".inprogress"); }))
@@ -418,6 +409,46 @@ TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
   EXPECT_NE(testing::read_file(log).find("restoring checkpoint 1 from " + savepoint),
             std::string::npos);
   EXPECT_EQ(stop(second), 0) << testing::read_file(log);
+}
+
+// A savepoint of a job on incremental rocksdb is a full export: it stands alone (nothing in
+// shared/) and restores on the heap backend.
+TEST(CheckpointRecoveryTest, RocksDbSavepointIsAFullExportThatRestoresOnTheHeap) {
+  if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
+  testing::TempDir dir;
+  const std::string out = dir.file("out.jsonl");
+  const std::string checkpoints = dir.file("checkpoints");
+  const std::string spec = dir.file("job.yaml");
+  const std::string job =
+      "name: savepoint\nparallelism: 2\n"
+      "checkpoints: { interval: 1h, dir: " +
+      checkpoints +
+      " }\n"
+      "sources:\n  - { id: events, type: generator, users: 500, events: 0 }\n"
+      "operators:\n  - { id: high_intent, type: rolling_count_threshold, input: events,\n"
+      "      events: [Product Viewed], window: 1h, threshold: 3 }\n"
+      "sinks:\n  - { id: out, type: file_sink, path: " +
+      out + ", input: high_intent }\n";
+  testing::write_file(spec,
+                      job + "state_backend: { type: rocksdb, dir: " + dir.file("state") + " }\n");
+  const std::string log = dir.file("segflow.log");
+  const std::string savepoint = checkpoints + "/savepoint-000001";
+  const pid_t first = spawn({SEGFLOW_BINARY, "run", spec, "--no-summary"}, log);
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(out); })) << testing::read_file(log);
+  kill(first, SIGUSR1);
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(savepoint + "/_metadata"); }))
+      << testing::read_file(log);
+  EXPECT_EQ(stop(first), 0) << testing::read_file(log);
+  EXPECT_FALSE(fs::exists(checkpoints + "/shared"));
+
+  testing::write_file(spec, job);  // the heap backend
+  const pid_t second =
+      spawn({SEGFLOW_BINARY, "run", spec, "--no-summary", "--from-checkpoint", savepoint}, log);
+  ASSERT_TRUE(wait_for(second, [&] { return fs::exists(out + ".inprogress"); }))
+      << testing::read_file(log);
+  EXPECT_EQ(stop(second), 0) << testing::read_file(log);
+  EXPECT_NE(testing::read_file(log).find("restoring checkpoint 1 from " + savepoint),
+            std::string::npos);
 }
 
 }  // namespace
