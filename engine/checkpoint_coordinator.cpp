@@ -165,6 +165,7 @@ void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFil
   stats_.last_duration_ns.store(steady_ns() - started_ns_, std::memory_order_relaxed);
   stats_.last_size_bytes.store(bytes, std::memory_order_relaxed);
   stats_.last_state_size_bytes.store(state_bytes, std::memory_order_relaxed);
+  stats_.written_bytes.fetch_add(bytes, std::memory_order_relaxed);
   stats_.last_alignment_ns.store(max_alignment_ns_, std::memory_order_relaxed);
   stats_.last_pause_ns.store(max_pause_ns_, std::memory_order_relaxed);
   stats_.last_write_ns.store(max_write_ns_, std::memory_order_relaxed);

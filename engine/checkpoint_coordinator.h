@@ -37,6 +37,7 @@ struct CheckpointStats {
   // Every file the checkpoint needs: with incremental stores, also the shared files that
   // earlier checkpoints uploaded (equals last_size_bytes otherwise).
   std::atomic<uint64_t> last_state_size_bytes{0};
+  std::atomic<uint64_t> written_bytes{0};     // by every completed checkpoint of this run
   std::atomic<int64_t> last_alignment_ns{0};  // longest barrier alignment of a subtask
   std::atomic<int64_t> last_pause_ns{0};  // longest snapshot (serialising) on a subtask's thread
   std::atomic<int64_t> last_write_ns{0};  // longest subtask file write + fsync (writer thread)

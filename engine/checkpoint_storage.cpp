@@ -252,9 +252,8 @@ CheckpointFile write_subtask_file(const std::string& path,
                                   const std::vector<OperatorSnapshot>& operators) {
   // The payload as StateWriter would write it, with the large strings left in place.
   std::vector<std::string> headers;
-  // No reallocation: `payload` points into it (reserved below).
+  headers.reserve(3 * operators.size() + 1);  // no reallocation: `payload` points into it
   std::vector<std::string_view> payload;
-  headers.reserve(3 * operators.size() + 1);
   StateWriter count;
   count.u64(operators.size());
   headers.push_back(count.take());

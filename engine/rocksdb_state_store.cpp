@@ -40,6 +40,16 @@ class RocksDbStateStore final : public KeyedStateStore {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));  // most misses skip reads
     options_.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     write_options_.disableWAL = true;  // scratch: checkpoints make state durable
+    if (incremental_) {
+      // Incremental checkpoints upload every file compaction writes. Leveled compaction
+      // rewrites all of level 1 whenever level-0 files with keys all over the key space
+      // (every checkpoint flushes one) are merged into it; universal compaction merges the
+      // small new runs among themselves and rewrites the large old one only once the new
+      // data is about twice its size (max_size_amplification_percent 200).
+      options_.compaction_style = rocksdb::kCompactionStyleUniversal;
+      // The MANIFEST goes inline into every checkpoint: roll it over while it is small.
+      options_.max_manifest_file_size = 1 << 20;
+    }
   }
 
   ~RocksDbStateStore() override {
@@ -54,14 +64,15 @@ class RocksDbStateStore final : public KeyedStateStore {
   size_t cache_entries() const override { return cache_entries_; }
   bool incremental() const override { return incremental_; }
 
+  // Null when the database was never opened: nothing was ever stored.
   std::shared_ptr<PendingStoreSnapshot> snapshot_files(const std::string& file_prefix) override {
     commit();
-    rocksdb::DB& opened = db();  // opening wipes the captures directory
+    if (db_ == nullptr) return nullptr;
     std::error_code ec;
     std::filesystem::create_directories(captures_dir_, ec);
     if (ec) throw std::runtime_error("rocksdb state store " + captures_dir_ + ": " + ec.message());
     const std::string capture = captures_dir_ + "/" + std::to_string(++captures_);
-    return capture_store_files(opened, capture, file_prefix, uploaded_);
+    return capture_store_files(*db_, capture, file_prefix, uploaded_);
   }
 
   // Same key groups as one old subtask: its database, as it was. Otherwise the entries of

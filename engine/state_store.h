@@ -56,8 +56,8 @@ class KeyedStateStore {
   virtual bool incremental() const { return false; }
   void set_snapshot_in_files(bool in_files) { snapshot_in_files_ = in_files; }
   bool snapshot_in_files() const { return snapshot_in_files_; }
-  // The store's committed contents now; `file_prefix` names its uploaded files uniquely
-  // within the job's checkpoints.
+  // The store's committed contents now (null when it never held anything); `file_prefix`
+  // names its uploaded files uniquely within the job's checkpoints.
   virtual std::shared_ptr<PendingStoreSnapshot> snapshot_files(const std::string& file_prefix) {
     (void)file_prefix;
     throw std::logic_error("this state store takes no incremental snapshots");

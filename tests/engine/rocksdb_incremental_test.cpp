@@ -191,7 +191,7 @@ TEST_F(RocksDbIncrementalTest, RetentionDeletesSharedFilesNoRetainedCheckpointRe
   // into new ones (in the background: checkpoint until the first ones are gone from it).
   std::vector<std::set<std::string>> refs = {first};
   for (int64_t id = 2; id < 80; ++id) {
-    for (int i = 0; i < 2000; i += 3) s.values->put("u" + std::to_string(i), id);
+    for (int i = 0; i < 2000; ++i) s.values->put("u" + std::to_string(i), id);
     refs.push_back(referenced(checkpoint(base(), id, {&s})));
     checkpoint_storage::apply_retention(base(), 2);
     std::set<std::string> retained = refs[refs.size() - 1];
