@@ -12,19 +12,24 @@
 # subtask's thread) and the longest file write (checksum, write, fsync: writer thread).
 # A run lasts a few seconds: a 10 s interval may complete no checkpoint in it (see the
 # summary line); its cost is then about pause / 10 s.
+# With --backend rocksdb, checkpoints are incremental (new SST files uploaded to
+# checkpoints/shared/; the summary's "X MB of Y MB state" is what the last one wrote of
+# what it references); --full-export makes them export every entry instead.
 # Usage: bash bench/checkpoint.sh [--profiles 1000000] [--tail 3000000] [--runs 3]
-#                                 [--backend heap|rocksdb]
+#                                 [--backend heap|rocksdb] [--full-export] [--smoke]
 set -euo pipefail
 profiles=1000000
 tail_events=3000000
 runs=3
 backend=heap
+incremental=true
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profiles) profiles=$2; shift 2 ;;
     --tail) tail_events=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
+    --full-export) incremental=false; shift ;;
     --smoke) profiles=20000; tail_events=50000; runs=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -51,7 +56,8 @@ job() {  # job FILE [checkpoint interval]
   {
     echo "name: checkpoint_bench"
     echo "parallelism: 2"
-    [[ $backend == rocksdb ]] && echo "state_backend: { type: rocksdb, dir: $work/state }"
+    [[ $backend == rocksdb ]] &&
+      echo "state_backend: { type: rocksdb, dir: $work/state, incremental: $incremental }"
     [[ -n "${2:-}" ]] && echo "checkpoints: { interval: $2, dir: $work/checkpoints, retain: 2 }"
     echo "sources:"
     echo "  - { id: input, type: file, path: $work/input.jsonl }"
@@ -84,13 +90,25 @@ rm -rf "$work/checkpoints" "$work/out"
 "$segflow" run "$work/job.yaml" --no-summary 2> /dev/null &
 pid=$!
 # Kill once a complete checkpoint holds (nearly) every profile: a profile's state takes
-# about 90 bytes in a checkpoint, so wait for one of profiles * 80 bytes.
+# about 90 bytes in a checkpoint, so wait for one of profiles * 80 bytes. Incremental
+# checkpoints keep their data files in shared/ (which may also hold files only an older
+# checkpoint references): count it, and wait for two more checkpoints after that.
 lines=$((profiles + tail_events))
+id_of() { basename "$(dirname "$1")" | sed 's/^chk-0*//'; }
+kill_at=""
 while kill -0 $pid 2> /dev/null; do
   newest=$(ls -d "$work"/checkpoints/chk-*/_metadata 2> /dev/null | tail -1 || true)
   if [[ -n "$newest" ]]; then
-    size=$(du -sb "$(dirname "$newest")" | cut -f1)
-    if (( size > profiles * 80 )); then kill -KILL $pid; break; fi
+    if [[ -z "$kill_at" ]]; then
+      size=$(du -sb "$(dirname "$newest")" | cut -f1)
+      more=0
+      if [[ -d "$work/checkpoints/shared" ]]; then
+        size=$((size + $(du -sb "$work/checkpoints/shared" | cut -f1)))
+        more=2
+      fi
+      (( size > profiles * 80 )) && kill_at=$(($(id_of "$newest") + more))
+    fi
+    if [[ -n "$kill_at" ]] && (( $(id_of "$newest") >= kill_at )); then kill -KILL $pid; break; fi
   fi
   sleep 0.05
 done

@@ -129,8 +129,13 @@ class CachedValueState {
   }
 
   // The format of ValueState::snapshot: per key group: id, count, (key, expires_at, value)*.
+  // In an incremental checkpoint, only kEntriesInStoreFiles: the entries are in the store.
   void snapshot(StateWriter& w) {
     write_back();
+    if (store_.snapshot_in_files()) {
+      w.u64(kEntriesInStoreFiles);
+      return;
+    }
     w.u64(key_groups_.size());
     for (uint32_t kg = key_groups_.begin; kg < key_groups_.end; ++kg) {
       StateWriter entries;
@@ -148,7 +153,12 @@ class CachedValueState {
 
   void restore(StateReader& r) {
     size_t pending = 0;
-    for (uint64_t n = r.u64(); n > 0; --n) {
+    uint64_t groups = r.u64();
+    if (groups == kEntriesInStoreFiles) {  // KeyedStateStore::restore_files loaded them
+      cache_.clear();
+      return;
+    }
+    for (; groups > 0; --groups) {
       const uint64_t kg = r.u64();
       for (uint64_t count = r.u64(); count > 0; --count) {
         std::string key = r.str();

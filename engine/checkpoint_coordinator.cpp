@@ -4,6 +4,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <thread>
 
 namespace segflow {
@@ -78,6 +79,7 @@ void CheckpointCoordinator::trigger(bool savepoint) {
   }
   in_flight_ = id;
   in_flight_dir_ = dir;
+  if (savepoint) savepoint_id_.store(id, std::memory_order_relaxed);
   started_ns_ = steady_ns();
   acked_.assign(subtasks_, false);
   snapshotted_.assign(subtasks_, false);
@@ -152,10 +154,18 @@ void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFil
     abort_in_flight_locked(/*failed=*/true);
     return;
   }
-  uint64_t bytes = 0;
-  for (const CheckpointFile& f : files_) bytes += f.size;
+  uint64_t bytes = 0, state_bytes = 0;
+  std::set<std::string> shared;
+  for (const CheckpointFile& f : files_) {
+    bytes += f.size + f.uploaded_bytes;
+    state_bytes += f.size;
+    for (const StoreFile& s : f.shared)
+      if (shared.insert(s.path).second) state_bytes += s.size;
+  }
   stats_.last_duration_ns.store(steady_ns() - started_ns_, std::memory_order_relaxed);
   stats_.last_size_bytes.store(bytes, std::memory_order_relaxed);
+  stats_.last_state_size_bytes.store(state_bytes, std::memory_order_relaxed);
+  stats_.written_bytes.fetch_add(bytes, std::memory_order_relaxed);
   stats_.last_alignment_ns.store(max_alignment_ns_, std::memory_order_relaxed);
   stats_.last_pause_ns.store(max_pause_ns_, std::memory_order_relaxed);
   stats_.last_write_ns.store(max_write_ns_, std::memory_order_relaxed);

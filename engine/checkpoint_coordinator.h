@@ -31,9 +31,13 @@ struct CheckpointStats {
   std::atomic<int64_t> last_completed_id{0};
   std::atomic<uint64_t> completed{0};
   std::atomic<uint64_t> failed{0};
-  std::atomic<uint64_t> aborted{0};           // a subtask finished before acknowledging
-  std::atomic<int64_t> last_duration_ns{0};   // trigger to _metadata
-  std::atomic<uint64_t> last_size_bytes{0};   // all files of the checkpoint
+  std::atomic<uint64_t> aborted{0};          // a subtask finished before acknowledging
+  std::atomic<int64_t> last_duration_ns{0};  // trigger to _metadata
+  std::atomic<uint64_t> last_size_bytes{0};  // files written for the checkpoint
+  // Every file the checkpoint needs: with incremental stores, also the shared files that
+  // earlier checkpoints uploaded (equals last_size_bytes otherwise).
+  std::atomic<uint64_t> last_state_size_bytes{0};
+  std::atomic<uint64_t> written_bytes{0};     // by every completed checkpoint of this run
   std::atomic<int64_t> last_alignment_ns{0};  // longest barrier alignment of a subtask
   std::atomic<int64_t> last_pause_ns{0};  // longest snapshot (serialising) on a subtask's thread
   std::atomic<int64_t> last_write_ns{0};  // longest subtask file write + fsync (writer thread)
@@ -56,6 +60,11 @@ class CheckpointCoordinator {
 
   // The newest triggered checkpoint id (0: none yet). Sources inject barriers for it.
   int64_t triggered() const { return triggered_.load(std::memory_order_acquire); }
+  // Whether checkpoint `id` (triggered already) is a savepoint: savepoints hold no
+  // incremental store files, so they stand alone.
+  bool is_savepoint(int64_t id) const {
+    return savepoint_id_.load(std::memory_order_acquire) == id;
+  }
   // The newest completed checkpoint id (0: none).
   int64_t completed() const { return stats_.last_completed_id.load(std::memory_order_acquire); }
   // Subtask `subtask` (0-based over all subtasks) took its snapshot for checkpoint `id`:
@@ -108,6 +117,7 @@ class CheckpointCoordinator {
 
   std::atomic<int64_t> triggered_{0};
   std::atomic<bool> savepoint_requested_{false};
+  std::atomic<int64_t> savepoint_id_{0};  // the newest savepoint triggered
   CheckpointStats stats_;
 };
 

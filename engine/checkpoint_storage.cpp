@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <stdexcept>
 
 #include <xxhash.h>
@@ -21,13 +22,17 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint32_t kMagic = 0x43464753;  // "SGFC"
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;         // 2: store snapshots and shared files (1 still read)
 constexpr const char* kMetadata = "_metadata";
 constexpr const char* kCheckpointPrefix = "chk-";
 constexpr const char* kSavepointPrefix = "savepoint-";
+constexpr const char* kShared = "shared";
+constexpr const char* kSharedPrefix = "../shared/";  // of a StoreFile::path in shared/
 
-// The payload of a framed file; throws when the frame or its hash is wrong.
-std::string_view unframe(const std::string& text, const std::string& path) {
+// The payload of a framed file and its format version; throws when the frame or its hash
+// is wrong.
+std::string_view unframe(const std::string& text, const std::string& path,
+                         uint32_t* version_out = nullptr) {
   constexpr size_t kHeader = 4 + 4 + 8;
   if (text.size() < kHeader + 8) throw std::runtime_error(path + ": truncated");
   uint32_t magic, version;
@@ -36,8 +41,9 @@ std::string_view unframe(const std::string& text, const std::string& path) {
   std::memcpy(&version, text.data() + 4, 4);
   std::memcpy(&length, text.data() + 8, 8);
   if (magic != kMagic) throw std::runtime_error(path + ": not a segflow checkpoint file");
-  if (version != kVersion)
+  if (version != 1 && version != kVersion)
     throw std::runtime_error(path + ": unknown version " + std::to_string(version));
+  if (version_out != nullptr) *version_out = version;
   if (length != text.size() - kHeader - 8) throw std::runtime_error(path + ": truncated");
   const std::string_view payload(text.data() + kHeader, length);
   uint64_t hash;
@@ -130,6 +136,57 @@ std::string read_file(const std::string& path) {
   return text;
 }
 
+// Throws unless `path` has `size` bytes with XXH64 `hash` (read in pieces: data files are
+// large).
+void verify_shared_file(const std::string& path, uint64_t size, uint64_t hash) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(path + ": missing");
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  std::vector<char> buffer(1 << 20);
+  uint64_t seen = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    XXH64_update(state, buffer.data(), static_cast<size_t>(n));
+    seen += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  const uint64_t digest = XXH64_digest(state);
+  XXH64_freeState(state);
+  if (seen != size || digest != hash)
+    throw std::runtime_error(path + ": size or checksum differs from _metadata");
+}
+
+// The shared files a _metadata lists (none before version 2).
+struct Metadata {
+  int64_t id = 0;
+  std::vector<CheckpointFile> files;
+  std::vector<StoreFile> shared;
+};
+Metadata parse_metadata(const std::string& checkpoint_dir) {
+  const std::string path = checkpoint_dir + "/" + kMetadata;
+  const std::string text = read_file(path);
+  uint32_t version = 0;
+  StateReader meta(unframe(text, path, &version));
+  Metadata m;
+  try {
+    m.id = read_state<int64_t>(meta);
+    for (uint64_t n = meta.u64(); n > 0; --n) {
+      CheckpointFile f;
+      f.name = meta.str();
+      f.size = meta.u64();
+      f.hash = meta.u64();
+      m.files.push_back(std::move(f));
+    }
+    if (version >= 2) m.shared = read_state<std::vector<StoreFile>>(meta);
+  } catch (const StateFormatError& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
+  return m;
+}
+
 // (id, path) of every checkpoint-like directory under `base`, newest first.
 struct Entry {
   int64_t id;
@@ -159,6 +216,30 @@ std::vector<Entry> list(const std::string& base) {
 // checkpoint (load() verifies the contents when one is restored).
 bool has_metadata(const fs::path& dir) { return fs::exists(dir / kMetadata); }
 
+// Deletes the files of <base>/shared that no checkpoint or savepoint left references. Not
+// while a checkpoint without _metadata remains (it may be uploading), nor when a _metadata
+// cannot be read (an unreadable checkpoint is never restored, but keep its files to be safe).
+void remove_unreferenced_shared_files(const std::string& base) {
+  const fs::path shared = fs::path(base) / kShared;
+  std::error_code ec;
+  if (!fs::is_directory(shared, ec)) return;
+  std::set<std::string> referenced;
+  for (const Entry& e : list(base)) {
+    if (!has_metadata(e.path)) return;
+    try {
+      for (const StoreFile& f : parse_metadata(e.path.string()).shared)
+        if (f.path.rfind(kSharedPrefix, 0) == 0)
+          referenced.insert(f.path.substr(std::strlen(kSharedPrefix)));
+    } catch (const std::exception&) {
+      return;
+    }
+  }
+  std::vector<fs::path> unreferenced;
+  for (const auto& f : fs::directory_iterator(shared, ec))
+    if (referenced.count(f.path().filename().string()) == 0) unreferenced.push_back(f.path());
+  for (const fs::path& f : unreferenced) fs::remove(f, ec);
+}
+
 }  // namespace
 
 std::string directory_name(int64_t id, bool savepoint) {
@@ -171,12 +252,15 @@ CheckpointFile write_subtask_file(const std::string& path,
                                   const std::vector<OperatorSnapshot>& operators) {
   // The payload as StateWriter would write it, with the large strings left in place.
   std::vector<std::string> headers;
-  headers.reserve(2 * operators.size() + 1);  // no reallocation: `payload` points into it
+  headers.reserve(3 * operators.size() + 1);  // no reallocation: `payload` points into it
   std::vector<std::string_view> payload;
   StateWriter count;
   count.u64(operators.size());
   headers.push_back(count.take());
   payload.push_back(headers.back());
+  const std::string checkpoint_dir = fs::path(path).parent_path().string();
+  std::vector<StoreFile> shared;
+  uint64_t uploaded_bytes = 0;
   for (const OperatorSnapshot& op : operators) {
     StateWriter h;
     h.str(op.operator_id);
@@ -191,8 +275,20 @@ CheckpointFile write_subtask_file(const std::string& path,
     headers.push_back(t.take());
     payload.push_back(headers.back());
     payload.push_back(op.timers);
+    StateWriter store;
+    store.u64(op.pending_store ? 1 : 0);
+    if (op.pending_store) {
+      const StoreSnapshot snapshot = op.pending_store->upload(checkpoint_dir, uploaded_bytes);
+      snapshot.write(store);
+      shared.insert(shared.end(), snapshot.files.begin(), snapshot.files.end());
+    }
+    headers.push_back(store.take());
+    payload.push_back(headers.back());
   }
-  return write_framed(path, payload);
+  CheckpointFile file = write_framed(path, payload);
+  file.shared = std::move(shared);
+  file.uploaded_bytes = uploaded_bytes;
+  return file;
 }
 
 void write_metadata(const std::string& checkpoint_dir, int64_t id,
@@ -205,6 +301,11 @@ void write_metadata(const std::string& checkpoint_dir, int64_t id,
     w.u64(f.size);
     w.u64(f.hash);
   }
+  std::map<std::string, StoreFile> shared;  // by path: stores may share none, but one list
+  for (const CheckpointFile& f : files)
+    for (const StoreFile& s : f.shared) shared.emplace(s.path, s);
+  w.u64(shared.size());
+  for (const auto& [path, s] : shared) s.write(w);
   const std::string tmp = checkpoint_dir + "/" + kMetadata + ".tmp";
   write_framed(tmp, {w.data()});
   const std::string final_path = checkpoint_dir + "/" + kMetadata;
@@ -216,22 +317,23 @@ void write_metadata(const std::string& checkpoint_dir, int64_t id,
 CheckpointData load(const std::string& checkpoint_dir) {
   CheckpointData data;
   data.path = checkpoint_dir;
-  const std::string meta_path = checkpoint_dir + "/" + kMetadata;
-  const std::string meta_text = read_file(meta_path);
-  StateReader meta(unframe(meta_text, meta_path));
+  const Metadata meta = parse_metadata(checkpoint_dir);
+  data.id = meta.id;
+  std::map<std::string, uint64_t> shared_hashes;
+  for (const StoreFile& s : meta.shared) {
+    verify_shared_file(checkpoint_dir + "/" + s.path, s.size, s.hash);
+    shared_hashes.emplace(s.path, s.hash);
+    data.bytes += s.size;
+  }
   try {
-    data.id = read_state<int64_t>(meta);
-    for (uint64_t n = meta.u64(); n > 0; --n) {
-      CheckpointFile f;
-      f.name = meta.str();
-      f.size = meta.u64();
-      f.hash = meta.u64();
+    for (const CheckpointFile& f : meta.files) {
       const std::string path = checkpoint_dir + "/" + f.name;
       const std::string text = read_file(path);
       if (text.size() != f.size || XXH64(text.data(), text.size(), 0) != f.hash)
         throw std::runtime_error(path + ": size or checksum differs from _metadata");
       data.bytes += text.size();
-      StateReader r(unframe(text, path));
+      uint32_t version = 0;
+      StateReader r(unframe(text, path, &version));
       for (uint64_t ops = r.u64(); ops > 0; --ops) {
         OperatorSnapshot op;
         op.operator_id = r.str();
@@ -239,6 +341,14 @@ CheckpointData load(const std::string& checkpoint_dir) {
         op.parallelism = read_state<uint32_t>(r);
         op.state = r.str();
         op.timers = r.str();
+        if (version >= 2 && r.u64() != 0) {
+          op.store = StoreSnapshot::read(r);
+          for (const StoreFile& s : op.store->files) {
+            auto it = shared_hashes.find(s.path);
+            if (it == shared_hashes.end() || it->second != s.hash)
+              throw std::runtime_error(path + ": " + s.path + " is not in _metadata");
+          }
+        }
         data.by_operator[op.operator_id].push_back(std::move(op));
       }
     }
@@ -283,6 +393,7 @@ void apply_retention(const std::string& base, uint32_t retain) {
     std::error_code ec;
     fs::remove_all(e.path, ec);
   }
+  remove_unreferenced_shared_files(base);
 }
 
 void remove_newer_than(const std::string& base, int64_t id) {
@@ -299,6 +410,8 @@ void remove_checkpoints(const std::string& base) {
     std::error_code ec;
     fs::remove_all(e.path, ec);
   }
+  std::error_code ec;
+  fs::remove_all(fs::path(base) / kShared, ec);
 }
 
 }  // namespace segflow::checkpoint_storage

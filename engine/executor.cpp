@@ -21,7 +21,7 @@ KeyedStateStore* Executor::open_state_store(const std::string& operator_id, uint
   const StateBackendSettings& backend = settings_.state_backend;
   state_stores_.push_back(make_rocksdb_state_store(
       backend.dir + "/" + settings_.name + "/" + operator_id + "-" + std::to_string(subtask),
-      backend.cache_entries));
+      backend.cache_entries, backend.incremental));
   return state_stores_.back().get();
 #else
   (void)operator_id;

@@ -48,11 +48,13 @@ struct CheckpointSettings {
 };
 
 // Where keyed state lives (spec: `state_backend: heap` or
-// `state_backend: {type: rocksdb, dir, cache_entries}`). See engine/rocksdb_state_store.h.
+// `state_backend: {type: rocksdb, dir, cache_entries, incremental}`). See
+// engine/rocksdb_state_store.h.
 struct StateBackendSettings {
   bool rocksdb = false;            // false: heap
   std::string dir;                 // rocksdb: one database per operator subtask below it
   size_t cache_entries = 100'000;  // rocksdb: entries cached in memory per state
+  bool incremental = true;         // rocksdb: checkpoints record database files (store_snapshot.h)
 };
 
 // Job-wide settings from the spec's top level.

@@ -160,7 +160,12 @@ class ValueState {
   // Restores entries of the key groups this subtask owns; others are skipped.
   void restore(StateReader& r) {
     if (backed_) return backed_->restore(r);
-    for (uint64_t n = r.u64(); n > 0; --n) {
+    uint64_t groups = r.u64();
+    if (groups == kEntriesInStoreFiles)
+      throw StateFormatError(
+          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
+          "state_backend rocksdb");
+    for (; groups > 0; --groups) {
       const uint64_t kg = r.u64();
       for (uint64_t count = r.u64(); count > 0; --count) {
         std::string key = r.str();

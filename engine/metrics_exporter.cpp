@@ -64,6 +64,12 @@ void add_checkpoint_metrics(const std::string& job, const CheckpointStats& c,
         "Trigger to completion of the newest completed checkpoint", load(c.last_duration_ns) / 1e9);
   gauge("segflow_checkpoint_last_size_bytes", "Bytes written by the newest completed checkpoint",
         load(c.last_size_bytes));
+  gauge("segflow_checkpoint_last_state_size_bytes",
+        "Bytes of every file the newest completed checkpoint needs (incremental: with shared "
+        "files uploaded earlier)",
+        load(c.last_state_size_bytes));
+  counter("segflow_checkpoint_written_bytes_total", "Bytes written by completed checkpoints",
+          load(c.written_bytes));
   gauge("segflow_checkpoint_last_alignment_seconds",
         "Longest barrier alignment of a subtask in the newest completed checkpoint",
         load(c.last_alignment_ns) / 1e9);

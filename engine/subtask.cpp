@@ -194,6 +194,7 @@ void Subtask::restore_slot(Slot& slot) {
   // keyed state and timers keep the key groups this subtask owns.
   const auto& snapshots = restore_->by_operator.at(slot.operator_id);
   const bool rescaled = snapshots.front().parallelism != slot.ctx.parallelism;
+  restore_store_files(slot, snapshots);
   for (const OperatorSnapshot& snap : snapshots) {
     if (!rescaled && snap.subtask != slot.ctx.subtask) continue;
     StateReader r(snap.state);
@@ -204,6 +205,25 @@ void Subtask::restore_slot(Slot& slot) {
     else
       slot.timers.restore(timers);
   }
+}
+
+// An incremental checkpoint's store files come back before the operator restores (its
+// states then skip their entries).
+void Subtask::restore_store_files(Slot& slot, const std::vector<OperatorSnapshot>& snapshots) {
+  std::vector<StoreRestoreSource> sources;
+  for (const OperatorSnapshot& snap : snapshots) {
+    if (!snap.store) continue;
+    if (slot.ctx.state_store == nullptr)
+      throw std::runtime_error("checkpoint " + std::to_string(restore_->id) + " holds '" +
+                               slot.operator_id +
+                               "' state in RocksDB files: restore it with state_backend rocksdb");
+    const KeyGroupRange groups =
+        KeyGroupRange::for_subtask(snap.subtask, slot.ctx.max_parallelism, snap.parallelism);
+    const KeyGroupRange& own = slot.ctx.key_groups;
+    if (groups.end > own.begin && groups.begin < own.end)
+      sources.push_back({restore_->path, &*snap.store, groups});
+  }
+  if (!sources.empty()) slot.ctx.state_store->restore_files(sources, slot.ctx.key_groups);
 }
 
 void Subtask::count_idle(int64_t since) {
@@ -293,11 +313,20 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
     s.op->prepare_snapshot(id);
     StateWriter state, timers;
     state.reserve(s.last_snapshot_bytes + s.last_snapshot_bytes / 8);
+    // Savepoints export every entry: they stand alone and restore on either backend.
+    KeyedStateStore* store = s.ctx.state_store;
+    const bool in_files =
+        store != nullptr && store->incremental() && !coordinator_->is_savepoint(id);
+    if (in_files) store->set_snapshot_in_files(true);
     s.op->snapshot(state);
+    if (in_files) store->set_snapshot_in_files(false);
     s.timers.snapshot(timers);
     s.last_snapshot_bytes = state.data().size();
     operators.push_back(
         {s.operator_id, s.ctx.subtask, s.ctx.parallelism, state.take(), timers.take()});
+    if (in_files)
+      operators.back().pending_store =
+          store->snapshot_files(s.operator_id + "-" + std::to_string(s.ctx.subtask));
   }
   coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns,
                        steady_ns() - started);

@@ -90,6 +90,7 @@ class Subtask {
   // Flushes the chain, snapshots every operator and its timers, writes and acknowledges.
   void take_snapshot(int64_t id, int64_t alignment_ns);
   void restore_slot(Slot& slot);
+  void restore_store_files(Slot& slot, const std::vector<OperatorSnapshot>& snapshots);
   void restore_source();
   bool input_open(size_t c) const { return !blocked_[c]; }
   // Adds the time since `since` (steady_clock ns) to the idle counter.

@@ -96,7 +96,8 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
   return n;
 }
 
-// `state_backend: heap` or `state_backend: {type: heap | rocksdb, dir, cache_entries}`.
+// `state_backend: heap` or
+// `state_backend: {type: heap | rocksdb, dir, cache_entries, incremental}`.
 void parse_state_backend(const ConfigNode& top, StateBackendSettings& out) {
   if (!top.has("state_backend")) return;
   if (top.yaml()["state_backend"].IsScalar()) {
@@ -117,6 +118,7 @@ void parse_state_backend(const ConfigNode& top, StateBackendSettings& out) {
     if (out.dir.empty()) node.fail_at("dir", "must not be empty");
     out.cache_entries =
         static_cast<size_t>(node.integer("cache_entries", 100'000, 16, int64_t{1} << 32));
+    out.incremental = node.boolean("incremental", true);
   } else if (type != "heap") {
     node.fail_at("type", "unknown state backend '" + type + "' (heap or rocksdb)");
   }

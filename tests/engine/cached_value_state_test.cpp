@@ -19,7 +19,8 @@ class CachedValueStateTest : public ::testing::Test {
  protected:
   void SetUp() override {
 #if SEGFLOW_HAVE_ROCKSDB
-    store_ = make_rocksdb_state_store(dir_.file("state"), /*cache_entries=*/16);
+    store_ = make_rocksdb_state_store(dir_.file("state"), /*cache_entries=*/16,
+                                      /*incremental=*/false);
 #else
     SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in: no rocksdb state backend");
 #endif

@@ -24,7 +24,8 @@ class KeyedStateTest : public ::testing::TestWithParam<Backend> {
   void SetUp() override {
     if (GetParam() == Backend::kHeap) return;
 #if SEGFLOW_HAVE_ROCKSDB
-    store_ = make_rocksdb_state_store(dir_.file("state"), /*cache_entries=*/16);
+    store_ = make_rocksdb_state_store(dir_.file("state"), /*cache_entries=*/16,
+                                      /*incremental=*/false);
 #else
     SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in: no rocksdb state backend");
 #endif

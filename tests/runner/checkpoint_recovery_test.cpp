@@ -14,7 +14,8 @@
 // the wanted number of kills is reached.
 // The rocksdb variants run the same job on the rocksdb state backend with a cache far
 // smaller than the 3000 profiles (evictions all the time) and expect the heap backend's
-// uninterrupted output.
+// uninterrupted output: with incremental checkpoints (the default; restores at another
+// parallelism read the old databases' key groups) and with full exports.
 // The short variant runs in ctest; the long one on demand:
 //   SEGFLOW_RECOVERY_LONG=1 build/release/tests/runner_tests --gtest_filter='CheckpointRecovery*'
 #include <gtest/gtest.h>
@@ -66,13 +67,15 @@ void write_input(const std::string& path, size_t events, uint64_t seed) {
   }
 }
 
+enum class Backend { kHeap, kRocksDb, kRocksDbFullExport };
+
 struct Job {
   testing::TempDir dir;
   std::string spec;
   std::string output;
   std::string checkpoints;
 
-  Job(size_t events, bool with_checkpoints, bool rocksdb = false) {
+  Job(size_t events, bool with_checkpoints, Backend backend = Backend::kHeap) {
     write_input(dir.file("input.jsonl"), events, 42);
     output = dir.file("out/output.jsonl");
     checkpoints = dir.file("checkpoints");
@@ -89,19 +92,18 @@ struct Job {
         "      events: [Product Viewed], window: 1h, threshold: 3 }\n"
         "sinks:\n  - { id: output, type: file_sink, path: " +
         output + ", input: high_intent }\n";
-    if (rocksdb)
-      yaml +=
-          "state_backend: { type: rocksdb, dir: " + dir.file("state") + ", cache_entries: 256 }\n";
+    if (backend != Backend::kHeap)
+      yaml += "state_backend: { type: rocksdb, dir: " + dir.file("state") +
+              ", cache_entries: 256, incremental: " +
+              (backend == Backend::kRocksDb ? "true" : "false") + " }\n";
     if (with_checkpoints)
       yaml += "checkpoints: { interval: 10ms, dir: " + checkpoints + ", retain: 2 }\n";
     testing::write_file(spec, yaml);
   }
 };
 
-pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
-  std::vector<std::string> args = {SEGFLOW_BINARY, "run",
-                                   job.spec,       "--no-summary",
-                                   "--set",        "parallelism=" + std::to_string(parallelism)};
+// Starts segflow with `args` (args[0]: the binary), stderr appended to `log`; -1 on failure.
+pid_t spawn(std::vector<std::string> args, const std::string& log) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -113,6 +115,12 @@ pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
   const int rc = posix_spawn(&pid, SEGFLOW_BINARY, &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
+}
+
+pid_t start(const Job& job, uint32_t parallelism, const std::string& log) {
+  return spawn({SEGFLOW_BINARY, "run", job.spec, "--no-summary", "--set",
+                "parallelism=" + std::to_string(parallelism)},
+               log);
 }
 
 // Checkpoint directories: the newest complete id, and whether one is being written.
@@ -213,12 +221,13 @@ int kill_count() { return long_variant() ? 100 : 20; }
 // and removed its checkpoints is followed by a fresh run instead); `check(output)` checks
 // each round's final output.
 template <class Check>
-void kill_in_rounds(bool rocksdb, uint64_t seed, uint32_t (*parallelism_of)(int run), Check check) {
+void kill_in_rounds(Backend backend, uint64_t seed, uint32_t (*parallelism_of)(int run),
+                    Check check) {
   constexpr int kMaxRounds = 10;
   KillStats total;
   int rounds = 0;
   while (total.restores < kill_count() && rounds < kMaxRounds) {
-    Job job(event_count(), /*with_checkpoints=*/true, rocksdb);
+    Job job(event_count(), /*with_checkpoints=*/true, backend);
     const KillStats stats = run_with_kills(job, kill_count() - total.restores, total.kills,
                                            seed + static_cast<uint64_t>(rounds), parallelism_of);
     ++rounds;
@@ -227,6 +236,7 @@ void kill_in_rounds(bool rocksdb, uint64_t seed, uint32_t (*parallelism_of)(int 
     const CheckpointView left = look(job.checkpoints);  // a finished job keeps no checkpoint
     EXPECT_EQ(left.newest_complete, 0);
     EXPECT_FALSE(left.in_progress);
+    EXPECT_FALSE(fs::exists(job.checkpoints + "/shared"));
     total.kills += stats.kills;
     total.during_checkpoint += stats.during_checkpoint;
     total.restores += stats.restores;
@@ -238,19 +248,21 @@ void kill_in_rounds(bool rocksdb, uint64_t seed, uint32_t (*parallelism_of)(int 
               total.kills, total.during_checkpoint, total.restores, rounds);
 }
 
-void killed_and_restarted_output_equals_uninterrupted_run(bool rocksdb) {
+void expect_lines(const std::vector<std::string>& actual,
+                  const std::vector<std::string>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(actual[i], expected[i]) << "line " << i;
+}
+
+void killed_and_restarted_output_equals_uninterrupted_run(Backend backend) {
   const std::vector<std::string> expected = uninterrupted_output(event_count(), 1);
   ASSERT_GT(expected.size(), 1000u);
   kill_in_rounds(
-      rocksdb, 7, [](int) { return 1u; },
-      [&](const std::vector<std::string>& actual) {
-        ASSERT_EQ(actual.size(), expected.size());
-        for (size_t i = 0; i < expected.size(); ++i)
-          ASSERT_EQ(actual[i], expected[i]) << "line " << i;
-      });
+      backend, 7, [](int) { return 1u; },
+      [&](const std::vector<std::string>& actual) { expect_lines(actual, expected); });
 }
 
-void restores_at_another_parallelism(bool rocksdb) {
+void restores_at_another_parallelism(Backend backend) {
   std::vector<std::string> expected = uninterrupted_output(event_count(), 2);
   std::sort(expected.begin(), expected.end());
   // Parallelism of the keyed operator: 2, 3, 1, 4, 2, 3, 1, 4, ...
@@ -258,7 +270,7 @@ void restores_at_another_parallelism(bool rocksdb) {
     static constexpr uint32_t kCycle[] = {2, 3, 1, 4};
     return kCycle[run % 4];
   };
-  kill_in_rounds(rocksdb, 11, parallelism_of, [&](std::vector<std::string> actual) {
+  kill_in_rounds(backend, 11, parallelism_of, [&](std::vector<std::string> actual) {
     std::sort(actual.begin(), actual.end());
     std::vector<std::string> surplus, missing;
     std::set_difference(actual.begin(), actual.end(), expected.begin(), expected.end(),
@@ -272,21 +284,75 @@ void restores_at_another_parallelism(bool rocksdb) {
 }
 
 TEST(CheckpointRecoveryTest, KilledAndRestartedOutputEqualsUninterruptedRun) {
-  killed_and_restarted_output_equals_uninterrupted_run(/*rocksdb=*/false);
+  killed_and_restarted_output_equals_uninterrupted_run(Backend::kHeap);
 }
 
 TEST(CheckpointRecoveryTest, RestoresAtAnotherParallelism) {
-  restores_at_another_parallelism(/*rocksdb=*/false);
+  restores_at_another_parallelism(Backend::kHeap);
 }
 
 TEST(CheckpointRecoveryTest, RocksDbBackendKilledAndRestartedOutputEqualsHeapRun) {
   if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
-  killed_and_restarted_output_equals_uninterrupted_run(/*rocksdb=*/true);
+  killed_and_restarted_output_equals_uninterrupted_run(Backend::kRocksDb);
+}
+
+TEST(CheckpointRecoveryTest, RocksDbFullExportKilledAndRestartedOutputEqualsHeapRun) {
+  if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
+  killed_and_restarted_output_equals_uninterrupted_run(Backend::kRocksDbFullExport);
 }
 
 TEST(CheckpointRecoveryTest, RocksDbBackendRestoresAtAnotherParallelism) {
   if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
-  restores_at_another_parallelism(/*rocksdb=*/true);
+  restores_at_another_parallelism(Backend::kRocksDb);
+}
+
+// A data file uploaded by the newest checkpoint is damaged after a kill: the restart skips
+// that checkpoint, restores the previous one, and the output is still exact.
+TEST(CheckpointRecoveryTest, RocksDbDamagedSharedFileFallsBackToThePreviousCheckpoint) {
+  if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
+  const std::vector<std::string> expected = uninterrupted_output(event_count(), 1);
+  Job job(event_count(), /*with_checkpoints=*/true, Backend::kRocksDb);
+  const std::string log = job.dir.file("segflow.log");
+  const pid_t pid = start(job, 1, log);
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  while (look(job.checkpoints).newest_complete < 3) {
+    ASSERT_NE(waitpid(pid, &status, WNOHANG), pid) << "ended before 3 checkpoints";
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  // A file uploaded by the newest complete checkpoint that uploaded any (shared files are
+  // named <operator>-<subtask>-chk-<id>-<file>).
+  const int64_t newest = look(job.checkpoints).newest_complete;
+  int64_t uploader = 0;
+  std::string damaged;
+  for (const auto& f : fs::directory_iterator(job.checkpoints + "/shared")) {
+    const std::string name = f.path().filename().string();
+    const size_t at = name.find("-chk-");
+    if (at == std::string::npos || name.size() < at + 11) continue;
+    const int64_t id = std::stoll(name.substr(at + 5, 6));
+    if (id <= newest && id > uploader) {
+      uploader = id;
+      damaged = f.path().string();
+    }
+  }
+  ASSERT_FALSE(damaged.empty()) << "no checkpoint uploaded a file";
+  {
+    std::fstream f(damaged, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(64);
+    f.put('\x7f');
+  }
+  const KillStats stats = run_with_kills(job, 0, 0, 1, [](int) { return 1u; });
+  EXPECT_EQ(stats.restores, 1);
+  const std::string text = testing::read_file(log);
+  EXPECT_NE(text.find("skipping damaged checkpoint"), std::string::npos) << text;
+  EXPECT_NE(text.find(fs::path(damaged).filename().string() + ": size or checksum differs"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("restoring checkpoint " + std::to_string(uploader) + " "), std::string::npos)
+      << text;
+  expect_lines(testing::read_lines(job.output), expected);
 }
 
 // Waits (no deadline: ctest's timeout is the limit) until `done()` or the process exits.
@@ -323,21 +389,8 @@ TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
                           out + ", input: events }\n");
   const std::string log = dir.file("segflow.log");
   std::vector<std::string> args = {SEGFLOW_BINARY, "run", spec, "--no-summary"};
-  auto spawn = [&](std::vector<std::string> a) {
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    pid_t pid = -1;
-    posix_spawn(&pid, SEGFLOW_BINARY, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    return pid;
-  };
   const std::string savepoint = checkpoints + "/savepoint-000001";
-  const pid_t first = spawn(args);
+  const pid_t first = spawn(args, log);
   // The sink's file exists once the job runs (its signal handlers are installed by then).
   ASSERT_TRUE(wait_for(first, [&] { return fs::exists(out); })) << testing::read_file(log);
   kill(first, SIGUSR1);
@@ -348,7 +401,7 @@ TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
 
   args.push_back("--from-checkpoint");
   args.push_back(savepoint);
-  const pid_t second = spawn(args);
+  const pid_t second = spawn(args, log);
   EXPECT_FALSE(fs::exists(out + ".inprogress"));  // the graceful stop committed everything
   // The sink's staging file appears once the restored job runs (handlers installed).
   ASSERT_TRUE(wait_for(second, [&] { return fs::exists(out + ".inprogress"); }))
@@ -356,6 +409,46 @@ TEST(CheckpointRecoveryTest, SavepointOnSigusr1AndRunFromIt) {
   EXPECT_NE(testing::read_file(log).find("restoring checkpoint 1 from " + savepoint),
             std::string::npos);
   EXPECT_EQ(stop(second), 0) << testing::read_file(log);
+}
+
+// A savepoint of a job on incremental rocksdb is a full export: it stands alone (nothing in
+// shared/) and restores on the heap backend.
+TEST(CheckpointRecoveryTest, RocksDbSavepointIsAFullExportThatRestoresOnTheHeap) {
+  if (!SEGFLOW_HAVE_ROCKSDB) SEGFLOW_SKIP_WITHOUT("RocksDB (librocksdb-dev) not built in");
+  testing::TempDir dir;
+  const std::string out = dir.file("out.jsonl");
+  const std::string checkpoints = dir.file("checkpoints");
+  const std::string spec = dir.file("job.yaml");
+  const std::string job =
+      "name: savepoint\nparallelism: 2\n"
+      "checkpoints: { interval: 1h, dir: " +
+      checkpoints +
+      " }\n"
+      "sources:\n  - { id: events, type: generator, users: 500, events: 0 }\n"
+      "operators:\n  - { id: high_intent, type: rolling_count_threshold, input: events,\n"
+      "      events: [Product Viewed], window: 1h, threshold: 3 }\n"
+      "sinks:\n  - { id: out, type: file_sink, path: " +
+      out + ", input: high_intent }\n";
+  testing::write_file(spec,
+                      job + "state_backend: { type: rocksdb, dir: " + dir.file("state") + " }\n");
+  const std::string log = dir.file("segflow.log");
+  const std::string savepoint = checkpoints + "/savepoint-000001";
+  const pid_t first = spawn({SEGFLOW_BINARY, "run", spec, "--no-summary"}, log);
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(out); })) << testing::read_file(log);
+  kill(first, SIGUSR1);
+  ASSERT_TRUE(wait_for(first, [&] { return fs::exists(savepoint + "/_metadata"); }))
+      << testing::read_file(log);
+  EXPECT_EQ(stop(first), 0) << testing::read_file(log);
+  EXPECT_FALSE(fs::exists(checkpoints + "/shared"));
+
+  testing::write_file(spec, job);  // the heap backend
+  const pid_t second =
+      spawn({SEGFLOW_BINARY, "run", spec, "--no-summary", "--from-checkpoint", savepoint}, log);
+  ASSERT_TRUE(wait_for(second, [&] { return fs::exists(out + ".inprogress"); }))
+      << testing::read_file(log);
+  EXPECT_EQ(stop(second), 0) << testing::read_file(log);
+  EXPECT_NE(testing::read_file(log).find("restoring checkpoint 1 from " + savepoint),
+            std::string::npos);
 }
 
 }  // namespace

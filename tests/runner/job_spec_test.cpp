@@ -108,6 +108,12 @@ TEST(JobSpecTest, StateBackendSection) {
   EXPECT_TRUE(rocksdb.rocksdb);
   EXPECT_EQ(rocksdb.dir, "st");
   EXPECT_EQ(rocksdb.cache_entries, 5000u);
+  EXPECT_TRUE(rocksdb.incremental);  // the default
+  EXPECT_FALSE(parse_job_spec(with("{ type: rocksdb, dir: st, incremental: false }"), "job.yaml")
+                   .settings.state_backend.incremental);
+  EXPECT_EQ(error_of(with("{ type: rocksdb, dir: st, incremental: sometimes }")),
+            "job.yaml:5:55: state_backend.incremental: expected true or false, found "
+            "'sometimes'");
   EXPECT_EQ(error_of(with("{ type: rocksdb }")),
             "job.yaml:5:16: state_backend: missing required field 'dir'");
   EXPECT_EQ(error_of(with("{ type: rocksdb, dir: st, cache_entries: 2 }")),
