@@ -31,12 +31,12 @@ struct StoredValue {
 };
 
 struct Accumulator {
-  uint64_t count = 0;       // events (count) or non-null values (other functions)
-  int64_t int_sum = 0;      // sum of integer values
-  double double_sum = 0;    // sum of the other numeric values
-  bool any_double = false;  // a non-integer value was added: results are doubles
+  uint64_t count = 0;     // events (count) or non-null values (other functions)
+  int64_t int_sum = 0;    // sum of integer values
+  double double_sum = 0;  // sum of the other numeric values
   double min = 0;
   double max = 0;
+  bool any_double = false;  // a non-integer value was added: results are doubles
   bool min_is_int = false;  // min/max came from integer values (emitted as integers)
   bool max_is_int = false;
   // State only first, last and count_distinct need, allocated by them alone: it keeps the
