@@ -311,3 +311,39 @@ BENCHMARK(WindowOperatorDirect)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace segflow
+
+namespace segflow {
+namespace {
+
+// The window's combiner (combine: true) driven directly in one thread over the 2M events
+// of WindowEngine, watermark after every batch: its folding cost per event, to set against
+// WindowTightLoop (the combiner runs once per upstream subtask, before the shuffle).
+void WindowCombinerDirect(benchmark::State& state) {
+  const auto keys = static_cast<size_t>(state.range(0));
+  const auto& batches = events(keys);
+  uint64_t partials = 0;
+  for (auto _ : state) {
+    TimerService timers;
+    OperatorContext ctx;
+    ctx.operator_id = "w.combine";
+    ctx.timers = &timers;
+    partials = 0;
+    Output out([&](BatchPtr& b) { partials += b->size(); }, kBatch);
+    WindowCombiner op(tumbling_count_sum(true));
+    op.open(ctx);
+    for (const BatchPtr& b : batches) {
+      op.process(*b, out);
+      ctx.watermark = b->records().back().event_time;
+      op.on_watermark(ctx.watermark, out);
+    }
+    ctx.watermark = kMaxTime;
+    op.on_watermark(kMaxTime, out);
+    out.flush();
+  }
+  state.counters["records_out"] = static_cast<double>(partials);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(WindowCombinerDirect)->Arg(1000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace segflow

@@ -28,8 +28,14 @@ void WindowCombiner::process(const Batch& in, Output& out) {
   for (const Record& r : in.records()) {
     if (!matches(r.event)) continue;
     const int64_t t = r.event_time;
-    const int64_t pane_start = floor_to(t, config_.pane_ms);
-    if (pass_left_ > 0 || t < kLowest || t > kHighest || first_window_end(pane_start) <= wm) {
+    if (t < pane_.start || t >= pane_.start + config_.pane_ms) {
+      if (t >= kLowest && t <= kHighest) {  // else the window operator decides (passed on)
+        pane_.start = floor_to(t, config_.pane_ms);
+        pane_.first_window_end = first_window_end(pane_.start);
+      }
+    }
+    const int64_t pane_start = pane_.start;
+    if (pass_left_ > 0 || t < kLowest || t > kHighest || pane_.first_window_end <= wm) {
       pass_left_ -= pass_left_ > 0 ? 1 : 0;
       out.forward(in, r);
       ++passed_;
@@ -53,7 +59,7 @@ void WindowCombiner::fold(const Batch& in, const Record& r, int64_t pane_start) 
   if (p == panes.end() || p->start != pane_start) {
     p = panes.insert(p, Pane{pane_start, config_.fresh()});
     ++entries_;
-    next_due_ = std::min(next_due_, first_window_end(pane_start));
+    next_due_ = std::min(next_due_, pane_.first_window_end);
   }
   config_.add(p->accs, in, r, seq_++);
   ++folded_;

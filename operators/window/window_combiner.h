@@ -72,6 +72,12 @@ class WindowCombiner final : public Operator {
   WindowPartialCodec codec_;
   boost::unordered_flat_map<std::string, Panes, StringHash, StringEq> table_;
   size_t entries_ = 0;
+  // The pane of the last event and its first window's end (events mostly come in order:
+  // this saves two divisions per event).
+  struct {
+    int64_t start = kMinTime;  // none yet
+    int64_t first_window_end = kMinTime;
+  } pane_;
   int64_t next_due_ = kMaxTime;          // the earliest first_window_end of a held pane
   int64_t held_ingest_ = kNoIngestTime;  // the earliest ingest stamp of the held events
   uint64_t folded_since_empty_ = 0;      // events in the held panes
