@@ -4,6 +4,8 @@
 // order, 1 ms apart; windows are 10 minutes; keys "user-<i>" round-robin.
 // WindowEngineShuffleOnly is the same graph with an operator that drops every record: the
 // engine's own cost (source, hash partitioning, channels) without the window.
+// WindowEngineCombine: `combine: true`, the window's combiner (window_combiner.h) inserted
+// before the hash edge by LogicalGraph::insert_combiners, as the runner does.
 //   build/release/bench/segflow_bench --benchmark_filter=Window --benchmark_repetitions=3
 // RollingStateBytesPerProfile: heap bytes per profile of a `rolling` operator with 5 traits.
 // Peak memory: run one benchmark per process and read "Maximum resident set size" from
@@ -78,16 +80,24 @@ class CountingSink final : public Operator {
   void process(const Batch& in, Output&) override { g_results += in.size(); }
 };
 
-const WindowConfig& tumbling_count_sum() {
-  static const WindowConfig config =
-      WindowConfig::parse(ConfigNode(YAML::Load("window: {kind: tumbling, size: 10m}\n"
-                                                "aggregates: [{name: n, fn: count}, "
-                                                "{name: s, fn: sum, property: properties.price}]"),
-                                     std::make_shared<const std::string>("bench"), ""));
-  return config;
+const WindowConfig& tumbling_count_sum(bool combine) {
+  static const auto parse = [](bool c) {
+    return WindowConfig::parse(
+        ConfigNode(YAML::Load(std::string("window: {kind: tumbling, size: 10m}\n"
+                                          "aggregates: [{name: n, fn: count}, "
+                                          "{name: s, fn: sum, property: properties.price}]\n"
+                                          "combine: ") +
+                              (c ? "true" : "false")),
+                   std::make_shared<const std::string>("bench"), ""));
+  };
+  static const WindowConfig plain = parse(false);
+  static const WindowConfig combined = parse(true);
+  return combine ? combined : plain;
 }
 
-void run_engine(benchmark::State& state, bool window) {
+enum class Mode { kShuffleOnly, kWindow, kCombine };
+
+void run_engine(benchmark::State& state, Mode mode) {
   const auto keys = static_cast<size_t>(state.range(0));
   const auto& batches = events(keys);
   static DeadLetterOutput dead_letters;
@@ -103,10 +113,12 @@ void run_engine(benchmark::State& state, bool window) {
     win.id = "w";
     win.parallelism = 2;
     win.inputs = {{"src", Partitioning::kHash}};
-    win.make_operator = [window]() -> std::unique_ptr<Operator> {
-      if (!window) return std::make_unique<DropAll>();
-      return std::make_unique<WindowAggregate>(tumbling_count_sum());
+    win.make_operator = [mode]() -> std::unique_ptr<Operator> {
+      if (mode == Mode::kShuffleOnly) return std::make_unique<DropAll>();
+      return std::make_unique<WindowAggregate>(tumbling_count_sum(mode == Mode::kCombine));
     };
+    if (mode == Mode::kCombine)
+      win.make_combiner = [] { return std::make_unique<WindowCombiner>(tumbling_count_sum(true)); };
     g.add(win);
     LogicalNode sink;
     sink.id = "sink";
@@ -114,6 +126,7 @@ void run_engine(benchmark::State& state, bool window) {
     sink.inputs = {{"w", Partitioning::kForward}};
     sink.make_operator = [] { return std::make_unique<CountingSink>(); };
     g.add(sink);
+    g.insert_combiners();
     g.validate();
     JobSettings s;
     s.parallelism = 2;
@@ -123,14 +136,20 @@ void run_engine(benchmark::State& state, bool window) {
   state.counters["windows_out"] = static_cast<double>(g_results.load());
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEvents));
 }
-void WindowEngine(benchmark::State& state) { run_engine(state, true); }
-void WindowEngineShuffleOnly(benchmark::State& state) { run_engine(state, false); }
+void WindowEngine(benchmark::State& state) { run_engine(state, Mode::kWindow); }
+void WindowEngineShuffleOnly(benchmark::State& state) { run_engine(state, Mode::kShuffleOnly); }
+void WindowEngineCombine(benchmark::State& state) { run_engine(state, Mode::kCombine); }
 BENCHMARK(WindowEngineShuffleOnly)
     ->Arg(1000)
     ->Arg(1'000'000)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(WindowEngine)->Arg(1000)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(WindowEngineCombine)
+    ->Arg(1000)
+    ->Arg(1'000'000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // The same tumbling count + sum in one thread: a hash map from key to the open window's
 // accumulator; a window is emitted (counted) when an event of a later window arrives for
@@ -289,6 +308,42 @@ void WindowOperatorDirect(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kDirectEvents));
 }
 BENCHMARK(WindowOperatorDirect)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace segflow
+
+namespace segflow {
+namespace {
+
+// The window's combiner (combine: true) driven directly in one thread over the 2M events
+// of WindowEngine, watermark after every batch: its folding cost per event, to set against
+// WindowTightLoop (the combiner runs once per upstream subtask, before the shuffle).
+void WindowCombinerDirect(benchmark::State& state) {
+  const auto keys = static_cast<size_t>(state.range(0));
+  const auto& batches = events(keys);
+  uint64_t partials = 0;
+  for (auto _ : state) {
+    TimerService timers;
+    OperatorContext ctx;
+    ctx.operator_id = "w.combine";
+    ctx.timers = &timers;
+    partials = 0;
+    Output out([&](BatchPtr& b) { partials += b->size(); }, kBatch);
+    WindowCombiner op(tumbling_count_sum(true));
+    op.open(ctx);
+    for (const BatchPtr& b : batches) {
+      op.process(*b, out);
+      ctx.watermark = b->records().back().event_time;
+      op.on_watermark(ctx.watermark, out);
+    }
+    ctx.watermark = kMaxTime;
+    op.on_watermark(kMaxTime, out);
+    out.flush();
+  }
+  state.counters["records_out"] = static_cast<double>(partials);
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEvents));
+}
+BENCHMARK(WindowCombinerDirect)->Arg(1000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace segflow

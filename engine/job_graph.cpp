@@ -47,6 +47,30 @@ void LogicalGraph::resolve_default_edges() {
     }
 }
 
+void LogicalGraph::insert_combiners() {
+  std::vector<LogicalNode> combiners;
+  for (LogicalNode& n : nodes_) {
+    if (!n.make_combiner) continue;
+    size_t hash_inputs = 0;
+    for (const LogicalEdge& e : n.inputs) hash_inputs += e.partitioning == Partitioning::kHash;
+    for (LogicalEdge& e : n.inputs) {
+      const int from = find(e.from);
+      if (e.partitioning != Partitioning::kHash || from < 0) continue;
+      LogicalNode c;
+      c.id = n.id + ".combine" + (hash_inputs > 1 ? "." + e.from : "");
+      c.type = n.type + ".combine";
+      c.parallelism = nodes_[from].parallelism;
+      c.inputs = {LogicalEdge{e.from, Partitioning::kForward, false}};
+      c.make_operator = n.make_combiner;
+      c.where = n.where;
+      e.from = c.id;
+      combiners.push_back(std::move(c));
+    }
+    n.make_combiner = nullptr;
+  }
+  for (LogicalNode& c : combiners) nodes_.push_back(std::move(c));
+}
+
 void LogicalGraph::validate() const {
   auto fail = [](const LogicalNode& n, const std::string& what) {
     throw SpecError(n.where + ": '" + n.id + "': " + what);

@@ -34,7 +34,10 @@ struct LogicalNode {
   std::vector<LogicalEdge> inputs;
   SourceFactory make_source;      // set for sources
   OperatorFactory make_operator;  // set for operators and sinks
-  std::string where;              // job-spec location, for error messages
+  // Optional pre-aggregation before this node's hash inputs (e.g. `window` with
+  // `combine: true`); insert_combiners() turns it into nodes.
+  OperatorFactory make_combiner;
+  std::string where;  // job-spec location, for error messages
   bool is_source() const { return static_cast<bool>(make_source); }
 };
 
@@ -83,6 +86,10 @@ class LogicalGraph {
   // A forward edge the spec did not ask for, between different parallelisms, becomes a
   // rebalance edge (an explicit one stays, and validate() rejects it).
   void resolve_default_edges();
+  // For each node with make_combiner, puts a combiner node "<id>.combine" (with several hash
+  // inputs: "<id>.combine.<input>") on every hash input edge: fed forward by the edge's
+  // upstream, at its parallelism (so it chains to it), and feeding the node by hash.
+  void insert_combiners();
   // Throws SpecError (prefixed with the node's `where`) for: duplicate ids, an edge from an
   // unknown node, a source with inputs, an operator without inputs, a forward edge between
   // different parallelisms, a cycle.

@@ -67,7 +67,7 @@ class ValueState {
     auto& group = group_of(key);
     auto it = group.find(key);
     if (it == group.end()) {
-      it = group.emplace(std::string(key), Entry{}).first;
+      it = group.try_emplace(std::string(key)).first;  // built in place, not moved in
     } else if (expired(it->second)) {
       it->second.value = T{};
     }

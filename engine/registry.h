@@ -31,6 +31,10 @@ struct RegisteredType {
   bool keyed = false;
   bool single_subtask = false;  // parallelism is 1 whatever the job's default
   std::function<OperatorFactory(const ConfigNode&)> parse_operator;
+  // Set for operators that declare `using Combiner = X;` (X: an Operator built from the same
+  // Config, whose `bool combine` enables it): parses once, returns the operator's factory and
+  // sets `combiner` to X's when enabled (see LogicalGraph::insert_combiners).
+  std::function<OperatorFactory(const ConfigNode&, OperatorFactory& combiner)> parse_combinable;
   std::function<SourceFactory(const ConfigNode&)> parse_source;
 };
 
@@ -55,6 +59,14 @@ class Registry {
         auto config = std::make_shared<const typename C::Config>(C::Config::parse(node));
         return [config] { return std::make_unique<C>(*config); };
       };
+      if constexpr (requires { typename C::Combiner; }) {
+        t.parse_combinable = [](const ConfigNode& node, OperatorFactory& combiner) {
+          auto config = std::make_shared<const typename C::Config>(C::Config::parse(node));
+          if (config->combine)
+            combiner = [config] { return std::make_unique<typename C::Combiner>(*config); };
+          return OperatorFactory([config] { return std::make_unique<C>(*config); });
+        };
+      }
     }
     types_[type] = std::move(t);
     return true;

@@ -90,6 +90,8 @@ LogicalNode parse_node(const ConfigNode& node, bool source_section, uint32_t def
   }
   if (source_section)
     n.make_source = type->parse_source(node);
+  else if (type->parse_combinable)
+    n.make_operator = type->parse_combinable(node, n.make_combiner);
   else
     n.make_operator = type->parse_operator(node);
   node.finish();
@@ -191,6 +193,7 @@ JobSpec parse_job_spec(const std::string& yaml_text, const std::string& file_nam
   top.finish();
 
   spec.graph.resolve_default_edges();
+  spec.graph.insert_combiners();
   spec.graph.validate();
   return spec;
 }

@@ -68,12 +68,8 @@ Accumulator& Accumulator::operator=(const Accumulator& o) {
   return *this;
 }
 
-void Accumulator::add(AggregateFn fn, const Value* v, int64_t time, uint64_t seq,
-                      size_t exact_limit) {
-  if (fn == AggregateFn::kCount) {
-    if (v == nullptr || !v->is_null()) ++count;
-    return;
-  }
+void Accumulator::add_other(AggregateFn fn, const Value* v, int64_t time, uint64_t seq,
+                            size_t exact_limit) {
   if (v == nullptr || v->is_null()) return;
   if (fn == AggregateFn::kCountDistinct) {
     ++count;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/json_text.h"
 #include "engine/late_event.h"
 #include "engine/registry.h"
 
@@ -12,6 +13,9 @@ SEGFLOW_REGISTER_OPERATOR("window", WindowAggregate);
 namespace {
 
 constexpr uint64_t kStateFormatVersion = 1;
+// A timer due for at least 1/kSweepFraction of the profiles sweeps the whole state (one
+// sequential pass) instead of looking each one up (random accesses into a large table).
+constexpr size_t kSweepFraction = 8;
 
 // a + b for b >= 0, saturating at kMaxTime.
 int64_t sat_add(int64_t a, int64_t b) { return a > kMaxTime - b ? kMaxTime : a + b; }
@@ -37,33 +41,28 @@ int64_t WindowAggregate::effective_watermark() const {
   return std::max(ctx().watermark, watermark_floor_);
 }
 
-Accumulators WindowAggregate::fresh() const { return Accumulators(config_.aggregates.size()); }
-
 void WindowAggregate::add_values(Accumulators& accs, const Batch& in, const Record& r) {
-  const uint64_t seq = seq_++;
-  for (size_t i = 0; i < config_.aggregates.size(); ++i) {
-    const AggregateSpec& a = config_.aggregates[i];
-    if (!a.filter.always() && !a.filter.passes(in, r)) continue;
-    const Value* v = a.property == kNoSymbol ? nullptr : in.find(r, a.property);
-    static const Value kNull;
-    if (v == nullptr && a.property != kNoSymbol) v = &kNull;
-    accs[i].add(a.fn, v, r.event_time, seq, a.exact_limit);
-  }
-}
-
-void WindowAggregate::merge_into(Accumulators& into, const Accumulators& from) const {
-  for (size_t i = 0; i < config_.aggregates.size(); ++i)
-    into[i].merge(config_.aggregates[i].fn, from[i], config_.aggregates[i].exact_limit);
+  config_.add(accs, in, r, seq_++);
 }
 
 void WindowAggregate::process(const Batch& in, Output& out) {
   const int64_t wm = effective_watermark();
   for (const Record& r : in.records()) {
-    if (!matches(r.event)) continue;
+    const Accumulators* partial = nullptr;
+    if (config_.combine && partials_.is_partial(r)) {
+      if (!partials_.read(in, r, config_.aggregates.size(), partial_)) {
+        reject_malformed_partial(r);
+        continue;
+      }
+      rebase_arrival(partial_);
+      partial = &partial_;
+    } else if (!matches(r.event)) {
+      continue;
+    }
     KeyWindows& k = state_->get_or_create(r.key);
     const bool added = config_.kind == WindowKind::kSession
                            ? add_to_session(r.key, k, in, r, wm, out)
-                           : add_to_pane(k, in, r, wm, out);
+                           : add_to_pane(k, in, r, partial, wm, out);
     if (!added) reject_late(r);
     retime(r.key, k);
   }
@@ -73,10 +72,7 @@ void WindowAggregate::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
   auto node = due_.extract(timer.time);
   if (node.empty()) return;
-  // Aligned windows make many profiles due at once: then one pass over the state costs less
-  // than a lookup per profile (random accesses into a large table).
-  constexpr size_t kSweepFraction = 8;
-  if (node.mapped().size() * kSweepFraction >= state_->size()) {
+  if (node.mapped().sweep || node.mapped().keys.size() * kSweepFraction >= state_->size()) {
     state_->update_or_erase([&](std::string_view key, KeyWindows& k) {
       if (k.timer != timer.time) return false;
       k.timer = kNoTimer;
@@ -86,7 +82,7 @@ void WindowAggregate::on_timer(const Timer& timer, Output& out) {
     });
     return;
   }
-  for (const std::string& key : node.mapped()) {
+  for (const std::string& key : node.mapped().keys) {
     KeyWindows* k = state_->get(key);
     if (k == nullptr || k->timer != timer.time) continue;  // moved or gone since
     k->timer = kNoTimer;
@@ -110,8 +106,8 @@ void WindowAggregate::on_watermark(int64_t watermark, Output& /*out*/) {
 
 // --- tumbling and sliding windows, from panes ---------------------------------------------
 
-bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& r, int64_t wm,
-                                  Output& out) {
+bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& r,
+                                  const Accumulators* partial, int64_t wm, Output& out) {
   const int64_t t = r.event_time;
   const int64_t size = config_.size_ms;
   const int64_t slide = config_.slide_ms;
@@ -123,9 +119,15 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   const int64_t pane_start = floor_to(t, config_.pane_ms);
   auto it = std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
                              [](const Pane& p, int64_t s) { return p.start < s; });
-  if (it == k.panes.end() || it->start != pane_start)
-    it = k.panes.insert(it, Pane{pane_start, fresh()});
-  add_values(it->accs, in, r);
+  if (it == k.panes.end() || it->start != pane_start) {
+    it = k.panes.emplace(it);  // built in place: no move of inline accumulators
+    it->start = pane_start;
+    it->accs.resize(config_.aggregates.size());
+  }
+  if (partial != nullptr)
+    config_.merge(it->accs, *partial);
+  else
+    add_values(it->accs, in, r);
   // Cached partial merges covering this pane are stale now.
   const int64_t block = floor_to(pane_start, size);
   if (k.cache) {
@@ -201,10 +203,10 @@ void WindowAggregate::emit_window(std::string_view key, KeyWindows& k, int64_t s
 }
 
 Accumulators WindowAggregate::merge_range(const KeyWindows& k, int64_t start, int64_t end) const {
-  Accumulators accs = fresh();
+  Accumulators accs = config_.fresh();
   auto it = std::lower_bound(k.panes.begin(), k.panes.end(), start,
                              [](const Pane& p, int64_t s) { return p.start < s; });
-  for (; it != k.panes.end() && it->start < end; ++it) merge_into(accs, it->accs);
+  for (; it != k.panes.end() && it->start < end; ++it) config_.merge(accs, it->accs);
   return accs;
 }
 
@@ -220,18 +222,18 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   KeyWindows::SlideCache& c = *k.cache;
   if (c.suffix_block != block) {
     c.suffix.clear();
-    Accumulators running = fresh();
+    Accumulators running = config_.fresh();
     auto it = std::lower_bound(k.panes.begin(), k.panes.end(), next_block,
                                [](const Pane& p, int64_t s) { return p.start < s; });
     while (it != k.panes.begin() && std::prev(it)->start >= block) {
       --it;
-      merge_into(running, it->accs);
+      config_.merge(running, it->accs);
       c.suffix.emplace_back(it->start, running);
     }
     std::reverse(c.suffix.begin(), c.suffix.end());
     c.suffix_block = block;
   }
-  Accumulators accs = fresh();
+  Accumulators accs = config_.fresh();
   const auto from = std::lower_bound(
       c.suffix.begin(), c.suffix.end(), start,
       [](const std::pair<int64_t, Accumulators>& e, int64_t s) { return e.first < s; });
@@ -239,11 +241,11 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   if (c.prefix_block != next_block || c.prefix_end > end) {
     c.prefix_block = next_block;
     c.prefix_end = next_block;
-    c.prefix = fresh();
+    c.prefix = config_.fresh();
   }
-  merge_into(c.prefix, merge_range(k, c.prefix_end, end));
+  config_.merge(c.prefix, merge_range(k, c.prefix_end, end));
   c.prefix_end = end;
-  merge_into(accs, c.prefix);
+  config_.merge(accs, c.prefix);
   return accs;
 }
 
@@ -265,8 +267,8 @@ bool WindowAggregate::add_to_session(std::string_view key, KeyWindows& k, const 
     merged_end = std::max(merged_end, s->end);
   }
   if (sat_add(merged_end - 1, config_.allowed_lateness_ms) <= wm) return false;
-  Session merged{merged_start, merged_end, false, fresh()};
-  for (auto s = first; s != last; ++s) merge_into(merged.accs, s->accs);
+  Session merged{merged_start, merged_end, false, config_.fresh()};
+  for (auto s = first; s != last; ++s) config_.merge(merged.accs, s->accs);
   add_values(merged.accs, in, r);
   if (merged_end - 1 <= wm) {
     // The session fired (or would have) already: fire it again now, within allowed lateness.
@@ -351,7 +353,7 @@ void WindowAggregate::import_panes(std::string_view key, KeyWindows& k, const Ke
     if (it == k.panes.end() || it->start != p.start)
       k.panes.insert(it, p);
     else
-      merge_into(it->accs, p.accs);
+      config_.merge(it->accs, p.accs);
   }
   std::sort(ended.begin(), ended.end());
   ended.erase(std::unique(ended.begin(), ended.end()), ended.end());
@@ -375,13 +377,13 @@ void WindowAggregate::import_sessions(std::string_view key, KeyWindows& k, KeyWi
   k.sessions.clear();
   for (size_t i = 0; i < parts.size();) {
     // A run of sessions that overlap or touch, as add_to_session merges them.
-    Session merged{parts[i].session.start, parts[i].session.end, true, fresh()};
+    Session merged{parts[i].session.start, parts[i].session.end, true, config_.fresh()};
     bool changed = false;  // holds a part of the merged-away profile
     bool all_fired = true;
     size_t j = i;
     for (; j < parts.size() && parts[j].session.start <= merged.end; ++j) {
       merged.end = std::max(merged.end, parts[j].session.end);
-      merge_into(merged.accs, parts[j].session.accs);
+      config_.merge(merged.accs, parts[j].session.accs);
       changed = changed || parts[j].incoming;
       all_fired = all_fired && parts[j].session.fired;
     }
@@ -422,11 +424,41 @@ void WindowAggregate::schedule(std::string_view key, KeyWindows& k) {
   const int64_t due = config_.kind == WindowKind::kSession ? session_timer(k) : pane_timer(k);
   if (due != k.timer) {
     k.timer = due;
-    if (due != kNoTimer) {
-      auto [it, added] = due_.try_emplace(due);
-      if (added) ctx().timers->register_timer(TimeDomain::kEventTime, due, "");
-      it->second.emplace_back(key);
-    }
+    if (due != kNoTimer) add_due(due, key);
+  }
+}
+
+void WindowAggregate::reject_malformed_partial(const Record& r) {
+  ++malformed_partials_;
+  if (ctx().dead_letters == nullptr) return;
+  std::string payload = "{\"profile\":";
+  append_json_string(payload, r.key);
+  payload += ",\"event_time\":" + std::to_string(r.event_time) + "}";
+  ctx().dead_letters->send(origin_, kMalformedPartialReason, payload);
+}
+
+void WindowAggregate::rebase_arrival(Accumulators& accs) {
+  // The partial's events arrive now, in the order the combiner saw them: first/last ties
+  // against what this operator holds go by this operator's arrival counter.
+  const uint64_t seq = seq_++;
+  for (Accumulator& a : accs) {
+    if (!a.extra) continue;
+    a.extra->first_seq = seq;
+    a.extra->last_seq = seq;
+  }
+}
+
+void WindowAggregate::add_due(int64_t time, std::string_view key) {
+  auto [it, added] = due_.try_emplace(time);
+  if (added) ctx().timers->register_timer(TimeDomain::kEventTime, time, "");
+  Due& due = it->second;
+  if (due.sweep) return;
+  due.keys.emplace_back(key);
+  // Checked now and then: state_->size() adds up the key groups.
+  constexpr size_t kCheckEvery = 1024;
+  if (due.keys.size() % kCheckEvery == 0 && due.keys.size() * kSweepFraction >= state_->size()) {
+    due.sweep = true;
+    std::vector<std::string>().swap(due.keys);
   }
 }
 
@@ -450,10 +482,7 @@ void WindowAggregate::restore(StateReader& r) {
   seq_ = std::max(seq_, read_state<uint64_t>(r));
   state_->restore(r);
   state_->for_each([&](std::string_view key, KeyWindows& k) {
-    if (k.timer == kNoTimer) return;
-    auto [it, added] = due_.try_emplace(k.timer);
-    if (added) ctx().timers->register_timer(TimeDomain::kEventTime, k.timer, "");
-    it->second.emplace_back(key);
+    if (k.timer != kNoTimer) add_due(k.timer, key);
   });
 }
 

@@ -58,7 +58,9 @@
 #include "engine/config_node.h"
 #include "engine/late_event.h"
 #include "engine/operator.h"
+#include "operators/window/window_combiner.h"
 #include "operators/window/window_config.h"
+#include "operators/window/window_partial.h"
 #include "operators/window/window_state.h"
 
 namespace segflow {
@@ -67,7 +69,10 @@ class WindowAggregate final : public Operator {
  public:
   static constexpr bool kKeyed = true;
   static constexpr std::string_view kLateReason = kLateEventReason;
+  // A partial record (combine: true) whose accumulators do not decode: dead-lettered.
+  static constexpr std::string_view kMalformedPartialReason = "malformed window partial";
   using Config = WindowConfig;
+  using Combiner = WindowCombiner;  // with `combine: true`
 
   explicit WindowAggregate(const Config& config);
 
@@ -86,6 +91,7 @@ class WindowAggregate final : public Operator {
 
   uint64_t late_events() const { return late_events_; }
   uint64_t late_firings() const { return late_firings_; }
+  uint64_t malformed_partials() const { return malformed_partials_; }
   // Profiles with window state.
   size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
 
@@ -93,11 +99,13 @@ class WindowAggregate final : public Operator {
   bool matches(SymbolId event) const;
   int64_t effective_watermark() const;
   void add_values(Accumulators& accs, const Batch& in, const Record& r);
-  Accumulators fresh() const;
-  void merge_into(Accumulators& into, const Accumulators& from) const;
+  // Gives a combiner's partial one arrival number of this operator (first/last ties).
+  void rebase_arrival(Accumulators& accs);
 
-  // Tumbling and sliding (panes). Returns false when the event is late.
-  bool add_to_pane(KeyWindows& k, const Batch& in, const Record& r, int64_t wm, Output& out);
+  // Tumbling and sliding (panes): adds event `r`, or merges `partial` (a combiner's pane,
+  // record `r` its partial record) when not null. Returns false when it is late.
+  bool add_to_pane(KeyWindows& k, const Batch& in, const Record& r, const Accumulators* partial,
+                   int64_t wm, Output& out);
   void fire_panes(std::string_view key, KeyWindows& k, int64_t wm, Output& out);
   int64_t pane_timer(const KeyWindows& k) const;
   void emit_window(std::string_view key, KeyWindows& k, int64_t start, int64_t time, Output& out);
@@ -124,6 +132,7 @@ class WindowAggregate final : public Operator {
   void retime(std::string_view key, KeyWindows& k);
   void fire_windows(std::string_view key, KeyWindows& k, Output& out);
   void reject_late(const Record& r);
+  void reject_malformed_partial(const Record& r);
 
   const Config& config_;
   SymbolId name_;
@@ -134,12 +143,22 @@ class WindowAggregate final : public Operator {
   // Profiles by the time of their next timer. The timer service holds one timer per time
   // (key ""), not one per profile: aligned windows of all profiles end together, and a
   // set of a million per-profile timers would cost more than the windows. Entries whose
-  // profile has since moved its timer (KeyWindows::timer differs) are skipped.
-  std::map<int64_t, std::vector<std::string>> due_;
+  // profile has since moved its timer (KeyWindows::timer differs) are skipped. Once a time
+  // has many profiles (a sizeable part of the state), it keeps no list: its timer sweeps
+  // the whole state, which costs less than a lookup per profile.
+  struct Due {
+    std::vector<std::string> keys;
+    bool sweep = false;
+  };
+  void add_due(int64_t time, std::string_view key);
+  std::map<int64_t, Due> due_;
   int64_t watermark_floor_ = kMinTime;
   uint64_t seq_ = 0;  // arrival counter (first/last ties)
   uint64_t late_events_ = 0;
   uint64_t late_firings_ = 0;
+  WindowPartialCodec partials_;
+  Accumulators partial_;  // the partial being merged
+  uint64_t malformed_partials_ = 0;
 };
 
 }  // namespace segflow

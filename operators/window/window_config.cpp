@@ -94,7 +94,26 @@ WindowConfig WindowConfig::parse(const ConfigNode& node) {
     c.name = node.string("name");
     if (c.name.empty()) node.fail_at("name", "'name' must not be empty");
   }
+  c.combine = node.boolean("combine", false);
+  if (c.combine && c.kind == WindowKind::kSession)
+    node.fail_at("combine", "'combine' needs tumbling or sliding windows (sessions merge)");
   return c;
+}
+
+void WindowConfig::add(Accumulators& accs, const Batch& in, const Record& r, uint64_t seq) const {
+  static const Value kNull;
+  for (size_t i = 0; i < aggregates.size(); ++i) {
+    const AggregateSpec& a = aggregates[i];
+    if (!a.filter.always() && !a.filter.passes(in, r)) continue;
+    const Value* v = a.property == kNoSymbol ? nullptr : in.find(r, a.property);
+    if (v == nullptr && a.property != kNoSymbol) v = &kNull;
+    accs[i].add(a.fn, v, r.event_time, seq, a.exact_limit);
+  }
+}
+
+void WindowConfig::merge(Accumulators& into, const Accumulators& from) const {
+  for (size_t i = 0; i < aggregates.size(); ++i)
+    into[i].merge(aggregates[i].fn, from[i], aggregates[i].exact_limit);
 }
 
 }  // namespace segflow

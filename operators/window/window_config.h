@@ -7,10 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/batch.h"
 #include "engine/config_node.h"
 #include "engine/symbol_table.h"
 #include "operators/window/accumulator.h"
 #include "operators/window/event_filter.h"
+#include "operators/window/window_state.h"
 
 namespace segflow {
 
@@ -35,8 +37,19 @@ struct WindowConfig {
   std::vector<SymbolId> events;  // empty: every event
   std::vector<AggregateSpec> aggregates;
   std::string name;  // output event name; empty: the operator id
+  // `combine: true`: the runner puts a WindowCombiner (window_combiner.h) before the hash
+  // edge, so events are pre-aggregated per (profile, pane) before the shuffle.
+  bool combine = false;
 
   static WindowConfig parse(const ConfigNode& node);
+
+  // One empty accumulator per aggregate.
+  Accumulators fresh() const { return Accumulators(aggregates.size()); }
+  // Adds event `r` of `in` (arrival number `seq`) to `accs`, aggregate by aggregate, each
+  // through its event filter.
+  void add(Accumulators& accs, const Batch& in, const Record& r, uint64_t seq) const;
+  // Merges `from` into `into` (both from fresh()).
+  void merge(Accumulators& into, const Accumulators& from) const;
 };
 
 // floor(a / b) for b > 0, also for negative a.

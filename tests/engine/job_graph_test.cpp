@@ -46,6 +46,39 @@ TEST(JobGraphTest, ChainsForwardEdgesWithOneConsumer) {
   EXPECT_EQ(plan_job(g, false).chains.size(), 5u);
 }
 
+TEST(JobGraphTest, CombinersGoOnHashInputsAndChainToTheirUpstream) {
+  LogicalGraph g;
+  g.add(node("a", 3));
+  g.add(node("b", 1));
+  LogicalNode w = node("w", 2, {{"a", Partitioning::kHash}, {"b", Partitioning::kHash}});
+  w.make_combiner = [] { return std::make_unique<Nop>(); };
+  g.add(std::move(w));
+  LogicalNode plain = node("plain", 2, {{"a", Partitioning::kHash}});
+  g.add(std::move(plain));
+  g.add(node("after", 2, {{"w", Partitioning::kForward}}));
+  g.insert_combiners();
+  g.validate();
+  ASSERT_EQ(g.nodes().size(), 7u);
+  const LogicalNode& wn = g.nodes()[2];
+  ASSERT_EQ(wn.inputs.size(), 2u);
+  EXPECT_EQ(wn.inputs[0].from, "w.combine.a");
+  EXPECT_EQ(wn.inputs[0].partitioning, Partitioning::kHash);
+  EXPECT_EQ(wn.inputs[1].from, "w.combine.b");
+  EXPECT_FALSE(wn.make_combiner);
+  EXPECT_EQ(g.nodes()[3].inputs[0].from, "a");  // no combiner asked for
+  const LogicalNode& ca = g.nodes()[g.find("w.combine.a")];
+  EXPECT_EQ(ca.parallelism, 3u);
+  ASSERT_EQ(ca.inputs.size(), 1u);
+  EXPECT_EQ(ca.inputs[0].from, "a");
+  EXPECT_EQ(ca.inputs[0].partitioning, Partitioning::kForward);
+  EXPECT_TRUE(ca.make_operator);
+  EXPECT_EQ(g.nodes()[g.find("w.combine.b")].parallelism, 1u);
+  // "a" feeds two nodes, so its combiner runs as a chain of its own; "b" chains to its.
+  const PhysicalPlan plan = plan_job(g, true);
+  EXPECT_EQ(plan.chain_of[g.find("w.combine.b")], plan.chain_of[g.find("b")]);
+  EXPECT_NE(plan.chain_of[g.find("w.combine.a")], plan.chain_of[g.find("a")]);
+}
+
 TEST(JobGraphTest, FanOutEndsAChain) {
   LogicalGraph g;
   g.add(node("src", 1));

@@ -53,6 +53,26 @@ TEST(JobSpecTest, LoadsAValidSpec) {
   EXPECT_EQ(spec.graph.nodes()[2].parallelism, 1u);  // sinks default to one subtask
 }
 
+TEST(JobSpecTest, WindowCombineInsertsACombinerBeforeTheShuffle) {
+  const std::string window = replace(kValid, "    type: filter\n    input: events\n",
+                                     "    type: window\n    input: events\n"
+                                     "    window: {kind: tumbling, size: 1m}\n"
+                                     "    aggregates: [{name: n, fn: count}]\n");
+  EXPECT_EQ(parse_job_spec(window, "job.yaml").graph.find("views.combine"), -1);
+  const JobSpec spec = parse_job_spec(
+      replace(window, "    aggregates:", "    combine: true\n    aggregates:"), "job.yaml");
+  const int combiner = spec.graph.find("views.combine");
+  ASSERT_GE(combiner, 0);
+  EXPECT_EQ(spec.graph.nodes()[combiner].inputs[0].from, "events");
+  EXPECT_EQ(spec.graph.nodes()[combiner].parallelism, 1u);  // the source's
+  EXPECT_EQ(spec.graph.nodes()[spec.graph.find("views")].inputs[0].from, "views.combine");
+  const std::string session_error =
+      error_of(replace(replace(window, "kind: tumbling, size: 1m", "kind: session, gap: 1m"),
+                       "    aggregates:", "    combine: true\n    aggregates:"));
+  EXPECT_EQ(session_error.rfind("job.yaml:", 0), 0u) << session_error;
+  EXPECT_NE(session_error.find("tumbling or sliding"), std::string::npos) << session_error;
+}
+
 TEST(JobSpecTest, UnknownKeyIsAnError) {
   EXPECT_EQ(error_of(replace(kValid, "parallelism: 2", "paralelism: 2")),
             "job.yaml:2:1: unknown key 'paralelism'");
