@@ -107,6 +107,8 @@ struct Segment {
 };
 
 struct SegmentRules {
+  // Leaf conditions of all segments together, at most (ids fit 16 bits in profile state).
+  static constexpr uint32_t kMaxLeaves = 65535;
   std::vector<Segment> segments;
   std::vector<Leaf> leaves;
   // Event name -> leaves reading events of that name (window, absence after/then, recency).
