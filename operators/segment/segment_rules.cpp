@@ -183,6 +183,7 @@ class Builder {
       node.fail("two conditions of segment '" + segment.name + "' are named '" + l.label + "'");
     l.label_symbol = intern(l.label);
     index(l, id);
+    segment.reads_local_time = segment.reads_local_time || l.reads_local_time;
     segment.leaves.push_back(id);
     rules_.leaves.push_back(std::move(l));
     return id;

@@ -225,8 +225,14 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       }
     }
     s.deadlines.erase(s.deadlines.begin(), due_end);
+    // The leaves fed now, fetched together (a profile read by many rules has a large table).
+    size_t due = 0;
+    for (; due < s.buffered.size() && s.buffered[due].time == now; ++due)
+      for (const LeafFeed& f : s.buffered[due].feeds) s.leaves.prefetch_index(f.leaf);
+    for (size_t i = 0; i < due; ++i)
+      for (const LeafFeed& f : s.buffered[i].feeds) s.leaves.prefetch_slot(f.leaf);
     size_t applied = 0;
-    for (; applied < s.buffered.size() && s.buffered[applied].time == now; ++applied) {
+    for (; applied < due; ++applied) {
       const PendingEvent& e = s.buffered[applied];
       cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
@@ -339,9 +345,7 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
   const SegmentRules& rules = config_.rules;
   const Segment& segment = rules.segments[index];
   // Local time (a zone lookup and conversion) only for the segments that read it.
-  const bool local_time =
-      std::any_of(segment.leaves.begin(), segment.leaves.end(),
-                  [&](uint32_t leaf) { return rules.leaves[leaf].reads_local_time; });
+  const bool local_time = segment.reads_local_time;
   std::shared_ptr<const TimeZone> tz;
   if (local_time)
     if (const ProfileProperty* p = s.property(rules.timezone);
