@@ -12,27 +12,29 @@ LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
 
 LeafResult window_value(const Leaf& leaf, const LeafState* state) {
   static const LeafEntries kNoEntries;
-  const auto& entries = state != nullptr ? state->entries : kNoEntries;  // a reference, no copy
+  const LeafEntries& entries = state != nullptr ? state->entries : kNoEntries;
+  const uint32_t n = entries.size();
   double value = 0;
   switch (leaf.fn) {
     case WindowFn::kCount: {
-      value = static_cast<double>(entries.size());
+      value = static_cast<double>(n);
       return {leaf.test.holds(value), make_value(LeafValue::Kind::kInt, value)};
     }
     case WindowFn::kSum:
-      for (const auto& e : entries) value += e.second;
+      for (uint32_t i = 0; i < n; ++i) value += entries.value(i);
       return {leaf.test.holds(value), make_value(LeafValue::Kind::kDouble, value)};
     default:
       break;
   }
-  if (entries.empty()) return {false, null_value()};
+  if (n == 0) return {false, null_value()};
   if (leaf.fn == WindowFn::kMin || leaf.fn == WindowFn::kMax) {
-    value = entries.front().second;
-    for (const auto& e : entries)
-      value = leaf.fn == WindowFn::kMin ? std::min(value, e.second) : std::max(value, e.second);
+    value = entries.value(0);
+    for (uint32_t i = 0; i < n; ++i)
+      value = leaf.fn == WindowFn::kMin ? std::min(value, entries.value(i))
+                                        : std::max(value, entries.value(i));
   } else {
-    for (const auto& e : entries) value += e.second;
-    value /= static_cast<double>(entries.size());
+    for (uint32_t i = 0; i < n; ++i) value += entries.value(i);
+    value /= static_cast<double>(n);
   }
   return {leaf.test.holds(value), make_value(LeafValue::Kind::kDouble, value)};
 }
@@ -50,7 +52,7 @@ int64_t recency_change(const Leaf& leaf, int64_t last, int64_t now) {
 // test may flip (it is a function of the count alone), else the last entry's (the state
 // empties then); other functions: the oldest entry's expiry.
 int64_t window_change(const Leaf& leaf, const LeafEntries& entries, bool& empties_only) {
-  if (leaf.fn != WindowFn::kCount) return add_time(entries.front().first, leaf.within_ms);
+  if (leaf.fn != WindowFn::kCount) return add_time(entries.time(0), leaf.within_ms);
   // As the count falls from n, the outcome can first differ only where the comparison's
   // class (below, equal to, above the threshold) changes: at floor(v) or ceil(v) - 1.
   const auto n = static_cast<double>(entries.size());
@@ -60,10 +62,10 @@ int64_t window_change(const Leaf& leaf, const LeafEntries& entries, bool& emptie
     if (c >= 0 && c < n && leaf.test.holds(c) != holds_now) flips_at = std::max(flips_at, c);
   if (flips_at < 0) {
     empties_only = true;
-    return add_time(entries.back().first, leaf.within_ms);
+    return add_time(entries.time(entries.size() - 1), leaf.within_ms);
   }
-  const auto dropped = static_cast<size_t>(n - flips_at);
-  return add_time(entries[dropped - 1].first, leaf.within_ms);
+  const auto dropped = static_cast<uint32_t>(n - flips_at);
+  return add_time(entries.time(dropped - 1), leaf.within_ms);
 }
 
 // An RFM score, 1..5 (segment_rules.h, RfmSettings).
@@ -81,7 +83,7 @@ int rfm_score(const Leaf& leaf, const LeafState* state, int64_t now) {
     if (leaf.score == RfmScore::kFrequency) {
       value = static_cast<double>(state->entries.size());
     } else {
-      for (const auto& e : state->entries) value += e.second;
+      for (uint32_t i = 0; i < state->entries.size(); ++i) value += state->entries.value(i);
     }
   }
   return 1 +
@@ -110,9 +112,7 @@ void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_
       if (leaf.kind == LeafKind::kAbsence && feed.role == LeafFeed::Role::kThen) {
         state.last = std::max(state.last, time);
       } else {
-        const std::pair<int64_t, double> entry{time, feed.value};
-        state.entries.insert(std::upper_bound(state.entries.begin(), state.entries.end(), entry),
-                             entry);
+        state.entries.insert(time, feed.value);
       }
       break;
     case LeafKind::kRecency:
@@ -122,9 +122,7 @@ void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_
       if (leaf.score == RfmScore::kRecency) {
         state.last = std::max(state.last, time);
       } else {
-        const std::pair<int64_t, double> entry{time, feed.value};
-        state.entries.insert(std::upper_bound(state.entries.begin(), state.entries.end(), entry),
-                             entry);
+        state.entries.insert(time, feed.value);
       }
       break;
     case LeafKind::kProfile:
@@ -133,27 +131,29 @@ void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_
 }
 
 void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
-  auto& entries = state.entries;
+  LeafEntries& entries = state.entries;
+  const uint32_t n = entries.size();
+  // How many of the oldest entries pass `done`.
+  auto leading = [&](auto done) {
+    uint32_t i = 0;
+    while (i < n && done(entries.time(i))) ++i;
+    return i;
+  };
   if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {  // rfm r: no entries
-    const auto first_kept = std::find_if(entries.begin(), entries.end(), [&](const auto& e) {
-      return add_time(e.first, leaf.within_ms) > now;
-    });
-    entries.erase(entries.begin(), first_kept);
+    entries.erase_front(leading([&](int64_t t) { return add_time(t, leaf.within_ms) <= now; }));
   } else if (leaf.kind == LeafKind::kAbsence) {
     // Cancelled: an `after` event at or before the last then_no event.
-    const auto first_open = std::find_if(entries.begin(), entries.end(),
-                                         [&](const auto& e) { return e.first > state.last; });
-    entries.erase(entries.begin(), first_open);
+    entries.erase_front(leading([&](int64_t t) { return t <= state.last; }));
     if (leaf.for_ms > 0) {
       const int64_t span = add_time(leaf.within_ms, leaf.for_ms);
-      const auto first_live = std::find_if(entries.begin(), entries.end(), [&](const auto& e) {
-        return add_time(e.first, span) > now;
-      });
-      entries.erase(entries.begin(), first_live);
-    } else if (!entries.empty() && add_time(entries.front().first, leaf.within_ms) <= now) {
+      const uint32_t m = entries.size();
+      uint32_t expired = 0;
+      while (expired < m && add_time(entries.time(expired), span) <= now) ++expired;
+      entries.erase_front(expired);
+    } else if (!entries.empty() && add_time(entries.time(0), leaf.within_ms) <= now) {
       // Matured with no end: later `after` events cannot change anything until a then_no
       // event cancels them all together.
-      entries.resize(1);
+      entries.keep_first();
     }
     if (entries.empty()) state.last = kMinTime;  // only `after` events later than it remain
   }
@@ -166,7 +166,7 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
       return window_value(leaf, state);
     case LeafKind::kAbsence: {
       if (state == nullptr || state->entries.empty()) return {false, null_value()};
-      const int64_t after = state->entries.front().first;
+      const int64_t after = state->entries.time(0);
       if (add_time(after, leaf.within_ms) > now) return {false, null_value()};
       return {true, make_value(LeafValue::Kind::kInt, static_cast<double>(after))};
     }
@@ -200,7 +200,7 @@ int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now, bool*
     }
     case LeafKind::kAbsence: {
       if (state.entries.empty()) return kMaxTime;
-      const int64_t matures = add_time(state.entries.front().first, leaf.within_ms);
+      const int64_t matures = add_time(state.entries.time(0), leaf.within_ms);
       if (matures > now) return matures;
       return leaf.for_ms > 0 ? add_time(matures, leaf.for_ms) : kMaxTime;
     }
@@ -210,8 +210,7 @@ int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now, bool*
       return kMaxTime;
     case LeafKind::kRfm: {
       if (leaf.score != RfmScore::kRecency)  // the value changes as the oldest entry ages out
-        return state.entries.empty() ? kMaxTime
-                                     : add_time(state.entries.front().first, leaf.within_ms);
+        return state.entries.empty() ? kMaxTime : add_time(state.entries.time(0), leaf.within_ms);
       if (state.last == kMinTime) return kMaxTime;
       for (const double t : leaf.thresholds)
         if (const int64_t at = add_time(state.last, static_cast<int64_t>(t)); at > now) return at;

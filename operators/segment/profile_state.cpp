@@ -1,7 +1,10 @@
 #include "operators/segment/profile_state.h"
 
 #include <algorithm>
-#include <tuple>
+#include <iterator>
+#include <new>
+
+#include "operators/segment/segment_rules.h"
 
 namespace segflow {
 
@@ -10,19 +13,50 @@ namespace {
 void write_symbol(StateWriter& w, SymbolId id) { w.str(symbol_name(id)); }
 SymbolId read_symbol(StateReader& r) { return intern(r.str()); }
 
-template <class V>
-V merge_sorted(const V& a, const V& b) {
-  V out;
-  out.reserve(a.size() + b.size());
-  std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
-  return out;
+}  // namespace
+
+OwnedValue::OwnedValue(const OwnedValue& o) : type(o.type) {
+  if (type == ValueType::kString) {
+    new (&string) CompactString(o.string);
+  } else {
+    integer = o.integer;
+  }
 }
 
-}  // namespace
+OwnedValue::OwnedValue(OwnedValue&& o) noexcept : type(o.type) {
+  if (type == ValueType::kString) {
+    new (&string) CompactString(std::move(o.string));
+  } else {
+    integer = o.integer;
+  }
+}
+
+OwnedValue& OwnedValue::operator=(const OwnedValue& o) {
+  if (this != &o) {
+    OwnedValue copy(o);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+OwnedValue& OwnedValue::operator=(OwnedValue&& o) noexcept {
+  if (this == &o) return *this;
+  if (type == ValueType::kString) string.~CompactString();
+  type = o.type;
+  if (type == ValueType::kString) {
+    new (&string) CompactString(std::move(o.string));
+  } else {
+    integer = o.integer;
+  }
+  return *this;
+}
+
+OwnedValue::~OwnedValue() {
+  if (type == ValueType::kString) string.~CompactString();
+}
 
 OwnedValue OwnedValue::from(const Value& v) {
   OwnedValue s;
-  s.type = v.type();
   switch (v.type()) {
     case ValueType::kBool:
     case ValueType::kInt:
@@ -32,11 +66,12 @@ OwnedValue OwnedValue::from(const Value& v) {
       s.real = v.as_double();
       break;
     case ValueType::kString:
-      s.string = std::string(v.as_string());
+      new (&s.string) CompactString(v.as_string());
       break;
     default:
       break;
   }
+  s.type = v.type();
   return s;
 }
 
@@ -49,31 +84,68 @@ Value OwnedValue::view() const {
     case ValueType::kDouble:
       return Value::real(real);
     case ValueType::kString:
-      return Value::string(string);
+      return Value::string(string.view());
     default:
       return Value::null();
   }
 }
 
 bool OwnedValue::operator<(const OwnedValue& o) const {
-  return std::tie(type, integer, real, string) < std::tie(o.type, o.integer, o.real, o.string);
+  if (type != o.type) return type < o.type;
+  switch (type) {
+    case ValueType::kBool:
+    case ValueType::kInt:
+      return integer < o.integer;
+    case ValueType::kDouble:
+      return real < o.real;
+    case ValueType::kString:
+      return string < o.string;
+    default:
+      return false;
+  }
+}
+
+bool OwnedValue::operator==(const OwnedValue& o) const {
+  if (type != o.type) return false;
+  switch (type) {
+    case ValueType::kBool:
+    case ValueType::kInt:
+      return integer == o.integer;
+    case ValueType::kDouble:
+      return real == o.real;
+    case ValueType::kString:
+      return string == o.string;
+    default:
+      return true;
+  }
 }
 
 void OwnedValue::write(StateWriter& w) const {
+  const bool is_int = type == ValueType::kBool || type == ValueType::kInt;
   write_state(w, type);
-  write_state(w, integer);
-  write_state(w, real);
-  w.str(string);
+  write_state(w, is_int ? integer : int64_t{0});
+  write_state(w, type == ValueType::kDouble ? real : 0.0);
+  w.str(type == ValueType::kString ? string.view() : std::string_view());
 }
 
 OwnedValue OwnedValue::read(StateReader& r) {
-  OwnedValue s;
-  s.type = read_state<ValueType>(r);
-  if (s.type > ValueType::kString) throw StateFormatError("segments: bad value type");
-  s.integer = read_state<int64_t>(r);
-  s.real = read_state<double>(r);
-  s.string = r.str();
-  return s;
+  const auto type = read_state<ValueType>(r);
+  if (type > ValueType::kString) throw StateFormatError("segments: bad value type");
+  const auto integer = read_state<int64_t>(r);
+  const auto real = read_state<double>(r);
+  const std::string string = r.str();
+  switch (type) {
+    case ValueType::kBool:
+      return from(Value::boolean(integer != 0));
+    case ValueType::kInt:
+      return from(Value::integer(integer));
+    case ValueType::kDouble:
+      return from(Value::real(real));
+    case ValueType::kString:
+      return from(Value::string(string));
+    default:
+      return {};
+  }
 }
 
 void PendingEvent::write(StateWriter& w) const {
@@ -110,34 +182,26 @@ PendingEvent PendingEvent::read(StateReader& r) {
   return e;
 }
 
-void LeafState::write(StateWriter& w) const {
-  // Written as a std::vector: the same bytes as before entries were kept inline.
-  write_state(w, std::vector<std::pair<int64_t, double>>(entries.begin(), entries.end()));
-  write_state(w, last);
-}
-
-LeafState LeafState::read(StateReader& r) {
-  LeafState s;
-  const auto entries = read_state<std::vector<std::pair<int64_t, double>>>(r);
-  s.entries.assign(entries.begin(), entries.end());
-  s.last = read_state<int64_t>(r);
-  return s;
-}
-
 void ProfileState::buffer(PendingEvent e) {
   const auto at = std::upper_bound(buffered.begin(), buffered.end(), e.time,
                                    [](int64_t t, const PendingEvent& p) { return t < p.time; });
   buffered.insert(at, std::move(e));
 }
 
-LeafState* ProfileState::leaf(uint32_t id) {
-  const auto it = leaves.find(id);
-  return it != leaves.end() ? &it->second : nullptr;
+void ProfileState::add_deadline(Deadline d) {
+  deadlines.insert(std::lower_bound(deadlines.begin(), deadlines.end(), d), d);
 }
 
-LeafState& ProfileState::leaf_or_create(uint32_t id) { return leaves[id]; }
+void ProfileState::remove_deadline(Deadline d) {
+  const Deadline* at = std::lower_bound(deadlines.begin(), deadlines.end(), d);
+  if (at != deadlines.end() && *at == d) deadlines.erase(at);
+}
 
-void ProfileState::erase_leaf(uint32_t id) { leaves.erase(id); }
+int64_t ProfileState::deadline_of(uint32_t id) const {
+  for (const Deadline& d : deadlines)
+    if (d.id == id) return d.time;
+  return kMaxTime;
+}
 
 const ProfileProperty* ProfileState::property(SymbolId name) const {
   for (const ProfileProperty& p : properties)
@@ -154,7 +218,10 @@ bool ProfileState::update_property(SymbolId name, int64_t time, const OwnedValue
     p.value = value;
     return changed;
   }
-  properties.push_back({name, time, value});
+  ProfileProperty& p = properties.emplace_back();
+  p.name = name;
+  p.time = time;
+  p.value = value;
   return true;
 }
 
@@ -186,9 +253,16 @@ void ProfileState::set_last_exit(uint32_t segment, int64_t time) {
 
 void ProfileState::merge(const ProfileState& other) {
   for (const PendingEvent& e : other.buffered) buffer(e);
-  for (const auto& [id, theirs] : other.leaves) {
-    LeafState& mine = leaf_or_create(id);
-    mine.entries = merge_sorted(mine.entries, theirs.entries);
+  for (const LeafState& theirs : other.leaves) {
+    LeafState& mine = leaf_or_create(theirs.id());
+    if (!theirs.entries.empty()) {
+      const std::vector<LeafEntries::Entry> a = mine.entries.to_vector();
+      const std::vector<LeafEntries::Entry> b = theirs.entries.to_vector();
+      std::vector<LeafEntries::Entry> both;
+      both.reserve(a.size() + b.size());
+      std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
+      mine.entries.assign(both);
+    }
     mine.last = std::max(mine.last, theirs.last);
   }
   for (const ProfileProperty& p : other.properties) update_property(p.name, p.time, p.value);
@@ -203,13 +277,11 @@ void ProfileState::merge(const ProfileState& other) {
 void ProfileState::write(StateWriter& w) const {
   w.u64(buffered.size());
   for (const PendingEvent& e : buffered) e.write(w);
-  std::vector<uint32_t> ids;
-  for (const auto& [id, leaf] : leaves) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());  // deterministic snapshots
+  const std::vector<uint32_t> ids = leaves.sorted_ids();  // deterministic snapshots
   w.u64(ids.size());
   for (uint32_t id : ids) {
     write_state(w, id);
-    leaves.at(id).write(w);
+    leaves.find(id)->write(w);
   }
   w.u64(properties.size());
   for (const ProfileProperty& p : properties) {
@@ -217,9 +289,9 @@ void ProfileState::write(StateWriter& w) const {
     write_state(w, p.time);
     p.value.write(w);
   }
-  write_state(w, inside);
+  write_state(w, std::vector<uint32_t>(inside.begin(), inside.end()));
   write_state(w, last_event_time);
-  write_state(w, last_exits);
+  write_state(w, std::vector<std::pair<uint32_t, int64_t>>(last_exits.begin(), last_exits.end()));
   write_state(w, applied_until);
   write_state(w, evaluated);
   write_state(w, timer);
@@ -231,7 +303,8 @@ ProfileState ProfileState::read(StateReader& r) {
   for (uint64_t n = r.u64(); n > 0; --n) s.buffered.push_back(PendingEvent::read(r));
   for (uint64_t n = r.u64(); n > 0; --n) {
     const auto id = read_state<uint32_t>(r);
-    s.leaves.insert_or_assign(id, LeafState::read(r));
+    if (id >= SegmentRules::kMaxLeaves) throw StateFormatError("segments: bad leaf id");
+    s.leaves.get_or_create(id) = LeafState::read(r);
   }
   for (uint64_t n = r.u64(); n > 0; --n) {
     ProfileProperty p;
@@ -240,9 +313,11 @@ ProfileState ProfileState::read(StateReader& r) {
     p.value = OwnedValue::read(r);
     s.properties.push_back(std::move(p));
   }
-  s.inside = read_state<std::vector<uint32_t>>(r);
+  const auto inside = read_state<std::vector<uint32_t>>(r);
+  s.inside.assign(inside.begin(), inside.end());
   s.last_event_time = read_state<int64_t>(r);
-  s.last_exits = read_state<std::vector<std::pair<uint32_t, int64_t>>>(r);
+  const auto last_exits = read_state<std::vector<std::pair<uint32_t, int64_t>>>(r);
+  s.last_exits.assign(last_exits.begin(), last_exits.end());
   s.applied_until = read_state<int64_t>(r);
   s.evaluated = read_state<bool>(r);
   s.timer = read_state<int64_t>(r);

@@ -12,29 +12,38 @@
 #include <utility>
 #include <vector>
 
-#include <boost/container/flat_set.hpp>
-#include <boost/container/small_vector.hpp>
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include "engine/ingest_time.h"
 #include "engine/record.h"
 #include "engine/state_io.h"
+#include "operators/segment/compact_string.h"
+#include "operators/segment/compact_vector.h"
+#include "operators/segment/leaf_table.h"
 
 namespace segflow {
 
-// A property value owned by the state (strings copied out of the batch arena).
+// A property value owned by the state (strings copied out of the batch arena), in 16 bytes.
 struct OwnedValue {
+  OwnedValue() : integer(0) {}
+  OwnedValue(const OwnedValue& o);
+  OwnedValue(OwnedValue&& o) noexcept;
+  OwnedValue& operator=(const OwnedValue& o);
+  OwnedValue& operator=(OwnedValue&& o) noexcept;
+  ~OwnedValue();
+
+  union {
+    int64_t integer;       // kBool, kInt
+    double real;           // kDouble
+    CompactString string;  // kString
+  };
   ValueType type = ValueType::kNull;
-  int64_t integer = 0;  // kBool, kInt
-  double real = 0;      // kDouble
-  std::string string;   // kString
 
   static OwnedValue from(const Value& v);
   // A view valid while this OwnedValue is alive and unchanged.
   Value view() const;
   // A total order (type first), used to break ties between values of the same time.
   bool operator<(const OwnedValue& o) const;
-  bool operator==(const OwnedValue& o) const = default;
+  bool operator==(const OwnedValue& o) const;
+  // Format: type, integer, real, string (each written, whatever the type).
   void write(StateWriter& w) const;
   static OwnedValue read(StateReader& r);
 };
@@ -63,62 +72,50 @@ struct PendingEvent {
   static PendingEvent read(StateReader& r);
 };
 
-// (time, value) pairs of a leaf, ascending. Most leaves of a profile hold one entry at a
-// time: it is kept inline (no allocation per leaf).
-using LeafEntries = boost::container::small_vector<std::pair<int64_t, double>, 1>;
-
-// The state of one leaf for one profile.
-struct LeafState {
-  // window: (time, value) in the window, ascending; absence: `after` times not yet cancelled
-  // or expired, ascending (value unused).
-  LeafEntries entries;
-  int64_t last = kMinTime;      // recency: last match; absence: last then_no event
-  int64_t deadline = kMaxTime;  // its entry in ProfileState::deadlines; not in snapshots
-  bool empty() const { return entries.empty() && last == kMinTime; }
-  void write(StateWriter& w) const;
-  static LeafState read(StateReader& r);
-};
-
 // When leaf (or, from the leaf count up, segment cool-down) `id` may change with no event.
-// Trivially copyable: the sorted vector holding them moves them with memmove.
 struct Deadline {
   int64_t time = kMaxTime;
   uint32_t id = 0;
   auto operator<=>(const Deadline&) const = default;
 };
 
-// A profile property's latest value and the time of the event that set it.
+// A profile property's latest value and the time of the event that set it (32 bytes).
 struct ProfileProperty {
-  SymbolId name = kNoSymbol;
   int64_t time = kMinTime;
   OwnedValue value;
+  SymbolId name = kNoSymbol;
 };
 
+// Laid out for size (a few hundred bytes for a profile of the retail job): lists are
+// CompactVectors (one pointer each, no block while empty), leaves a LeafTable.
 struct ProfileState {
-  std::vector<PendingEvent> buffered;                     // ascending time
-  boost::unordered_flat_map<uint32_t, LeafState> leaves;  // by leaf id
-  std::vector<ProfileProperty> properties;
-  std::vector<uint32_t> inside;  // segment ids, ascending
-  int64_t last_event_time = kMinTime;
+  CompactVector<PendingEvent> buffered;  // ascending time
+  LeafTable leaves;
+  CompactVector<ProfileProperty> properties;
+  CompactVector<uint32_t> inside;  // segment ids, ascending
   // (segment, time of its last exit), for segments with a re-entry cool-down.
-  std::vector<std::pair<uint32_t, int64_t>> last_exits;
+  CompactVector<std::pair<uint32_t, int64_t>> last_exits;
+  // (time, leaf): when a leaf's value may change with no new event, ascending. Derived from
+  // `leaves` and `applied_until`; not part of the snapshot (rebuilt on restore and merge).
+  CompactVector<Deadline> deadlines;
+  int64_t last_event_time = kMinTime;
   int64_t applied_until = kMinTime;    // every instant up to here is applied
-  bool evaluated = false;              // segments entering on an empty history were checked
   int64_t timer = kMaxTime;            // the registered event-time timer (kMaxTime: none)
   int64_t evaluate_all_at = kMaxTime;  // after a merge: when to evaluate every segment
-  // (time, leaf): when a leaf's value may change with no new event. Derived from `leaves`
-  // and `applied_until`; not part of the snapshot (rebuilt on restore and merge). A sorted
-  // vector: a profile has a few, and no node is allocated per deadline.
-  boost::container::flat_set<Deadline> deadlines;
   // When every leaf whose state only empties with no event (no deadline of its own) is
   // empty: its state is dropped then. kMinTime: none. Derived, like deadlines.
   int64_t cleanup_at = kMinTime;
+  bool evaluated = false;  // segments entering on an empty history were checked
 
   // Inserts `e` after any buffered event of the same time.
   void buffer(PendingEvent e);
-  LeafState* leaf(uint32_t id);
-  LeafState& leaf_or_create(uint32_t id);
-  void erase_leaf(uint32_t id);
+  LeafState* leaf(uint32_t id) { return leaves.find(id); }
+  LeafState& leaf_or_create(uint32_t id) { return leaves.get_or_create(id); }
+  void erase_leaf(uint32_t id) { leaves.erase(id); }
+  void add_deadline(Deadline d);
+  void remove_deadline(Deadline d);
+  // The pending deadline of leaf `id` (kMaxTime: none).
+  int64_t deadline_of(uint32_t id) const;
   const ProfileProperty* property(SymbolId name) const;
   // Sets `name` to `value` unless the profile holds a newer value (later time, or the same
   // time and a greater value). True when it changed.

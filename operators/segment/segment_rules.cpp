@@ -130,6 +130,9 @@ class Builder {
     Leaf l;
     l.segment = segment_id;
     const uint32_t id = static_cast<uint32_t>(rules_.leaves.size());
+    if (id >= SegmentRules::kMaxLeaves)  // profile state keeps leaf ids in 16 bits
+      node.fail("more than " + std::to_string(SegmentRules::kMaxLeaves) +
+                " leaf conditions in all segments");
     if (kind == "profile") {
       l.kind = LeafKind::kProfile;
       l.profile = Expression::parse(node, "profile");
@@ -180,6 +183,7 @@ class Builder {
       node.fail("two conditions of segment '" + segment.name + "' are named '" + l.label + "'");
     l.label_symbol = intern(l.label);
     index(l, id);
+    segment.reads_local_time = segment.reads_local_time || l.reads_local_time;
     segment.leaves.push_back(id);
     rules_.leaves.push_back(std::move(l));
     return id;

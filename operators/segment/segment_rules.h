@@ -50,29 +50,30 @@ struct EventMatch {
   bool reads_every_event() const { return events.empty(); }
 };
 
-// One leaf condition. Fields are used by the kinds noted.
+// One leaf condition. Fields are used by the kinds noted; those read when evaluating come
+// first (one cache line), the parsed expressions and names after.
 struct Leaf {
   LeafKind kind = LeafKind::kWindow;
-  std::string label;  // output property naming its value
-  SymbolId label_symbol = kNoSymbol;
+  WindowFn fn = WindowFn::kCount;
+  RfmScore score = RfmScore::kRecency;
+  bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
   uint32_t segment = 0;
   // kWindow: match, fn, of (the number aggregated; not for count), within_ms, test.
   // kAbsence: match (`after`), then (`then_no`), within_ms, for_ms (0: no limit).
   // kRecency: match, test (on milliseconds since the last match).
   // kProfile: profile (the expression).
-  EventMatch match;
-  EventMatch then;
-  WindowFn fn = WindowFn::kCount;
-  std::optional<Expression> of;
+  // kRfm: match (the purchases), of (monetary: the value of one), within_ms (frequency and
+  // monetary), test (on the score), score and its 4 ascending thresholds (recency: ms).
   int64_t within_ms = 0;
   int64_t for_ms = 0;
   Comparison test;
-  std::optional<Expression> profile;
-  bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
-  // kRfm: match (the purchases), of (monetary: the value of one), within_ms (frequency and
-  // monetary), test (on the score), score and its 4 ascending thresholds (recency: ms).
-  RfmScore score = RfmScore::kRecency;
   std::vector<double> thresholds;
+  SymbolId label_symbol = kNoSymbol;
+  std::string label;  // output property naming its value
+  EventMatch match;
+  EventMatch then;
+  std::optional<Expression> of;
+  std::optional<Expression> profile;
 };
 
 // The operator's `rfm:` settings: which events are purchases, what one is worth, and the
@@ -103,10 +104,13 @@ struct Segment {
   std::optional<uint32_t> exit;  // root of the exit condition (absent: not enter)
   std::vector<uint32_t> leaves;  // every leaf of enter and exit, ascending
   bool enters_on_empty = false;  // enter holds for a profile with no history
+  bool reads_local_time = false;  // a leaf reads local_hour / local_weekday
   int64_t cooldown_ms = 0;       // no re-entry sooner than this after an exit
 };
 
 struct SegmentRules {
+  // Leaf conditions of all segments together, at most (ids fit 16 bits in profile state).
+  static constexpr uint32_t kMaxLeaves = 65535;
   std::vector<Segment> segments;
   std::vector<Leaf> leaves;
   // Event name -> leaves reading events of that name (window, absence after/then, recency).

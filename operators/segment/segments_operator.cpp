@@ -225,8 +225,14 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       }
     }
     s.deadlines.erase(s.deadlines.begin(), due_end);
+    // The leaves fed now, fetched together (a profile read by many rules has a large table).
+    size_t due = 0;
+    for (; due < s.buffered.size() && s.buffered[due].time == now; ++due)
+      for (const LeafFeed& f : s.buffered[due].feeds) s.leaves.prefetch_index(f.leaf);
+    for (size_t i = 0; i < due; ++i)
+      for (const LeafFeed& f : s.buffered[i].feeds) s.leaves.prefetch_slot(f.leaf);
     size_t applied = 0;
-    for (; applied < s.buffered.size() && s.buffered[applied].time == now; ++applied) {
+    for (; applied < due; ++applied) {
       const PendingEvent& e = s.buffered[applied];
       cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
@@ -267,7 +273,7 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       // No outcome changes here (those leaves have none by themselves): only state to drop.
       s.cleanup_at = kMinTime;
       touched_.clear();
-      for (const auto& [id, st] : s.leaves) touched_.push_back(id);
+      for (const LeafState& st : s.leaves) touched_.push_back(st.id());
       for (uint32_t leaf : touched_) refresh_leaf(s, leaf, now);
     }
   }
@@ -287,28 +293,24 @@ void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
   }
   // A deadline that fired is gone from the set already; one still pending is moved only if
   // it changed (appending to a window keeps its oldest entry's expiry).
-  const bool pending = st->deadline > now && st->deadline != kMaxTime;
-  if (pending && deadline != st->deadline) s.deadlines.erase({st->deadline, id});
-  if (deadline != kMaxTime && (!pending || deadline != st->deadline))
-    s.deadlines.insert({deadline, id});
-  st->deadline = deadline;
+  if (const int64_t pending = s.deadline_of(id); pending != deadline) {
+    if (pending != kMaxTime) s.remove_deadline({pending, id});
+    if (deadline != kMaxTime) s.add_deadline({deadline, id});
+  }
   if (st->empty()) s.erase_leaf(id);
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
   s.deadlines.clear();
   s.cleanup_at = kMinTime;
-  for (auto& [id, st] : s.leaves) st.deadline = kMaxTime;
-  std::vector<uint32_t> ids;
-  for (const auto& [id, st] : s.leaves) ids.push_back(id);
-  for (uint32_t id : ids) refresh_leaf(s, id, s.applied_until);
+  for (uint32_t id : s.leaves.sorted_ids()) refresh_leaf(s, id, s.applied_until);
   for (const auto& [segment, time] : s.last_exits) schedule_cooldown_end(s, segment, time);
 }
 
 void SegmentsOperator::schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at) {
   const int64_t ends = add_time(exited_at, config_.rules.segments[segment].cooldown_ms);
   if (ends > s.applied_until && ends != kMaxTime && !s.is_inside(segment))
-    s.deadlines.insert({ends, static_cast<uint32_t>(config_.rules.leaves.size()) + segment});
+    s.add_deadline({ends, static_cast<uint32_t>(config_.rules.leaves.size()) + segment});
 }
 
 bool SegmentsOperator::evaluate_node(const Segment& segment, uint32_t index) const {
@@ -343,14 +345,12 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
   const SegmentRules& rules = config_.rules;
   const Segment& segment = rules.segments[index];
   // Local time (a zone lookup and conversion) only for the segments that read it.
-  const bool local_time =
-      std::any_of(segment.leaves.begin(), segment.leaves.end(),
-                  [&](uint32_t leaf) { return rules.leaves[leaf].reads_local_time; });
+  const bool local_time = segment.reads_local_time;
   std::shared_ptr<const TimeZone> tz;
   if (local_time)
     if (const ProfileProperty* p = s.property(rules.timezone);
         p != nullptr && p->value.type == ValueType::kString)
-      tz = zone(p->value.string);
+      tz = zone(p->value.string.view());
   const ProfileProperties profile(s, rules, tz.get(), local_time);
   results_.clear();
   for (uint32_t leaf : segment.leaves) {
@@ -449,7 +449,7 @@ void SegmentsOperator::export_profile(std::string_view merged, int64_t time, Sta
     ctx().timers->delete_timer(TimeDomain::kEventTime, s->timer, merged, kTimerTag);
   s->timer = kMaxTime;
   const int64_t at = std::max(time, add_time(effective_watermark(), 1));
-  const std::vector<uint32_t> inside = s->inside;
+  const std::vector<uint32_t> inside(s->inside.begin(), s->inside.end());
   for (uint32_t index : inside) {
     s->set_inside(index, false);
     count_change(index, false);
@@ -495,8 +495,8 @@ void SegmentsOperator::restore(StateReader& r) {
   const size_t leaf_count = config_.rules.leaves.size();
   const size_t segment_count = config_.rules.segments.size();
   state_->for_each([&](std::string_view, ProfileState& s) {
-    for (const auto& [id, st] : s.leaves)
-      if (id >= leaf_count) throw StateFormatError("segments: state of another rule set");
+    for (const LeafState& st : s.leaves)
+      if (st.id() >= leaf_count) throw StateFormatError("segments: state of another rule set");
     for (const PendingEvent& e : s.buffered) {
       for (const LeafFeed& f : e.feeds)
         if (f.leaf >= leaf_count) throw StateFormatError("segments: state of another rule set");

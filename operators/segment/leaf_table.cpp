@@ -1,0 +1,87 @@
+#include "operators/segment/leaf_table.h"
+
+#include <algorithm>
+
+namespace segflow {
+
+void LeafState::write(StateWriter& w) const {
+  write_state(w, entries.to_vector());
+  write_state(w, last);
+}
+
+LeafState LeafState::read(StateReader& r) {
+  LeafState s;
+  const auto entries = read_state<std::vector<LeafEntries::Entry>>(r);
+  for (const auto& [time, value] : entries) s.entries.insert(time, value);
+  s.last = read_state<int64_t>(r);
+  return s;
+}
+
+int64_t LeafTable::position(uint32_t id) const {
+  if (positions_.empty()) {
+    for (uint32_t i = 0; i < slots_.size(); ++i)
+      if (slots_[i].id() == id) return i;
+    return -1;
+  }
+  return id < positions_.size() ? static_cast<int64_t>(positions_[id]) - 1 : -1;
+}
+
+LeafState* LeafTable::find(uint32_t id) {
+  const int64_t at = position(id);
+  return at < 0 ? nullptr : &slots_[static_cast<size_t>(at)];
+}
+
+const LeafState* LeafTable::find(uint32_t id) const {
+  const int64_t at = position(id);
+  return at < 0 ? nullptr : &slots_[static_cast<size_t>(at)];
+}
+
+void LeafTable::index_all() {
+  positions_.clear();
+  uint32_t top = 0;
+  for (const LeafState& s : slots_) top = std::max(top, s.id());
+  positions_.reserve(top + 1);
+  for (uint32_t i = 0; i <= top; ++i) positions_.push_back(0);
+  for (uint32_t i = 0; i < slots_.size(); ++i)
+    positions_[slots_[i].id()] = static_cast<uint16_t>(i + 1);
+}
+
+LeafState& LeafTable::get_or_create(uint32_t id) {
+  if (LeafState* s = find(id)) return *s;
+  LeafState& s = slots_.emplace_back();
+  s.entries.set_tag(static_cast<uint16_t>(id));
+  if (!positions_.empty()) {
+    while (positions_.size() <= id) positions_.push_back(0);
+    positions_[id] = static_cast<uint16_t>(slots_.size());
+  } else if (slots_.size() > kLinearMax) {
+    index_all();
+  }
+  return slots_.back();
+}
+
+void LeafTable::erase(uint32_t id) {
+  const int64_t at = position(id);
+  if (at < 0) return;
+  const auto i = static_cast<uint32_t>(at);
+  const uint32_t last = slots_.size() - 1;
+  if (i != last) {
+    const uint32_t moved = slots_[last].id();
+    slots_[i].entries = std::move(slots_[last].entries);  // keeps slot i's tag
+    slots_[i].entries.set_tag(static_cast<uint16_t>(moved));
+    slots_[i].last = slots_[last].last;
+    if (!positions_.empty()) positions_[moved] = static_cast<uint16_t>(i + 1);
+  }
+  if (!positions_.empty()) positions_[id] = 0;
+  slots_.pop_back();
+  if (slots_.size() <= kLinearMax / 2) positions_.clear();
+}
+
+std::vector<uint32_t> LeafTable::sorted_ids() const {
+  std::vector<uint32_t> ids;
+  ids.reserve(slots_.size());
+  for (const LeafState& s : slots_) ids.push_back(s.id());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace segflow

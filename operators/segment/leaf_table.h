@@ -1,0 +1,66 @@
+// LeafState and LeafTable: the state of the leaves one profile has touched, by leaf id, in
+// 24 bytes per leaf plus its entries' block (leaf_entries.h). A table of a few leaves is
+// searched in place; a larger one keeps an index by leaf id beside it, so a profile touched
+// by hundreds of rules finds each leaf in one step. Thread safety: a plain value type.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/record.h"
+#include "engine/state_io.h"
+#include "operators/segment/compact_vector.h"
+#include "operators/segment/leaf_entries.h"
+
+namespace segflow {
+
+// The state of one leaf for one profile.
+struct LeafState {
+  // window: (time, value) in the window, ascending; absence: `after` times not yet cancelled
+  // or expired, ascending (value unused).
+  LeafEntries entries;
+  int64_t last = kMinTime;  // recency: last match; absence: last then_no event
+  uint32_t id() const { return entries.tag(); }
+  bool empty() const { return entries.empty() && last == kMinTime; }
+  // Format: entries as a std::vector<std::pair<int64_t, double>>, then last.
+  void write(StateWriter& w) const;
+  static LeafState read(StateReader& r);
+};
+
+class LeafTable {
+ public:
+  // REQUIRES: id < 65536 (SegmentRules::kMaxLeaves).
+  LeafState* find(uint32_t id);
+  const LeafState* find(uint32_t id) const;
+  LeafState& get_or_create(uint32_t id);
+  void erase(uint32_t id);
+  uint32_t size() const { return slots_.size(); }
+  bool empty() const { return slots_.empty(); }
+  // In no particular order; LeafState::id() tells which.
+  LeafState* begin() { return slots_.begin(); }
+  LeafState* end() { return slots_.end(); }
+  const LeafState* begin() const { return slots_.begin(); }
+  const LeafState* end() const { return slots_.end(); }
+  std::vector<uint32_t> sorted_ids() const;
+  // Cache hints before find(ids...) on a large table: prefetch_index for each id first, then
+  // prefetch_slot for each (which reads the index), so their misses overlap.
+  void prefetch_index(uint32_t id) const {
+    if (id < positions_.size()) __builtin_prefetch(positions_.data() + id);
+  }
+  void prefetch_slot(uint32_t id) const {
+    if (id < positions_.size() && positions_[id] != 0)
+      __builtin_prefetch(slots_.data() + positions_[id] - 1);
+  }
+
+ private:
+  // Searched in place up to this many leaves; beyond, through positions_.
+  static constexpr uint32_t kLinearMax = 12;
+  int64_t position(uint32_t id) const;  // -1: none
+  void index_all();
+
+  CompactVector<LeafState> slots_;
+  // With more than kLinearMax slots: positions_[id] = its slot + 1 (0: none); else empty.
+  CompactVector<uint16_t> positions_;
+};
+
+}  // namespace segflow
