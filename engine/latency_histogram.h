@@ -1,7 +1,9 @@
 // LatencyHistogram: a fixed-bucket histogram of durations (Prometheus histogram), updated
-// with relaxed atomics and read at scrape time. Buckets from 1 ms to 5 min, finest
-// between 10 ms and 1 s (where watermark-paced changes land). Thread safety: observe() and the
-// readers from any thread; a reader may see a bucket and the sum from slightly different moments.
+// with relaxed atomics and read at scrape time. Buckets from 0.5 ms to 5 min, finest
+// between 1 ms and 10 ms (where changes land when watermarks follow every poll) and
+// between 10 ms and 1 s (where they land with a longer watermark interval). Thread safety:
+// observe() and the readers from any thread; a reader may see a bucket and the sum from slightly
+// different moments.
 #pragma once
 
 #include <array>
@@ -13,9 +15,10 @@ namespace segflow {
 class LatencyHistogram {
  public:
   // Upper bounds of the buckets, in seconds (a last +Inf bucket is implied).
-  static constexpr std::array<double, 25> kBounds = {
-      0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3,
-      0.5,   0.75,  1,     1.5,  2,     3,    5,    10,   30,    60,  120,  300};
+  static constexpr std::array<double, 29> kBounds = {
+      0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.015, 0.02,
+      0.03,   0.05,  0.075, 0.1,   0.15,  0.2,   0.3,    0.5,  0.75,  1,
+      1.5,    2,     3,     5,     10,    30,    60,     120,  300};
 
   // Records `count` observations of `ns` nanoseconds (negative: 0).
   void observe(int64_t ns, uint64_t count = 1) noexcept {

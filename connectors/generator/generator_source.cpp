@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "connectors/json/iso8601.h"
+#include "engine/ingest_time.h"
 #include "engine/registry.h"
 
 namespace segflow {
@@ -140,6 +141,14 @@ SourceStatus GeneratorSource::poll(Output& out) {
     const uint64_t allowed = static_cast<uint64_t>(elapsed_s * rate_);
     if (paced_ >= allowed) return SourceStatus::kIdle;
     budget = std::min(budget, allowed - paced_);
+    // A live producer would have sent the first of these records when it was due: latency
+    // counts from then, so a late poll (the idle sleep, a stalled thread, a backlog under
+    // overload) is measured, not hidden (to within the clock's millisecond).
+    const double due_ms =
+        static_cast<double>(pace_start_ms_) + static_cast<double>(paced_ + 1) / rate_ * 1000;
+    const auto behind_ns =
+        static_cast<int64_t>(std::max(0.0, static_cast<double>(now) - due_ms) * 1e6);
+    out.set_ingest_cause(std::min(out.ingest_cause(), ingest_clock_ns() - behind_ns));
     paced_ += budget;
   }
   for (uint64_t n = 0; n < budget; ++n) {

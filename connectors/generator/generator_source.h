@@ -8,7 +8,8 @@
 //   users         people simulated, 1..100000000, default 1000 (about 100 bytes each)
 //   events        records to emit in total, then end; 0 (default) = until the job stops
 //   rate          records per second of processing time for the whole source; 0 (default)
-//                 = as fast as possible
+//                 = as fast as possible. When paced, the end-to-end latency of a record counts
+//                 from when it was due, as it would for a live producer (engine/README.md)
 //   start         event time of the simulation's start, ISO-8601, default
 //                 2024-01-01T00:00:00Z
 //   out_of_order  duration, default 0: a quarter of sessions are stamped up to this much

@@ -147,12 +147,12 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(LatencyHistogramTest, BucketsAreCumulativeInTheExpositionAndWeighted) {
   LatencyHistogram h;
-  h.observe(500'000, 3);         // 0.5 ms: first bucket, three records
+  h.observe(500'000, 3);         // 0.5 ms: first bucket (bounds are inclusive), three records
   h.observe(20'000'000);         // 20 ms
   h.observe(-5);                 // clock skew: counted as 0
   h.observe(1'000'000'000'000);  // 1000 s: above every bound
   EXPECT_EQ(h.bucket(0), 4u);
-  EXPECT_EQ(h.bucket(5), 1u);  // (15 ms, 20 ms]
+  EXPECT_EQ(h.bucket(9), 1u);  // (15 ms, 20 ms]
   EXPECT_EQ(h.bucket(LatencyHistogram::kBounds.size()), 1u);
   EXPECT_EQ(h.count(), 6u);
   EXPECT_DOUBLE_EQ(h.sum_seconds(), 0.0015 + 0.02 + 1000);

@@ -41,6 +41,22 @@ class SilentSource final : public Source {
   SourceStatus poll(Output&) override { return SourceStatus::kIdle; }
 };
 
+// Emits one record with key "k" at `time`, then nothing (idle) until the job stops.
+class BriefSource final : public Source {
+ public:
+  explicit BriefSource(int64_t time = 0) : time_(time) {}
+  SourceStatus poll(Output& out) override {
+    if (sent_) return SourceStatus::kIdle;
+    sent_ = true;
+    out.add(EventKind::kTrack, "k", time_, intern("tick"));
+    return SourceStatus::kMore;
+  }
+
+ private:
+  int64_t time_;
+  bool sent_ = false;
+};
+
 // Shared by the sink subtasks of one test.
 struct Collected {
   std::mutex mutex;
@@ -215,6 +231,39 @@ TEST(ExecutorTest, IdleSourceStopsHoldingTheWatermarkBack) {
   EXPECT_GT(collected.watermarks.front(), kMinTime);
 }
 
+// A source that runs out of input releases what it emitted with a watermark at once, not
+// at the next interval: here the interval never elapses (the manual clock stands still),
+// so only the idle source's watermark can reach the sink before the job stops.
+TEST(ExecutorTest, SourceEmitsItsWatermarkWhenItRunsOutOfInput) {
+  Collected collected;
+  ManualClock clock(5000);
+  LogicalGraph g;
+  g.add(source_node("src", 1, [] { return std::make_unique<BriefSource>(/*time=*/1000); }));
+  g.add(op_node("sink", 2, {{"src", Partitioning::kHash}},
+                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.validate();
+  JobSettings s;
+  s.watermark_interval_ms = 3'600'000;
+  s.out_of_orderness_ms = 100;
+  s.idle_timeout_ms = 1'000'000;
+  Executor e(g, s, {&clock, &dead_letters()});
+  std::thread stopper([&] {
+    for (int i = 0; i < 10'000; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::lock_guard l(collected.mutex);
+      if (collected.watermarks.size() >= 2) break;  // one per sink subtask
+    }
+    e.stop();
+  });
+  e.run();
+  stopper.join();
+  // Before the end of stream (kMaxTime), each sink subtask saw 1000 - 100 - 1.
+  ASSERT_GE(collected.watermarks.size(), 2u);
+  EXPECT_EQ(collected.watermarks[0], 899);
+  EXPECT_EQ(collected.watermarks[1], 899);
+  EXPECT_EQ(collected.lines, (std::vector<std::string>{"k"}));
+}
+
 TEST(ExecutorTest, SlowSinkBackpressuresWithoutLosingRecords) {
   Collected collected;
   LogicalGraph g;
@@ -301,18 +350,6 @@ class ProcessingTimeAlarm final : public Operator {
 };
 
 // Emits a few records, then idles until the job stops.
-class BriefSource final : public Source {
- public:
-  SourceStatus poll(Output& out) override {
-    if (sent_) return SourceStatus::kIdle;
-    sent_ = true;
-    out.add(EventKind::kTrack, "k", 0, intern("tick"));
-    return SourceStatus::kMore;
-  }
-
- private:
-  bool sent_ = false;
-};
 
 TEST(ExecutorTest, ProcessingTimeTimersFollowTheManualClock) {
   Collected collected;

@@ -88,6 +88,22 @@ TEST(JobSpecTest, WrongTypeIsAnError) {
             "5m, 2h or 30d, found 'soon'");
 }
 
+TEST(JobSpecTest, WatermarkInterval) {
+  EXPECT_EQ(parse_job_spec(kValid, "job.yaml").settings.watermark_interval_ms, 50);
+  const std::string with =
+      replace(kValid, "out_of_orderness: 5s", "out_of_orderness: 5s\n  interval: 0ms");
+  EXPECT_EQ(parse_job_spec(with, "job.yaml").settings.watermark_interval_ms, 0);
+  EXPECT_EQ(parse_job_spec(kValid, "job.yaml", {"watermarks.interval=200ms"})
+                .settings.watermark_interval_ms,
+            200);
+  EXPECT_EQ(error_of(replace(with, "interval: 0ms", "interval: -1ms")),
+            "job.yaml:5:13: watermarks.interval: expected a duration such as 500ms, 10s, 5m, 2h "
+            "or 30d, found '-1ms'");
+  EXPECT_EQ(error_of(replace(with, "interval: 0ms", "interval: often")),
+            "job.yaml:5:13: watermarks.interval: expected a duration such as 500ms, 10s, 5m, 2h "
+            "or 30d, found 'often'");
+}
+
 TEST(JobSpecTest, CheckpointsSection) {
   const std::string with =
       replace(kValid, "sources:", "checkpoints: { interval: 10s, dir: ck }\nsources:");
