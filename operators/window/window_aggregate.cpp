@@ -23,7 +23,10 @@ int64_t sat_add(int64_t a, int64_t b) { return a > kMaxTime - b ? kMaxTime : a +
 }  // namespace
 
 WindowAggregate::WindowAggregate(const Config& config)
-    : config_(config), window_start_(intern("window_start")), window_end_(intern("window_end")) {}
+    : config_(config),
+      window_start_(intern("window_start")),
+      window_end_(intern("window_end")),
+      slide_is_pane_(config.kind != WindowKind::kSession && config.pane_ms == config.slide_ms) {}
 
 void WindowAggregate::open(OperatorContext& ctx) {
   Operator::open(ctx);
@@ -112,11 +115,11 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   const int64_t size = config_.size_ms;
   const int64_t slide = config_.slide_ms;
   const int64_t lateness = config_.allowed_lateness_ms;
-  const int64_t last_start = floor_to(t, slide);
+  const int64_t pane_start = pane_of(t);
+  const int64_t last_start = slide_start(pane_start);  // of the last window holding t
   if (sat_add(last_start + size - 1, lateness) <= wm) return false;
   // Every window ending at or before the watermark has fired already (timers come first).
-  if (wm != kMinTime) k.next_start = std::max(k.next_start, floor_to(wm + 1 - size, slide) + slide);
-  const int64_t pane_start = floor_to(t, config_.pane_ms);
+  if (wm != kMinTime) k.next_start = std::max(k.next_start, first_open_start(wm));
   auto it = std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
                              [](const Pane& p, int64_t s) { return p.start < s; });
   if (it == k.panes.end() || it->start != pane_start) {
@@ -129,8 +132,8 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   else
     add_values(it->accs, in, r);
   // Cached partial merges covering this pane are stale now.
-  const int64_t block = floor_to(pane_start, size);
   if (k.cache) {
+    const int64_t block = floor_to(pane_start, size);
     if (k.cache->suffix_block == block) k.cache->suffix_block = kMinTime;
     if (k.cache->prefix_block == block && pane_start < k.cache->prefix_end)
       k.cache->prefix_block = kMinTime;
@@ -147,25 +150,45 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   return true;
 }
 
-namespace {
-
-// Index of the first pane that belongs to a window starting at or after `next_start`.
-size_t first_live_pane(const decltype(KeyWindows::panes)& panes, size_t from, int64_t next_start,
-                       int64_t slide) {
-  while (from < panes.size() && floor_to(panes[from].start, slide) < next_start) ++from;
-  return from;
+int64_t WindowAggregate::pane_of(int64_t t) {
+  if (!pane_cached_ || static_cast<uint64_t>(t) - static_cast<uint64_t>(cached_pane_) >=
+                           static_cast<uint64_t>(config_.pane_ms)) {
+    cached_pane_ = floor_to(t, config_.pane_ms);
+    pane_cached_ = true;
+  }
+  return cached_pane_;
 }
 
-}  // namespace
+int64_t WindowAggregate::slide_start(int64_t pane_start) const {
+  return slide_is_pane_ ? pane_start : floor_to(pane_start, config_.slide_ms);
+}
+
+int64_t WindowAggregate::first_window_start(int64_t pane_start) const {
+  if (slide_is_pane_) return pane_start - config_.size_ms + config_.slide_ms;
+  return floor_to(pane_start - config_.size_ms, config_.slide_ms) + config_.slide_ms;
+}
+
+int64_t WindowAggregate::first_open_start(int64_t wm) {
+  if (wm != cached_wm_) {
+    cached_wm_ = wm;
+    cached_open_start_ = floor_to(wm + 1 - config_.size_ms, config_.slide_ms) + config_.slide_ms;
+  }
+  return cached_open_start_;
+}
+
+size_t WindowAggregate::first_live_pane(const KeyWindows& k, size_t from) const {
+  while (from < k.panes.size() && slide_start(k.panes[from].start) < k.next_start) ++from;
+  return from;
+}
 
 void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm, Output& out) {
   const int64_t size = config_.size_ms;
   const int64_t slide = config_.slide_ms;
   size_t i = 0;
   for (;;) {
-    i = first_live_pane(k.panes, i, k.next_start, slide);
+    i = first_live_pane(k, i);
     if (i == k.panes.size()) break;
-    const int64_t start = std::max(k.next_start, floor_to(k.panes[i].start - size, slide) + slide);
+    const int64_t start = std::max(k.next_start, first_window_start(k.panes[i].start));
     if (start + size - 1 > wm) break;
     emit_window(key, k, start, start + size - 1, out);
     k.next_start = start + slide;
@@ -177,8 +200,7 @@ void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm
 void WindowAggregate::drop_expired_panes(KeyWindows& k, int64_t wm) const {
   auto live = k.panes.begin();
   while (live != k.panes.end() &&
-         sat_add(floor_to(live->start, config_.slide_ms) + config_.size_ms - 1,
-                 config_.allowed_lateness_ms) <= wm)
+         sat_add(slide_start(live->start) + config_.size_ms - 1, config_.allowed_lateness_ms) <= wm)
     ++live;
   k.panes.erase(k.panes.begin(), live);
 }
@@ -186,12 +208,10 @@ void WindowAggregate::drop_expired_panes(KeyWindows& k, int64_t wm) const {
 int64_t WindowAggregate::pane_timer(const KeyWindows& k) const {
   if (k.panes.empty()) return kNoTimer;
   const int64_t size = config_.size_ms;
-  const int64_t slide = config_.slide_ms;
-  int64_t due =
-      sat_add(floor_to(k.panes.front().start, slide) + size - 1, config_.allowed_lateness_ms);
-  const size_t i = first_live_pane(k.panes, 0, k.next_start, slide);
+  int64_t due = sat_add(slide_start(k.panes.front().start) + size - 1, config_.allowed_lateness_ms);
+  const size_t i = first_live_pane(k, 0);
   if (i < k.panes.size()) {
-    const int64_t start = std::max(k.next_start, floor_to(k.panes[i].start - size, slide) + slide);
+    const int64_t start = std::max(k.next_start, first_window_start(k.panes[i].start));
     due = std::min(due, start + size - 1);
   }
   return due;

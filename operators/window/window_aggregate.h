@@ -108,6 +108,15 @@ class WindowAggregate final : public Operator {
                    int64_t wm, Output& out);
   void fire_panes(std::string_view key, KeyWindows& k, int64_t wm, Output& out);
   int64_t pane_timer(const KeyWindows& k) const;
+  // Window arithmetic without a division per event where it can: the pane of `t` (cached
+  // for the last pane), the start of the last / first window holding a pane, the first window
+  // start the watermark `wm` has not closed (cached per watermark), the index of k's first
+  // pane at or after `from` in a window not fired yet.
+  int64_t pane_of(int64_t t);
+  int64_t slide_start(int64_t pane_start) const;
+  int64_t first_window_start(int64_t pane_start) const;
+  int64_t first_open_start(int64_t wm);
+  size_t first_live_pane(const KeyWindows& k, size_t from) const;
   void emit_window(std::string_view key, KeyWindows& k, int64_t start, int64_t time, Output& out);
   // The merge of the panes in [start, end).
   Accumulators merge_range(const KeyWindows& k, int64_t start, int64_t end) const;
@@ -156,6 +165,12 @@ class WindowAggregate final : public Operator {
   uint64_t seq_ = 0;  // arrival counter (first/last ties)
   uint64_t late_events_ = 0;
   uint64_t late_firings_ = 0;
+  // slide == pane (size is a multiple of slide: tumbling, most sliding windows).
+  bool slide_is_pane_ = false;
+  bool pane_cached_ = false;
+  int64_t cached_pane_ = 0;
+  int64_t cached_wm_ = kMinTime;
+  int64_t cached_open_start_ = 0;
   WindowPartialCodec partials_;
   Accumulators partial_;  // the partial being merged
   uint64_t malformed_partials_ = 0;

@@ -43,8 +43,9 @@ void WindowCombiner::process(const Batch& in, Output& out) {
     }
     held_ingest_ = std::min(held_ingest_, in.ingest_ns());
     fold(in, r, pane_start);
-    if (entries_ >= kMaxEntries) {
-      if (folded_since_empty_ < 2 * entries_) pass_left_ = kPassThroughEvents;
+    const bool few_per_pane = folded_since_empty_ < 2 * entries_;
+    if (entries_ >= kMaxEntries || (few_per_pane && folded_since_empty_ % kCheckEvery == 0)) {
+      if (few_per_pane) pass_left_ = kPassThroughEvents;
       send_due(kMaxTime, out);
     }
   }

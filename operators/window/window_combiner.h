@@ -16,9 +16,10 @@
 // a profile's panes before an identity merge exports it (export_profile). A checkpoint
 // keeps the held panes in this operator's state, and a restore (at any parallelism) sends
 // them on.
-// Adaptive: when a full table folded fewer than 2 events per pane (many keys, few events
-// each), the next `kPassThroughEvents` events pass unchanged (folding them would cost more
-// than it saves), then it folds again.
+// Adaptive: when the table holds fewer than 2 events per pane (checked when full and every
+// `kCheckEvery` events folded: many keys, few events each), it sends everything and the next
+// `kPassThroughEvents` events pass unchanged (folding them would cost more than it saves),
+// then it folds again.
 // Thread safety: one instance per subtask, driven by its thread (engine/operator.h).
 #pragma once
 
@@ -38,6 +39,7 @@ class WindowCombiner final : public Operator {
  public:
   using Config = WindowConfig;
   static constexpr size_t kMaxEntries = size_t{1} << 16;
+  static constexpr uint64_t kCheckEvery = 8192;
   static constexpr uint64_t kPassThroughEvents = 16 * kMaxEntries;
 
   explicit WindowCombiner(const Config& config) : config_(config) {}

@@ -1,6 +1,7 @@
 #include "operators/window/window_combiner.h"
 
 #include <algorithm>
+#include <functional>
 #include <random>
 
 #include <gmock/gmock.h>
@@ -211,27 +212,47 @@ TEST(WindowCombiner, AnIdentityMergeSendsTheMergedProfilesPanesFirst) {
   EXPECT_EQ(cw.window().op_as<WindowAggregate>().tracked_profiles(), 1u);  // m's, now there
 }
 
-TEST(WindowCombiner, ManyKeysWithFewEventsPassUnchanged) {
-  const WindowConfig c = parse(
-      "window: {kind: tumbling, size: 1h}\ncombine: true\nname: w\n"
-      "aggregates: [{name: n, fn: count}, {name: s, fn: sum, property: v}]");
-  CombinedWindow cw(c);
+// n events 1 ms apart, event e of profile "k<key_of(e)>", with and without the combiner.
+void expect_same_with_keys(CombinedWindow& cw, const WindowConfig& c, size_t n,
+                           const std::function<size_t(size_t)>& key_of) {
   OperatorHarness plain(std::make_unique<WindowAggregate>(c));
-  const size_t keys = WindowCombiner::kMaxEntries + 5000;
-  for (size_t i = 0; i < keys; i += 500) {
+  for (size_t i = 0; i < n; i += 500) {
     Batch b;
-    for (size_t k = i; k < std::min(keys, i + 500); ++k)
-      b.add(EventKind::kTrack, "k" + std::to_string(k), static_cast<int64_t>(k), intern("x"))
-          .set("v", Value::integer(static_cast<int64_t>(k % 3)));
+    for (size_t e = i; e < std::min(n, i + 500); ++e)
+      b.add(EventKind::kTrack, "k" + std::to_string(key_of(e)), static_cast<int64_t>(e),
+            intern("x"))
+          .set("v", Value::integer(static_cast<int64_t>(e % 3)));
     cw.process(b);
     plain.process_batch(b);
   }
-  // The full table held one event per pane: the rest passed unchanged.
-  EXPECT_EQ(cw.combiner().partials_sent(), WindowCombiner::kMaxEntries);
-  EXPECT_EQ(cw.combiner().passed_events(), 5000u);
   cw.end_of_input();
   plain.end_of_input();
   EXPECT_EQ(sorted(cw.window().take_output_lines()), sorted(plain.take_output_lines()));
+}
+
+const char* kCountSum =
+    "window: {kind: tumbling, size: 1h}\ncombine: true\nname: w\n"
+    "aggregates: [{name: n, fn: count}, {name: s, fn: sum, property: v}]";
+
+TEST(WindowCombiner, ManyKeysWithFewEventsPassUnchanged) {
+  const WindowConfig c = parse(kCountSum);
+  CombinedWindow cw(c);
+  const size_t n = WindowCombiner::kCheckEvery + 5000;  // every key once
+  expect_same_with_keys(cw, c, n, [](size_t e) { return e; });
+  // One event per pane so far: everything went on, and the rest passed unchanged.
+  EXPECT_EQ(cw.combiner().partials_sent(), WindowCombiner::kCheckEvery);
+  EXPECT_EQ(cw.combiner().passed_events(), 5000u);
+}
+
+TEST(WindowCombiner, AFullTableIsSentAndFoldingGoesOn) {
+  const WindowConfig c = parse(kCountSum);
+  CombinedWindow cw(c);
+  const size_t n = 3 * (WindowCombiner::kMaxEntries + 1000);  // each key 3 times in a row
+  expect_same_with_keys(cw, c, n, [](size_t e) { return e / 3; });
+  EXPECT_EQ(cw.combiner().passed_events(), 0u);
+  EXPECT_EQ(cw.combiner().folded_events(), n);
+  // One pane per key, but the key whose first event filled the table sends two.
+  EXPECT_EQ(cw.combiner().partials_sent(), WindowCombiner::kMaxEntries + 1000 + 1);
 }
 
 TEST(WindowCombiner, AMalformedPartialIsADeadLetter) {
