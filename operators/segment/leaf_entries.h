@@ -3,9 +3,9 @@
 // one heap block. One entry with value 1 (a count window's usual state) is kept inline, with
 // no block. A block holds the times as 32-bit offsets from a base time (64-bit times when
 // they span more than 2^32 ms), and the values only when one of them is not 1 (counts never
-// store theirs). Appending in time order and dropping the oldest entries are the fast paths;
-// an insertion before the last entry re-encodes the list.
-// Thread safety: a plain value type.
+// store theirs); its capacity is kept in the handle. Appending in time order and dropping the
+// oldest entries are the fast paths; an insertion before the last entry re-encodes the list. Thread
+// safety: a plain value type.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,10 @@ class LeafEntries {
   Entry operator[](uint32_t i) const { return {time(i), value(i)}; }
   Entry front() const { return (*this)[0]; }
   Entry back() const { return (*this)[size_ - 1]; }
+  // A cache hint: the block holding the entries (if any) will be read soon.
+  void prefetch() const {
+    if (!is_inline() && block_ != nullptr) __builtin_prefetch(block_);
+  }
   // Every entry, decoded (merges, snapshots, tests).
   std::vector<Entry> to_vector() const;
 
@@ -71,6 +75,7 @@ class LeafEntries {
   };
   uint32_t size_ = 0;
   uint8_t flags_ = 0;
+  uint8_t capacity_class_ = 0;  // of the block (see leaf_entries.cpp)
   uint16_t tag_ = 0;
 };
 
