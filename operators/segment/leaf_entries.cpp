@@ -68,8 +68,8 @@ LeafEntries::LeafEntries(std::initializer_list<Entry> entries) {
 LeafEntries::LeafEntries(const LeafEntries& o) : tag_(o.tag_) {
   if (o.is_inline()) {
     inline_time_ = o.inline_time_;
-    size_ = 1;
-    flags_ = kInline;
+    size_ = o.size_;
+    flags_ = o.flags_;
   } else if (o.size_ > 0) {
     const std::vector<Entry> all = o.to_vector();
     rebuild(all.data(), o.size_, o.size_);
@@ -93,8 +93,8 @@ LeafEntries& LeafEntries::operator=(const LeafEntries& o) {
   if (o.is_inline()) {
     release();
     inline_time_ = o.inline_time_;
-    size_ = 1;
-    flags_ = kInline;
+    size_ = o.size_;
+    flags_ = o.flags_;
   } else {
     const std::vector<Entry> all = o.to_vector();
     rebuild(all.data(), o.size_, o.size_);
@@ -120,7 +120,8 @@ LeafEntries& LeafEntries::operator=(LeafEntries&& o) noexcept {
 }
 
 int64_t LeafEntries::time(uint32_t i) const {
-  if (is_inline()) return inline_time_;
+  if ((flags_ & kInline) != 0) return inline_time_;
+  if ((flags_ & kPair) != 0) return i == 0 ? inline_time_ : inline_time_ + size_;
   const char* at = times_of(block_) + i * time_bytes(flags_ & kWide);
   if ((flags_ & kWide) != 0) {
     int64_t t;
@@ -145,8 +146,8 @@ double LeafEntries::value(uint32_t i) const {
 
 std::vector<LeafEntries::Entry> LeafEntries::to_vector() const {
   std::vector<Entry> out;
-  out.reserve(size_);
-  for (uint32_t i = 0; i < size_; ++i) out.emplace_back(time(i), value(i));
+  out.reserve(size());
+  for (uint32_t i = 0; i < size(); ++i) out.emplace_back(time(i), value(i));
   return out;
 }
 
@@ -170,6 +171,18 @@ void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity) {
     inline_time_ = t;
     size_ = 1;
     flags_ = kInline;
+    return;
+  }
+  if (n == 2 && is_one(entries[0].second) && is_one(entries[1].second) &&
+      static_cast<uint64_t>(entries[1].first) - static_cast<uint64_t>(entries[0].first) <=
+          kMaxOffset) {
+    const int64_t first = entries[0].first;
+    const auto offset = static_cast<uint32_t>(static_cast<uint64_t>(entries[1].first) -
+                                              static_cast<uint64_t>(first));
+    release();
+    inline_time_ = first;
+    size_ = offset;
+    flags_ = kPair;
     return;
   }
   uint8_t flags = 0;
@@ -207,7 +220,7 @@ void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity) {
 
 void LeafEntries::insert(int64_t t, double v) {
   const Entry entry{t, v};
-  if (size_ == 0) {
+  if (empty()) {
     rebuild(&entry, 1, 1);
     return;
   }
@@ -234,7 +247,7 @@ void LeafEntries::insert(int64_t t, double v) {
   }
   // Re-encoded: grown by half, rebased on the oldest entry, or with values or wide times.
   std::vector<Entry>& all = scratch();
-  for (uint32_t i = 0; i < size_; ++i) all.emplace_back(time(i), value(i));
+  for (uint32_t i = 0; i < size(); ++i) all.emplace_back(time(i), value(i));
   all.insert(std::upper_bound(all.begin(), all.end(), entry), entry);
   const auto n = static_cast<uint32_t>(all.size());
   rebuild(all.data(), n, n);  // capacity classes grow by half
@@ -247,14 +260,16 @@ void LeafEntries::assign(const std::vector<Entry>& entries) {
 
 void LeafEntries::erase_front(uint32_t n) {
   if (n == 0) return;
-  if (n >= size_) {
+  const uint32_t size = this->size();
+  if (n >= size) {
     release();
     return;
   }
-  const uint32_t left = size_ - n;
-  if (left == 1 || left * 4 < kCapacities.of[capacity_class_]) {  // inline, or shrunk to fit
+  const uint32_t left = size - n;
+  // Inline (or from inline), or shrunk to fit.
+  if (left <= 2 || is_inline() || left * 4 < kCapacities.of[capacity_class_]) {
     std::vector<Entry>& rest = scratch();
-    for (uint32_t i = n; i < size_; ++i) rest.emplace_back(time(i), value(i));
+    for (uint32_t i = n; i < size; ++i) rest.emplace_back(time(i), value(i));
     rebuild(rest.data(), left, left);
     return;
   }
@@ -270,14 +285,14 @@ void LeafEntries::erase_front(uint32_t n) {
 }
 
 void LeafEntries::keep_first() {
-  if (size_ <= 1) return;
+  if (size() <= 1) return;
   const Entry first = front();
   rebuild(&first, 1, 1);
 }
 
 bool LeafEntries::operator==(const LeafEntries& o) const {
-  if (size_ != o.size_) return false;
-  for (uint32_t i = 0; i < size_; ++i)
+  if (size() != o.size()) return false;
+  for (uint32_t i = 0; i < size(); ++i)
     if (time(i) != o.time(i) || value(i) != o.value(i)) return false;
   return true;
 }
