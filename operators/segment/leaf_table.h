@@ -43,13 +43,18 @@ class LeafTable {
   const LeafState* end() const { return slots_.end(); }
   std::vector<uint32_t> sorted_ids() const;
   // Cache hints before find(ids...) on a large table: prefetch_index for each id first, then
-  // prefetch_slot for each (which reads the index), so their misses overlap.
+  // prefetch_slot for each (which reads the index), then prefetch_entries (which reads the
+  // slot), so their misses overlap.
   void prefetch_index(uint32_t id) const {
     if (id < positions_.size()) __builtin_prefetch(positions_.data() + id);
   }
   void prefetch_slot(uint32_t id) const {
     if (id < positions_.size() && positions_[id] != 0)
       __builtin_prefetch(slots_.data() + positions_[id] - 1);
+  }
+  void prefetch_entries(uint32_t id) const {
+    if (id < positions_.size() && positions_[id] != 0)
+      slots_[positions_[id] - 1].entries.prefetch();
   }
 
  private:

@@ -100,12 +100,12 @@ struct Segment {
   std::string name;
   int64_t version = 1;
   std::vector<ConditionNode> nodes;
-  uint32_t enter = 0;            // root of the enter condition
-  std::optional<uint32_t> exit;  // root of the exit condition (absent: not enter)
-  std::vector<uint32_t> leaves;  // every leaf of enter and exit, ascending
-  bool enters_on_empty = false;  // enter holds for a profile with no history
+  uint32_t enter = 0;             // root of the enter condition
+  std::optional<uint32_t> exit;   // root of the exit condition (absent: not enter)
+  std::vector<uint32_t> leaves;   // every leaf of enter and exit, ascending
+  bool enters_on_empty = false;   // enter holds for a profile with no history
   bool reads_local_time = false;  // a leaf reads local_hour / local_weekday
-  int64_t cooldown_ms = 0;       // no re-entry sooner than this after an exit
+  int64_t cooldown_ms = 0;        // no re-entry sooner than this after an exit
 };
 
 struct SegmentRules {

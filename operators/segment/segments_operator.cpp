@@ -231,6 +231,8 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       for (const LeafFeed& f : s.buffered[due].feeds) s.leaves.prefetch_index(f.leaf);
     for (size_t i = 0; i < due; ++i)
       for (const LeafFeed& f : s.buffered[i].feeds) s.leaves.prefetch_slot(f.leaf);
+    for (size_t i = 0; i < due; ++i)
+      for (const LeafFeed& f : s.buffered[i].feeds) s.leaves.prefetch_entries(f.leaf);
     size_t applied = 0;
     for (; applied < due; ++applied) {
       const PendingEvent& e = s.buffered[applied];
