@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "engine/executor.h"
+#include "tests/support/graph_support.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -92,36 +93,20 @@ DeadLetterOutput& dead_letters() {
   return d;
 }
 
-LogicalNode source(std::string id, uint32_t p, SourceFactory f) {
-  LogicalNode n;
-  n.id = std::move(id);
-  n.parallelism = p;
-  n.make_source = std::move(f);
-  return n;
-}
-
-LogicalNode op(std::string id, uint32_t p, std::vector<LogicalEdge> inputs, OperatorFactory f) {
-  LogicalNode n;
-  n.id = std::move(id);
-  n.parallelism = p;
-  n.inputs = std::move(inputs);
-  n.make_operator = std::move(f);
-  return n;
-}
-
 // src (2 subtasks) and quiet (1) -> count (`count_parallelism`, 3 inputs each) -> sink.
 LogicalGraph graph(uint32_t count_parallelism, int64_t limit, bool with_quiet, Totals& totals) {
   LogicalGraph g;
-  g.add(source("src", 2, [limit] { return std::make_unique<ResumableSource>(limit); }));
+  g.add(
+      testing::source_node("src", 2, [limit] { return std::make_unique<ResumableSource>(limit); }));
   std::vector<LogicalEdge> inputs = {{"src", Partitioning::kHash}};
   if (with_quiet) {
-    g.add(source("quiet", 1, [] { return std::make_unique<QuietSource>(); }));
+    g.add(testing::source_node("quiet", 1, [] { return std::make_unique<QuietSource>(); }));
     inputs.push_back({"quiet", Partitioning::kHash});
   }
-  g.add(
-      op("count", count_parallelism, inputs, [] { return std::make_unique<CheckpointedCount>(); }));
-  g.add(op("sink", 1, {{"count", Partitioning::kRebalance}},
-           [&totals] { return std::make_unique<TotalsSink>(totals); }));
+  g.add(testing::operator_node("count", count_parallelism, inputs,
+                               [] { return std::make_unique<CheckpointedCount>(); }));
+  g.add(testing::operator_node("sink", 1, {{"count", Partitioning::kRebalance}},
+                               [&totals] { return std::make_unique<TotalsSink>(totals); }));
   g.validate();
   return g;
 }

@@ -1,5 +1,6 @@
 // ConfigNode: typed reads with file:line:column errors.
 #include "engine/config_node.h"
+#include "tests/support/test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -11,12 +12,7 @@ ConfigNode load(const std::string& text) {
 }
 
 std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::spec_error_of([&] { f(); });
 }
 
 TEST(ConfigNodeTest, ParsesDurations) {

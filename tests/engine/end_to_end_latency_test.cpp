@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/executor.h"
+#include "tests/support/graph_support.h"
 
 namespace segflow {
 namespace {
@@ -95,22 +96,11 @@ TEST_P(EndToEndLatencyTest, StampIsTheEarliestOfTheEventsInEachBatch) {
   const Shape shape = GetParam();
   auto log = std::make_shared<SinkLog>();
   LogicalGraph g;
-  LogicalNode src;
-  src.id = "src";
-  src.make_source = [] { return std::make_unique<StampingSource>(); };
-  g.add(src);
-  LogicalNode pass;
-  pass.id = "pass";
-  pass.parallelism = 1;
-  pass.inputs = {{"src", Partitioning::kForward}};
-  pass.make_operator = [] { return std::make_unique<ForwardAndTick>(); };
-  g.add(pass);
-  LogicalNode sink;
-  sink.id = "sink";
-  sink.parallelism = shape.sink_parallelism;
-  sink.inputs = {{"pass", shape.to_sink}};
-  sink.make_operator = [log] { return std::make_unique<RecordingSink>(log); };
-  g.add(sink);
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<StampingSource>(); }));
+  g.add(testing::operator_node("pass", 1, {{"src", Partitioning::kForward}},
+                               [] { return std::make_unique<ForwardAndTick>(); }));
+  g.add(testing::operator_node("sink", shape.sink_parallelism, {{"pass", shape.to_sink}},
+                               [log] { return std::make_unique<RecordingSink>(log); }));
   g.validate();
   JobSettings settings;
   settings.chaining = shape.chaining;

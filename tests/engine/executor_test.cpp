@@ -1,6 +1,7 @@
 // Executor end to end with test-local operators: partitioning, parallelism invariance,
 // watermarks, idle sources, timers at end of stream, backpressure, graceful stop, failures.
 #include "engine/executor.h"
+#include "tests/support/graph_support.h"
 
 #include <gtest/gtest.h>
 
@@ -122,24 +123,6 @@ class Throwing final : public Operator {
   void process(const Batch&, Output&) override { throw std::runtime_error("boom"); }
 };
 
-LogicalNode source_node(std::string id, uint32_t p, SourceFactory f) {
-  LogicalNode n;
-  n.id = std::move(id);
-  n.parallelism = p;
-  n.make_source = std::move(f);
-  return n;
-}
-
-LogicalNode op_node(std::string id, uint32_t p, std::vector<LogicalEdge> inputs,
-                    OperatorFactory f) {
-  LogicalNode n;
-  n.id = std::move(id);
-  n.parallelism = p;
-  n.inputs = std::move(inputs);
-  n.make_operator = std::move(f);
-  return n;
-}
-
 DeadLetterOutput& dead_letters() {
   static DeadLetterOutput d;
   return d;
@@ -148,11 +131,12 @@ DeadLetterOutput& dead_letters() {
 std::vector<std::string> run_keyed_count(uint32_t parallelism, size_t channel_capacity = 64) {
   Collected collected;
   LogicalGraph g;
-  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(10'000, 97); }));
-  g.add(op_node("count", parallelism, {{"src", Partitioning::kHash}},
-                [&] { return std::make_unique<KeyedCount>(collected); }));
-  g.add(op_node("sink", 1, {{"count", Partitioning::kRebalance}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(
+      testing::source_node("src", 1, [] { return std::make_unique<CountingSource>(10'000, 97); }));
+  g.add(testing::operator_node("count", parallelism, {{"src", Partitioning::kHash}},
+                               [&] { return std::make_unique<KeyedCount>(collected); }));
+  g.add(testing::operator_node("sink", 1, {{"count", Partitioning::kRebalance}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   s.parallelism = parallelism;
@@ -179,9 +163,9 @@ TEST(ExecutorTest, KeyedCountsAreExactAndIndependentOfParallelism) {
 TEST(ExecutorTest, ChainsForwardOperatorsIntoOneThread) {
   Collected collected;
   LogicalGraph g;
-  g.add(source_node("src", 2, [] { return std::make_unique<CountingSource>(1000, 10); }));
-  g.add(op_node("sink", 2, {{"src", Partitioning::kForward}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(testing::source_node("src", 2, [] { return std::make_unique<CountingSource>(1000, 10); }));
+  g.add(testing::operator_node("sink", 2, {{"src", Partitioning::kForward}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
@@ -195,10 +179,12 @@ TEST(ExecutorTest, ChainsForwardOperatorsIntoOneThread) {
 TEST(ExecutorTest, WatermarksAreMonotonicAndEndAtMaxTime) {
   Collected collected;
   LogicalGraph g;
-  g.add(source_node("a", 1, [] { return std::make_unique<CountingSource>(5000, 5, 0); }));
-  g.add(source_node("b", 1, [] { return std::make_unique<CountingSource>(5000, 5, 100'000); }));
-  g.add(op_node("sink", 1, {{"a", Partitioning::kForward}, {"b", Partitioning::kForward}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(testing::source_node("a", 1, [] { return std::make_unique<CountingSource>(5000, 5, 0); }));
+  g.add(testing::source_node("b", 1,
+                             [] { return std::make_unique<CountingSource>(5000, 5, 100'000); }));
+  g.add(testing::operator_node("sink", 1,
+                               {{"a", Partitioning::kForward}, {"b", Partitioning::kForward}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   s.watermark_interval_ms = 0;  // a watermark after every poll
@@ -220,9 +206,9 @@ TEST(ExecutorTest, WatermarksAreMonotonicAndEndAtMaxTime) {
 TEST(ExecutorTest, IdleSourceStopsHoldingTheWatermarkBack) {
   Collected collected;
   LogicalGraph g;
-  g.add(source_node("busy", 1, [] { return std::make_unique<CountingSource>(-1, 5, 0); }));
-  g.add(source_node("idle", 1, [] { return std::make_unique<SilentSource>(); }));
-  g.add(op_node(
+  g.add(testing::source_node("busy", 1, [] { return std::make_unique<CountingSource>(-1, 5, 0); }));
+  g.add(testing::source_node("idle", 1, [] { return std::make_unique<SilentSource>(); }));
+  g.add(testing::operator_node(
       "sink", 1, {{"busy", Partitioning::kForward}, {"idle", Partitioning::kForward}},
       [&] { return std::make_unique<CollectSink>(collected, std::chrono::microseconds(200)); }));
   g.validate();
@@ -252,9 +238,10 @@ TEST(ExecutorTest, SourceEmitsItsWatermarkWhenItRunsOutOfInput) {
   Collected collected;
   ManualClock clock(5000);
   LogicalGraph g;
-  g.add(source_node("src", 1, [] { return std::make_unique<BriefSource>(/*time=*/1000); }));
-  g.add(op_node("sink", 2, {{"src", Partitioning::kHash}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(
+      testing::source_node("src", 1, [] { return std::make_unique<BriefSource>(/*time=*/1000); }));
+  g.add(testing::operator_node("sink", 2, {{"src", Partitioning::kHash}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   s.watermark_interval_ms = 3'600'000;
@@ -281,8 +268,9 @@ TEST(ExecutorTest, SourceEmitsItsWatermarkWhenItRunsOutOfInput) {
 TEST(ExecutorTest, SlowSinkBackpressuresWithoutLosingRecords) {
   Collected collected;
   LogicalGraph g;
-  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(100'000, 50); }));
-  g.add(op_node("sink", 1, {{"src", Partitioning::kRebalance}}, [&] {
+  g.add(
+      testing::source_node("src", 1, [] { return std::make_unique<CountingSource>(100'000, 50); }));
+  g.add(testing::operator_node("sink", 1, {{"src", Partitioning::kRebalance}}, [&] {
     return std::make_unique<CollectSink>(collected, std::chrono::microseconds(100));
   }));
   g.validate();
@@ -306,9 +294,9 @@ TEST(ExecutorTest, SlowSinkBackpressuresWithoutLosingRecords) {
 TEST(ExecutorTest, StopDrainsEverythingTheSourcesEmitted) {
   Collected collected;
   LogicalGraph g;
-  g.add(source_node("src", 2, [] { return std::make_unique<CountingSource>(-1, 50); }));
-  g.add(op_node("sink", 1, {{"src", Partitioning::kRebalance}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(testing::source_node("src", 2, [] { return std::make_unique<CountingSource>(-1, 50); }));
+  g.add(testing::operator_node("sink", 1, {{"src", Partitioning::kRebalance}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   s.channel_capacity = 4;
@@ -329,9 +317,9 @@ TEST(ExecutorTest, StopDrainsEverythingTheSourcesEmitted) {
 TEST(ExecutorTest, BroadcastSendsEveryRecordToEverySubtask) {
   Collected collected;
   LogicalGraph g;
-  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(1000, 10); }));
-  g.add(op_node("all", 3, {{"src", Partitioning::kBroadcast}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<CountingSource>(1000, 10); }));
+  g.add(testing::operator_node("all", 3, {{"src", Partitioning::kBroadcast}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   Executor e(g, s, {&SystemClock::instance(), &dead_letters()});
@@ -368,11 +356,11 @@ TEST(ExecutorTest, ProcessingTimeTimersFollowTheManualClock) {
   Collected collected;
   ManualClock clock(5000);
   LogicalGraph g;
-  g.add(source_node("src", 1, [] { return std::make_unique<BriefSource>(); }));
-  g.add(op_node("alarm", 1, {{"src", Partitioning::kHash}},
-                [] { return std::make_unique<ProcessingTimeAlarm>(); }));
-  g.add(op_node("sink", 1, {{"alarm", Partitioning::kForward}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<BriefSource>(); }));
+  g.add(testing::operator_node("alarm", 1, {{"src", Partitioning::kHash}},
+                               [] { return std::make_unique<ProcessingTimeAlarm>(); }));
+  g.add(testing::operator_node("sink", 1, {{"alarm", Partitioning::kForward}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   s.idle_timeout_ms = 1'000'000;
@@ -404,9 +392,9 @@ TEST(ExecutorTest, ProcessingTimeTimersFollowTheManualClock) {
 
 TEST(ExecutorTest, OperatorFailureCancelsTheJobAndNamesTheSubtask) {
   LogicalGraph g;
-  g.add(source_node("src", 1, [] { return std::make_unique<CountingSource>(-1, 5); }));
-  g.add(op_node("bad", 2, {{"src", Partitioning::kHash}},
-                [] { return std::make_unique<Throwing>(); }));
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<CountingSource>(-1, 5); }));
+  g.add(testing::operator_node("bad", 2, {{"src", Partitioning::kHash}},
+                               [] { return std::make_unique<Throwing>(); }));
   g.validate();
   JobSettings s;
   s.channel_capacity = 2;

@@ -1,5 +1,6 @@
 // Job graph: validation and the chaining plan.
 #include "engine/job_graph.h"
+#include "tests/support/test_support.h"
 
 #include <gtest/gtest.h>
 
@@ -55,14 +56,7 @@ TEST(JobGraphTest, FanOutEndsAChain) {
 }
 
 TEST(JobGraphTest, ValidationErrors) {
-  auto error_of = [](LogicalGraph g) {
-    try {
-      g.validate();
-    } catch (const SpecError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
+  auto error_of = [](LogicalGraph g) { return testing::spec_error_of([&] { g.validate(); }); };
   LogicalGraph dup;
   dup.add(node("a", 1));
   dup.add(node("a", 1));
@@ -82,7 +76,7 @@ TEST(JobGraphTest, ValidationErrors) {
   EXPECT_NE(error_of(mismatch).find("forward input 's' has parallelism 1 but this has 2"),
             std::string::npos);
   mismatch.resolve_default_edges();  // explicit: stays forward, still an error
-  EXPECT_NE(error_of(mismatch), "");
+  EXPECT_NE(error_of(mismatch), "no error");
 }
 
 }  // namespace

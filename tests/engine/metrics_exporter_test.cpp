@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/executor.h"
+#include "tests/support/graph_support.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -48,16 +49,9 @@ class Discard final : public Operator {
 // `src` (one subtask) hash-partitioned to a discarding sink of two subtasks.
 LogicalGraph source_to_two_sinks(SourceFactory make_source) {
   LogicalGraph g;
-  LogicalNode src;
-  src.id = "src";
-  src.make_source = std::move(make_source);
-  g.add(src);
-  LogicalNode sink;
-  sink.id = "sink";
-  sink.parallelism = 2;
-  sink.inputs = {{"src", Partitioning::kHash}};
-  sink.make_operator = [] { return std::make_unique<Discard>(); };
-  g.add(sink);
+  g.add(testing::source_node("src", 1, std::move(make_source)));
+  g.add(testing::operator_node("sink", 2, {{"src", Partitioning::kHash}},
+                               [] { return std::make_unique<Discard>(); }));
   g.validate();
   return g;
 }
@@ -139,16 +133,9 @@ class PublishingSink final : public Operator {
 
 TEST(MetricsExporterTest, ServesOperatorMetricsAndTheLatencyHistogram) {
   LogicalGraph g;
-  LogicalNode src;
-  src.id = "src";
-  src.make_source = [] { return std::make_unique<FiniteSource>(); };
-  g.add(src);
-  LogicalNode sink;
-  sink.id = "sink";
-  sink.parallelism = 2;
-  sink.inputs = {{"src", Partitioning::kHash}};
-  sink.make_operator = [] { return std::make_unique<PublishingSink>(); };
-  g.add(sink);
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<FiniteSource>(); }));
+  g.add(testing::operator_node("sink", 2, {{"src", Partitioning::kHash}},
+                               [] { return std::make_unique<PublishingSink>(); }));
   g.validate();
   DeadLetterOutput dead;
   Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
@@ -194,15 +181,9 @@ TEST(MetricsExporterTest, ServesOperatorMetricsAndTheLatencyHistogram) {
 
 TEST(MetricsExporterTest, SubtaskTimeAddsUpToWallClock) {
   LogicalGraph g;
-  LogicalNode src;
-  src.id = "src";
-  src.make_source = [] { return std::make_unique<FiniteSource>(); };
-  g.add(src);
-  LogicalNode sink;
-  sink.id = "sink";
-  sink.inputs = {{"src", Partitioning::kRebalance}};
-  sink.make_operator = [] { return std::make_unique<Discard>(); };
-  g.add(sink);
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<FiniteSource>(); }));
+  g.add(testing::operator_node("sink", 1, {{"src", Partitioning::kRebalance}},
+                               [] { return std::make_unique<Discard>(); }));
   g.validate();
   DeadLetterOutput dead;
   Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
@@ -245,10 +226,7 @@ TEST(MetricsExporterTest, ScrapesWhileTheJobRuns) {
 
 TEST(MetricsExporterTest, ABusyPortIsAnError) {
   LogicalGraph g;
-  LogicalNode src;
-  src.id = "src";
-  src.make_source = [] { return std::make_unique<FiniteSource>(); };
-  g.add(src);
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<FiniteSource>(); }));
   g.validate();
   DeadLetterOutput dead;
   Executor executor(g, JobSettings{}, {&SystemClock::instance(), &dead});
@@ -261,15 +239,9 @@ TEST(MetricsExporterTest, ABusyPortIsAnError) {
 TEST(MetricsExporterTest, ServesCheckpointFigures) {
   testing::TempDir dir;
   LogicalGraph g;
-  LogicalNode src;
-  src.id = "src";
-  src.make_source = [] { return std::make_unique<SlowSource>(); };
-  g.add(src);
-  LogicalNode sink;
-  sink.id = "sink";
-  sink.inputs = {{"src", Partitioning::kHash}};
-  sink.make_operator = [] { return std::make_unique<Discard>(); };
-  g.add(sink);
+  g.add(testing::source_node("src", 1, [] { return std::make_unique<SlowSource>(); }));
+  g.add(testing::operator_node("sink", 1, {{"src", Partitioning::kHash}},
+                               [] { return std::make_unique<Discard>(); }));
   g.validate();
   DeadLetterOutput dead;
   JobSettings settings;

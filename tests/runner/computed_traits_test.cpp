@@ -13,6 +13,7 @@
 
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -75,13 +76,9 @@ FROM cand ORDER BY u, t;
                           tmp.file("out.jsonl") + "}\n");
   for (int parallelism : {1, 2}) {
     SCOPED_TRACE("parallelism " + std::to_string(parallelism));
-    RunOptions options;
-    options.print_summary = false;
-    options.handle_signals = false;
-    const RunResult result =
-        run_job(load_job_spec(job, {"parallelism=" + std::to_string(parallelism),
-                                    "dead_letter.path=" + tmp.file("dead.jsonl")}),
-                options);
+    const RunResult result = testing::run_job_quietly(
+        load_job_spec(job, {"parallelism=" + std::to_string(parallelism),
+                            "dead_letter.path=" + tmp.file("dead.jsonl")}));
     EXPECT_EQ(result.dead_letters, 0u);
     std::vector<std::string> actual;
     for (const std::string& line : testing::read_lines(tmp.file("out.jsonl"))) {

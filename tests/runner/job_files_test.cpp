@@ -10,6 +10,7 @@
 
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -61,10 +62,7 @@ TEST_P(JobFilesTest, OutputMatchesAtEveryParallelism) {
     if (fs::exists(dir / "input.jsonl"))
       overrides.push_back("sources.input.path=" + (dir / "input.jsonl").string());
     const JobSpec spec = load_job_spec((dir / "job.yaml").string(), overrides);
-    RunOptions options;
-    options.print_summary = false;
-    options.handle_signals = false;
-    run_job(spec, options);
+    testing::run_job_quietly(spec);
     EXPECT_EQ(sorted_lines(tmp.file("output.jsonl")), expected);
     EXPECT_EQ(reason_counts(tmp.file("dead.jsonl")), expected_dead);
   }

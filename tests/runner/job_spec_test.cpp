@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/spec_error.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
@@ -28,14 +29,9 @@ sinks:
     input: views
 )";
 
-// Loads `yaml` and returns the error text ("" when it loads).
+// Loads `yaml` and returns the error text ("no error" when it loads).
 std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
-  try {
-    parse_job_spec(yaml, "job.yaml", overrides);
-    return "";
-  } catch (const SpecError& e) {
-    return e.what();
-  }
+  return testing::spec_error_of([&] { parse_job_spec(yaml, "job.yaml", overrides); });
 }
 
 std::string replace(std::string text, const std::string& from, const std::string& to) {

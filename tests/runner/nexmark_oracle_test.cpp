@@ -13,6 +13,7 @@
 #include "connectors/json/iso8601.h"
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -44,11 +45,8 @@ class NexmarkOracle : public ::testing::Test {
           "sinks.out.path=" + out_path, std::string("sinks.out.parallelism=1"),
           "dead_letter.path=" + tmp_->file("dead.jsonl")})
       overrides.push_back(o);
-    RunOptions options;
-    options.print_summary = false;
-    options.handle_signals = false;
-    const RunResult result =
-        run_job(load_job_spec(std::string(SEGFLOW_SOURCE_DIR) + "/" + path, overrides), options);
+    const RunResult result = testing::run_job_quietly(
+        load_job_spec(std::string(SEGFLOW_SOURCE_DIR) + "/" + path, overrides));
     ASSERT_EQ(result.dead_letters, 0u) << path;
   }
 

@@ -18,6 +18,7 @@
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -77,10 +78,8 @@ Memberships redis_memberships(const testing::RedisServer& server) {
 class RedisMembershipJobTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (Registry::global().find("redis") == nullptr)
-      SEGFLOW_SKIP_WITHOUT("segflow was built without hiredis (libhiredis-dev)");
-    if (!testing::RedisServer::available())
-      SEGFLOW_SKIP_WITHOUT("redis-server / redis-cli not installed (Debian redis-server)");
+    if (const std::string why = testing::redis_unavailable_reason(); !why.empty())
+      SEGFLOW_SKIP_WITHOUT(why);
     server_ = std::make_unique<testing::RedisServer>();
   }
 
@@ -94,19 +93,12 @@ class RedisMembershipJobTest : public ::testing::Test {
                          overrides);
   }
 
-  static RunResult run(const JobSpec& spec) {
-    RunOptions options;
-    options.print_summary = false;
-    options.handle_signals = false;
-    return run_job(spec, options);
-  }
-
   testing::TempDir tmp_;
   std::unique_ptr<testing::RedisServer> server_;
 };
 
 TEST_F(RedisMembershipJobTest, RedisHoldsTheJobsFinalMemberships) {
-  const RunResult result = run(spec({"sources.events.events=60000"}));
+  const RunResult result = testing::run_job_quietly(spec({"sources.events.events=60000"}));
   EXPECT_EQ(result.dead_letters, 0u);
   const LastChanges last = last_changes(tmp_.file("changes.jsonl"));
   ASSERT_GT(last.size(), 100u);
@@ -115,7 +107,7 @@ TEST_F(RedisMembershipJobTest, RedisHoldsTheJobsFinalMemberships) {
   expect_applied_times(*server_, last);
 
   // Running the same job again replays every change: the state stays the same.
-  run(spec({"sources.events.events=60000"}));
+  testing::run_job_quietly(spec({"sources.events.events=60000"}));
   EXPECT_EQ(redis_memberships(*server_), final_memberships(last));
   expect_applied_times(*server_, last);
 }
@@ -127,7 +119,7 @@ TEST_F(RedisMembershipJobTest, NothingIsLostWhenRedisRestartsMidRun) {
   std::string failure;
   std::thread runner([&] {
     try {
-      run(job);
+      testing::run_job_quietly(job);
     } catch (const std::exception& e) {
       failure = e.what();
     }

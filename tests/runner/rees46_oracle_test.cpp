@@ -10,6 +10,7 @@
 
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -53,10 +54,7 @@ TEST(Rees46OracleTest, SegmentChangesMatchSql) {
         std::string(SEGFLOW_SOURCE_DIR) + "/jobs/rees46_replay.yaml",
         {"parallelism=" + std::to_string(parallelism), "sources.clicks.path=" + kCsv,
          "sinks.out.path=" + tmp.file("out.jsonl"), "dead_letter.path=" + tmp.file("dead.jsonl")});
-    RunOptions options;
-    options.print_summary = false;
-    options.handle_signals = false;
-    const RunResult result = run_job(spec, options);
+    const RunResult result = testing::run_job_quietly(spec);
     EXPECT_EQ(result.source_records, 17'434u);
     EXPECT_EQ(result.dead_letters, 0u);
     std::vector<std::string> actual;

@@ -10,6 +10,7 @@
 
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -79,13 +80,9 @@ WHERE c != cb OR lo IS NOT lob OR hi IS NOT hib;
           tmp.file("out.jsonl") + "}\n");
   for (int parallelism : {1, 2}) {
     SCOPED_TRACE("parallelism " + std::to_string(parallelism));
-    RunOptions options;
-    options.print_summary = false;
-    options.handle_signals = false;
-    const RunResult result =
-        run_job(load_job_spec(job, {"parallelism=" + std::to_string(parallelism),
-                                    "dead_letter.path=" + tmp.file("dead.jsonl")}),
-                options);
+    const RunResult result = testing::run_job_quietly(
+        load_job_spec(job, {"parallelism=" + std::to_string(parallelism),
+                            "dead_letter.path=" + tmp.file("dead.jsonl")}));
     EXPECT_EQ(result.dead_letters, 0u);
     std::vector<std::string> actual;
     for (const std::string& line : testing::read_lines(tmp.file("out.jsonl")))

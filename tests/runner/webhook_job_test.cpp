@@ -11,6 +11,7 @@
 #include "engine/registry.h"
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 #include "tests/support/webhook_test_server.h"
 
@@ -37,10 +38,7 @@ class WebhookJobTest : public ::testing::Test {
          "sinks.hooks.initial_backoff=10ms", "sinks.hooks.max_backoff=50ms",
          "sinks.changes.path=" + tmp_.file("changes.jsonl"),
          "dead_letter.path=" + tmp_.file("dead.jsonl")});
-    RunOptions options;
-    options.print_summary = false;
-    options.handle_signals = false;
-    EXPECT_EQ(run_job(spec, options).dead_letters, 0u);
+    EXPECT_EQ(testing::run_job_quietly(spec).dead_letters, 0u);
     std::map<std::string, int> delivered;
     for (const testing::Request& r : server.requests()) {
       EXPECT_EQ(r.headers.at("authorization"), "Bearer change-me");

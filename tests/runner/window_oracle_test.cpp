@@ -15,6 +15,7 @@
 
 #include "runner/job_runner.h"
 #include "runner/job_spec.h"
+#include "tests/support/run_job_quietly.h"
 #include "tests/support/test_support.h"
 
 namespace segflow {
@@ -139,10 +140,7 @@ Results run_segflow(const testing::TempDir& tmp, const DataSet& data, const Wind
                "100'}\n"
                "sinks:\n  - {id: out, type: file_sink, input: w, path: " +
                tmp.file("out.jsonl") + "}\n");
-  RunOptions options;
-  options.print_summary = false;
-  options.handle_signals = false;
-  const RunResult result = run_job(load_job_spec(job, {}), options);
+  const RunResult result = testing::run_job_quietly(load_job_spec(job, {}));
   *dead_letters = result.dead_letters;
   Results r;
   for (const std::string& line : testing::read_lines(tmp.file("out.jsonl"))) {

@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/registry.h"
 #include "tests/support/test_support.h"
 
 extern char** environ;
@@ -175,5 +176,15 @@ class RedisServer {
   std::string password_;
   pid_t pid_ = -1;
 };
+
+// Why the Redis tests cannot run here, "" when they can: segflow built without hiredis, or
+// no redis-server / redis-cli installed.
+inline std::string redis_unavailable_reason() {
+  if (Registry::global().find("redis") == nullptr)
+    return "segflow was built without hiredis (libhiredis-dev)";
+  if (!RedisServer::available())
+    return "redis-server / redis-cli not installed (Debian redis-server)";
+  return "";
+}
 
 }  // namespace segflow::testing

@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include "engine/spec_error.h"
+
 namespace segflow::testing {
 
 bool dependencies_required() {
@@ -128,6 +130,19 @@ double metric_value(const MetricRegistry& registry, const std::string& name,
     }
   });
   return total;
+}
+
+}  // namespace segflow::testing
+
+namespace segflow::testing {
+
+std::string spec_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const SpecError& e) {
+    return e.what();
+  }
+  return "no error";
 }
 
 }  // namespace segflow::testing

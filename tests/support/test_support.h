@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ std::string run_command(const std::string& command);
 // The text of top-level field `name` of a flat JSON object line (strings unquoted, no
 // unescaping); "" when absent. Enough for segflow's own output lines in tests.
 std::string json_field(const std::string& json, const std::string& name);
+
+// What the SpecError thrown by `f` says (file:line:col and the problem); "no error" when
+// `f` throws none.
+std::string spec_error_of(const std::function<void()>& f);
 
 }  // namespace segflow::testing
 

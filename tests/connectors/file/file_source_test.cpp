@@ -31,12 +31,7 @@ FileSource::Config parse_config(const std::string& yaml) {
 }
 
 std::string config_error(const std::string& yaml) {
-  try {
-    parse_config(yaml);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::spec_error_of([&] { parse_config(yaml); });
 }
 
 // The records a source emitted, with the batches that hold them.

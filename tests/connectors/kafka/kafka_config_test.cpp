@@ -8,6 +8,7 @@
 #include "connectors/kafka/kafka_sink.h"
 #include "connectors/kafka/kafka_source.h"
 #include "engine/spec_error.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
@@ -23,12 +24,7 @@ typename C::Config parse(const std::string& yaml) {
 
 template <class C>
 std::string error_of(const std::string& yaml) {
-  try {
-    parse<C>(yaml);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::spec_error_of([&] { parse<C>(yaml); });
 }
 
 std::string get(const KafkaProperties& p, const std::string& name) { return p.get(name); }

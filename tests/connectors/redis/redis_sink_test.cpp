@@ -34,10 +34,8 @@ struct Change {
 class RedisSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (Registry::global().find("redis") == nullptr)
-      SEGFLOW_SKIP_WITHOUT("segflow was built without hiredis (libhiredis-dev)");
-    if (!testing::RedisServer::available())
-      SEGFLOW_SKIP_WITHOUT("redis-server / redis-cli not installed (Debian redis-server)");
+    if (const std::string why = testing::redis_unavailable_reason(); !why.empty())
+      SEGFLOW_SKIP_WITHOUT(why);
     server_ = std::make_unique<testing::RedisServer>();
   }
 
@@ -136,13 +134,9 @@ TEST(RedisSinkConfig, BadAddressFailsAtLoadWithItsPosition) {
   if (type == nullptr) SEGFLOW_SKIP_WITHOUT("segflow was built without hiredis");
   const ConfigNode node(YAML::Load("address: localhost\n"),
                         std::make_shared<const std::string>("job.yaml"), "");
-  try {
-    type->parse_operator(node);
-    FAIL() << "expected a spec error";
-  } catch (const SpecError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("job.yaml:1:10"));
-    EXPECT_THAT(e.what(), HasSubstr("expected host:port"));
-  }
+  const std::string message = testing::spec_error_of([&] { type->parse_operator(node); });
+  EXPECT_THAT(message, HasSubstr("job.yaml:1:10"));
+  EXPECT_THAT(message, HasSubstr("expected host:port"));
 }
 
 TEST_F(RedisSinkTest, KeepsASetPerSegmentAndAHashPerProfile) {

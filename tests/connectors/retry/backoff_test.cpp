@@ -1,4 +1,5 @@
 #include "connectors/retry/backoff.h"
+#include "tests/support/test_support.h"
 
 #include <memory>
 #include <set>
@@ -49,12 +50,8 @@ TEST(BackoffConfig, ReadsDurationsAndRejectsBadOnes) {
   EXPECT_EQ(c.max_ms, 2000);
   EXPECT_EQ(parse("{}").initial_ms, 100);
   EXPECT_THROW(parse("initial_backoff: 0s\n"), SpecError);
-  try {
-    parse("initial_backoff: 10s\nmax_backoff: 1s\n");
-    FAIL();
-  } catch (const SpecError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("job.yaml:2:"));
-  }
+  EXPECT_THAT(testing::spec_error_of([&] { parse("initial_backoff: 10s\nmax_backoff: 1s\n"); }),
+              HasSubstr("job.yaml:2:"));
 }
 
 }  // namespace

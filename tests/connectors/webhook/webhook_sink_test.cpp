@@ -263,13 +263,10 @@ TEST(WebhookSinkConfig, BadSettingsFailAtLoadWithTheirPosition) {
   if (type == nullptr) SEGFLOW_SKIP_WITHOUT("segflow was built without the webhook sink");
   const auto error = [&](const std::string& yaml) -> std::string {
     const ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("job.yaml"), "");
-    try {
+    return testing::spec_error_of([&] {
       type->parse_operator(node);
       node.finish();
-    } catch (const SpecError& e) {
-      return e.what();
-    }
-    return "no error";
+    });
   };
   EXPECT_THAT(error("url: ftp://example.com/\n"), HasSubstr("job.yaml:1:6"));
   EXPECT_THAT(error("url: ftp://example.com/\n"), HasSubstr("http:// or https://"));

@@ -5,6 +5,7 @@
 
 #include "engine/registry.h"
 #include "tests/support/operator_harness.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
@@ -46,13 +47,9 @@ TEST(EventFilter, PassesWatermarksAndEndOfInputWithoutOutput) {
 }
 
 TEST(EventFilter, RequiresAtLeastOneEvent) {
-  try {
-    parse("exclude: false\nevents: []\n");
-    FAIL() << "expected a SpecError";
-  } catch (const SpecError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("test.yaml:1:"));
-    EXPECT_THAT(e.what(), HasSubstr("'events' must name at least one event"));
-  }
+  const std::string message = testing::spec_error_of([] { parse("exclude: false\nevents: []\n"); });
+  EXPECT_THAT(message, HasSubstr("test.yaml:1:"));
+  EXPECT_THAT(message, HasSubstr("'events' must name at least one event"));
   EXPECT_THROW(parse("exclude: true"), SpecError);
   EXPECT_THROW(parse("events: [a]\nexclude: maybe"), SpecError);
 }

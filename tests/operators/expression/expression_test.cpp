@@ -1,5 +1,7 @@
 #include "operators/expression/expression.h"
+#include "tests/support/test_support.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -8,6 +10,8 @@
 
 namespace segflow {
 namespace {
+
+using ::testing::HasSubstr;
 
 class ExpressionTest : public ::testing::Test {
  protected:
@@ -136,14 +140,9 @@ TEST(ExpressionErrors, ReportOffsets) {
 TEST(ExpressionErrors, ConfigNodeNamesFileLineAndColumn) {
   const ConfigNode node(YAML::Load("x: 1\nwhere: \"a == = 2\"\n"),
                         std::make_shared<const std::string>("job.yaml"), "op");
-  try {
-    Expression::parse(node, "where");
-    FAIL() << "no error";
-  } catch (const SpecError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("job.yaml:2:"), std::string::npos) << message;
-    EXPECT_NE(message.find("column 6"), std::string::npos) << message;
-  }
+  const std::string message = testing::spec_error_of([&] { Expression::parse(node, "where"); });
+  EXPECT_THAT(message, HasSubstr("job.yaml:2:"));
+  EXPECT_THAT(message, HasSubstr("column 6"));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "operators/segment/segments_operator.h"
 #include "operators/threshold/rolling_count_threshold.h"
 #include "tests/operators/identity/reference_identity.h"
+#include "tests/support/graph_support.h"
 
 namespace segflow {
 namespace {
@@ -136,15 +137,6 @@ class LineSink final : public Operator {
   Seen& seen_;
 };
 
-LogicalNode node(std::string id, uint32_t p, std::vector<LogicalEdge> inputs, OperatorFactory f) {
-  LogicalNode n;
-  n.id = std::move(id);
-  n.parallelism = p;
-  n.inputs = std::move(inputs);
-  n.make_operator = std::move(f);
-  return n;
-}
-
 IdentityRules rules_of(const std::string& yaml) {
   return IdentityRules::parse(
       ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("test"), ""));
@@ -214,12 +206,12 @@ void run_against_reference(uint32_t seed, uint32_t parallelism,
   src.id = "src";
   src.make_source = [&] { return std::make_unique<ReplaySource>(&events, 5); };
   g.add(std::move(src));
-  g.add(node("identity", 1, {{"src", Partitioning::kForward}},
-             [&] { return std::make_unique<IdentityResolver>(rules); }));
-  g.add(node("a", parallelism, {{"identity", Partitioning::kHash}},
-             [&] { return std::make_unique<ProfileCollector>(a); }));
-  g.add(node("b", parallelism, {{"a", Partitioning::kHash}},
-             [&] { return std::make_unique<ProfileCollector>(b); }));
+  g.add(testing::operator_node("identity", 1, {{"src", Partitioning::kForward}},
+                               [&] { return std::make_unique<IdentityResolver>(rules); }));
+  g.add(testing::operator_node("a", parallelism, {{"identity", Partitioning::kHash}},
+                               [&] { return std::make_unique<ProfileCollector>(a); }));
+  g.add(testing::operator_node("b", parallelism, {{"a", Partitioning::kHash}},
+                               [&] { return std::make_unique<ProfileCollector>(b); }));
   g.validate();
   Executor e(g, settings(parallelism), {&SystemClock::instance(), &dead_letters()});
   e.run();
@@ -259,11 +251,12 @@ void expect_in_every_order(const std::vector<TimedEvent>& base,
       src.id = "src";
       src.make_source = [&] { return std::make_unique<ReplaySource>(&events, 1); };
       g.add(std::move(src));
-      g.add(node("identity", 1, {{"src", Partitioning::kForward}},
-                 [&] { return std::make_unique<IdentityResolver>(rules); }));
-      g.add(node("engaged", parallelism, {{"identity", Partitioning::kHash}}, make_segment));
-      g.add(node("sink", 1, {{"engaged", Partitioning::kRebalance}},
-                 [&] { return std::make_unique<LineSink>(seen); }));
+      g.add(testing::operator_node("identity", 1, {{"src", Partitioning::kForward}},
+                                   [&] { return std::make_unique<IdentityResolver>(rules); }));
+      g.add(testing::operator_node("engaged", parallelism, {{"identity", Partitioning::kHash}},
+                                   make_segment));
+      g.add(testing::operator_node("sink", 1, {{"engaged", Partitioning::kRebalance}},
+                                   [&] { return std::make_unique<LineSink>(seen); }));
       g.validate();
       JobSettings s = settings(parallelism);
       s.out_of_orderness_ms = 5000;  // every order is within the bound: nothing is late

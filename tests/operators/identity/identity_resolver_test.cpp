@@ -3,6 +3,7 @@
 // bad config, snapshot/restore.
 #include "operators/identity/identity_resolver.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -17,6 +18,8 @@
 
 namespace segflow {
 namespace {
+
+using ::testing::HasSubstr;
 
 using testing::InputRecord;
 using testing::OperatorHarness;
@@ -348,18 +351,13 @@ TEST(IdentityResolver, BadConfigFailsWithItsLocation) {
   EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, within: 0s}]}"), SpecError);
   EXPECT_THROW(rules_from("{identifiers: [{type: a, property: x, within: daily}]}"), SpecError);
   EXPECT_NO_THROW(rules_from("{identifiers: [{type: a, property: x, within: ever}]}"));
-  try {
-    rules_from("{identifiers: [{type: a, property: x, limit: 2,\n  within: 5 days}]}");
-    FAIL();
-  } catch (const SpecError& e) {
-    EXPECT_NE(std::string(e.what()).find("job.yaml:2:11:"), std::string::npos) << e.what();
-  }
-  try {
-    rules_from("{identifiers: [{type: a, property: x, limit: 300}]}");
-    FAIL();
-  } catch (const SpecError& e) {
-    EXPECT_NE(std::string(e.what()).find("job.yaml:1:"), std::string::npos) << e.what();
-  }
+  EXPECT_THAT(testing::spec_error_of([] {
+                rules_from("{identifiers: [{type: a, property: x, limit: 2,\n  within: 5 days}]}");
+              }),
+              HasSubstr("job.yaml:2:11:"));
+  EXPECT_THAT(testing::spec_error_of(
+                  [] { rules_from("{identifiers: [{type: a, property: x, limit: 300}]}"); }),
+              HasSubstr("job.yaml:1:"));
 }
 
 TEST(IdentityResolver, SnapshotRestoreKeepsTheGraph) {

@@ -9,9 +9,12 @@
 
 #include "tests/support/operator_harness.h"
 #include "tests/support/segment_reference.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
+
+using ::testing::HasSubstr;
 
 using ::testing::ElementsAre;
 using testing::InputRecord;
@@ -358,14 +361,7 @@ segments:
 }
 
 TEST(SegmentsOperator, ConfigErrorsNameTheirPlace) {
-  auto error = [](const std::string& yaml) {
-    try {
-      parse(yaml);
-    } catch (const SpecError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto error = [](const std::string& yaml) { return testing::spec_error_of([&] { parse(yaml); }); };
   EXPECT_THAT(error("segments:\n  - name: s\n    enter: {window: {within: 0m, is: '> 1'}}"),
               ::testing::HasSubstr("job.yaml:3:"));
   EXPECT_THAT(error("segments:\n  - name: s\n    enter: {window: {within: 1m, is: '~ 1'}}"),

@@ -353,12 +353,7 @@ TEST(RollingCountThreshold, ParsesItsConfig) {
 }
 
 std::string spec_error(const std::string& yaml) {
-  try {
-    parse(yaml);
-  } catch (const SpecError& e) {
-    return e.what();
-  }
-  return "no error";
+  return testing::spec_error_of([&] { parse(yaml); });
 }
 
 TEST(RollingCountThreshold, ReportsConfigErrorsWithTheirLocation) {

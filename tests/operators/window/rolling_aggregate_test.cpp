@@ -11,6 +11,7 @@
 
 #include "engine/spec_error.h"
 #include "tests/support/operator_harness.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
@@ -146,12 +147,7 @@ TEST(RollingAggregate, OutOfOrderInputMatchesBruteForceAcrossASnapshot) {
 
 TEST(RollingAggregate, ConfigErrorsNameTheLine) {
   const auto error = [](const std::string& yaml) {
-    try {
-      parse(yaml);
-    } catch (const SpecError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return testing::spec_error_of([&] { parse(yaml); });
   };
   EXPECT_THAT(error("window: 0s\ntraits: [{name: n, fn: count}]"), HasSubstr("longer than 0ms"));
   EXPECT_THAT(error("window: 1s\ntraits:\n  - {name: n, fn: median}"), HasSubstr("test.yaml:3"));
@@ -322,12 +318,7 @@ TEST(RollingAggregate, AllowedLatenessUpdatesAndReEmitsThenLateEventsAreCounted)
 
 TEST(RollingAggregate, FilterConfigErrorsNameTheLineAndColumn) {
   const auto error = [](const std::string& yaml) {
-    try {
-      parse(yaml);
-    } catch (const SpecError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return testing::spec_error_of([&] { parse(yaml); });
   };
   EXPECT_THAT(error("window: 1s\nwhere: 'v >'\ntraits: [{name: n, fn: count}]"),
               HasSubstr("test.yaml:2:"));

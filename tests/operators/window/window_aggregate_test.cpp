@@ -9,6 +9,7 @@
 
 #include "engine/spec_error.h"
 #include "tests/support/operator_harness.h"
+#include "tests/support/test_support.h"
 
 namespace segflow {
 namespace {
@@ -293,12 +294,7 @@ TEST(WindowAggregate, LateFiringsConvergeToTheBruteForceResult) {
 
 TEST(WindowAggregate, ConfigErrorsNameTheLine) {
   const auto error = [](const std::string& yaml) {
-    try {
-      parse(yaml);
-    } catch (const SpecError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return testing::spec_error_of([&] { parse(yaml); });
   };
   EXPECT_THAT(error("window: {kind: hopping, size: 1s}\naggregates: [{name: n, fn: count}]"),
               HasSubstr("test.yaml:1"));
@@ -496,13 +492,10 @@ aggregates:
 
 TEST(WindowAggregate, WhereConfigErrors) {
   const auto error = [](const std::string& filter) {
-    try {
+    return testing::spec_error_of([&] {
       parse("window: {kind: tumbling, size: 1s}\naggregates:\n  - {name: n, fn: count, " + filter +
             "}");
-    } catch (const SpecError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    });
   };
   // file:line:col of the expression's character.
   EXPECT_THAT(error("where: 'p like 3'"), HasSubstr(":3:"));
