@@ -34,7 +34,7 @@ while (($#)); do
   shift
 done
 [[ -x $bin ]] || { echo "build first: bash scripts/setup.sh" >&2; exit 1; }
-tmp=$(mktemp -d)
+mkdir -p build && tmp=$(mktemp -d build/latency.XXXXXX)  # not /tmp: shared with other jobs
 job_pid=""
 cleanup() {
   if [[ -n $job_pid ]]; then kill "$job_pid" 2>/dev/null || true; fi

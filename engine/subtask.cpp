@@ -347,7 +347,7 @@ void Subtask::run_source() {
     const bool idle = status == SourceStatus::kIdle;
     // A watermark every `watermark_interval_ms` while the source is busy, and as soon as it
     // runs out of input: what it emitted is then released downstream at once instead of at
-    // the next tick (engine/README.md, "Latency").
+    // the next tick (engine/README.md, "End-to-end latency").
     const int64_t source_time = source_->event_time_reached().value_or(max_source_time_);
     if (source_time != kMinTime &&
         (idle || now - last_watermark_at >= settings_.watermark_interval_ms)) {

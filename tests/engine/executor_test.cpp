@@ -238,9 +238,10 @@ TEST(ExecutorTest, SourceEmitsItsWatermarkWhenItRunsOutOfInput) {
   Collected collected;
   ManualClock clock(5000);
   LogicalGraph g;
-  g.add(source_node("src", 1, [] { return std::make_unique<BriefSource>(/*time=*/1000); }));
-  g.add(op_node("sink", 2, {{"src", Partitioning::kHash}},
-                [&] { return std::make_unique<CollectSink>(collected); }));
+  g.add(
+      testing::source_node("src", 1, [] { return std::make_unique<BriefSource>(/*time=*/1000); }));
+  g.add(testing::operator_node("sink", 2, {{"src", Partitioning::kHash}},
+                               [&] { return std::make_unique<CollectSink>(collected); }));
   g.validate();
   JobSettings s;
   s.watermark_interval_ms = 3'600'000;

@@ -4,12 +4,14 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "connectors/generator/synthetic_ids.h"
+#include "engine/ingest_time.h"
 #include "engine/registry.h"
 #include "tests/connectors/generator/generator_test_support.h"
 #include "tests/support/test_support.h"
@@ -361,6 +363,54 @@ TEST(GeneratorSource, RatePacesOutputWithTheClock) {
   while (poll() == SourceStatus::kMore) {
   }
   EXPECT_EQ(emitted, 2000u);
+}
+
+// Paced, a poll's batch carries the ingest stamp of its first record's due time (what a
+// live producer would have sent then), not the poll's: end-to-end latency counts a late
+// poll. The stamp is checked against steady-clock reads around the poll.
+TEST(GeneratorSource, PacedBatchesAreStampedWithTheirDueTime) {
+  constexpr int64_t kMs = 1'000'000;
+  ManualClock clock(1'000'000);
+  OperatorContext ctx;
+  ctx.clock = &clock;
+  GeneratorSource source(generator_config("users: 50\nrate: 1000\n"));
+  source.open(ctx);
+  std::vector<int64_t> stamps;
+  Output out([&](BatchPtr& batch) { stamps.push_back(batch->ingest_ns()); }, 4096);
+  // Polls as the runtime does (the cause is the time of the poll) and returns the bounds of
+  // that time.
+  auto poll = [&](SourceStatus want) {
+    const int64_t before = ingest_clock_ns();
+    out.set_ingest_cause(before);
+    EXPECT_EQ(source.poll(out), want);
+    out.flush();
+    return std::pair{before, ingest_clock_ns()};
+  };
+  poll(SourceStatus::kIdle);  // the pace starts at 1,000,000 ms
+  clock.advance(100);
+  auto [before, after] = poll(SourceStatus::kMore);
+  // Record 1 of 100 was due at 1 ms: 99 ms before the poll.
+  ASSERT_EQ(stamps.size(), 1u);
+  EXPECT_GE(stamps[0], before - 99 * kMs);
+  EXPECT_LE(stamps[0], after - 99 * kMs);
+  clock.advance(1900);  // a backlog: record 101 was due at 101 ms, the clock reads 2000 ms
+  std::tie(before, after) = poll(SourceStatus::kMore);
+  ASSERT_EQ(stamps.size(), 2u);
+  EXPECT_GE(stamps[1], before - 1899 * kMs);
+  EXPECT_LE(stamps[1], after - 1899 * kMs);
+}
+
+// Unpaced, the poll's own stamp stands.
+TEST(GeneratorSource, UnpacedBatchesKeepThePollsStamp) {
+  OperatorContext ctx;
+  GeneratorSource source(generator_config("users: 50\nevents: 10\n"));
+  source.open(ctx);
+  std::vector<int64_t> stamps;
+  Output out([&](BatchPtr& batch) { stamps.push_back(batch->ingest_ns()); }, 4096);
+  out.set_ingest_cause(12345);
+  source.poll(out);
+  out.flush();
+  EXPECT_EQ(stamps, (std::vector<int64_t>{12345}));
 }
 
 TEST(GeneratorSource, RestoredSourceContinuesWhereTheSnapshotWasTaken) {
