@@ -51,8 +51,9 @@ class ValueState {
   // The value of `key`, or nullptr when absent or expired.
   T* get(std::string_view key) {
     if (backed_) return backed_->get(key);
-    auto& group = group_of(key);
-    auto it = group.find(key);
+    const HashedKey k{key, hash_key(key)};
+    auto& group = group_of(k);
+    auto it = group.find(k);
     if (it == group.end()) return nullptr;
     if (expired(it->second)) {
       group.erase(it);
@@ -64,8 +65,9 @@ class ValueState {
   // The value of `key`, default-constructed when absent; refreshes its TTL.
   T& get_or_create(std::string_view key) {
     if (backed_) return backed_->get_or_create(key);
-    auto& group = group_of(key);
-    auto it = group.find(key);
+    const HashedKey k{key, hash_key(key)};
+    auto& group = group_of(k);
+    auto it = group.find(k);
     if (it == group.end()) {
       it = group.try_emplace(std::string(key)).first;  // built in place, not moved in
     } else if (expired(it->second)) {
@@ -83,13 +85,15 @@ class ValueState {
   }
   void erase(std::string_view key) {
     if (backed_) return backed_->erase(key);
-    group_of(key).erase(key);
+    const HashedKey k{key, hash_key(key)};
+    group_of(k).erase(k);
   }
   // Removes and returns the value of `key` (default when absent).
   T take(std::string_view key) {
     if (backed_) return backed_->take(key);
-    auto& group = group_of(key);
-    auto it = group.find(key);
+    const HashedKey k{key, hash_key(key)};
+    auto& group = group_of(k);
+    auto it = group.find(k);
     if (it == group.end()) return T{};
     T v = std::move(it->second.value);
     group.erase(it);
@@ -183,10 +187,25 @@ class ValueState {
     T value{};
     int64_t expires_at = 0;  // 0: never
   };
-  using Group = boost::unordered_flat_map<std::string, Entry, StringHash, StringEq>;
+  // A key with its hash_key, computed once for both the key group and the map lookup.
+  struct HashedKey {
+    std::string_view key;
+    uint64_t hash;
+  };
+  // StringHash / StringEq that also take a HashedKey (the same hash, not recomputed).
+  struct Hash : StringHash {
+    using StringHash::operator();
+    size_t operator()(const HashedKey& k) const { return k.hash; }
+  };
+  struct Eq : StringEq {
+    using StringEq::operator();
+    bool operator()(const HashedKey& a, std::string_view b) const { return a.key == b; }
+    bool operator()(std::string_view a, const HashedKey& b) const { return a == b.key; }
+  };
+  using Group = boost::unordered_flat_map<std::string, Entry, Hash, Eq>;
 
-  Group& group_of(std::string_view key) {
-    const uint32_t kg = key_group_of(key, scope_.max_parallelism);
+  Group& group_of(const HashedKey& k) {
+    const auto kg = static_cast<uint32_t>(k.hash % scope_.max_parallelism);
     return groups_[kg - scope_.key_groups.begin];
   }
   bool expired(const Entry& e) const {

@@ -116,6 +116,17 @@ void TimerService::register_timer(TimeDomain domain, int64_t time, std::string_v
   push(q, e);
 }
 
+void TimerService::move_timer(TimeDomain domain, int64_t from, int64_t to, std::string_view key,
+                              uint32_t tag) {
+  if (from == to) return register_timer(domain, to, key, tag);
+  Queue& q = queue(domain);
+  const uint32_t id = key_id(key);
+  const Entry added{to, id, tag};
+  // Registered first: the key keeps a reference, so the deletion cannot forget its id.
+  if (q.live.insert(added).second) push(q, added);
+  if (q.live.erase(Entry{from, id, tag}) > 0) tidy(q);
+}
+
 void TimerService::delete_timer(TimeDomain domain, int64_t time, std::string_view key,
                                 uint32_t tag) {
   const auto it = key_ids_.find(key);

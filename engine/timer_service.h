@@ -43,6 +43,9 @@ class TimerService {
  public:
   void register_timer(TimeDomain domain, int64_t time, std::string_view key, uint32_t tag = 0);
   void delete_timer(TimeDomain domain, int64_t time, std::string_view key, uint32_t tag = 0);
+  // delete_timer(from) then register_timer(to), with one lookup of the key.
+  void move_timer(TimeDomain domain, int64_t from, int64_t to, std::string_view key,
+                  uint32_t tag = 0);
 
   // Runtime side: removes and returns, one by one in (time, key, tag) order, the timers due
   // at `time`. Timers registered while firing are considered too (if due).

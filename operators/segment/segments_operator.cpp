@@ -50,6 +50,18 @@ int64_t quarter_hour(int64_t time) {
   return time >= 0 ? time / kQuarter : -((-(time + 1)) / kQuarter) - 1;
 }
 
+// OwnedValue::from(v) into `o`, reusing the capacity of its string.
+void assign_owned(OwnedValue& o, const Value& v) {
+  o.type = v.type();
+  o.integer = v.type() == ValueType::kBool || v.type() == ValueType::kInt ? v.as_int() : 0;
+  o.real = v.type() == ValueType::kDouble ? v.as_double() : 0;
+  if (v.type() == ValueType::kString) {
+    o.string.assign(v.as_string());
+  } else {
+    o.string.clear();
+  }
+}
+
 void add_unique(std::vector<uint32_t>& v, uint32_t x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
@@ -114,7 +126,6 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   const SegmentRules& rules = config_.rules;
   e.time = r.event_time;
   e.feeds.clear();
-  e.updates.clear();
   // Each distinct `where` is tested once per event: where_results_ caches the outcomes.
   for (uint32_t id : where_tested_) where_results_[id] = kUntested;
   where_tested_.clear();
@@ -146,11 +157,19 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   if (const auto it = rules.leaves_by_event.find(r.event); it != rules.leaves_by_event.end())
     for (uint32_t id : it->second) feed(id, true);
   for (uint32_t id : rules.leaves_of_every_event) feed(id, true);
+  // The updates of a recycled event are overwritten in place: their strings keep their
+  // capacity, so copying a property allocates nothing in the steady state.
+  size_t updates = 0;
   if (!rules.leaves_by_profile_property.empty()) {
-    for (const Property& p : in.properties(r))
-      if (rules.leaves_by_profile_property.contains(p.name))
-        e.updates.push_back({p.name, OwnedValue::from(p.value)});
+    for (const Property& p : in.properties(r)) {
+      if (!rules.leaves_by_profile_property.contains(p.name)) continue;
+      if (updates == e.updates.size()) e.updates.emplace_back();
+      PropertyUpdate& u = e.updates[updates++];
+      u.name = p.name;
+      assign_owned(u.value, p.value);
+    }
   }
+  e.updates.resize(updates);
   // Any event starts a profile when a segment holds for an empty history; local time
   // follows every event.
   return !e.feeds.empty() || !e.updates.empty() || !rules.local_time_leaves.empty() ||
@@ -421,9 +440,14 @@ int64_t SegmentsOperator::next_instant(const ProfileState& s) {
 void SegmentsOperator::schedule(std::string_view key, ProfileState& s) {
   const int64_t want = next_instant(s);
   if (want == s.timer) return;
-  if (s.timer != kMaxTime)
-    ctx().timers->delete_timer(TimeDomain::kEventTime, s.timer, key, kTimerTag);
-  if (want != kMaxTime) ctx().timers->register_timer(TimeDomain::kEventTime, want, key, kTimerTag);
+  TimerService& timers = *ctx().timers;
+  if (s.timer == kMaxTime) {
+    timers.register_timer(TimeDomain::kEventTime, want, key, kTimerTag);
+  } else if (want == kMaxTime) {
+    timers.delete_timer(TimeDomain::kEventTime, s.timer, key, kTimerTag);
+  } else {
+    timers.move_timer(TimeDomain::kEventTime, s.timer, want, key, kTimerTag);
+  }
   s.timer = want;
 }
 

@@ -60,6 +60,21 @@ TEST(TimerServiceTest, DeletedThenRegisteredAgainFiresOnce) {
   EXPECT_EQ(t.next_time(TimeDomain::kEventTime), INT64_MAX);
 }
 
+TEST(TimerServiceTest, MoveTimerIsDeleteThenRegister) {
+  TimerService t;
+  t.register_timer(TimeDomain::kEventTime, 10, "a", 1);
+  t.register_timer(TimeDomain::kEventTime, 20, "b", 1);
+  t.move_timer(TimeDomain::kEventTime, 10, 30, "a", 1);
+  t.move_timer(TimeDomain::kEventTime, 20, 20, "b", 1);  // same time: stays
+  t.move_timer(TimeDomain::kEventTime, 99, 5, "c", 1);   // nothing at 99: only registers
+  EXPECT_EQ(t.size(), 3u);
+  Timer out;
+  std::vector<std::string> fired;
+  while (t.pop_due(TimeDomain::kEventTime, 100, out))
+    fired.push_back(out.key + std::to_string(out.time));
+  EXPECT_EQ(fired, (std::vector<std::string>{"c5", "b20", "a30"}));
+}
+
 TEST(TimerServiceTest, NextTimeSkipsDeletedTimers) {
   TimerService t;
   t.register_timer(TimeDomain::kEventTime, 10, "a");
@@ -157,7 +172,7 @@ TEST(TimerServiceTest, ManyKeysComeAndGoInKeyOrder) {
   }
 }
 
-// Random register / delete / pop sequences (with many deletions, so stale entries are
+// Random register / delete / move / pop sequences (with many deletions, so stale entries are
 // dropped and the heap rebuilt, and keys whose timers are all gone, so key ids are reused)
 // against a std::set of the pending timers.
 TEST(TimerServiceTest, MatchesASetOnRandomOperations) {
@@ -190,8 +205,14 @@ TEST(TimerServiceTest, MatchesASetOnRandomOperations) {
           std::advance(it, static_cast<long>(rng() % reference.size()));
           x = *it;
         }
-        t.delete_timer(TimeDomain::kEventTime, x.time, x.key, x.tag);
         reference.erase(x);
+        if (op == 7) {  // moved rather than deleted
+          const Timer moved{random_timer().time, x.key, x.tag};
+          t.move_timer(TimeDomain::kEventTime, x.time, moved.time, x.key, x.tag);
+          reference.insert(moved);
+        } else {
+          t.delete_timer(TimeDomain::kEventTime, x.time, x.key, x.tag);
+        }
       } else {
         now += static_cast<int64_t>(rng() % 40);
         Timer out;
