@@ -50,18 +50,6 @@ int64_t quarter_hour(int64_t time) {
   return time >= 0 ? time / kQuarter : -((-(time + 1)) / kQuarter) - 1;
 }
 
-// OwnedValue::from(v) into `o`, reusing the capacity of its string.
-void assign_owned(OwnedValue& o, const Value& v) {
-  o.type = v.type();
-  o.integer = v.type() == ValueType::kBool || v.type() == ValueType::kInt ? v.as_int() : 0;
-  o.real = v.type() == ValueType::kDouble ? v.as_double() : 0;
-  if (v.type() == ValueType::kString) {
-    o.string.assign(v.as_string());
-  } else {
-    o.string.clear();
-  }
-}
-
 void add_unique(std::vector<uint32_t>& v, uint32_t x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
@@ -157,8 +145,8 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   if (const auto it = rules.leaves_by_event.find(r.event); it != rules.leaves_by_event.end())
     for (uint32_t id : it->second) feed(id, true);
   for (uint32_t id : rules.leaves_of_every_event) feed(id, true);
-  // The updates of a recycled event are overwritten in place: their strings keep their
-  // capacity, so copying a property allocates nothing in the steady state.
+  // The updates of a recycled event are overwritten in place (short strings are stored
+  // inline: copying such a property allocates nothing).
   size_t updates = 0;
   if (!rules.leaves_by_profile_property.empty()) {
     for (const Property& p : in.properties(r)) {
@@ -166,7 +154,7 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
       if (updates == e.updates.size()) e.updates.emplace_back();
       PropertyUpdate& u = e.updates[updates++];
       u.name = p.name;
-      assign_owned(u.value, p.value);
+      u.value = OwnedValue::from(p.value);
     }
   }
   e.updates.resize(updates);
