@@ -41,8 +41,8 @@ class RocksDbStateStore final : public KeyedStateStore {
     options_.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     write_options_.disableWAL = true;  // scratch: checkpoints make state durable
     // Incremental checkpoints hold the MANIFEST inline: roll it over while it is small.
-    // (Compaction stays leveled: universal compaction wrote more per checkpoint and paused
-    // longer in bench/checkpoint.sh; engine/README.md has the figures.)
+    // (Compaction stays leveled: universal compaction wrote about as much per checkpoint in
+    // bench/checkpoint.sh; engine/README.md has the figures.)
     options_.max_manifest_file_size = 1 << 20;
   }
 
