@@ -90,25 +90,39 @@ rm -rf "$work/checkpoints" "$work/out"
 "$segflow" run "$work/job.yaml" --no-summary 2> /dev/null &
 pid=$!
 # Kill once a complete checkpoint holds (nearly) every profile: a profile's state takes
-# about 90 bytes in a checkpoint, so wait for one of profiles * 80 bytes. Incremental
-# checkpoints keep their data files in shared/ (which may also hold files only an older
-# checkpoint references): count it, and wait for two more checkpoints after that.
+# about 90 bytes in a checkpoint (about 50 in the compressed files of an incremental
+# RocksDB one), so wait for one of profiles * 80 (40) bytes. Its size is what its
+# _metadata lists: subtask files, and the shared files of incremental stores.
 lines=$((profiles + tail_events))
-id_of() { basename "$(dirname "$1")" | sed 's/^chk-0*//'; }
-kill_at=""
+bytes_per_profile=80
+[[ $backend == rocksdb && $incremental == true ]] && bytes_per_profile=40
+checkpoint_bytes() {  # checkpoint_bytes DIR/_metadata (format: engine/checkpoint_storage.cpp)
+  python3 - "$1" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()[16:-8]  # frame: magic, version, length | XXH64
+at = 8  # checkpoint id
+def u64():
+    global at
+    at += 8
+    return struct.unpack_from("<Q", data, at - 8)[0]
+def skip_str():
+    global at
+    n = u64()
+    at += n
+total = 0
+for _ in range(u64()):  # subtask files: name, size, hash
+    skip_str(); total += u64(); u64()
+if at < len(data):
+    for _ in range(u64()):  # shared files: local name, path, size, hash
+        skip_str(); skip_str(); total += u64(); u64()
+print(total)
+PY
+}
 while kill -0 $pid 2> /dev/null; do
   newest=$(ls -d "$work"/checkpoints/chk-*/_metadata 2> /dev/null | tail -1 || true)
   if [[ -n "$newest" ]]; then
-    if [[ -z "$kill_at" ]]; then
-      size=$(du -sb "$(dirname "$newest")" | cut -f1)
-      more=0
-      if [[ -d "$work/checkpoints/shared" ]]; then
-        size=$((size + $(du -sb "$work/checkpoints/shared" | cut -f1)))
-        more=2
-      fi
-      (( size > profiles * 80 )) && kill_at=$(($(id_of "$newest") + more))
-    fi
-    if [[ -n "$kill_at" ]] && (( $(id_of "$newest") >= kill_at )); then kill -KILL $pid; break; fi
+    size=$(checkpoint_bytes "$newest" 2> /dev/null || echo 0)
+    if (( size > profiles * bytes_per_profile )); then kill -KILL $pid; break; fi
   fi
   sleep 0.05
 done
