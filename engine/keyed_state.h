@@ -4,15 +4,18 @@
 // expire entries a TTL after their last write (processing time, from the Clock).
 // With a KeyedStateStore in the scope (the rocksdb backend), entries live in the store
 // behind a bounded cache (cached_value_state.h); the API and snapshot format are the same.
-// Thread safety: owned by one subtask; used by its thread only. Pointers returned by get()
+// Thread safety: owned by one subtask; used by its thread only, except the function returned
+// by snapshot_async(), which runs on another thread (see there). Pointers returned by get()
 // stay valid until the next insert or erase on the same state (with a store: until the key
 // is erased or evicted; see cached_value_state.h).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +31,11 @@
 #include "engine/state_store.h"
 
 namespace segflow {
+
+// The part of a snapshot left for after the checkpoint barrier (ValueState::snapshot_async):
+// appends to the bytes written at the barrier, on another thread, while the state's owner
+// goes on. Empty: nothing is left.
+using DeferredSnapshot = std::function<void(StateWriter&)>;
 
 // Where keyed state lives for one subtask: its key groups and the clock for TTL.
 struct KeyedStateScope {
@@ -51,9 +59,12 @@ class ValueState {
   // The value of `key`, or nullptr when absent or expired.
   T* get(std::string_view key) {
     if (backed_) return backed_->get(key);
-    auto& group = group_of(key);
+    const size_t i = group_index(key);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
     auto it = group.find(key);
     if (it == group.end()) return nullptr;
+    preserve(lock, i, it->first, it->second);
     if (expired(it->second)) {
       group.erase(it);
       return nullptr;
@@ -64,12 +75,15 @@ class ValueState {
   // The value of `key`, default-constructed when absent; refreshes its TTL.
   T& get_or_create(std::string_view key) {
     if (backed_) return backed_->get_or_create(key);
-    auto& group = group_of(key);
+    const size_t i = group_index(key);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
     auto it = group.find(key);
     if (it == group.end()) {
-      it = group.emplace(std::string(key), Entry{}).first;
-    } else if (expired(it->second)) {
-      it->second.value = T{};
+      it = group.emplace(std::string(key), Entry{T{}, 0, epoch_}).first;
+    } else {
+      preserve(lock, i, it->first, it->second);
+      if (expired(it->second)) it->second.value = T{};
     }
     touch(it->second);
     return it->second.value;
@@ -83,14 +97,23 @@ class ValueState {
   }
   void erase(std::string_view key) {
     if (backed_) return backed_->erase(key);
-    group_of(key).erase(key);
+    const size_t i = group_index(key);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
+    const auto it = group.find(key);
+    if (it == group.end()) return;
+    preserve(lock, i, it->first, it->second);
+    group.erase(it);
   }
   // Removes and returns the value of `key` (default when absent).
   T take(std::string_view key) {
     if (backed_) return backed_->take(key);
-    auto& group = group_of(key);
+    const size_t i = group_index(key);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
     auto it = group.find(key);
     if (it == group.end()) return T{};
+    preserve(lock, i, it->first, it->second);
     T v = std::move(it->second.value);
     group.erase(it);
     return v;
@@ -108,6 +131,7 @@ class ValueState {
   template <class F>
   void for_each(F f) {
     if (backed_) return backed_->for_each(std::move(f));
+    settle_all();
     for (auto& g : groups_)
       for (auto& [k, e] : g)
         if (!expired(e)) f(std::string_view(k), e.value);
@@ -126,6 +150,7 @@ class ValueState {
       for (const auto& key : erased) backed_->erase(key);
       return;
     }
+    settle_all();
     for (auto& g : groups_)
       for (auto it = g.begin(); it != g.end();) {
         const auto next = std::next(it);  // erasing moves no other element
@@ -138,6 +163,7 @@ class ValueState {
   void sweep_expired() {
     if (backed_) return backed_->sweep_expired();
     if (ttl_ms_ == 0) return;
+    settle_all();
     for (auto& g : groups_)
       boost::unordered::erase_if(g, [&](auto& kv) { return expired(kv.second); });
   }
@@ -149,17 +175,33 @@ class ValueState {
     for (size_t i = 0; i < groups_.size(); ++i) {
       w.u64(scope_.key_groups.begin + i);
       w.u64(groups_[i].size());
-      for (const auto& [k, e] : groups_[i]) {
-        w.str(k);
-        write_state(w, e.expires_at);
-        write_state(w, e.value);
-      }
+      for (const auto& [k, e] : groups_[i]) write_entry(w, k, e);
     }
+  }
+
+  // An asynchronous snapshot (copy-on-write, as Flink's heap backend): marks the state as it
+  // is now, in O(key groups), and returns the function that writes what snapshot() would
+  // have written now. That function runs once, on another thread, while the owner goes on
+  // using the state: before the owner changes, erases or hands out an entry the function
+  // has not written yet, it writes that entry's marked value itself (under the key group's
+  // lock, which the function holds while it writes the group). Entries created after the
+  // mark are not in the snapshot. The function must have returned before the next
+  // snapshot_async() or restore(), and before the state is destroyed.
+  // With a store: serialises now; the function appends those bytes.
+  DeferredSnapshot snapshot_async() {
+    if (backed_) {
+      StateWriter now;
+      backed_->snapshot(now);
+      return [bytes = now.take()](StateWriter& w) { w.bytes(bytes.data(), bytes.size()); };
+    }
+    pending_ = std::make_shared<PendingSnapshot>(++epoch_, groups_.size());
+    return [this, pending = pending_](StateWriter& w) { write_pending(*pending, w); };
   }
 
   // Restores entries of the key groups this subtask owns; others are skipped.
   void restore(StateReader& r) {
     if (backed_) return backed_->restore(r);
+    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
     for (uint64_t n = r.u64(); n > 0; --n) {
       const uint64_t kg = r.u64();
       for (uint64_t count = r.u64(); count > 0; --count) {
@@ -169,6 +211,7 @@ class ValueState {
         e.value = read_state<T>(r);
         if (scope_.key_groups.contains(static_cast<uint32_t>(kg)))
           groups_[kg - scope_.key_groups.begin].insert_or_assign(std::move(key), std::move(e));
+        // e.epoch stays 0: older than any snapshot_async() mark
       }
     }
   }
@@ -177,12 +220,101 @@ class ValueState {
   struct Entry {
     T value{};
     int64_t expires_at = 0;  // 0: never
+    // The newest snapshot_async() mark at which this entry was written (by the owner) or
+    // that it was created after: that snapshot's function skips it.
+    uint32_t epoch = 0;
   };
   using Group = boost::unordered_flat_map<std::string, Entry, StringHash, StringEq>;
 
-  Group& group_of(std::string_view key) {
-    const uint32_t kg = key_group_of(key, scope_.max_parallelism);
-    return groups_[kg - scope_.key_groups.begin];
+  // A snapshot_async() whose function has not written every key group yet.
+  struct PendingGroup {
+    std::mutex mutex;  // held by the function while it writes the group
+    // The function needs nothing more of the group's entries: it wrote them, or the owner
+    // did (settle). The owner then goes on without the lock.
+    std::atomic<bool> settled{false};
+    bool owner_wrote_all = false;  // under mutex
+    StateWriter early;             // under mutex: entries the owner wrote before changing them
+    uint64_t early_count = 0;
+  };
+  struct PendingSnapshot {
+    PendingSnapshot(uint32_t e, size_t groups)
+        : epoch(e), groups(std::make_unique<PendingGroup[]>(groups)), unsettled(groups) {}
+    const uint32_t epoch;
+    std::unique_ptr<PendingGroup[]> groups;
+    std::atomic<size_t> unsettled;  // groups the function has not written yet
+  };
+
+  size_t group_index(std::string_view key) const {
+    return key_group_of(key, scope_.max_parallelism) - scope_.key_groups.begin;
+  }
+  static void write_entry(StateWriter& w, std::string_view key, const Entry& e) {
+    w.str(key);
+    write_state(w, e.expires_at);
+    write_state(w, e.value);
+  }
+
+  // While a pending snapshot has not settled key group `i`: its lock, for the owner to hold
+  // while it looks at or changes the group. Otherwise no lock (and no cost but a check).
+  std::unique_lock<std::mutex> guard(size_t i) {
+    if (!pending_) return {};
+    if (pending_->unsettled.load(std::memory_order_acquire) == 0) {
+      pending_.reset();  // the function has written everything
+      return {};
+    }
+    PendingGroup& p = pending_->groups[i];
+    if (p.settled.load(std::memory_order_acquire)) return {};
+    std::unique_lock lock(p.mutex);
+    if (p.settled.load(std::memory_order_relaxed)) return {};
+    return lock;
+  }
+  // Under guard(i)'s lock, before the owner changes, erases or hands out entry `e`: writes
+  // its marked value to the pending snapshot unless that is done.
+  void preserve(const std::unique_lock<std::mutex>& lock, size_t i, std::string_view key,
+                Entry& e) {
+    if (!lock.owns_lock() || e.epoch == pending_->epoch) return;
+    PendingGroup& p = pending_->groups[i];
+    write_entry(p.early, key, e);
+    ++p.early_count;
+    e.epoch = pending_->epoch;
+  }
+  // Before the owner goes over every entry (for_each, update_or_erase, sweep_expired): it
+  // writes what the pending snapshot still needs of each group, which then needs no lock.
+  void settle_all() {
+    if (!pending_) return;
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      const auto lock = guard(i);
+      if (!lock.owns_lock()) continue;
+      for (auto& [k, e] : groups_[i]) preserve(lock, i, k, e);
+      PendingGroup& p = pending_->groups[i];
+      p.owner_wrote_all = true;
+      p.settled.store(true, std::memory_order_release);
+    }
+  }
+  // snapshot_async()'s function: snapshot()'s format, group by group, each under its lock:
+  // what the owner wrote early, then the entries it has not.
+  void write_pending(PendingSnapshot& pending, StateWriter& w) const {
+    w.u64(groups_.size());
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      PendingGroup& p = pending.groups[i];
+      {
+        const std::lock_guard lock(p.mutex);
+        w.u64(scope_.key_groups.begin + i);
+        const size_t count_at = w.size();
+        w.u64(0);
+        uint64_t count = p.early_count;
+        w.bytes(p.early.data().data(), p.early.data().size());
+        if (!p.owner_wrote_all)
+          for (const auto& [k, e] : groups_[i]) {
+            if (e.epoch == pending.epoch) continue;
+            write_entry(w, k, e);
+            ++count;
+          }
+        w.patch_u64(count_at, count);
+        p.early = StateWriter();
+        p.settled.store(true, std::memory_order_release);
+      }
+      pending.unsettled.fetch_sub(1, std::memory_order_release);
+    }
   }
   bool expired(const Entry& e) const {
     return e.expires_at != 0 && e.expires_at <= scope_.clock->now_ms();
@@ -195,6 +327,8 @@ class ValueState {
   int64_t ttl_ms_;
   std::vector<Group> groups_;
   std::unique_ptr<CachedValueState<T>> backed_;  // set with a store: groups_ is then unused
+  uint32_t epoch_ = 0;                            // the newest snapshot_async() mark
+  std::shared_ptr<PendingSnapshot> pending_;      // until its function has written everything
 };
 
 // A map per key (e.g. per-product counters of a profile).
@@ -214,6 +348,7 @@ class MapState {
   std::map<K, V>* entries(std::string_view key) { return state_.get(key); }
   void erase(std::string_view key) { state_.erase(key); }
   void snapshot(StateWriter& w) const { state_.snapshot(w); }
+  DeferredSnapshot snapshot_async() { return state_.snapshot_async(); }
   void restore(StateReader& r) { state_.restore(r); }
 
  private:
@@ -241,6 +376,7 @@ class AggregatingState {
   }
   ValueState<typename Agg::Accumulator>& accumulators() { return state_; }
   void snapshot(StateWriter& w) const { state_.snapshot(w); }
+  DeferredSnapshot snapshot_async() { return state_.snapshot_async(); }
   void restore(StateReader& r) { state_.restore(r); }
 
  private:

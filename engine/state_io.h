@@ -26,6 +26,10 @@ class StateWriter {
     bytes(s.data(), s.size());
   }
   const std::string& data() const { return out_; }
+  // Bytes written so far: where the next write goes (for patch_u64).
+  size_t size() const { return out_.size(); }
+  // Overwrites the u64 written at `at` (a count only known after what follows it).
+  void patch_u64(size_t at, uint64_t v) { std::memcpy(out_.data() + at, &v, sizeof v); }
   std::string take() { return std::move(out_); }
   // Room for `n` bytes in all: a snapshot about the size of the previous one grows in place.
   void reserve(size_t n) { out_.reserve(n); }

@@ -112,7 +112,11 @@ PendingEvent PendingEvent::read(StateReader& r) {
 
 void LeafState::write(StateWriter& w) const {
   // Written as a std::vector: the same bytes as before entries were kept inline.
-  write_state(w, std::vector<std::pair<int64_t, double>>(entries.begin(), entries.end()));
+  w.u64(entries.size());
+  for (const auto& [time, value] : entries) {
+    write_state(w, time);
+    write_state(w, value);
+  }
   write_state(w, last);
 }
 
@@ -203,7 +207,7 @@ void ProfileState::merge(const ProfileState& other) {
 void ProfileState::write(StateWriter& w) const {
   w.u64(buffered.size());
   for (const PendingEvent& e : buffered) e.write(w);
-  std::vector<uint32_t> ids;
+  boost::container::small_vector<uint32_t, 32> ids;  // no allocation for most profiles
   for (const auto& [id, leaf] : leaves) ids.push_back(id);
   std::sort(ids.begin(), ids.end());  // deterministic snapshots
   w.u64(ids.size());
