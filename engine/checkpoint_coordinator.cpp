@@ -97,8 +97,8 @@ void CheckpointCoordinator::submit(int64_t id, size_t subtask, std::string file_
     std::lock_guard lock(mutex_);
     if (id != in_flight_ || snapshotted_[subtask]) return;  // given up meanwhile
     snapshotted_[subtask] = true;
-    writes_.push_back(
-        {id, subtask, std::move(file_name), std::move(operators), alignment_ns, pause_ns, async_ns});
+    writes_.push_back({id, subtask, std::move(file_name), std::move(operators), alignment_ns,
+                       pause_ns, async_ns});
   }
   wake_.notify_all();
 }

@@ -327,8 +327,8 @@ class ValueState {
   int64_t ttl_ms_;
   std::vector<Group> groups_;
   std::unique_ptr<CachedValueState<T>> backed_;  // set with a store: groups_ is then unused
-  uint32_t epoch_ = 0;                            // the newest snapshot_async() mark
-  std::shared_ptr<PendingSnapshot> pending_;      // until its function has written everything
+  uint32_t epoch_ = 0;                           // the newest snapshot_async() mark
+  std::shared_ptr<PendingSnapshot> pending_;     // until its function has written everything
 };
 
 // A map per key (e.g. per-product counters of a profile).

@@ -321,23 +321,22 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
   }
   const int64_t pause_ns = steady_ns() - started;
   if (deferred.empty()) {
-    coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns,
-                         pause_ns);
+    coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns, pause_ns);
     return;
   }
-  deferred_snapshot_ = std::thread([this, id, alignment_ns, pause_ns, name = name_for_file(),
-                                    operators = std::move(operators),
-                                    deferred = std::move(deferred)]() mutable {
-    const int64_t async_started = steady_ns();
-    for (Deferred& d : deferred) {
-      d.rest(d.state);
-      d.rest = nullptr;  // lets the state see its snapshot is written
-      d.slot->last_snapshot_bytes = d.state.size();
-      operators[d.snapshot].state = d.state.take();
-    }
-    coordinator_->submit(id, index_, std::move(name), std::move(operators), alignment_ns,
-                         pause_ns, steady_ns() - async_started);
-  });
+  deferred_snapshot_ =
+      std::thread([this, id, alignment_ns, pause_ns, name = name_for_file(),
+                   operators = std::move(operators), deferred = std::move(deferred)]() mutable {
+        const int64_t async_started = steady_ns();
+        for (Deferred& d : deferred) {
+          d.rest(d.state);
+          d.rest = nullptr;  // lets the state see its snapshot is written
+          d.slot->last_snapshot_bytes = d.state.size();
+          operators[d.snapshot].state = d.state.take();
+        }
+        coordinator_->submit(id, index_, std::move(name), std::move(operators), alignment_ns,
+                             pause_ns, steady_ns() - async_started);
+      });
 }
 
 void Subtask::run_source() {

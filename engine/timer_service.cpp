@@ -145,7 +145,6 @@ int64_t TimerService::next_time(TimeDomain domain) const {
   return q.heap.empty() ? INT64_MAX : q.heap.front().time;
 }
 
-
 void TimerService::snapshot(StateWriter& w) const {
   // Unsorted (restore registers them in any order): no copy, no sort at the barrier.
   for (const Queue* q : {&event_, &processing_}) {

@@ -218,12 +218,13 @@ std::map<std::string, std::string> restored(const std::string& bytes, const Cloc
 }
 
 TEST_P(KeyedStateTest, AsyncSnapshotHoldsTheStateAtTheMark) {
+  const int steps = GetParam() == Backend::kHeap ? 1000 : 50;  // rocksdb: slow scans
   ManualClock clock;
   ValueState<std::string> s(scope_for(0, 1, clock));
   std::map<std::string, std::string> reference;
   std::mt19937_64 rng(11);
   for (int round = 0; round < 4; ++round) {
-    change_at_random(s, reference, rng, 5000);
+    change_at_random(s, reference, rng, 5 * steps);
     const auto at_mark = reference;
     StateWriter sync;
     s.snapshot(sync);
@@ -232,10 +233,10 @@ TEST_P(KeyedStateTest, AsyncSnapshotHoldsTheStateAtTheMark) {
     DeferredSnapshot rest = s.snapshot_async();
     ASSERT_TRUE(rest);
     // Later rounds write part of the snapshot first: the owner then meets written groups.
-    if (round % 2 == 1) change_at_random(s, reference, rng, 2000);
+    if (round % 2 == 1) change_at_random(s, reference, rng, 2 * steps);
     rest(w);
     rest = nullptr;
-    change_at_random(s, reference, rng, 3000);
+    change_at_random(s, reference, rng, 3 * steps);
     StateReader r(w.data());
     ASSERT_EQ(r.u64(), 42u);
     const std::string bytes = w.data().substr(sizeof(uint64_t));
@@ -246,16 +247,17 @@ TEST_P(KeyedStateTest, AsyncSnapshotHoldsTheStateAtTheMark) {
 }
 
 TEST_P(KeyedStateTest, AsyncSnapshotWrittenByAnotherThreadWhileTheOwnerGoesOn) {
+  const int steps = GetParam() == Backend::kHeap ? 1000 : 50;
   ManualClock clock;
   ValueState<std::string> s(scope_for(0, 1, clock));
   std::map<std::string, std::string> reference;
   std::mt19937_64 rng(5);
-  change_at_random(s, reference, rng, 5000);
+  change_at_random(s, reference, rng, 5 * steps);
   for (int round = 0; round < 6; ++round) {
     const auto at_mark = reference;
     StateWriter w;
     std::thread writer([&w, rest = s.snapshot_async()] { rest(w); });
-    change_at_random(s, reference, rng, 4000);
+    change_at_random(s, reference, rng, 4 * steps);
     writer.join();
     EXPECT_EQ(restored(w.data(), clock), at_mark) << "round " << round;
     EXPECT_EQ(contents(s), reference) << "round " << round;
