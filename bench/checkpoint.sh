@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# Checkpoint cost and recovery (issue 7). Input: a JSONL file where the first --profiles
-# events each introduce a new profile and the rest (--tail) go to 1000 of them, so state
-# holds --profiles profiles once the source is past them. Job: file source ->
-# rolling_count_threshold (window 2h, all state stays live) -> file sink, parallelism 2.
-#   1. throughput (median of --runs, events/s) without checkpoints, every 10 s, every 1 s;
-#   2. size and duration of the last checkpoint of the 1 s runs (job summary);
-#   3. recovery: a run with 1 s checkpoints is killed (SIGKILL) once the source is well
-#      past the profiles; the restart reports reading+verifying the checkpoint and the
-#      longest subtask restore.
-# The summary line of each run also gives the longest subtask pause (serialising, on the
-# subtask's thread) and the longest file write (checksum, write, fsync: writer thread).
-# A run lasts a few seconds: a 10 s interval may complete no checkpoint in it (see the
-# summary line); its cost is then about pause / 10 s.
+# Checkpoint cost and recovery (issue 7).
+#   1. Cost: jobs/retail.yaml (generator with --users profiles -> segments -> sink,
+#      parallelism 2), --events events per run, without checkpoints, every 10 s and every
+#      1 s. The three run one after another in each of --runs rounds (same minute), and the
+#      figures are medians over the rounds: events/s, and the cost 1 - rate / rate without
+#      checkpoints. Each run's summary line gives the checkpoints completed, the last one's
+#      size and duration (trigger to _metadata), the longest subtask pause at the barrier
+#      (sync), the longest deferred keyed-state write (async, copy-on-write) and the longest
+#      file write (checksum, write, fsync). Runs must last well over 10 s for the 10 s
+#      interval to mean anything: the default 5 M events take ~25 s on 2 quiet cores.
+#   2. Recovery: a JSONL file where the first --profiles events each introduce a new
+#      profile and the rest (--tail) go to 1000 of them; file source ->
+#      rolling_count_threshold (window 2h, all state stays live) -> file sink, parallelism 2,
+#      1 s checkpoints, killed (SIGKILL) once a complete checkpoint holds (nearly) every
+#      profile; the restart reports reading+verifying the checkpoint and the longest subtask
+#      restore.
 # With --backend rocksdb, checkpoints are incremental (new SST files uploaded to
 # checkpoints/shared/; the summary's "X MB of Y MB state" is what the last one wrote of
 # what it references); --full-export makes them export every entry instead.
-# Usage: bash bench/checkpoint.sh [--profiles 1000000] [--tail 3000000] [--runs 3]
+# Usage: bash bench/checkpoint.sh [--events 5000000] [--users 1000000] [--runs 3]
+#                                 [--profiles 1000000] [--tail 3000000]
 #                                 [--backend heap|rocksdb] [--full-export] [--smoke]
 set -euo pipefail
+events=5000000
+users=1000000
 profiles=1000000
 tail_events=3000000
 runs=3
@@ -25,12 +31,14 @@ backend=heap
 incremental=true
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --events) events=$2; shift 2 ;;
+    --users) users=$2; shift 2 ;;
     --profiles) profiles=$2; shift 2 ;;
     --tail) tail_events=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
     --full-export) incremental=false; shift ;;
-    --smoke) profiles=20000; tail_events=50000; runs=1; shift ;;
+    --smoke) events=20000; users=1000; profiles=20000; tail_events=50000; runs=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -39,6 +47,52 @@ segflow=${SEGFLOW:-$root/build/release/segflow}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# 1. Cost, on the retail job.
+backend_sets=()
+[[ $backend == rocksdb ]] &&
+  backend_sets=(--set state_backend.type=rocksdb --set "state_backend.dir=$work/state"
+    --set "state_backend.incremental=$incremental")
+declare -A rates
+for ((r = 1; r <= runs; r++)); do
+  for interval in none 10s 1s; do
+    sets=()
+    [[ $interval != none ]] && sets=(--set "checkpoints.interval=$interval"
+      --set "checkpoints.dir=$work/checkpoints" --set checkpoints.retain=2)
+    rm -rf "$work/checkpoints" "$work/state"
+    "$segflow" run "$root/jobs/retail.yaml" --set "sources.events.events=$events" \
+      --set "sources.events.users=$users" --set parallelism=2 --set dead_letter.path=/dev/null \
+      ${backend_sets[@]+"${backend_sets[@]}"} ${sets[@]+"${sets[@]}"} \
+      > /dev/null 2> "$work/summary.txt"
+    secs=$(sed -n 's/.*finished in \([0-9.]*\) s.*/\1/p' "$work/summary.txt")
+    rate=$(awk -v n="$events" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')
+    rates[$interval]+="$rate "
+    echo "round $r, checkpoints $interval: $events events in $secs s = $rate events/s"
+    grep 'checkpoints:' "$work/summary.txt" || true
+  done
+done
+base=$(printf '%s\n' ${rates[none]} | median)
+for interval in none 10s 1s; do
+  m=$(printf '%s\n' ${rates[$interval]} | median)
+  echo "checkpoints $interval: median $m events/s ($(awk -v m="$m" -v b="$base" \
+    'BEGIN { printf "cost %.1f%%", 100 * (1 - m / b) }') against none, $runs rounds)"
+done
+
+# Recovery of the retail state: the last run (1 s checkpoints) left its newest checkpoint
+# (taken near the end, with about --users profiles); a run with the same checkpoint settings
+# resumes from it (nothing left to read) and reports reading+verifying it and the longest
+# subtask restore.
+"$segflow" run "$root/jobs/retail.yaml" --set "sources.events.events=$events" \
+  --set "sources.events.users=$users" --set parallelism=2 --set dead_letter.path=/dev/null \
+  ${backend_sets[@]+"${backend_sets[@]}"} --set checkpoints.interval=1s \
+  --set "checkpoints.dir=$work/checkpoints" --set checkpoints.retain=2 \
+  > /dev/null 2> "$work/summary.txt"
+echo "retail recovery:"
+grep -E 'restoring checkpoint|checkpoints:|finished in' "$work/summary.txt"
+
+# 2. Recovery, on a file source with exactly --profiles profiles.
+rm -rf "$work/checkpoints" "$work/state"
 python3 - "$work/input.jsonl" "$profiles" "$tail_events" <<'PY'
 import datetime, random, sys
 path, profiles, tail = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -68,22 +122,6 @@ job() {  # job FILE [checkpoint interval]
     echo "  - { id: out, type: file_sink, path: $work/out/segments.jsonl, input: high_intent }"
   } > "$1"
 }
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-for interval in none 10s 1s; do
-  job "$work/job.yaml" "$([[ $interval == none ]] || echo "$interval")"
-  rates=()
-  for ((r = 1; r <= runs; r++)); do
-    rm -rf "$work/checkpoints" "$work/out"
-    "$segflow" run "$work/job.yaml" 2> "$work/summary.txt"
-    rate=$(grep -oE '\(([0-9]+) records/s\)' "$work/summary.txt" | grep -oE '[0-9]+')
-    rates+=("$rate")
-    echo "checkpoints $interval run $r: $rate events/s"
-    grep 'checkpoints:' "$work/summary.txt" || true
-  done
-  echo "checkpoints $interval: median $(printf '%s\n' "${rates[@]}" | median) events/s"
-done
 
 job "$work/job.yaml" 1s
 rm -rf "$work/checkpoints" "$work/out"

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <memory>
 #include <stdexcept>
@@ -60,6 +61,22 @@ std::vector<BatchPtr> generate(uint64_t users, uint64_t events) {
   return batches;
 }
 
+// Runs `batches` through `op` as the job would: watermark 5 s behind the largest event time,
+// due timers fired before on_watermark.
+void drive(SegmentsOperator& op, OperatorContext& ctx, TimerService& timers,
+           const std::vector<BatchPtr>& batches, Output& out) {
+  int64_t max_time = INT64_MIN;
+  for (const BatchPtr& b : batches) {
+    op.process(*b, out);
+    for (const Record& r : b->records()) max_time = std::max(max_time, r.event_time);
+    ctx.watermark = max_time - kOutOfOrdernessMs;
+    Timer t;
+    while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+    op.on_watermark(ctx.watermark, out);
+  }
+  out.flush();
+}
+
 void RetailStateBytesPerProfile(benchmark::State& state) {
   const auto users = static_cast<uint64_t>(state.range(0));
   const auto events = users * static_cast<uint64_t>(state.range(1));
@@ -77,16 +94,7 @@ void RetailStateBytesPerProfile(benchmark::State& state) {
     {
       SegmentsOperator op(config);
       op.open(ctx);
-      int64_t max_time = INT64_MIN;
-      for (const BatchPtr& b : batches) {
-        op.process(*b, out);
-        for (const Record& r : b->records()) max_time = std::max(max_time, r.event_time);
-        ctx.watermark = max_time - kOutOfOrdernessMs;
-        Timer t;
-        while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
-        op.on_watermark(ctx.watermark, out);
-      }
-      out.flush();
+      drive(op, ctx, timers, batches, out);
       profiles = static_cast<double>(op.tracked_profiles());
       bytes = static_cast<double>(heap_in_use() - before) / profiles;
     }
@@ -100,6 +108,55 @@ BENCHMARK(RetailStateBytesPerProfile)
     ->Args({10'000, 50})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+
+// What a checkpoint costs per profile of the retail state: the segments operator's keyed
+// state written by the deferred snapshot function (the same bytes as snapshot()) and its
+// timers, then both restored into a fresh operator (the recovery path). items/s: profiles
+// per second written; counters: checkpoint bytes per profile, restore ns per profile.
+//   build/release/bench/segflow_bench --benchmark_filter=RetailSnapshot
+void RetailSnapshot(benchmark::State& state) {
+  const auto users = static_cast<uint64_t>(state.range(0));
+  const SegmentsOperator::Config config = retail_segments();
+  const std::vector<BatchPtr> batches = generate(users, users * 5);
+  TimerService timers;
+  OperatorContext ctx;
+  ctx.operator_id = "segments";
+  ctx.key_groups = KeyGroupRange::for_subtask(0, ctx.max_parallelism, 1);
+  ctx.timers = &timers;
+  Output out([](BatchPtr&) {}, 512);
+  SegmentsOperator op(config);
+  op.open(ctx);
+  drive(op, ctx, timers, batches, out);
+  const auto profiles = static_cast<double>(op.tracked_profiles());
+  StateWriter w;
+  StateWriter timer_bytes;
+  for (auto _ : state) {
+    w = StateWriter();
+    timer_bytes = StateWriter();
+    op.snapshot_async(w)(w);
+    timers.snapshot(timer_bytes);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * profiles));
+  state.counters["bytes_per_profile"] =
+      static_cast<double>(w.size() + timer_bytes.size()) / profiles;
+  TimerService restored_timers;
+  OperatorContext restored_ctx = ctx;
+  restored_ctx.timers = &restored_timers;
+  restored_ctx.restoring = true;
+  SegmentsOperator restored(config);
+  restored.open(restored_ctx);
+  const auto started = std::chrono::steady_clock::now();
+  StateReader r(w.data());
+  restored.restore(r);
+  StateReader t(timer_bytes.data());
+  restored_timers.restore(t);
+  state.counters["restore_ns_per_profile"] =
+      std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - started).count() /
+      profiles;
+  if (restored.tracked_profiles() != op.tracked_profiles())
+    state.SkipWithError("restore lost profiles");
+}
+BENCHMARK(RetailSnapshot)->Arg(200'000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace segflow

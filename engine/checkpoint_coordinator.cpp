@@ -87,19 +87,20 @@ void CheckpointCoordinator::trigger(bool savepoint) {
   acks_ = 0;
   max_alignment_ns_ = 0;
   max_pause_ns_ = 0;
+  max_async_ns_ = 0;
   max_write_ns_ = 0;
   triggered_.store(id, std::memory_order_release);
 }
 
 void CheckpointCoordinator::submit(int64_t id, size_t subtask, std::string file_name,
                                    std::vector<OperatorSnapshot> operators, int64_t alignment_ns,
-                                   int64_t pause_ns) {
+                                   int64_t pause_ns, int64_t async_ns) {
   {
     std::lock_guard lock(mutex_);
     if (id != in_flight_ || snapshotted_[subtask]) return;  // given up meanwhile
     snapshotted_[subtask] = true;
-    writes_.push_back(
-        {id, subtask, std::move(file_name), std::move(operators), alignment_ns, pause_ns});
+    writes_.push_back({id, subtask, std::move(file_name), std::move(operators), alignment_ns,
+                       pause_ns, async_ns});
   }
   wake_.notify_all();
 }
@@ -145,6 +146,7 @@ void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFil
   files_.push_back(file);
   max_alignment_ns_ = std::max(max_alignment_ns_, job.alignment_ns);
   max_pause_ns_ = std::max(max_pause_ns_, job.pause_ns);
+  max_async_ns_ = std::max(max_async_ns_, job.async_ns);
   max_write_ns_ = std::max(max_write_ns_, write_ns);
   if (++acks_ < subtasks_) return;
   try {
@@ -168,6 +170,7 @@ void CheckpointCoordinator::acknowledge(const WriteJob& job, const CheckpointFil
   stats_.written_bytes.fetch_add(bytes, std::memory_order_relaxed);
   stats_.last_alignment_ns.store(max_alignment_ns_, std::memory_order_relaxed);
   stats_.last_pause_ns.store(max_pause_ns_, std::memory_order_relaxed);
+  stats_.last_async_ns.store(max_async_ns_, std::memory_order_relaxed);
   stats_.last_write_ns.store(max_write_ns_, std::memory_order_relaxed);
   stats_.completed.fetch_add(1, std::memory_order_relaxed);
   stats_.last_completed_id.store(id, std::memory_order_release);

@@ -40,6 +40,9 @@ struct CheckpointStats {
   std::atomic<uint64_t> written_bytes{0};     // by every completed checkpoint of this run
   std::atomic<int64_t> last_alignment_ns{0};  // longest barrier alignment of a subtask
   std::atomic<int64_t> last_pause_ns{0};  // longest snapshot (serialising) on a subtask's thread
+  // Longest deferred part of a subtask's snapshot (keyed state written copy-on-write, on a
+  // thread of its own while the subtask goes on).
+  std::atomic<int64_t> last_async_ns{0};
   std::atomic<int64_t> last_write_ns{0};  // longest subtask file write + fsync (writer thread)
   std::atomic<int64_t> restored_id{0};    // the checkpoint this run started from; 0: none
   std::atomic<int64_t> restore_ns{0};     // longest open + restore of a subtask
@@ -69,9 +72,11 @@ class CheckpointCoordinator {
   int64_t completed() const { return stats_.last_completed_id.load(std::memory_order_acquire); }
   // Subtask `subtask` (0-based over all subtasks) took its snapshot for checkpoint `id`:
   // the writer thread writes it to `file_name` in the checkpoint directory and acknowledges.
-  // `pause_ns`: how long the subtask stopped to take it.
+  // `pause_ns`: how long the subtask stopped to take it; `async_ns`: how long its deferred
+  // part took after that (Operator::snapshot_async).
   void submit(int64_t id, size_t subtask, std::string file_name,
-              std::vector<OperatorSnapshot> operators, int64_t alignment_ns, int64_t pause_ns = 0);
+              std::vector<OperatorSnapshot> operators, int64_t alignment_ns, int64_t pause_ns = 0,
+              int64_t async_ns = 0);
   // Subtask `subtask` has finished: no later barrier will reach it.
   void finished(size_t subtask);
   // A subtask opened and restored its operators in `ns`.
@@ -88,6 +93,7 @@ class CheckpointCoordinator {
     std::vector<OperatorSnapshot> operators;
     int64_t alignment_ns;
     int64_t pause_ns;
+    int64_t async_ns;
   };
   void trigger(bool savepoint);
   void write_loop();
@@ -113,6 +119,7 @@ class CheckpointCoordinator {
   size_t acks_ = 0;
   int64_t max_alignment_ns_ = 0;
   int64_t max_pause_ns_ = 0;
+  int64_t max_async_ns_ = 0;
   int64_t max_write_ns_ = 0;
 
   std::atomic<int64_t> triggered_{0};

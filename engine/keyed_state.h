@@ -4,15 +4,18 @@
 // expire entries a TTL after their last write (processing time, from the Clock).
 // With a KeyedStateStore in the scope (the rocksdb backend), entries live in the store
 // behind a bounded cache (cached_value_state.h); the API and snapshot format are the same.
-// Thread safety: owned by one subtask; used by its thread only. Pointers returned by get()
+// Thread safety: owned by one subtask; used by its thread only, except the function returned
+// by snapshot_async(), which runs on another thread (see there). Pointers returned by get()
 // stay valid until the next insert or erase on the same state (with a store: until the key
 // is erased or evicted; see cached_value_state.h).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +31,11 @@
 #include "engine/state_store.h"
 
 namespace segflow {
+
+// The part of a snapshot left for after the checkpoint barrier (ValueState::snapshot_async):
+// appends to the bytes written at the barrier, on another thread, while the state's owner
+// goes on. Empty: nothing is left.
+using DeferredSnapshot = std::function<void(StateWriter&)>;
 
 // Where keyed state lives for one subtask: its key groups and the clock for TTL.
 struct KeyedStateScope {
@@ -51,10 +59,15 @@ class ValueState {
   // The value of `key`, or nullptr when absent or expired.
   T* get(std::string_view key) {
     if (backed_) return backed_->get(key);
-    const HashedKey k{key, hash_key(key)};
-    auto& group = group_of(k);
-    auto it = group.find(k);
+    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
+    uint64_t groups = r.u64();
+    if (groups == kEntriesInStoreFiles)
+      throw StateFormatError(
+          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
+          "state_backend rocksdb");
+    for (; groups > 0; --groups) {
     if (it == group.end()) return nullptr;
+    preserve(lock, i, it->first, it->second);
     if (expired(it->second)) {
       group.erase(it);
       return nullptr;
@@ -65,13 +78,13 @@ class ValueState {
   // The value of `key`, default-constructed when absent; refreshes its TTL.
   T& get_or_create(std::string_view key) {
     if (backed_) return backed_->get_or_create(key);
-    const HashedKey k{key, hash_key(key)};
-    auto& group = group_of(k);
-    auto it = group.find(k);
-    if (it == group.end()) {
-      it = group.try_emplace(std::string(key)).first;  // built in place, not moved in
-    } else if (expired(it->second)) {
-      it->second.value = T{};
+    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
+    uint64_t groups = r.u64();
+    if (groups == kEntriesInStoreFiles)
+      throw StateFormatError(
+          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
+          "state_backend rocksdb");
+    for (; groups > 0; --groups) {
     }
     touch(it->second);
     return it->second.value;
@@ -85,16 +98,26 @@ class ValueState {
   }
   void erase(std::string_view key) {
     if (backed_) return backed_->erase(key);
-    const HashedKey k{key, hash_key(key)};
-    group_of(k).erase(k);
+    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
+    uint64_t groups = r.u64();
+    if (groups == kEntriesInStoreFiles)
+      throw StateFormatError(
+          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
+          "state_backend rocksdb");
+    for (; groups > 0; --groups) {
   }
   // Removes and returns the value of `key` (default when absent).
   T take(std::string_view key) {
     if (backed_) return backed_->take(key);
-    const HashedKey k{key, hash_key(key)};
-    auto& group = group_of(k);
-    auto it = group.find(k);
+    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
+    uint64_t groups = r.u64();
+    if (groups == kEntriesInStoreFiles)
+      throw StateFormatError(
+          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
+          "state_backend rocksdb");
+    for (; groups > 0; --groups) {
     if (it == group.end()) return T{};
+    preserve(lock, i, it->first, it->second);
     T v = std::move(it->second.value);
     group.erase(it);
     return v;
@@ -112,6 +135,7 @@ class ValueState {
   template <class F>
   void for_each(F f) {
     if (backed_) return backed_->for_each(std::move(f));
+    settle_all();
     for (auto& g : groups_)
       for (auto& [k, e] : g)
         if (!expired(e)) f(std::string_view(k), e.value);
@@ -130,6 +154,7 @@ class ValueState {
       for (const auto& key : erased) backed_->erase(key);
       return;
     }
+    settle_all();
     for (auto& g : groups_)
       for (auto it = g.begin(); it != g.end();) {
         const auto next = std::next(it);  // erasing moves no other element
@@ -142,6 +167,7 @@ class ValueState {
   void sweep_expired() {
     if (backed_) return backed_->sweep_expired();
     if (ttl_ms_ == 0) return;
+    settle_all();
     for (auto& g : groups_)
       boost::unordered::erase_if(g, [&](auto& kv) { return expired(kv.second); });
   }
@@ -153,17 +179,33 @@ class ValueState {
     for (size_t i = 0; i < groups_.size(); ++i) {
       w.u64(scope_.key_groups.begin + i);
       w.u64(groups_[i].size());
-      for (const auto& [k, e] : groups_[i]) {
-        w.str(k);
-        write_state(w, e.expires_at);
-        write_state(w, e.value);
-      }
+      for (const auto& [k, e] : groups_[i]) write_entry(w, k, e);
     }
+  }
+
+  // An asynchronous snapshot (copy-on-write, as Flink's heap backend): marks the state as it
+  // is now, in O(key groups), and returns the function that writes what snapshot() would
+  // have written now. That function runs once, on another thread, while the owner goes on
+  // using the state: before the owner changes, erases or hands out an entry the function
+  // has not written yet, it writes that entry's marked value itself (under the key group's
+  // lock, which the function holds while it writes the group). Entries created after the
+  // mark are not in the snapshot. The function must have returned before the next
+  // snapshot_async() or restore(), and before the state is destroyed.
+  // With a store: serialises now; the function appends those bytes.
+  DeferredSnapshot snapshot_async() {
+    if (backed_) {
+      StateWriter now;
+      backed_->snapshot(now);
+      return [bytes = now.take()](StateWriter& w) { w.bytes(bytes.data(), bytes.size()); };
+    }
+    pending_ = std::make_shared<PendingSnapshot>(++epoch_, groups_.size());
+    return [this, pending = pending_](StateWriter& w) { write_pending(*pending, w); };
   }
 
   // Restores entries of the key groups this subtask owns; others are skipped.
   void restore(StateReader& r) {
     if (backed_) return backed_->restore(r);
+    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
     uint64_t groups = r.u64();
     if (groups == kEntriesInStoreFiles)
       throw StateFormatError(
@@ -178,6 +220,7 @@ class ValueState {
         e.value = read_state<T>(r);
         if (scope_.key_groups.contains(static_cast<uint32_t>(kg)))
           groups_[kg - scope_.key_groups.begin].insert_or_assign(std::move(key), std::move(e));
+        // e.epoch stays 0: older than any snapshot_async() mark
       }
     }
   }
@@ -186,6 +229,9 @@ class ValueState {
   struct Entry {
     T value{};
     int64_t expires_at = 0;  // 0: never
+    // The newest snapshot_async() mark at which this entry was written (by the owner) or
+    // that it was created after: that snapshot's function skips it.
+    uint32_t epoch = 0;
   };
   // A key with its hash_key, computed once for both the key group and the map lookup.
   struct HashedKey {
@@ -204,9 +250,13 @@ class ValueState {
   };
   using Group = boost::unordered_flat_map<std::string, Entry, Hash, Eq>;
 
-  Group& group_of(const HashedKey& k) {
-    const auto kg = static_cast<uint32_t>(k.hash % scope_.max_parallelism);
-    return groups_[kg - scope_.key_groups.begin];
+    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
+    uint64_t groups = r.u64();
+    if (groups == kEntriesInStoreFiles)
+      throw StateFormatError(
+          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
+          "state_backend rocksdb");
+    for (; groups > 0; --groups) {
   }
   bool expired(const Entry& e) const {
     return e.expires_at != 0 && e.expires_at <= scope_.clock->now_ms();
@@ -219,6 +269,8 @@ class ValueState {
   int64_t ttl_ms_;
   std::vector<Group> groups_;
   std::unique_ptr<CachedValueState<T>> backed_;  // set with a store: groups_ is then unused
+  uint32_t epoch_ = 0;                           // the newest snapshot_async() mark
+  std::shared_ptr<PendingSnapshot> pending_;     // until its function has written everything
 };
 
 // A map per key (e.g. per-product counters of a profile).
@@ -238,6 +290,7 @@ class MapState {
   std::map<K, V>* entries(std::string_view key) { return state_.get(key); }
   void erase(std::string_view key) { state_.erase(key); }
   void snapshot(StateWriter& w) const { state_.snapshot(w); }
+  DeferredSnapshot snapshot_async() { return state_.snapshot_async(); }
   void restore(StateReader& r) { state_.restore(r); }
 
  private:
@@ -265,6 +318,7 @@ class AggregatingState {
   }
   ValueState<typename Agg::Accumulator>& accumulators() { return state_; }
   void snapshot(StateWriter& w) const { state_.snapshot(w); }
+  DeferredSnapshot snapshot_async() { return state_.snapshot_async(); }
   void restore(StateReader& r) { state_.restore(r); }
 
  private:

@@ -73,6 +73,14 @@ void add_checkpoint_metrics(const std::string& job, const CheckpointStats& c,
   gauge("segflow_checkpoint_last_alignment_seconds",
         "Longest barrier alignment of a subtask in the newest completed checkpoint",
         load(c.last_alignment_ns) / 1e9);
+  gauge("segflow_checkpoint_last_sync_seconds",
+        "Longest pause of a subtask at the barrier to snapshot its state in the newest "
+        "completed checkpoint",
+        load(c.last_pause_ns) / 1e9);
+  gauge("segflow_checkpoint_last_async_seconds",
+        "Longest deferred (copy-on-write) part of a subtask's snapshot in the newest completed "
+        "checkpoint, written while the subtask goes on",
+        load(c.last_async_ns) / 1e9);
   gauge("segflow_checkpoint_restored_id", "Checkpoint this run was restored from (0: none)",
         load(c.restored_id));
   counter("segflow_checkpoints_completed_total", "Checkpoints completed", load(c.completed));

@@ -13,6 +13,11 @@
 //   restore     restore runs after open (ctx.restoring says it will); when the parallelism
 //               changed, it runs once per old subtask's snapshot, and keyed state keeps only
 //               the key groups this subtask owns.
+//   snapshot_async  what the runtime calls at a checkpoint barrier instead of snapshot:
+//               writes what must be taken at once to `w` and returns the rest, which the
+//               runtime runs on another thread while the operator goes on processing (the
+//               function of ValueState::snapshot_async, engine/keyed_state.h); the bytes are
+//               snapshot()'s. The default writes all of snapshot() at once.
 //   prepare_snapshot  at a checkpoint barrier, just before snapshot: may flush or rotate
 //               (a sink pre-commits here).
 //   on_checkpoint_complete  checkpoint `id` is durable: a sink commits what it pre-committed.
@@ -88,6 +93,10 @@ class Operator {
   virtual void on_timer(const Timer& /*timer*/, Output& /*out*/) {}
   virtual void on_watermark(int64_t /*watermark*/, Output& /*out*/) {}
   virtual void snapshot(StateWriter& /*w*/) const {}
+  virtual DeferredSnapshot snapshot_async(StateWriter& w) {
+    snapshot(w);
+    return {};
+  }
   virtual void restore(StateReader& /*r*/) {}
   virtual void prepare_snapshot(int64_t /*checkpoint_id*/) {}
   virtual void on_checkpoint_complete(int64_t /*checkpoint_id*/) {}

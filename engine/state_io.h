@@ -5,6 +5,7 @@
 // Thread safety: none; one writer or reader per thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -19,19 +20,43 @@ namespace segflow {
 
 class StateWriter {
  public:
-  void bytes(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  // Inline, with room made ahead: a field costs a compare and a store, not a library call.
+  void bytes(const void* p, size_t n) {
+    if (n == 0) return;
+    if (n > out_.size() - used_) grow(n);
+    std::memcpy(out_.data() + used_, p, n);
+    used_ += n;
+  }
   void u64(uint64_t v) { bytes(&v, sizeof v); }
   void str(std::string_view s) {
     u64(s.size());
     bytes(s.data(), s.size());
   }
-  const std::string& data() const { return out_; }
-  std::string take() { return std::move(out_); }
+  // The bytes written so far.
+  const std::string& data() const {
+    out_.resize(used_);  // drops the room made ahead (its capacity stays)
+    return out_;
+  }
+  std::string take() {
+    out_.resize(used_);
+    used_ = 0;
+    return std::move(out_);
+  }
+  // Bytes written so far: where the next write goes (for patch_u64).
+  size_t size() const { return used_; }
+  // Overwrites the u64 written at `at` (a count only known after what follows it).
+  void patch_u64(size_t at, uint64_t v) { std::memcpy(out_.data() + at, &v, sizeof v); }
   // Room for `n` bytes in all: a snapshot about the size of the previous one grows in place.
   void reserve(size_t n) { out_.reserve(n); }
 
  private:
-  std::string out_;
+  // Room for `n` more bytes: all the capacity, or double, as std::string grows.
+  void grow(size_t n) {
+    out_.resize(std::max({used_ + n, 2 * out_.size(), out_.capacity(), size_t{256}}));
+  }
+
+  mutable std::string out_;  // [0, used_) written; the rest is room to write into
+  size_t used_ = 0;
 };
 
 // Thrown on truncated or corrupt state.

@@ -30,6 +30,12 @@ Subtask::Subtask(const JobSettings& settings, const RuntimeServices& services,
       time_stats_(time_stats),
       router_(settings.batch_size, settings.max_parallelism, &cancelled) {}
 
+Subtask::~Subtask() { finish_deferred_snapshot(); }
+
+void Subtask::finish_deferred_snapshot() {
+  if (deferred_snapshot_.joinable()) deferred_snapshot_.join();
+}
+
 std::string Subtask::name_for_file() const {
   const std::string& head = source_ ? source_ctx_.operator_id : slots_.front()->operator_id;
   const uint32_t index = source_ ? source_ctx_.subtask : slots_.front()->ctx.subtask;
@@ -243,6 +249,7 @@ void Subtask::run() {
   else
     run_inputs();
   if (!cancelled_.load(std::memory_order_relaxed)) finish();
+  finish_deferred_snapshot();  // acknowledges its checkpoint before `finished` gives it up
   if (coordinator_ != nullptr) coordinator_->finished(index_);
 }
 
@@ -293,6 +300,7 @@ void Subtask::complete_alignment_if_ready() {
 void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
   if (coordinator_ == nullptr) return;
   const int64_t started = steady_ns();
+  finish_deferred_snapshot();  // of the previous checkpoint: done long since, normally
   // Checkpoint `id` was triggered after the previous one completed or was given up: every
   // operator hears of the completion before this barrier (a transactional sink then knows
   // that a transaction still pending belongs to a checkpoint given up).
@@ -308,6 +316,14 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
     operators.push_back(
         {source_ctx_.operator_id, source_ctx_.subtask, source_ctx_.parallelism, w.take(), {}});
   }
+  // Keyed state is written after the barrier, on deferred_snapshot_ (copy-on-write).
+  struct Deferred {
+    size_t snapshot;  // in `operators`
+    Slot* slot;
+    StateWriter state;  // what was written at the barrier
+    DeferredSnapshot rest;
+  };
+  std::vector<Deferred> deferred;
   for (auto& slot : slots_) {
     Slot& s = *slot;
     s.op->prepare_snapshot(id);
@@ -318,18 +334,38 @@ void Subtask::take_snapshot(int64_t id, int64_t alignment_ns) {
     const bool in_files =
         store != nullptr && store->incremental() && !coordinator_->is_savepoint(id);
     if (in_files) store->set_snapshot_in_files(true);
-    s.op->snapshot(state);
+    DeferredSnapshot rest = s.op->snapshot_async(state);  // a store's state is written now
     if (in_files) store->set_snapshot_in_files(false);
     s.timers.snapshot(timers);
-    s.last_snapshot_bytes = state.data().size();
+    if (rest) {
+      deferred.push_back({operators.size(), &s, std::move(state), std::move(rest)});
+    } else {
+      s.last_snapshot_bytes = state.data().size();
+    }
     operators.push_back(
         {s.operator_id, s.ctx.subtask, s.ctx.parallelism, state.take(), timers.take()});
     if (in_files)
       operators.back().pending_store =
           store->snapshot_files(s.operator_id + "-" + std::to_string(s.ctx.subtask));
   }
-  coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns,
-                       steady_ns() - started);
+  const int64_t pause_ns = steady_ns() - started;
+  if (deferred.empty()) {
+    coordinator_->submit(id, index_, name_for_file(), std::move(operators), alignment_ns, pause_ns);
+    return;
+  }
+  deferred_snapshot_ =
+      std::thread([this, id, alignment_ns, pause_ns, name = name_for_file(),
+                   operators = std::move(operators), deferred = std::move(deferred)]() mutable {
+        const int64_t async_started = steady_ns();
+        for (Deferred& d : deferred) {
+          d.rest(d.state);
+          d.rest = nullptr;  // lets the state see its snapshot is written
+          d.slot->last_snapshot_bytes = d.state.size();
+          operators[d.snapshot].state = d.state.take();
+        }
+        coordinator_->submit(id, index_, std::move(name), std::move(operators), alignment_ns,
+                             pause_ns, steady_ns() - async_started);
+      });
 }
 
 void Subtask::run_source() {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "engine/checkpoint_coordinator.h"
@@ -31,6 +32,8 @@ class Subtask {
   Subtask(const JobSettings& settings, const RuntimeServices& services,
           const std::atomic<bool>& stop_requested, const std::atomic<bool>& cancelled,
           SubtaskStats* time_stats);
+  // Waits for the deferred part of the last snapshot.
+  ~Subtask();
 
   // Building, in chain order: at most one source first, then operators.
   void set_source(std::unique_ptr<Source> source, OperatorContext ctx, OperatorStats* stats);
@@ -87,8 +90,12 @@ class Subtask {
   // Barrier `id` arrived on `input`: block that input until all inputs delivered it.
   void on_barrier(size_t input, int64_t id);
   void complete_alignment_if_ready();
-  // Flushes the chain, snapshots every operator and its timers, writes and acknowledges.
+  // Flushes the chain and snapshots every operator and its timers; what an operator defers
+  // (Operator::snapshot_async: its keyed state) is written on deferred_snapshot_, which
+  // then submits the snapshot for writing and acknowledgement.
   void take_snapshot(int64_t id, int64_t alignment_ns);
+  // Waits for deferred_snapshot_, if running.
+  void finish_deferred_snapshot();
   void restore_slot(Slot& slot);
   void restore_store_files(Slot& slot, const std::vector<OperatorSnapshot>& snapshots);
   void restore_source();
@@ -127,6 +134,7 @@ class Subtask {
 
   Wakeup wakeup_;
   Router router_;
+  std::thread deferred_snapshot_;  // writes the deferred part of one snapshot, then submits
 };
 
 }  // namespace segflow

@@ -14,7 +14,9 @@ constexpr size_t kMinUnreferencedToSweep = 1024;
 
 }  // namespace
 
-void Timer::write(StateWriter& w) const {
+void Timer::write(StateWriter& w) const { write(w, time, key, tag); }
+
+void Timer::write(StateWriter& w, int64_t time, std::string_view key, uint32_t tag) {
   write_state(w, time);
   w.str(key);
   write_state(w, tag);
@@ -154,17 +156,12 @@ int64_t TimerService::next_time(TimeDomain domain) const {
   return q.heap.empty() ? INT64_MAX : q.heap.front().time;
 }
 
-std::vector<Timer> TimerService::sorted(const Queue& q) const {
-  std::vector<Timer> timers;
-  timers.reserve(q.live.size());
-  for (const Entry& e : q.live) timers.push_back(Timer{e.time, keys_[e.key].name, e.tag});
-  std::sort(timers.begin(), timers.end());
-  return timers;
-}
-
 void TimerService::snapshot(StateWriter& w) const {
-  write_state(w, sorted(event_));
-  write_state(w, sorted(processing_));
+  // Unsorted (restore registers them in any order): no copy, no sort at the barrier.
+  for (const Queue* q : {&event_, &processing_}) {
+    w.u64(q->live.size());
+    for (const Entry& e : q->live) Timer::write(w, e.time, keys_[e.key].name, e.tag);
+  }
 }
 
 void TimerService::restore(StateReader& r) {

@@ -500,6 +500,12 @@ void SegmentsOperator::snapshot(StateWriter& w) const {
   state_->snapshot(w);
 }
 
+DeferredSnapshot SegmentsOperator::snapshot_async(StateWriter& w) {
+  w.u64(kStateFormatVersion);
+  write_state(w, watermark_floor_);
+  return state_->snapshot_async();
+}
+
 void SegmentsOperator::restore(StateReader& r) {
   const uint64_t version = r.u64();
   if (version != kStateFormatVersion)

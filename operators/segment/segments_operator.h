@@ -69,6 +69,8 @@ class SegmentsOperator final : public Operator {
   void on_watermark(int64_t watermark, Output& out) override;
   // Format: version, watermark floor, keyed state. Deadlines are rebuilt on restore.
   void snapshot(StateWriter& w) const override;
+  // The same bytes; the keyed state is written after the barrier (copy-on-write).
+  DeferredSnapshot snapshot_async(StateWriter& w) override;
   void restore(StateReader& r) override;
 
   // Identity merges (engine/operator.h, engine/profile_merge.h): the merged-away profile

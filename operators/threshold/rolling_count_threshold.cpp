@@ -215,6 +215,12 @@ void RollingCountThreshold::snapshot(StateWriter& w) const {
   state_->snapshot(w);
 }
 
+DeferredSnapshot RollingCountThreshold::snapshot_async(StateWriter& w) {
+  w.u64(kStateFormatVersion);
+  write_state(w, watermark_floor_);
+  return state_->snapshot_async();
+}
+
 void RollingCountThreshold::restore(StateReader& r) {
   const uint64_t version = r.u64();
   if (version != kStateFormatVersion)

@@ -68,6 +68,8 @@ class RollingCountThreshold final : public Operator {
   void on_watermark(int64_t watermark, Output& out) override;
   // Format: version, watermark floor, keyed state (timers are saved by the runtime).
   void snapshot(StateWriter& w) const override;
+  // The same bytes; the keyed state is written after the barrier (copy-on-write).
+  DeferredSnapshot snapshot_async(StateWriter& w) override;
   void restore(StateReader& r) override;
   bool merges_profiles() const override { return true; }
   void export_profile(std::string_view merged, int64_t time, StateWriter& w, Output& out) override;

@@ -508,6 +508,18 @@ void RollingAggregate::snapshot(StateWriter& w) const {
   write_state(w, held_);
 }
 
+DeferredSnapshot RollingAggregate::snapshot_async(StateWriter& w) {
+  w.u64(kStateFormatVersion);
+  write_state(w, watermark_floor_);
+  // held_ as it is at the barrier, after the keyed state.
+  StateWriter held;
+  write_state(held, held_);
+  return [keyed = state_->snapshot_async(), held = held.take()](StateWriter& out) {
+    keyed(out);
+    out.bytes(held.data(), held.size());
+  };
+}
+
 void RollingAggregate::restore(StateReader& r) {
   const uint64_t version = r.u64();
   if (version != kStateFormatVersion)

@@ -494,6 +494,13 @@ void WindowAggregate::snapshot(StateWriter& w) const {
   state_->snapshot(w);
 }
 
+DeferredSnapshot WindowAggregate::snapshot_async(StateWriter& w) {
+  w.u64(kStateFormatVersion);
+  write_state(w, watermark_floor_);
+  write_state(w, seq_);
+  return state_->snapshot_async();
+}
+
 void WindowAggregate::restore(StateReader& r) {
   const uint64_t version = r.u64();
   if (version != kStateFormatVersion)

@@ -83,6 +83,8 @@ class WindowAggregate final : public Operator {
   // Format: version, watermark floor, arrival counter, keyed state. Timers are rebuilt
   // from the keyed state on restore.
   void snapshot(StateWriter& w) const override;
+  // The same bytes; the keyed state is written after the barrier (copy-on-write).
+  DeferredSnapshot snapshot_async(StateWriter& w) override;
   void restore(StateReader& r) override;
   bool merges_profiles() const override { return true; }
   void export_profile(std::string_view merged, int64_t time, StateWriter& w, Output& out) override;

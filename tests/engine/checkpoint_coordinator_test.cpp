@@ -1,6 +1,7 @@
 // Checkpoints through the executor with test-local operators: barriers aligned over several
 // inputs (one of them an idle source), a restore at another parallelism that continues
-// exactly where the checkpoint was taken, and the coordinator's bookkeeping.
+// exactly where the checkpoint was taken (the counts are snapshotted asynchronously, while
+// counting goes on), and the coordinator's bookkeeping.
 #include "engine/checkpoint_coordinator.h"
 
 #include <gtest/gtest.h>
@@ -63,6 +64,8 @@ class CheckpointedCount final : public Operator {
         .set("count", Value::integer(*counts_->get(t.key)));
   }
   void snapshot(StateWriter& w) const override { counts_->snapshot(w); }
+  // Written after the barrier by the subtask's deferred thread while counting goes on.
+  DeferredSnapshot snapshot_async(StateWriter&) override { return counts_->snapshot_async(); }
   void restore(StateReader& r) override { counts_->restore(r); }
 
  private:

@@ -1,5 +1,6 @@
 // Keyed state: values per key, TTL on the manual clock, map and aggregating state, and
-// snapshots that a subtask owning other key groups restores only its share of. Every test
+// snapshots that a subtask owning other key groups restores only its share of, and
+// asynchronous (copy-on-write) snapshots taken while the state changes. Every test
 // runs on both state backends: heap, and rocksdb with a 16-entry cache (so most tests
 // evict); tests/engine/cached_value_state_test.cpp has the rocksdb-only ones.
 #include "engine/keyed_state.h"
@@ -10,6 +11,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "engine/rocksdb_state_store.h"
 #include "tests/support/test_support.h"
@@ -150,6 +152,117 @@ TEST_P(KeyedStateTest, ManyMoreKeysThanTheCacheMatchAReferenceMap) {
   clock.advance(500);  // everything expires
   s.sweep_expired();
   EXPECT_EQ(s.size(), 0u);
+}
+
+// Changes `s` and `reference` alike with every kind of access, at random keys.
+void change_at_random(ValueState<std::string>& s, std::map<std::string, std::string>& reference,
+                      std::mt19937_64& rng, int steps) {
+  for (int step = 0; step < steps; ++step) {
+    const std::string key = "k" + std::to_string(rng() % 3000);
+    const char c = static_cast<char>('a' + step % 26);
+    switch (rng() % 40) {
+      case 0:
+        s.for_each([&](std::string_view k, std::string& v) {
+          v += c;
+          reference[std::string(k)] += c;
+        });
+        break;
+      case 1:
+        s.update_or_erase([&](std::string_view k, std::string& v) {
+          if (v.size() % 3 != 0) return false;
+          reference.erase(std::string(k));
+          return true;
+        });
+        break;
+      case 2:
+      case 3:
+      case 4:
+        s.erase(key);
+        reference.erase(key);
+        break;
+      case 5:
+      case 6:
+      case 7:
+        ASSERT_EQ(s.take(key), reference[key]);
+        reference.erase(key);
+        break;
+      case 8:
+      case 9:
+      case 10:
+        s.put(key, std::string(1, c));
+        reference[key] = std::string(1, c);
+        break;
+      default:
+        if (std::string* v = s.get(key)) {
+          *v += c;
+          reference[key] += c;
+        } else {
+          s.get_or_create(key) += c;
+          reference[key] += c;
+        }
+    }
+  }
+}
+
+std::map<std::string, std::string> contents(ValueState<std::string>& s) {
+  std::map<std::string, std::string> out;
+  s.for_each([&](std::string_view k, std::string& v) { out.emplace(k, v); });
+  return out;
+}
+
+std::map<std::string, std::string> restored(const std::string& bytes, const Clock& clock) {
+  ValueState<std::string> s({KeyGroupRange::for_subtask(0, 128, 1), 128, &clock});
+  StateReader r(bytes);
+  s.restore(r);
+  EXPECT_TRUE(r.done());
+  return contents(s);
+}
+
+TEST_P(KeyedStateTest, AsyncSnapshotHoldsTheStateAtTheMark) {
+  const int steps = GetParam() == Backend::kHeap ? 1000 : 50;  // rocksdb: slow scans
+  ManualClock clock;
+  ValueState<std::string> s(scope_for(0, 1, clock));
+  std::map<std::string, std::string> reference;
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 4; ++round) {
+    change_at_random(s, reference, rng, 5 * steps);
+    const auto at_mark = reference;
+    StateWriter sync;
+    s.snapshot(sync);
+    StateWriter w;
+    w.u64(42);  // what an operator writes at the barrier comes first
+    DeferredSnapshot rest = s.snapshot_async();
+    ASSERT_TRUE(rest);
+    // Later rounds write part of the snapshot first: the owner then meets written groups.
+    if (round % 2 == 1) change_at_random(s, reference, rng, 2 * steps);
+    rest(w);
+    rest = nullptr;
+    change_at_random(s, reference, rng, 3 * steps);
+    StateReader r(w.data());
+    ASSERT_EQ(r.u64(), 42u);
+    const std::string bytes = w.data().substr(sizeof(uint64_t));
+    EXPECT_EQ(restored(bytes, clock), at_mark) << "round " << round;
+    EXPECT_EQ(restored(bytes, clock), restored(sync.data(), clock));
+    EXPECT_EQ(contents(s), reference) << "round " << round;  // no change was lost
+  }
+}
+
+TEST_P(KeyedStateTest, AsyncSnapshotWrittenByAnotherThreadWhileTheOwnerGoesOn) {
+  const int steps = GetParam() == Backend::kHeap ? 1000 : 50;
+  ManualClock clock;
+  ValueState<std::string> s(scope_for(0, 1, clock));
+  std::map<std::string, std::string> reference;
+  std::mt19937_64 rng(5);
+  change_at_random(s, reference, rng, 5 * steps);
+  for (int round = 0; round < 6; ++round) {
+    const auto at_mark = reference;
+    StateWriter w;
+    std::thread writer([&w, rest = s.snapshot_async()] { rest(w); });
+    change_at_random(s, reference, rng, 4 * steps);
+    writer.join();
+    EXPECT_EQ(restored(w.data(), clock), at_mark) << "round " << round;
+    EXPECT_EQ(contents(s), reference) << "round " << round;
+  }
 }
 
 TEST_P(KeyedStateTest, ChangesMadeInForEachStay) {

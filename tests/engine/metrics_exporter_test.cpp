@@ -261,6 +261,8 @@ TEST(MetricsExporterTest, ServesCheckpointFigures) {
            std::string("segflow_checkpoints_failed_total{job=\"test\"} 0"),
            std::string("segflow_checkpoint_last_duration_seconds{job=\"test\"}"),
            std::string("segflow_checkpoint_last_alignment_seconds{job=\"test\"}"),
+           std::string("segflow_checkpoint_last_sync_seconds{job=\"test\"}"),
+           std::string("segflow_checkpoint_last_async_seconds{job=\"test\"}"),
            std::string("segflow_checkpoint_restored_id{job=\"test\"} 0"),
        })
     EXPECT_NE(body.find(expected), std::string::npos) << expected << "\n" << body;
