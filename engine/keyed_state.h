@@ -59,13 +59,11 @@ class ValueState {
   // The value of `key`, or nullptr when absent or expired.
   T* get(std::string_view key) {
     if (backed_) return backed_->get(key);
-    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
-    uint64_t groups = r.u64();
-    if (groups == kEntriesInStoreFiles)
-      throw StateFormatError(
-          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
-          "state_backend rocksdb");
-    for (; groups > 0; --groups) {
+    const HashedKey k{key, hash_key(key)};
+    const size_t i = group_index(k);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
+    auto it = group.find(k);
     if (it == group.end()) return nullptr;
     preserve(lock, i, it->first, it->second);
     if (expired(it->second)) {
@@ -78,13 +76,17 @@ class ValueState {
   // The value of `key`, default-constructed when absent; refreshes its TTL.
   T& get_or_create(std::string_view key) {
     if (backed_) return backed_->get_or_create(key);
-    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
-    uint64_t groups = r.u64();
-    if (groups == kEntriesInStoreFiles)
-      throw StateFormatError(
-          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
-          "state_backend rocksdb");
-    for (; groups > 0; --groups) {
+    const HashedKey k{key, hash_key(key)};
+    const size_t i = group_index(k);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
+    auto it = group.find(k);
+    if (it == group.end()) {
+      it = group.try_emplace(std::string(key)).first;  // built in place, not moved in
+      it->second.epoch = epoch_;
+    } else {
+      preserve(lock, i, it->first, it->second);
+      if (expired(it->second)) it->second.value = T{};
     }
     touch(it->second);
     return it->second.value;
@@ -98,24 +100,23 @@ class ValueState {
   }
   void erase(std::string_view key) {
     if (backed_) return backed_->erase(key);
-    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
-    uint64_t groups = r.u64();
-    if (groups == kEntriesInStoreFiles)
-      throw StateFormatError(
-          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
-          "state_backend rocksdb");
-    for (; groups > 0; --groups) {
+    const HashedKey k{key, hash_key(key)};
+    const size_t i = group_index(k);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
+    const auto it = group.find(k);
+    if (it == group.end()) return;
+    preserve(lock, i, it->first, it->second);
+    group.erase(it);
   }
   // Removes and returns the value of `key` (default when absent).
   T take(std::string_view key) {
     if (backed_) return backed_->take(key);
-    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
-    uint64_t groups = r.u64();
-    if (groups == kEntriesInStoreFiles)
-      throw StateFormatError(
-          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
-          "state_backend rocksdb");
-    for (; groups > 0; --groups) {
+    const HashedKey k{key, hash_key(key)};
+    const size_t i = group_index(k);
+    const auto lock = guard(i);
+    auto& group = groups_[i];
+    auto it = group.find(k);
     if (it == group.end()) return T{};
     preserve(lock, i, it->first, it->second);
     T v = std::move(it->second.value);
@@ -250,13 +251,95 @@ class ValueState {
   };
   using Group = boost::unordered_flat_map<std::string, Entry, Hash, Eq>;
 
-    pending_.reset();  // restore() waits for snapshot_async's function: it has finished
-    uint64_t groups = r.u64();
-    if (groups == kEntriesInStoreFiles)
-      throw StateFormatError(
-          "keyed state is in RocksDB files (an incremental checkpoint): restore it with "
-          "state_backend rocksdb");
-    for (; groups > 0; --groups) {
+  // A snapshot_async() whose function has not written every key group yet.
+  struct PendingGroup {
+    std::mutex mutex;  // held by the function while it writes the group
+    // The function needs nothing more of the group's entries: it wrote them, or the owner
+    // did (settle). The owner then goes on without the lock.
+    std::atomic<bool> settled{false};
+    bool owner_wrote_all = false;  // under mutex
+    StateWriter early;             // under mutex: entries the owner wrote before changing them
+    uint64_t early_count = 0;
+  };
+  struct PendingSnapshot {
+    PendingSnapshot(uint32_t e, size_t groups)
+        : epoch(e), groups(std::make_unique<PendingGroup[]>(groups)), unsettled(groups) {}
+    const uint32_t epoch;
+    std::unique_ptr<PendingGroup[]> groups;
+    std::atomic<size_t> unsettled;  // groups the function has not written yet
+  };
+
+  size_t group_index(const HashedKey& k) const {
+    return static_cast<uint32_t>(k.hash % scope_.max_parallelism) - scope_.key_groups.begin;
+  }
+  static void write_entry(StateWriter& w, std::string_view key, const Entry& e) {
+    w.str(key);
+    write_state(w, e.expires_at);
+    write_state(w, e.value);
+  }
+
+  // While a pending snapshot has not settled key group `i`: its lock, for the owner to hold
+  // while it looks at or changes the group. Otherwise no lock (and no cost but a check).
+  std::unique_lock<std::mutex> guard(size_t i) {
+    if (!pending_) return {};
+    if (pending_->unsettled.load(std::memory_order_acquire) == 0) {
+      pending_.reset();  // the function has written everything
+      return {};
+    }
+    PendingGroup& p = pending_->groups[i];
+    if (p.settled.load(std::memory_order_acquire)) return {};
+    std::unique_lock lock(p.mutex);
+    if (p.settled.load(std::memory_order_relaxed)) return {};
+    return lock;
+  }
+  // Under guard(i)'s lock, before the owner changes, erases or hands out entry `e`: writes
+  // its marked value to the pending snapshot unless that is done.
+  void preserve(const std::unique_lock<std::mutex>& lock, size_t i, std::string_view key,
+                Entry& e) {
+    if (!lock.owns_lock() || e.epoch == pending_->epoch) return;
+    PendingGroup& p = pending_->groups[i];
+    write_entry(p.early, key, e);
+    ++p.early_count;
+    e.epoch = pending_->epoch;
+  }
+  // Before the owner goes over every entry (for_each, update_or_erase, sweep_expired): it
+  // writes what the pending snapshot still needs of each group, which then needs no lock.
+  void settle_all() {
+    if (!pending_) return;
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      const auto lock = guard(i);
+      if (!lock.owns_lock()) continue;
+      for (auto& [k, e] : groups_[i]) preserve(lock, i, k, e);
+      PendingGroup& p = pending_->groups[i];
+      p.owner_wrote_all = true;
+      p.settled.store(true, std::memory_order_release);
+    }
+  }
+  // snapshot_async()'s function: snapshot()'s format, group by group, each under its lock:
+  // what the owner wrote early, then the entries it has not.
+  void write_pending(PendingSnapshot& pending, StateWriter& w) const {
+    w.u64(groups_.size());
+    for (size_t i = 0; i < groups_.size(); ++i) {
+      PendingGroup& p = pending.groups[i];
+      {
+        const std::lock_guard lock(p.mutex);
+        w.u64(scope_.key_groups.begin + i);
+        const size_t count_at = w.size();
+        w.u64(0);
+        uint64_t count = p.early_count;
+        w.bytes(p.early.data().data(), p.early.data().size());
+        if (!p.owner_wrote_all)
+          for (const auto& [k, e] : groups_[i]) {
+            if (e.epoch == pending.epoch) continue;
+            write_entry(w, k, e);
+            ++count;
+          }
+        w.patch_u64(count_at, count);
+        p.early = StateWriter();
+        p.settled.store(true, std::memory_order_release);
+      }
+      pending.unsettled.fetch_sub(1, std::memory_order_release);
+    }
   }
   bool expired(const Entry& e) const {
     return e.expires_at != 0 && e.expires_at <= scope_.clock->now_ms();
