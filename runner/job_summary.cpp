@@ -47,22 +47,23 @@ void print_job_summary(std::ostream& out, const std::string& job, double seconds
     out << line;
   }
   if (const CheckpointStats* c = executor.checkpoint_stats()) {
-    std::snprintf(line, sizeof line,
-                  "  checkpoints: %llu completed (last id %lld, %.1f MB of %.1f MB state, %.3f s, "
-                  "alignment %.3f s, subtask pause %.3f s, async %.3f s, file write %.3f s; %.1f MB "
-                  "written in all), %llu failed, %llu aborted",
-                  static_cast<unsigned long long>(c->completed.load()),
-                  static_cast<long long>(c->last_completed_id.load()),
-                  static_cast<double>(c->last_size_bytes.load()) / 1e6,
-                  static_cast<double>(c->last_state_size_bytes.load()) / 1e6,
-                  static_cast<double>(c->last_duration_ns.load()) / 1e9,
-                  static_cast<double>(c->last_alignment_ns.load()) / 1e9,
-                  static_cast<double>(c->last_pause_ns.load()) / 1e9,
-                  static_cast<double>(c->last_async_ns.load()) / 1e9,
-                  static_cast<double>(c->last_write_ns.load()) / 1e9,
-                  static_cast<double>(c->written_bytes.load()) / 1e6,
-                  static_cast<unsigned long long>(c->failed.load()),
-                  static_cast<unsigned long long>(c->aborted.load()));
+    std::snprintf(
+        line, sizeof line,
+        "  checkpoints: %llu completed (last id %lld, %.1f MB of %.1f MB state, %.3f s, "
+        "alignment %.3f s, subtask pause %.3f s, async %.3f s, file write %.3f s; %.1f MB "
+        "written in all), %llu failed, %llu aborted",
+        static_cast<unsigned long long>(c->completed.load()),
+        static_cast<long long>(c->last_completed_id.load()),
+        static_cast<double>(c->last_size_bytes.load()) / 1e6,
+        static_cast<double>(c->last_state_size_bytes.load()) / 1e6,
+        static_cast<double>(c->last_duration_ns.load()) / 1e9,
+        static_cast<double>(c->last_alignment_ns.load()) / 1e9,
+        static_cast<double>(c->last_pause_ns.load()) / 1e9,
+        static_cast<double>(c->last_async_ns.load()) / 1e9,
+        static_cast<double>(c->last_write_ns.load()) / 1e9,
+        static_cast<double>(c->written_bytes.load()) / 1e6,
+        static_cast<unsigned long long>(c->failed.load()),
+        static_cast<unsigned long long>(c->aborted.load()));
     out << line;
     if (c->restored_id.load() != 0) {
       std::snprintf(line, sizeof line, "; restored %lld in %.3f s",
