@@ -474,10 +474,21 @@ def micro_benchmarks(cfg):
 LATENCY_METRIC = "segflow_end_to_end_latency_seconds"
 
 
-def latency_percentiles(cfg):
-    """bench/latency.sh: the retail job's unpaced maximum, then p50/p99/p99.9 of the
-    end-to-end latency histogram at 25/50/75 % of it (ms, medians over the runs)."""
-    args = ["--smoke"] if cfg.smoke else ["--runs", str(cfg.runs)]
+# Workloads whose latency is measured: (name, job, source id, latency.sh options). Nexmark
+# q1 (a map per bid) stands for the per-event queries; the window queries' results are
+# caused by watermarks, not by an ingested event, so the histogram does not observe them.
+LATENCY_WORKLOADS = [
+    ("retail", "jobs/retail.yaml", "events", []),
+    ("nexmark q1", "jobs/nexmark/q1.yaml", "nexmark",
+     ["--duration", "10", "--warmup", "3", "--max-events", "20000000"]),
+]
+
+
+def latency_percentiles(cfg, job, source, options):
+    """bench/latency.sh: the job's unpaced maximum, then p50/p99/p99.9 of the end-to-end
+    latency histogram at 25/50/75 % of it (ms, medians over the runs)."""
+    args = ["--smoke"] if cfg.smoke else ["--runs", str(cfg.runs), *options]
+    args += ["--job", job, "--source", source]
     run = subprocess.run(["bash", os.path.join(ROOT, "bench/latency.sh"), *args], cwd=ROOT,
                          capture_output=True, text=True, check=True)
     maximum = re.search(r"^maximum: (\d+) events/s", run.stdout, re.M)
@@ -560,10 +571,10 @@ def targets(res, cfg):
                  *verdict(None if decoded is None else decoded >= 1e6,
                           f"{fmt(decoded)} events/s from memory ({fmt(retail)} events/s with "
                           "the generator)")])
-    half = res["latency"].get("rates", {}).get("50")
+    half = res["latency"].get("retail", {}).get("rates", {}).get("50")
     rows.append(["Retail p99 latency < 5 ms at 50 % load",
                  *verdict(None if half is None else half["p99_ms"] < 5,
-                          f"{half['p99_ms']:.0f} ms" if half else "—")])
+                          f"{half['p99_ms']:.1f} ms" if half else "—")])
     state = res["bench"].get("state", {})
     bpp = [b["bytes_per_profile"] for n, b in state.items()
            if n.startswith("RetailStateBytesPerProfile") and "bytes_per_profile" in b]
@@ -768,23 +779,26 @@ def markdown(res, cfg):
             "repetitions, items per second of CPU time (real time for the channel):", "",
             table(["benchmark", "what", "items/s", "bytes/s"], rows), ""]
 
-    lat = res["latency"]
     out += ["## Latency", "",
-            "`bash bench/latency.sh`: jobs/retail.yaml's unpaced maximum, then the generator "
-            "paced at 25/50/75 % of it; p50/p99/p99.9 of the engine's end-to-end latency "
+            "`bash bench/latency.sh --job JOB --source ID`: the job's unpaced maximum, then its "
+            "source paced at 25/50/75 % of it; p50/p99/p99.9 of the engine's end-to-end latency "
             f"histogram (`{LATENCY_METRIC}`: processing time from the event's entry at the "
-            "source to the sink writing the change it causes), from two scrapes after the "
-            f"warm-up, medians of {cfg.runs} runs. Changes made by time alone (absence, "
-            "windows emptying) have no ingest cause and are not observed.", ""]
-    if "error" in lat:
-        out += [f"Failed: {lat['error']}", ""]
-    else:
-        out += [f"Maximum: {fmt(lat['max_events_per_s'])} events/s.", "",
-                table(["load", "events/s", "p50 ms", "p99 ms", "p99.9 ms", "observed"],
-                      [[f"{pct} %", fmt(r["events_per_s"]), r["p50_ms"], r["p99_ms"],
-                        r["p99.9_ms"], fmt(r["observed"])]
-                       for pct, r in sorted(lat["rates"].items(), key=lambda kv: int(kv[0]))]),
-                ""]
+            "source to the sink writing the output it causes), from two scrapes after the "
+            f"warm-up, medians of {cfg.runs} runs. Outputs made by time alone (absence, "
+            "windows emptying or closing) have no ingest cause and are not observed, so the "
+            "window queries of Nexmark are not listed; q1 (a map per bid) stands for the "
+            "per-event ones.", ""]
+    rows = []
+    for name, lat in res["latency"].items():
+        if "error" in lat:
+            rows.append([name, "failed", "—", "—", "—", "—", lat["error"][:200]])
+            continue
+        for pct, r in sorted(lat["rates"].items(), key=lambda kv: int(kv[0])):
+            rows.append([name, f"{pct} % of {fmt(lat['max_events_per_s'])}",
+                         fmt(r["events_per_s"]), r["p50_ms"], r["p99_ms"], r["p99.9_ms"],
+                         fmt(r["observed"])])
+    out += [table(["workload", "load (of the maximum, events/s)", "events/s", "p50 ms",
+                   "p99 ms", "p99.9 ms", "observed"], rows), ""]
     return "\n".join(out)
 
 
@@ -829,7 +843,10 @@ def main():
         log(key)
         res[key] = fn()
     log("latency")
-    try_measure(res, "latency", "latency percentiles", lambda: latency_percentiles(cfg))
+    res["latency"] = {}
+    for name, job, source, options in LATENCY_WORKLOADS:
+        try_measure(res["latency"], name, f"latency percentiles, {name}",
+                    lambda: latency_percentiles(cfg, job, source, options))
     res["load_average_at_end"] = os.getloadavg()
     res["suite_seconds"] = round(time.time() - started, 1)
     os.makedirs(out_dir, exist_ok=True)
@@ -842,6 +859,7 @@ def main():
     failed += [f"nexmark/{mode}/{q}" for mode, qs in res["nexmark"].items()
                for q, v in qs.items() if "error" in v]
     failed += [f"bench/{k}" for k, v in res["bench"].items() if isinstance(v, dict) and "error" in v]
+    failed += [f"latency/{k}" for k, v in res["latency"].items() if "error" in v]
     log(f"wrote {out_dir}/results.json and RESULTS.md in {res['suite_seconds']} s"
         + (f"; FAILED: {failed}" if failed else ""))
     return 1 if args.smoke and failed else 0
