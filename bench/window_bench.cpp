@@ -225,11 +225,6 @@ size_t heap_in_use() {
   const struct mallinfo2 m = mallinfo2();
   return m.uordblks + m.hblkhd;
 }
-// Bytes the heap took from the system, free chunks (fragmentation) included.
-size_t heap_from_system() {
-  const struct mallinfo2 m = mallinfo2();
-  return m.arena + m.hblkhd;
-}
 
 // 5 traits over one property: count, and sum/min/max/avg of the price; `window`: e.g. "1d".
 const RollingAggregate::Config& five_traits(const std::string& window) {
@@ -253,7 +248,7 @@ const RollingAggregate::Config& five_traits(const std::string& window) {
 // Heap bytes per profile of a `rolling` operator with 5 traits (count, and sum/min/max/avg of
 // one property), with `range(0)` events of each of 100,000 profiles in its window (mallinfo2
 // before and after: the keyed state, the operator's own structures, the engine's timers,
-// malloc's chunk overhead; `system_bytes_per_profile` adds the free chunks the heap keeps).
+// malloc's chunk overhead).
 // range(1) == 0, "aligned": every profile's events at the same times (1000, 1001, ...), price
 // 9.5, all buffered before one watermark applies them (every profile is due at one time).
 // range(1) == 1, "streaming": each profile's own times (event e of profile p at
@@ -267,7 +262,7 @@ void RollingStateBytesPerProfile(benchmark::State& state) {
   const RollingAggregate::Config& config = five_traits("1d");
   const SymbolId event = intern("Order Completed");
   const SymbolId price = intern("properties.price");
-  double bytes = 0, system_bytes = 0;
+  double bytes = 0;
   for (auto _ : state) {
     TimerService timers;
     OperatorContext ctx;
@@ -277,7 +272,6 @@ void RollingStateBytesPerProfile(benchmark::State& state) {
     Output out([](BatchPtr&) {}, 512);
     Batch batch;
     const size_t before = heap_in_use();
-    const size_t system_before = heap_from_system();
     {
       RollingAggregate op(config);
       op.open(ctx);
@@ -308,12 +302,10 @@ void RollingStateBytesPerProfile(benchmark::State& state) {
       batch.clear();
       fire(last);  // all applied, none aged out
       bytes = static_cast<double>(heap_in_use() - before) / kProfiles;
-      system_bytes = static_cast<double>(heap_from_system() - system_before) / kProfiles;
       if (op.tracked_profiles() != kProfiles) state.SkipWithError("profiles lost");
     }
   }
   state.counters["bytes_per_profile"] = bytes;
-  state.counters["system_bytes_per_profile"] = system_bytes;
 }
 BENCHMARK(RollingStateBytesPerProfile)
     ->ArgsProduct({{1, 10, 50}, {0, 1}})
