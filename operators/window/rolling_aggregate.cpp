@@ -117,7 +117,11 @@ RollingAggregate::Config RollingAggregate::Config::parse(const ConfigNode& node)
 RollingAggregate::RollingAggregate(const Config& config)
     : config_(config),
       layout_{static_cast<uint32_t>(config.numeric_properties.size()),
-              static_cast<uint32_t>(config.raw_properties.size()), config.filter_bits > 0} {}
+              static_cast<uint32_t>(config.raw_properties.size()), config.filter_bits > 0},
+      shared_slots_(config.numeric_properties.size(), false) {
+  for (const Trait& t : config.traits)
+    if (!own_stats(t) && uses_numbers(t.fn)) shared_slots_[static_cast<size_t>(t.slot)] = true;
+}
 
 void RollingAggregate::open(OperatorContext& ctx) {
   Operator::open(ctx);
@@ -163,15 +167,15 @@ void RollingAggregate::process(const Batch& in, Output& out) {
       if (r.event_time > wm) {
         event_of(in, r, incoming_);
         Profile& p = state_->get_or_create(r.key);
-        load(p, events_);
-        const Scheduled was = scheduled(events_);
-        if (events_.empty() || r.event_time >= events_.times.back()) {
-          // In time order, the usual case: one event encoded. (The strings of events_ may
-          // view p's former block now: only its times are read until the next load.)
-          p.append(layout_, events_, incoming_, 0, encoded_);
-          events_.insert(layout_, incoming_, 0);
-          schedule(r.key, events_, was);
+        RollingEvents::Summary s;
+        if (p.append_in_order(layout_, incoming_, 0, s, append_scratch_)) {
+          // In time order, the usual case: one event encoded, the others only read.
+          const Scheduled was{s.first_buffered, s.applied > 0 ? expiry_of(s.first) : kNone};
+          const Scheduled now{s.applied < s.count ? s.first_buffered : r.event_time, was.expiry};
+          schedule(r.key, now, was);
         } else {
+          load(p, events_);
+          const Scheduled was = scheduled(events_);
           events_.insert(layout_, incoming_, 0);
           store(r.key, p, events_, was);
         }
@@ -277,7 +281,7 @@ void RollingAggregate::on_timer(const Timer& timer, Output& out) {
           p->set_applied(events_.applied);
         else
           p->keep_tail(layout_, events_, offsets_[dropped + 1], encoded_);
-        schedule(key, events_, was);
+        schedule(key, scheduled(events_), was);
       }
     }
     if (!held_.empty() && held_.begin()->first == t) {
@@ -296,10 +300,12 @@ int64_t RollingAggregate::first_buffered(const EventList& ev) {
   return ev.applied < ev.size() ? ev.times[ev.applied] : kNone;
 }
 
-int64_t RollingAggregate::expiry(const EventList& ev) const {
-  if (ev.applied == 0) return kNone;
-  const int64_t first = ev.times[0];
+int64_t RollingAggregate::expiry_of(int64_t first) const {
   return first > kMaxTime - config_.window_ms ? kMaxTime : first + config_.window_ms;
+}
+
+int64_t RollingAggregate::expiry(const EventList& ev) const {
+  return ev.applied == 0 ? kNone : expiry_of(ev.times[0]);
 }
 
 int64_t RollingAggregate::due(const EventList& ev) const {
@@ -321,22 +327,48 @@ RollingAggregate::Values RollingAggregate::values_at(const EventList& ev, int64_
   return out;
 }
 
-void RollingAggregate::values(const EventList& ev, size_t begin, size_t end, Values& out) const {
-  out.assign(config_.traits.size(), StoredValue{});
-  stats_.assign(layout_.numbers, NumberStats{});
+bool RollingAggregate::own_stats(const Trait& t) {
+  return t.slot < 0 || (t.filter_bit >= 0 && uses_numbers(t.fn));
+}
+
+void RollingAggregate::add(Running& running, const EventList& ev, size_t begin, size_t end) const {
+  running.slots.resize(layout_.numbers);
+  running.traits.resize(config_.traits.size());
+  // Traits without a filter over one property share one pass over it.
+  for (size_t slot = 0; slot < layout_.numbers; ++slot) {
+    if (!shared_slots_[slot]) continue;
+    NumberStats& stats = running.slots[slot];
+    for (size_t e = begin; e < end; ++e) {
+      const double v = ev.numbers[e * layout_.numbers + slot];
+      if (!std::isnan(v)) stats.add(v);
+    }
+  }
   for (size_t i = 0; i < config_.traits.size(); ++i) {
     const Trait& t = config_.traits[i];
-    const auto takes = [&](size_t e) {
-      return t.filter_bit < 0 || ((ev.masks[e] >> t.filter_bit) & 1) != 0;
-    };
-    if (t.slot < 0) {  // count of events
-      int64_t count = 0;
-      for (size_t e = begin; e < end; ++e) count += takes(e) ? 1 : 0;
-      out[i] = integer(count);
-      continue;
+    if (!own_stats(t)) continue;
+    NumberStats& stats = running.traits[i];
+    for (size_t e = begin; e < end; ++e) {
+      if (t.filter_bit >= 0 && ((ev.masks[e] >> t.filter_bit) & 1) == 0) continue;
+      if (t.slot < 0) {
+        ++stats.count;
+        continue;
+      }
+      const double v = ev.numbers[e * layout_.numbers + static_cast<size_t>(t.slot)];
+      if (!std::isnan(v)) stats.add(v);
     }
-    const auto slot = static_cast<size_t>(t.slot);
-    if (!uses_numbers(t.fn)) {
+  }
+}
+
+void RollingAggregate::result(const Running& running, const EventList& ev, size_t begin, size_t end,
+                              Values& out) const {
+  out.assign(config_.traits.size(), StoredValue{});
+  for (size_t i = 0; i < config_.traits.size(); ++i) {
+    const Trait& t = config_.traits[i];
+    if (t.slot >= 0 && !uses_numbers(t.fn)) {  // first, last, count_distinct
+      const auto slot = static_cast<size_t>(t.slot);
+      const auto takes = [&](size_t e) {
+        return t.filter_bit < 0 || ((ev.masks[e] >> t.filter_bit) & 1) != 0;
+      };
       const auto raw = [&](size_t e) -> const RawValue& {
         return ev.raws[e * layout_.raws + slot];
       };
@@ -356,16 +388,8 @@ void RollingAggregate::values(const EventList& ev, size_t begin, size_t end, Val
       }
       continue;
     }
-    // Traits without a filter over one property share one pass.
-    NumberStats own;
-    NumberStats& stats = t.filter_bit < 0 ? stats_[slot] : own;
-    if (!stats.done) {
-      for (size_t e = begin; e < end; ++e) {
-        const double v = ev.numbers[e * layout_.numbers + slot];
-        if (!std::isnan(v) && takes(e)) stats.add(v);
-      }
-      stats.done = true;
-    }
+    const NumberStats& stats =
+        own_stats(t) ? running.traits[i] : running.slots[static_cast<size_t>(t.slot)];
     if (t.fn == AggregateFn::kCount) {
       out[i] = integer(static_cast<int64_t>(stats.count));
     } else if (stats.count > 0) {
@@ -377,9 +401,17 @@ void RollingAggregate::values(const EventList& ev, size_t begin, size_t end, Val
   }
 }
 
+void RollingAggregate::values(const EventList& ev, size_t begin, size_t end, Values& out) const {
+  Running& running = running_;
+  running.slots.assign(layout_.numbers, NumberStats{});
+  running.traits.assign(config_.traits.size(), NumberStats{});
+  add(running, ev, begin, end);
+  result(running, ev, begin, end, out);
+}
+
 size_t RollingAggregate::advance(std::string_view key, EventList& ev, int64_t until, Output& out) {
   size_t dropped = 0;
-  bool known = false;  // before_ holds the values of the previous instant
+  bool known = false;  // before_ and running_ hold the values of the previous instant
   for (int64_t now = due(ev); now != kNone && now <= until; now = due(ev)) {
     // Nothing changed since the last instant: these are the values just before `now`.
     if (known)
@@ -394,8 +426,16 @@ size_t RollingAggregate::advance(std::string_view key, EventList& ev, int64_t un
     ev.erase_front(layout_, expired);
     ev.applied -= static_cast<uint32_t>(expired);
     dropped += expired;
+    const size_t applied_before = ev.applied;
     while (ev.applied < ev.size() && ev.times[ev.applied] == now) ++ev.applied;
-    values(ev, 0, ev.applied, after_);
+    if (expired > 0) {
+      values(ev, 0, ev.applied, after_);
+    } else {
+      // Only events at `now`, the latest, were added: the running sums go on in time order,
+      // bit for bit the sums over all the events.
+      add(running_, ev, applied_before, ev.applied);
+      result(running_, ev, 0, ev.applied, after_);
+    }
     if (!same(before_, after_)) emit_values(key, now, after_, out);
   }
   return dropped;
@@ -407,13 +447,13 @@ void RollingAggregate::store(std::string_view key, Profile& p, const EventList& 
     return;
   }
   p.encode(layout_, ev, encoded_);
-  schedule(key, ev, was);
+  schedule(key, scheduled(ev), was);
 }
 
-void RollingAggregate::schedule(std::string_view key, const EventList& ev, Scheduled was) {
-  if (const int64_t t = first_buffered(ev); t != kNone && t != was.first_buffered)
-    arrivals_.push(t, key);
-  if (const int64_t t = expiry(ev); t != kNone && t != was.expiry) expiries_.push(t, key);
+void RollingAggregate::schedule(std::string_view key, Scheduled now, Scheduled was) {
+  if (now.first_buffered != kNone && now.first_buffered != was.first_buffered)
+    arrivals_.push(now.first_buffered, key);
+  if (now.expiry != kNone && now.expiry != was.expiry) expiries_.push(now.expiry, key);
   if (arrivals_.size() + expiries_.size() > reschedule_at_) reschedule_all();
 }
 

@@ -134,6 +134,22 @@ class RollingAggregate final : public Operator {
   };
 
  private:
+  // Count, sum, min and max of one numeric property over some events, in time order.
+  struct NumberStats {
+    double count = 0, sum = 0, lo = 0, hi = 0;
+    void add(double v) {
+      lo = count == 0 ? v : std::min(lo, v);
+      hi = count == 0 ? v : std::max(hi, v);
+      sum += v;
+      ++count;
+    }
+  };
+  // The count and numeric traits over events added in time order: per property for the
+  // traits without a filter (shared_slots_), per trait for the others (own_stats).
+  struct Running {
+    std::vector<NumberStats> slots;
+    std::vector<NumberStats> traits;
+  };
   // `p` decoded into `out`; throws StateFormatError when it does not decode (only state
   // restored from a differently configured operator can fail: it is checked on restore).
   void load(const Profile& p, EventList& out, std::vector<uint32_t>* offsets = nullptr) const;
@@ -145,6 +161,8 @@ class RollingAggregate final : public Operator {
   static int64_t first_buffered(const EventList& ev);
   // When the oldest applied event of `ev` ages out (kMinTime: none).
   int64_t expiry(const EventList& ev) const;
+  // When an event at `first` ages out.
+  int64_t expiry_of(int64_t first) const;
   // When the profile holding `ev` next changes: the earlier of the two (kMinTime: never).
   int64_t due(const EventList& ev) const;
   // Applies the instants of `ev` up to `until`, emitting each change; the number of events
@@ -152,6 +170,13 @@ class RollingAggregate final : public Operator {
   size_t advance(std::string_view key, EventList& ev, int64_t until, Output& out);
   // The values over events [begin, end) of `ev`.
   void values(const EventList& ev, size_t begin, size_t end, Values& out) const;
+  // A count without a property, or a filtered numeric trait: kept in Running::traits.
+  static bool own_stats(const Trait& t);
+  // Adds events [begin, end) of `ev`, later than those added before, to `running`.
+  void add(Running& running, const EventList& ev, size_t begin, size_t end) const;
+  // The values of `running`, the events [begin, end) of `ev` added.
+  void result(const Running& running, const EventList& ev, size_t begin, size_t end,
+              Values& out) const;
   Values values(const EventList& ev) const;
   // value(t) from the events `ev` holds; right while none in (t - window, t] was dropped.
   Values values_at(const EventList& ev, int64_t t) const;
@@ -165,8 +190,8 @@ class RollingAggregate final : public Operator {
   // Writes `ev` back into `key`'s profile `p` (erasing it when empty) and schedules the
   // times of `ev` that differ from `was`, those of `p` before the change.
   void store(std::string_view key, Profile& p, const EventList& ev, Scheduled was);
-  // Schedules the times of `ev`, `key`'s events, that differ from `was`.
-  void schedule(std::string_view key, const EventList& ev, Scheduled was);
+  // Schedules the times `now` of `key`'s profile that differ from `was`.
+  void schedule(std::string_view key, Scheduled now, Scheduled was);
   // Registers the engine timer at the earliest scheduled time or held event, if not yet.
   void ensure_wakeup();
   // The earliest scheduled time or held event (kMinTime: none).
@@ -200,19 +225,10 @@ class RollingAggregate final : public Operator {
   EventList events_, incoming_;
   std::vector<uint32_t> offsets_;  // of events_'s bytes in its profile's block
   std::string encoded_;
+  RollingEvents::AppendScratch append_scratch_;
   Values before_, after_;
-  // Count, sum, min and max of one numeric property over some events, in time order.
-  struct NumberStats {
-    double count = 0, sum = 0, lo = 0, hi = 0;
-    bool done = false;
-    void add(double v) {
-      lo = count == 0 ? v : std::min(lo, v);
-      hi = count == 0 ? v : std::max(hi, v);
-      sum += v;
-      ++count;
-    }
-  };
-  mutable std::vector<NumberStats> stats_;  // per numeric property, within values()
+  mutable Running running_;  // of before_/after_ in advance(), and within values()
+  std::vector<bool> shared_slots_;
   int64_t watermark_floor_ = kMinTime;
   uint64_t late_events_ = 0;
   uint64_t late_accepted_ = 0;

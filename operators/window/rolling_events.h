@@ -6,7 +6,8 @@
 // - its trait-filter mask (varint), when the layout has filtered traits;
 // - each numeric property (sum/min/max/avg/count-of-property traits), a varint whose 3 low
 //   bits say: missing, same as the previous event's, a whole number, a whole number of
-//   hundredths (prices), or 8 raw bytes following; every double comes back bit for bit;
+//   hundredths (prices), or 8 raw bytes following; every double comes back bit for bit
+//   (the writer checks);
 // - each raw property (first/last/count_distinct): null, false, true, same as the previous
 //   event's, an integer, 8 bytes of a double, or a string's length then its bytes.
 // So 5 traits over one price cost about 2 to 6 bytes per event (the former layout: 16).
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/record.h"
 #include "engine/state_io.h"
 #include "engine/value.h"
 
@@ -87,10 +89,27 @@ class RollingEvents {
   // Replaces the events by `events` (its `applied` too; none: frees the block). `scratch` is
   // working space the caller keeps between calls (no allocation once it has grown).
   void encode(const RollingLayout& layout, const EventList& events, std::string& scratch);
-  // Adds event `e` of `from` after the events `held`, which must be these events decoded
-  // and none later than it (the applied count stays): encodes one event, not all.
-  void append(const RollingLayout& layout, const EventList& held, const EventList& from, size_t e,
-              std::string& scratch);
+  // What append_in_order() read of the events before it appended (kMinTime: none).
+  struct Summary {
+    uint32_t count = 0;
+    uint32_t applied = 0;
+    int64_t first = kMinTime;
+    int64_t first_buffered = kMinTime;  // the first event not applied
+    int64_t last = kMinTime;
+  };
+  // Working space of append_in_order(), kept by the caller between calls.
+  struct AppendScratch {
+    std::string bytes;
+    std::vector<uint64_t> numbers;  // each numeric property's last varint as written
+    std::vector<double> raw_numbers;
+    std::vector<RawValue> raws;
+  };
+  // Adds event `e` of `from` after the events held, none of which may be later (the applied
+  // count stays), reading them in one pass without decoding them: the usual case of events
+  // arriving in time order, cheaper than decode(), insert and encode(). False, with nothing
+  // changed, when an event held is later than it (or the bytes are malformed).
+  bool append_in_order(const RollingLayout& layout, const EventList& from, size_t e,
+                       Summary& summary, AppendScratch& scratch);
   void set_applied(uint32_t applied);
   // Drops the oldest events: `rest` is what remains, decoded, and the bytes from offset
   // `tail` on (as decode's offsets say) encode its events after the first, unchanged. Only

@@ -126,8 +126,9 @@ void expect_equal(const EventList& list, const std::vector<RefEvent>& model, uin
 }
 
 // Random insertions (in order, out of order, at equal times, across the whole int64 range;
-// appended or encoded anew), drops of the oldest events and moves of the applied boundary,
-// each encoded and decoded again, against a std::vector of plain events, for several layouts.
+// appended or encoded anew), drops of the oldest events (keep_tail or encoded anew) and moves
+// of the applied boundary, each decoded again, against a std::vector of plain events, for several
+// layouts.
 TEST(RollingEvents, MatchesAVectorOfEventsUnderRandomOperations) {
   std::mt19937_64 rng(5);
   ValueSource values(rng);
@@ -140,6 +141,7 @@ TEST(RollingEvents, MatchesAVectorOfEventsUnderRandomOperations) {
     uint32_t applied = 0;
     RollingEvents encoded;
     std::string scratch;
+    RollingEvents::AppendScratch append_scratch;
     EventList list, one;
     const bool extreme = round % 5 == 0;
     int64_t clock = extreme ? std::numeric_limits<int64_t>::min() + 10'000
@@ -147,7 +149,7 @@ TEST(RollingEvents, MatchesAVectorOfEventsUnderRandomOperations) {
     for (int step = 0; step < 120; ++step) {
       ASSERT_TRUE(encoded.decode(layout, list));
       const uint64_t op = rng() % 10;
-      bool appended = false;
+      bool written = false;  // the block is up to date: no encode()
       if (op < 6) {
         RefEvent e;
         if (extreme && rng() % 4 == 0) {
@@ -173,21 +175,44 @@ TEST(RollingEvents, MatchesAVectorOfEventsUnderRandomOperations) {
         one.numbers = e.numbers;
         one.raws = e.raws;
         // At the end, half the time: append() (one event encoded) instead of encode().
-        appended = at == model.size() && rng() % 2 == 0;
-        if (appended) encoded.append(layout, list, one, 0, scratch);
+        if (at == model.size() && rng() % 2 == 0) {
+          RollingEvents::Summary summary;
+          ASSERT_TRUE(encoded.append_in_order(layout, one, 0, summary, append_scratch));
+          written = true;
+          ASSERT_EQ(summary.count, model.size());
+          ASSERT_EQ(summary.applied, model.empty() ? 0 : applied);
+          if (!model.empty()) {
+            ASSERT_EQ(summary.first, model.front().time);
+            ASSERT_EQ(summary.last, model.back().time);
+            ASSERT_EQ(summary.first_buffered,
+                      applied < model.size() ? model[applied].time : kMinTime);
+          }
+        } else if (at < model.size() && model.back().time > e.time) {
+          RollingEvents::Summary summary;
+          const std::string before(encoded.bytes());
+          ASSERT_FALSE(encoded.append_in_order(layout, one, 0, summary, append_scratch));
+          ASSERT_EQ(encoded.bytes(), before);
+        }
         ASSERT_EQ(list.insert(layout, one, 0), at);
         model.insert(model.begin() + static_cast<std::ptrdiff_t>(at), e);
         if (at < applied) ++applied;
       } else if (op < 8) {
         const size_t n = std::min<size_t>(rng() % 4, model.size());
+        std::vector<uint32_t> offsets;
+        ASSERT_TRUE(encoded.decode(layout, list, &offsets));
         list.erase_front(layout, n);
         model.erase(model.begin(), model.begin() + static_cast<std::ptrdiff_t>(n));
         applied -= static_cast<uint32_t>(std::min<size_t>(n, applied));
+        if (n > 0 && rng() % 2 == 0) {  // keep_tail(): only the new first event encoded
+          list.applied = applied;
+          encoded.keep_tail(layout, list, offsets[std::min(n + 1, offsets.size() - 1)], scratch);
+          written = true;
+        }
       } else {
         applied = static_cast<uint32_t>(rng() % (model.size() + 1));
       }
       list.applied = applied;
-      if (!appended) encoded.encode(layout, list, scratch);
+      if (!written) encoded.encode(layout, list, scratch);
       ASSERT_EQ(encoded.empty(), model.empty());
       EventList check;
       ASSERT_TRUE(encoded.decode(layout, check)) << "round " << round << " step " << step;
@@ -223,7 +248,7 @@ TEST(RollingEvents, EventsOfOnePriceTakeAFewBytesEach) {
   RollingEvents encoded;
   std::string scratch;
   encoded.encode(layout, list, scratch);
-  EXPECT_EQ(encoded.bytes().size(), 6 + 2 + 9 * 2u);  // time, 9.5, then 2 bytes per event
+  EXPECT_EQ(encoded.bytes().size(), 6 + 3 + 9 * 2u);  // time, 9.5, then 2 bytes per event
   for (int e = 0; e < 10; ++e) list.numbers[e] = (1000 + e * 1337) / 100.0;  // 10.00, 23.37...
   encoded.encode(layout, list, scratch);
   EXPECT_LE(encoded.bytes().size(), 6 + 10 * 3u + 9);  // time, up to 3 per price, 1 per delta
