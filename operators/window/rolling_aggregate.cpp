@@ -30,17 +30,22 @@ bool same(const RollingAggregate::Values& a, const RollingAggregate::Values& b) 
                     [](const StoredValue& x, const StoredValue& y) { return same(x, y); });
 }
 
-StoredValue integer(int64_t i) {
-  StoredValue v;
+// Sets `v` in place (its string's buffer kept for the next time).
+void set_null(StoredValue& v) {
+  v.type = ValueType::kNull;
+  v.i = 0;
+  v.d = 0;
+  v.s.clear();
+}
+void set_integer(StoredValue& v, int64_t i) {
+  set_null(v);
   v.type = ValueType::kInt;
   v.i = i;
-  return v;
 }
-StoredValue real(double d) {
-  StoredValue v;
+void set_real(StoredValue& v, double d) {
+  set_null(v);
   v.type = ValueType::kDouble;
   v.d = d;
-  return v;
 }
 
 bool uses_numbers(AggregateFn fn) {
@@ -134,9 +139,8 @@ int64_t RollingAggregate::effective_watermark() const {
   return std::max(ctx().watermark, watermark_floor_);
 }
 
-void RollingAggregate::load(const Profile& p, EventList& out,
-                            std::vector<uint32_t>* offsets) const {
-  if (!p.decode(layout_, out, offsets))
+void RollingAggregate::load(const Profile& p, EventList& out) const {
+  if (!p.decode(layout_, out))
     throw StateFormatError("rolling: a profile's events do not decode with this operator's traits");
 }
 
@@ -268,7 +272,7 @@ void RollingAggregate::on_timer(const Timer& timer, Output& out) {
         queue->pop();
         Profile* p = state_->get(key);
         if (p == nullptr) continue;
-        load(*p, events_, &offsets_);
+        load(*p, events_);
         if (due(events_) != t) continue;  // a stale pair, or the profile's other one at t
         const Scheduled was = scheduled(events_);
         const size_t dropped = advance(key, events_, t, out);
@@ -280,7 +284,7 @@ void RollingAggregate::on_timer(const Timer& timer, Output& out) {
         if (dropped == 0)
           p->set_applied(events_.applied);
         else
-          p->keep_tail(layout_, events_, offsets_[dropped + 1], encoded_);
+          p->keep_tail(layout_, events_, dropped, encoded_);
         schedule(key, scheduled(events_), was);
       }
     }
@@ -343,27 +347,34 @@ void RollingAggregate::add(Running& running, const EventList& ev, size_t begin, 
       if (!std::isnan(v)) stats.add(v);
     }
   }
-  for (size_t i = 0; i < config_.traits.size(); ++i) {
-    const Trait& t = config_.traits[i];
-    if (!own_stats(t)) continue;
-    NumberStats& stats = running.traits[i];
-    for (size_t e = begin; e < end; ++e) {
-      if (t.filter_bit >= 0 && ((ev.masks[e] >> t.filter_bit) & 1) == 0) continue;
-      if (t.slot < 0) {
-        ++stats.count;
-        continue;
-      }
-      const double v = ev.numbers[e * layout_.numbers + static_cast<size_t>(t.slot)];
-      if (!std::isnan(v)) stats.add(v);
+  for (size_t i = 0; i < config_.traits.size(); ++i)
+    if (own_stats(config_.traits[i]))
+      add_range(running.traits[i], config_.traits[i], ev, begin, end);
+}
+
+void RollingAggregate::add_range(NumberStats& stats, const Trait& t, const EventList& ev,
+                                 size_t begin, size_t end) const {
+  if (t.slot < 0 && t.filter_bit < 0) {  // every event
+    stats.count += static_cast<double>(end - begin);
+    return;
+  }
+  for (size_t e = begin; e < end; ++e) {
+    if (t.filter_bit >= 0 && ((ev.masks[e] >> t.filter_bit) & 1) == 0) continue;
+    if (t.slot < 0) {
+      ++stats.count;
+      continue;
     }
+    const double v = ev.numbers[e * layout_.numbers + static_cast<size_t>(t.slot)];
+    if (!std::isnan(v)) stats.add(v);
   }
 }
 
 void RollingAggregate::result(const Running& running, const EventList& ev, size_t begin, size_t end,
                               Values& out) const {
-  out.assign(config_.traits.size(), StoredValue{});
+  out.resize(config_.traits.size());
   for (size_t i = 0; i < config_.traits.size(); ++i) {
     const Trait& t = config_.traits[i];
+    set_null(out[i]);
     if (t.slot >= 0 && !uses_numbers(t.fn)) {  // first, last, count_distinct
       const auto slot = static_cast<size_t>(t.slot);
       const auto takes = [&](size_t e) {
@@ -376,7 +387,7 @@ void RollingAggregate::result(const Running& running, const EventList& ev, size_
         DistinctCounter distinct;
         for (size_t e = begin; e < end; ++e)
           if (takes(e)) distinct.add(raw(e).view(), std::numeric_limits<size_t>::max());
-        out[i] = integer(static_cast<int64_t>(distinct.estimate()));
+        set_integer(out[i], static_cast<int64_t>(distinct.estimate()));
         continue;
       }
       for (size_t k = begin; k < end; ++k) {
@@ -391,12 +402,12 @@ void RollingAggregate::result(const Running& running, const EventList& ev, size_
     const NumberStats& stats =
         own_stats(t) ? running.traits[i] : running.slots[static_cast<size_t>(t.slot)];
     if (t.fn == AggregateFn::kCount) {
-      out[i] = integer(static_cast<int64_t>(stats.count));
+      set_integer(out[i], static_cast<int64_t>(stats.count));
     } else if (stats.count > 0) {
-      out[i] = real(t.fn == AggregateFn::kSum   ? stats.sum
-                    : t.fn == AggregateFn::kMin ? stats.lo
-                    : t.fn == AggregateFn::kMax ? stats.hi
-                                                : stats.sum / stats.count);
+      set_real(out[i], t.fn == AggregateFn::kSum   ? stats.sum
+                       : t.fn == AggregateFn::kMin ? stats.lo
+                       : t.fn == AggregateFn::kMax ? stats.hi
+                                                   : stats.sum / stats.count);
     }
   }
 }
@@ -413,32 +424,63 @@ size_t RollingAggregate::advance(std::string_view key, EventList& ev, int64_t un
   size_t dropped = 0;
   bool known = false;  // before_ and running_ hold the values of the previous instant
   for (int64_t now = due(ev); now != kNone && now <= until; now = due(ev)) {
-    // Nothing changed since the last instant: these are the values just before `now`.
-    if (known)
-      std::swap(before_, after_);
-    else
-      values(ev, 0, ev.applied, before_);
-    known = true;
-    // Every change at `now` first, then one comparison.
+    // The events that age out at `now` (the first `expired`) and those that enter (up to
+    // `applied`): every change at `now` first, then one comparison.
     size_t expired = 0;
     if (now >= kMinTime + config_.window_ms)
       while (expired < ev.applied && ev.times[expired] <= now - config_.window_ms) ++expired;
-    ev.erase_front(layout_, expired);
-    ev.applied -= static_cast<uint32_t>(expired);
-    dropped += expired;
-    const size_t applied_before = ev.applied;
-    while (ev.applied < ev.size() && ev.times[ev.applied] == now) ++ev.applied;
-    if (expired > 0) {
-      values(ev, 0, ev.applied, after_);
+    size_t applied = ev.applied;
+    while (applied < ev.size() && ev.times[applied] == now) ++applied;
+    // Nothing changed since the last instant: before_ are the values just before `now`.
+    if (known) std::swap(before_, after_);
+    if (expired == 0) {
+      if (!known) values(ev, 0, ev.applied, before_);
+      // Only events at `now`, the latest, enter: the running sums go on in time order, bit
+      // for bit the sums over all the events.
+      add(running_, ev, ev.applied, applied);
+    } else if (known) {
+      running_.slots.assign(layout_.numbers, NumberStats{});
+      running_.traits.assign(config_.traits.size(), NumberStats{});
+      add(running_, ev, expired, applied);
     } else {
-      // Only events at `now`, the latest, were added: the running sums go on in time order,
-      // bit for bit the sums over all the events.
-      add(running_, ev, applied_before, ev.applied);
-      result(running_, ev, 0, ev.applied, after_);
+      // Before and after in one pass over the events.
+      Running& before = running_before_;
+      for (Running* r : {&before, &running_}) {
+        r->slots.assign(layout_.numbers, NumberStats{});
+        r->traits.assign(config_.traits.size(), NumberStats{});
+      }
+      add_split(before, ev.applied, running_, expired, ev, applied);
+      result(before, ev, 0, ev.applied, before_);
     }
+    known = true;
+    result(running_, ev, expired, applied, after_);
     if (!same(before_, after_)) emit_values(key, now, after_, out);
+    ev.erase_front(layout_, expired);
+    ev.applied = static_cast<uint32_t>(applied - expired);
+    dropped += expired;
   }
   return dropped;
+}
+
+void RollingAggregate::add_split(Running& before, size_t before_end, Running& after,
+                                 size_t after_begin, const EventList& ev, size_t end) const {
+  for (size_t slot = 0; slot < layout_.numbers; ++slot) {
+    if (!shared_slots_[slot]) continue;
+    NumberStats& b = before.slots[slot];
+    NumberStats& a = after.slots[slot];
+    for (size_t e = 0; e < end; ++e) {
+      const double v = ev.numbers[e * layout_.numbers + slot];
+      if (std::isnan(v)) continue;
+      if (e < before_end) b.add(v);
+      if (e >= after_begin) a.add(v);
+    }
+  }
+  for (size_t i = 0; i < config_.traits.size(); ++i) {
+    const Trait& t = config_.traits[i];
+    if (!own_stats(t)) continue;
+    add_range(before.traits[i], t, ev, 0, before_end);
+    add_range(after.traits[i], t, ev, after_begin, end);
+  }
 }
 
 void RollingAggregate::store(std::string_view key, Profile& p, const EventList& ev, Scheduled was) {

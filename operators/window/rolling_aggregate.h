@@ -152,7 +152,7 @@ class RollingAggregate final : public Operator {
   };
   // `p` decoded into `out`; throws StateFormatError when it does not decode (only state
   // restored from a differently configured operator can fail: it is checked on restore).
-  void load(const Profile& p, EventList& out, std::vector<uint32_t>* offsets = nullptr) const;
+  void load(const Profile& p, EventList& out) const;
   // One event of the record `r` (its strings view the batch) into `out`.
   void event_of(const Batch& in, const Record& r, EventList& out) const;
 
@@ -174,6 +174,14 @@ class RollingAggregate final : public Operator {
   static bool own_stats(const Trait& t);
   // Adds events [begin, end) of `ev`, later than those added before, to `running`.
   void add(Running& running, const EventList& ev, size_t begin, size_t end) const;
+  // Adds events [begin, end) of `ev` to `stats`, trait `t`'s own (own_stats).
+  void add_range(NumberStats& stats, const Trait& t, const EventList& ev, size_t begin,
+                 size_t end) const;
+  // Adds events [0, before_end) of `ev` to `before` and [after_begin, end) to `after`, in one
+  // pass over the shared properties: the values before and after an instant at which the
+  // oldest events age out. Both start empty.
+  void add_split(Running& before, size_t before_end, Running& after, size_t after_begin,
+                 const EventList& ev, size_t end) const;
   // The values of `running`, the events [begin, end) of `ev` added.
   void result(const Running& running, const EventList& ev, size_t begin, size_t end,
               Values& out) const;
@@ -223,11 +231,11 @@ class RollingAggregate final : public Operator {
   std::map<int64_t, std::vector<HeldRecord>> held_;  // by event time
   // Working space, kept to reuse its allocations.
   EventList events_, incoming_;
-  std::vector<uint32_t> offsets_;  // of events_'s bytes in its profile's block
   std::string encoded_;
   RollingEvents::AppendScratch append_scratch_;
   Values before_, after_;
-  mutable Running running_;  // of before_/after_ in advance(), and within values()
+  mutable Running running_;  // of after_ in advance(), and within values()
+  Running running_before_;   // of before_, in advance()'s add_split()
   std::vector<bool> shared_slots_;
   int64_t watermark_floor_ = kMinTime;
   uint64_t late_events_ = 0;

@@ -433,18 +433,14 @@ void RollingEvents::assign(std::string_view bytes, uint32_t applied) {
   std::memcpy(block_ + kHeader, bytes.data(), bytes.size());
 }
 
-bool RollingEvents::decode(const RollingLayout& layout, EventList& out,
-                           std::vector<uint32_t>* offsets) const {
+bool RollingEvents::decode(const RollingLayout& layout, EventList& out) const {
   out.clear();
-  if (offsets != nullptr) offsets->clear();
   if (block_ == nullptr) return true;
   const std::string_view all = bytes();
   Cursor in{reinterpret_cast<const unsigned char*>(all.data()),
             reinterpret_cast<const unsigned char*>(all.data() + all.size())};
   int64_t time = 0;
-  const auto* start = in.p;
   while (in.more()) {
-    if (offsets != nullptr) offsets->push_back(static_cast<uint32_t>(in.p - start));
     const uint64_t delta = in.varint();
     if (out.times.empty()) {
       time = unzigzag(delta);
@@ -471,7 +467,6 @@ bool RollingEvents::decode(const RollingLayout& layout, EventList& out,
       out.raws.push_back(read_raw_value(in, previous));
     }
   }
-  if (offsets != nullptr) offsets->push_back(static_cast<uint32_t>(in.p - start));
   out.applied = load_u32(block_ + kApplied);
   return in.ok && out.applied <= out.size();
 }
@@ -559,7 +554,7 @@ void RollingEvents::set_applied(uint32_t applied) {
   if (block_ != nullptr) store_u32(block_ + kApplied, applied);
 }
 
-void RollingEvents::keep_tail(const RollingLayout& layout, const EventList& rest, uint32_t tail,
+void RollingEvents::keep_tail(const RollingLayout& layout, const EventList& rest, size_t dropped,
                               std::string& scratch) {
   if (rest.empty()) {
     release();
@@ -567,7 +562,19 @@ void RollingEvents::keep_tail(const RollingLayout& layout, const EventList& rest
   }
   scratch.clear();
   put_event(scratch, layout, rest, 0, nullptr, 0);
-  const size_t used = load_u32(block_ + kUsed);
+  // Where the event after rest's first starts: past dropped + 1 events.
+  const std::string_view all = bytes();
+  Cursor in{reinterpret_cast<const unsigned char*>(all.data()),
+            reinterpret_cast<const unsigned char*>(all.data() + all.size())};
+  for (size_t e = 0; e <= dropped; ++e) {
+    in.varint();
+    if (layout.masks) in.varint();
+    for (size_t k = 0; k < layout.numbers; ++k)
+      if (in.varint() == kRawNumber) in.raw<double>();
+    for (size_t k = 0; k < layout.raws; ++k) read_raw_value(in, nullptr);
+  }
+  const auto tail = static_cast<size_t>(reinterpret_cast<const char*>(in.p) - all.data());
+  const size_t used = all.size();
   const size_t kept = used - tail;
   const size_t need = kHeader + scratch.size() + kept;
   const size_t have = block_bytes();

@@ -83,9 +83,8 @@ class RollingEvents {
   bool empty() const { return block_ == nullptr; }
   // Replaces `out` by the events. False when the bytes do not decode with `layout` (state
   // restored or handed over from a differently configured operator, or corrupt): `out` is
-  // then unspecified. `offsets`, if given: where each event's bytes start, then the end.
-  bool decode(const RollingLayout& layout, EventList& out,
-              std::vector<uint32_t>* offsets = nullptr) const;
+  // then unspecified.
+  bool decode(const RollingLayout& layout, EventList& out) const;
   // Replaces the events by `events` (its `applied` too; none: frees the block). `scratch` is
   // working space the caller keeps between calls (no allocation once it has grown).
   void encode(const RollingLayout& layout, const EventList& events, std::string& scratch);
@@ -111,11 +110,10 @@ class RollingEvents {
   bool append_in_order(const RollingLayout& layout, const EventList& from, size_t e,
                        Summary& summary, AppendScratch& scratch);
   void set_applied(uint32_t applied);
-  // Drops the oldest events: `rest` is what remains, decoded, and the bytes from offset
-  // `tail` on (as decode's offsets say) encode its events after the first, unchanged. Only
-  // that first one is encoded anew (it becomes the first: absolute time, no repeats); sets
-  // the applied count to rest.applied.
-  void keep_tail(const RollingLayout& layout, const EventList& rest, uint32_t tail,
+  // Drops the oldest `dropped` events (0 < dropped < size): `rest` is what remains,
+  // decoded. Only its first event is encoded anew (it becomes the first: absolute time, no
+  // repeats); the bytes of the others stay. Sets the applied count to rest.applied.
+  void keep_tail(const RollingLayout& layout, const EventList& rest, size_t dropped,
                  std::string& scratch);
   // The encoded bytes (after the header).
   std::string_view bytes() const;
