@@ -309,7 +309,6 @@ void RollingStateBytesPerProfile(benchmark::State& state) {
 }
 BENCHMARK(RollingStateBytesPerProfile)
     ->ArgsProduct({{1, 10, 50}, {0, 1}})
-    ->ArgNames({"events", "streaming"})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
