@@ -682,14 +682,17 @@ def markdown(res, cfg):
         if name.startswith("Retail"):
             case = f"retail.yaml segments, {fmt(int(args[0]))} users × {args[1]} events"
         else:
-            case = f"`rolling`, 5 traits, {args[0]} event(s) per profile in the window"
+            shape = "streaming" if len(args) > 2 and args[1] == "1" else "aligned"
+            case = f"`rolling`, 5 traits, {args[0]} event(s) per profile in the window, {shape}"
         rows.append([case, fmt(b.get("profiles")), fmt(b.get("events")),
                      f"{b['bytes_per_profile']:.0f}"])
     out += ["State per profile: heap bytes (mallinfo2 delta, timers included) of the "
             "operator after the last event, divided by the profiles it holds "
             "(bench/retail_state_bench.cpp: jobs/retail.yaml's `segments` operator on the "
             "generator's events; bench/window_bench.cpp: a `rolling` operator with 5 traits "
-            "and 1 or 10 events per profile in its window). Target: under 1 KB.", "",
+            "and 1, 10 or 50 events per profile in its window; aligned: every profile's "
+            "events at the same times and price, streaming: each profile's own times and "
+            "prices, the watermark following). Target: under 1 KB.", "",
             table(["case", "profiles", "events", "bytes per profile"], rows), ""]
 
     out += ["## Real data replays", "",

@@ -7,7 +7,9 @@
 // WindowEngineCombine: `combine: true`, the window's combiner (window_combiner.h) inserted
 // before the hash edge by LogicalGraph::insert_combiners, as the runner does.
 //   build/release/bench/segflow_bench --benchmark_filter=Window --benchmark_repetitions=3
-// RollingStateBytesPerProfile: heap bytes per profile of a `rolling` operator with 5 traits.
+// RollingStateBytesPerProfile: heap bytes per profile of a `rolling` operator with 5 traits;
+// RollingOperatorDirect: that operator's events/s, driven directly.
+//   build/release/bench/segflow_bench --benchmark_filter=Rolling
 // Peak memory: run one benchmark per process and read "Maximum resident set size" from
 //   /usr/bin/time -v build/release/bench/segflow_bench --benchmark_filter='WindowEngine/1000$'
 #include <benchmark/benchmark.h>
@@ -210,18 +212,40 @@ size_t heap_in_use() {
   return m.uordblks + m.hblkhd;
 }
 
-// Heap bytes per profile of a `rolling` operator with 5 traits, with `range(0)` events of
-// each profile in its window (mallinfo2 before and after; includes keys, timers' index).
+// 5 traits over one property: count, and sum/min/max/avg of the price; `window`: e.g. "1d".
+const RollingAggregate::Config& five_traits(const std::string& window) {
+  static std::map<std::string, RollingAggregate::Config>& configs =
+      *new std::map<std::string, RollingAggregate::Config>;
+  auto it = configs.find(window);
+  if (it == configs.end())
+    it = configs
+             .emplace(window, RollingAggregate::Config::parse(ConfigNode(
+                                  YAML::Load("window: " + window +
+                                             "\ntraits: [{name: n, fn: count}, "
+                                             "{name: s, fn: sum, property: properties.price}, "
+                                             "{name: lo, fn: min, property: properties.price}, "
+                                             "{name: hi, fn: max, property: properties.price}, "
+                                             "{name: a, fn: avg, property: properties.price}]"),
+                                  std::make_shared<const std::string>("bench"), "")))
+             .first;
+  return it->second;
+}
+
+// Heap bytes per profile of a `rolling` operator with 5 traits (count, and sum/min/max/avg of
+// one property), with `range(0)` events of each of 100,000 profiles in its window (mallinfo2
+// before and after: the keyed state, the operator's own structures, the engine's timers,
+// malloc's chunk overhead).
+// range(1) == 0, "aligned": every profile's events at the same times (1000, 1001, ...), price
+// 9.5, all buffered before one watermark applies them (every profile is due at one time).
+// range(1) == 1, "streaming": each profile's own times (event e of profile p at
+// 1000 + e * 100,000 + p ms), prices with cents that differ per event, and the watermark
+// following the stream (1 s behind, timers fired after every batch), so the timer index
+// carries what a live job's does.
 void RollingStateBytesPerProfile(benchmark::State& state) {
   const auto events_per_profile = static_cast<size_t>(state.range(0));
+  const bool streaming = state.range(1) != 0;
   constexpr size_t kProfiles = 100'000;
-  static const RollingAggregate::Config config = RollingAggregate::Config::parse(
-      ConfigNode(YAML::Load("window: 1h\ntraits: [{name: n, fn: count}, "
-                            "{name: s, fn: sum, property: properties.price}, "
-                            "{name: lo, fn: min, property: properties.price}, "
-                            "{name: hi, fn: max, property: properties.price}, "
-                            "{name: a, fn: avg, property: properties.price}]"),
-                 std::make_shared<const std::string>("bench"), ""));
+  const RollingAggregate::Config& config = five_traits("1d");
   const SymbolId event = intern("Order Completed");
   const SymbolId price = intern("properties.price");
   double bytes = 0;
@@ -237,31 +261,94 @@ void RollingStateBytesPerProfile(benchmark::State& state) {
     {
       RollingAggregate op(config);
       op.open(ctx);
+      int64_t last = 0;
+      const auto fire = [&](int64_t watermark) {
+        if (watermark <= ctx.watermark) return;
+        ctx.watermark = watermark;
+        Timer t;
+        while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+        op.on_watermark(watermark, out);
+      };
       for (size_t e = 0; e < events_per_profile; ++e) {
         for (size_t p = 0; p < kProfiles; ++p) {
           if (batch.size() == 512) {
             op.process(batch, out);
             batch.clear();
+            if (streaming) fire(last - 1000);
           }
-          batch.add(EventKind::kTrack, "user-" + std::to_string(p), 1000 + e, event)
-              .set(price, Value::real(9.5));
+          last = streaming ? static_cast<int64_t>(1000 + e * kProfiles + p)
+                           : static_cast<int64_t>(1000 + e);
+          const double v =
+              streaming ? static_cast<double>((p * 7919 + e * 104'729) % 100'000) / 100.0 : 9.5;
+          batch.add(EventKind::kTrack, "user-" + std::to_string(p), last, event)
+              .set(price, Value::real(v));
         }
       }
       op.process(batch, out);
       batch.clear();
-      ctx.watermark = 1000 + events_per_profile;  // all applied, none aged out
-      Timer t;
-      while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+      fire(last);  // all applied, none aged out
       bytes = static_cast<double>(heap_in_use() - before) / kProfiles;
+      if (op.tracked_profiles() != kProfiles) state.SkipWithError("profiles lost");
     }
   }
   state.counters["bytes_per_profile"] = bytes;
 }
 BENCHMARK(RollingStateBytesPerProfile)
-    ->Arg(1)
-    ->Arg(10)
+    ->ArgsProduct({{1, 10, 50}, {0, 1}})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+
+// Throughput of one `rolling` operator driven directly (no engine), 5 traits as above:
+// 2,000,000 events 1 ms apart over 10,000 profiles round-robin (one event per profile every
+// 10 s), prices with cents, the watermark 1 s behind after every batch of 512, timers fired;
+// window range(0) minutes (6 or 60 events per profile in the window). Every event enters and
+// later ages out of its window, each a change record.
+void RollingOperatorDirect(benchmark::State& state) {
+  const RollingAggregate::Config& config = five_traits(std::to_string(state.range(0)) + "m");
+  constexpr size_t kEventsTotal = 2'000'000;
+  constexpr size_t kProfiles = 10'000;
+  static const std::vector<BatchPtr>& batches = *[] {
+    auto* b = new std::vector<BatchPtr>;
+    const SymbolId event = intern("Order Completed");
+    const SymbolId price = intern("properties.price");
+    for (size_t i = 0; i < kEventsTotal; ++i) {
+      if (i % 512 == 0) b->push_back(BatchPtr(new Batch));
+      b->back()
+          ->add(EventKind::kTrack, "user-" + std::to_string(i % kProfiles), static_cast<int64_t>(i),
+                event)
+          .set(price, Value::real(static_cast<double>((i * 7919) % 100'000) / 100.0));
+    }
+    return b;
+  }();
+  uint64_t records = 0;
+  for (auto _ : state) {
+    TimerService timers;
+    OperatorContext ctx;
+    ctx.operator_id = "rolling";
+    ctx.key_groups = {0, 128};
+    ctx.timers = &timers;
+    Output out([&](BatchPtr& b) { records += b->size(); }, 512);
+    RollingAggregate op(config);
+    op.open(ctx);
+    const auto fire = [&](int64_t watermark) {
+      if (watermark <= ctx.watermark) return;
+      ctx.watermark = watermark;
+      Timer t;
+      while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
+      op.on_watermark(watermark, out);
+    };
+    for (const BatchPtr& b : batches) {
+      op.process(*b, out);
+      fire(b->records().back().event_time - 1000);
+    }
+    fire(kMaxTime);
+    out.flush();
+  }
+  state.counters["records_out"] =
+      static_cast<double>(records) / static_cast<double>(state.iterations());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * kEventsTotal));
+}
+BENCHMARK(RollingOperatorDirect)->Arg(1)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace segflow

@@ -1,10 +1,10 @@
 #include "operators/window/rolling_aggregate.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "engine/late_event.h"
 #include "engine/registry.h"
@@ -16,10 +16,10 @@ SEGFLOW_REGISTER_OPERATOR("rolling", RollingAggregate);
 
 namespace {
 
-constexpr uint64_t kStateFormatVersion = 2;
+// 3: profiles as RollingEvents (2: rows of 64-bit times and values).
+constexpr uint64_t kStateFormatVersion = 3;
 constexpr int64_t kNone = kMinTime;
 constexpr int kMaxFilteredTraits = 32;
-const int64_t kNoNumber = std::bit_cast<int64_t>(std::numeric_limits<double>::quiet_NaN());
 
 // The same value (NaN equal to NaN).
 bool same(const StoredValue& a, const StoredValue& b) {
@@ -30,17 +30,22 @@ bool same(const RollingAggregate::Values& a, const RollingAggregate::Values& b) 
                     [](const StoredValue& x, const StoredValue& y) { return same(x, y); });
 }
 
-StoredValue integer(int64_t i) {
-  StoredValue v;
+// Sets `v` in place (its string's buffer kept for the next time).
+void set_null(StoredValue& v) {
+  v.type = ValueType::kNull;
+  v.i = 0;
+  v.d = 0;
+  v.s.clear();
+}
+void set_integer(StoredValue& v, int64_t i) {
+  set_null(v);
   v.type = ValueType::kInt;
   v.i = i;
-  return v;
 }
-StoredValue real(double d) {
-  StoredValue v;
+void set_real(StoredValue& v, double d) {
+  set_null(v);
   v.type = ValueType::kDouble;
   v.d = d;
-  return v;
 }
 
 bool uses_numbers(AggregateFn fn) {
@@ -114,39 +119,14 @@ RollingAggregate::Config RollingAggregate::Config::parse(const ConfigNode& node)
   return c;
 }
 
-RollingAggregate::Profile& RollingAggregate::Profile::operator=(const Profile& o) {
-  if (this == &o) return *this;
-  rows = o.rows;
-  extra = o.extra ? std::make_unique<Extra>(*o.extra) : nullptr;
-  timer = o.timer;
-  applied = o.applied;
-  return *this;
+RollingAggregate::RollingAggregate(const Config& config)
+    : config_(config),
+      layout_{static_cast<uint32_t>(config.numeric_properties.size()),
+              static_cast<uint32_t>(config.raw_properties.size()), config.filter_bits > 0},
+      shared_slots_(config.numeric_properties.size(), false) {
+  for (const Trait& t : config.traits)
+    if (!own_stats(t) && uses_numbers(t.fn)) shared_slots_[static_cast<size_t>(t.slot)] = true;
 }
-
-void RollingAggregate::Profile::write(StateWriter& w) const {
-  write_state(w, rows);
-  write_state(w, extra != nullptr);
-  if (extra) {
-    write_state(w, extra->raws);
-    write_state(w, extra->masks);
-  }
-  write_state(w, applied);
-  write_state(w, timer);
-}
-
-RollingAggregate::Profile RollingAggregate::Profile::read(StateReader& r) {
-  Profile p;
-  p.rows = read_state<std::vector<int64_t>>(r);
-  if (read_state<bool>(r)) {
-    p.x().raws = read_state<std::vector<StoredValue>>(r);
-    p.x().masks = read_state<std::vector<uint32_t>>(r);
-  }
-  p.applied = read_state<uint32_t>(r);
-  p.timer = read_state<int64_t>(r);
-  return p;
-}
-
-RollingAggregate::RollingAggregate(const Config& config) : config_(config) {}
 
 void RollingAggregate::open(OperatorContext& ctx) {
   Operator::open(ctx);
@@ -159,74 +139,29 @@ int64_t RollingAggregate::effective_watermark() const {
   return std::max(ctx().watermark, watermark_floor_);
 }
 
-RollingAggregate::Profile RollingAggregate::row_of(const Batch& in, const Record& r) const {
-  Profile q;
-  q.rows.assign(stride(), kNoNumber);
-  q.rows[0] = r.event_time;
-  for (size_t i = 0; i < config_.numeric_properties.size(); ++i) {
-    const Value* v = in.find(r, config_.numeric_properties[i]);
-    if (v != nullptr && v->number()) q.rows[1 + i] = std::bit_cast<int64_t>(*v->number());
+void RollingAggregate::load(const Profile& p, EventList& out) const {
+  if (!p.decode(layout_, out))
+    throw StateFormatError("rolling: a profile's events do not decode with this operator's traits");
+}
+
+void RollingAggregate::event_of(const Batch& in, const Record& r, EventList& out) const {
+  out.clear();
+  out.times.push_back(r.event_time);
+  for (SymbolId property : config_.numeric_properties) {
+    const Value* v = in.find(r, property);
+    const auto number = v != nullptr ? v->number() : std::nullopt;
+    out.numbers.push_back(number ? *number : std::numeric_limits<double>::quiet_NaN());
   }
-  if (!config_.raw_properties.empty()) {
-    for (SymbolId property : config_.raw_properties) {
-      const Value* v = in.find(r, property);
-      q.x().raws.push_back(v == nullptr ? StoredValue{} : StoredValue::of(*v));
-    }
+  for (SymbolId property : config_.raw_properties) {
+    const Value* v = in.find(r, property);
+    out.raws.push_back(v == nullptr ? RawValue{} : RawValue::of(*v));
   }
-  if (config_.filter_bits > 0) {
+  if (layout_.masks) {
     uint32_t mask = 0;
     for (const Trait& t : config_.traits)
       if (t.filter_bit >= 0 && t.filter.passes(in, r)) mask |= uint32_t{1} << t.filter_bit;
-    q.x().masks.push_back(mask);
+    out.masks.push_back(mask);
   }
-  return q;
-}
-
-void RollingAggregate::insert_from(Profile& p, const Profile& from, size_t e) const {
-  const size_t n = stride();
-  const auto at = static_cast<std::ptrdiff_t>(first_after(p, time_at(from, e)));
-  const auto src = from.rows.begin() + static_cast<std::ptrdiff_t>(e * n);
-  p.rows.insert(p.rows.begin() + at * static_cast<std::ptrdiff_t>(n), src,
-                src + static_cast<std::ptrdiff_t>(n));
-  if (!from.extra) return;
-  const auto raw_n = static_cast<std::ptrdiff_t>(config_.raw_properties.size());
-  if (raw_n > 0) {
-    const auto raw = from.extra->raws.begin() + static_cast<std::ptrdiff_t>(e) * raw_n;
-    p.x().raws.insert(p.x().raws.begin() + at * raw_n, raw, raw + raw_n);
-  }
-  if (config_.filter_bits > 0) p.x().masks.insert(p.x().masks.begin() + at, from.extra->masks[e]);
-}
-
-size_t RollingAggregate::first_after(const Profile& p, int64_t t) const {
-  size_t lo = 0, hi = events(p);
-  while (lo < hi) {
-    const size_t mid = (lo + hi) / 2;
-    if (time_at(p, mid) <= t)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
-void RollingAggregate::erase_front(Profile& p, size_t n) const {
-  const auto count = static_cast<std::ptrdiff_t>(n);
-  p.rows.erase(p.rows.begin(), p.rows.begin() + count * static_cast<std::ptrdiff_t>(stride()));
-  if (!p.extra) return;
-  auto& raws = p.extra->raws;
-  raws.erase(raws.begin(),
-             raws.begin() + count * static_cast<std::ptrdiff_t>(config_.raw_properties.size()));
-  auto& masks = p.extra->masks;
-  if (!masks.empty()) masks.erase(masks.begin(), masks.begin() + count);
-}
-
-bool RollingAggregate::consistent(const Profile& p) const {
-  if (p.rows.size() % stride() != 0) return false;
-  const size_t n = events(p);
-  const size_t raws = p.extra ? p.extra->raws.size() : 0;
-  const size_t masks = p.extra ? p.extra->masks.size() : 0;
-  return p.applied <= n && raws == n * config_.raw_properties.size() &&
-         masks == (config_.filter_bits > 0 ? n : 0);
 }
 
 void RollingAggregate::process(const Batch& in, Output& out) {
@@ -234,19 +169,32 @@ void RollingAggregate::process(const Batch& in, Output& out) {
   for (const Record& r : in.records()) {
     if (config_.filter.passes(in, r)) {
       if (r.event_time > wm) {
+        event_of(in, r, incoming_);
         Profile& p = state_->get_or_create(r.key);
-        insert_from(p, row_of(in, r), 0);
-        retime(r.key, p);
+        RollingEvents::Summary s;
+        if (p.append_in_order(layout_, incoming_, 0, s, append_scratch_)) {
+          // In time order, the usual case: one event encoded, the others only read.
+          const Scheduled was{s.first_buffered, s.applied > 0 ? expiry_of(s.first) : kNone};
+          const Scheduled now{s.applied < s.count ? s.first_buffered : r.event_time, was.expiry};
+          schedule(r.key, now, was);
+        } else {
+          load(p, events_);
+          const Scheduled was = scheduled(events_);
+          events_.insert(layout_, incoming_, 0);
+          store(r.key, p, events_, was);
+        }
       } else if (wm < kMinTime + config_.allowed_lateness_ms ||
                  r.event_time > wm - config_.allowed_lateness_ms) {
         ++late_accepted_;
-        insert_applied(r.key, row_of(in, r), wm + 1, out);
+        event_of(in, r, incoming_);
+        insert_applied(r.key, incoming_, wm + 1, out);
       } else {
         reject_late(r);
       }
     }
     if (config_.forward) forward(in, r, out);
   }
+  ensure_wakeup();
 }
 
 void RollingAggregate::forward(const Batch& in, const Record& r, Output& out) {
@@ -260,12 +208,19 @@ void RollingAggregate::forward(const Batch& in, const Record& r, Output& out) {
     if (!replaced) h.properties.emplace_back(p.name, StoredValue::of(p.value));
   }
   if (r.event_time > effective_watermark()) {
-    wake_at(r.event_time);
-    held_[r.event_time].push_back(std::move(h));
+    held_[r.event_time].push_back(std::move(h));  // process() then ensures a wakeup
     return;
   }
-  const Profile* p = state_->get(r.key);
-  emit_held(h, r.event_time, values(p != nullptr ? *p : Profile{}), out);
+  emit_held(h, r.event_time, current_values(r.key), out);
+}
+
+RollingAggregate::Values RollingAggregate::current_values(std::string_view key) {
+  const Profile* p = state_->get(key);
+  if (p != nullptr)
+    load(*p, events_);
+  else
+    events_.clear();
+  return values(events_);
 }
 
 void RollingAggregate::emit_held(const HeldRecord& h, int64_t time, const Values& values,
@@ -279,11 +234,6 @@ size_t RollingAggregate::held_events() const {
   size_t n = 0;
   for (const auto& [t, records] : held_) n += records.size();
   return n;
-}
-
-void RollingAggregate::wake_at(int64_t t) {
-  if (!due_.contains(t) && !held_.contains(t))
-    ctx().timers->register_timer(TimeDomain::kEventTime, t, "");
 }
 
 void RollingAggregate::HeldRecord::write(StateWriter& w) const {
@@ -311,118 +261,274 @@ RollingAggregate::HeldRecord RollingAggregate::HeldRecord::read(StateReader& r) 
 
 void RollingAggregate::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
-  // Timers fire in time order, and those registered meanwhile at or below the watermark
-  // fire in the same round: each profile advances instant by instant, so at time t every
-  // profile is at value(t) and held events read it.
-  if (auto node = due_.extract(timer.time); !node.empty()) {
-    for (const std::string& key : node.mapped()) {
-      Profile* p = state_->get(key);
-      if (p == nullptr || p->timer != timer.time) continue;
-      p->timer = kNone;
-      advance(key, *p, timer.time, out);
-      retime(key, *p);
+  if (timer.time == wakeup_) wakeup_ = kNone;
+  // Instant by instant up to the timer's time (the next wakeup, registered at the end, fires
+  // in the same round when the watermark has passed it): at time t every profile is at
+  // value(t) before the events held at t read it.
+  for (int64_t t = next_instant(); t != kNone && t <= timer.time; t = next_instant()) {
+    for (DueQueue* queue : {&arrivals_, &expiries_}) {
+      while (!queue->empty() && queue->top_time() == t) {
+        const std::string key(queue->top_key());
+        queue->pop();
+        Profile* p = state_->get(key);
+        if (p == nullptr) continue;
+        load(*p, events_);
+        if (due(events_) != t) continue;  // a stale pair, or the profile's other one at t
+        const Scheduled was = scheduled(events_);
+        const size_t dropped = advance(key, events_, t, out);
+        // Only the applied count and the oldest events changed: no need to encode them all.
+        if (events_.empty()) {
+          state_->erase(key);
+          continue;
+        }
+        if (dropped == 0)
+          p->set_applied(events_.applied);
+        else
+          p->keep_tail(layout_, events_, dropped, encoded_);
+        schedule(key, scheduled(events_), was);
+      }
+    }
+    if (!held_.empty() && held_.begin()->first == t) {
+      const auto held = held_.extract(held_.begin());
+      for (const HeldRecord& h : held.mapped()) emit_held(h, t, current_values(h.key), out);
     }
   }
-  auto held = held_.extract(timer.time);
-  if (held.empty()) return;
-  for (const HeldRecord& h : held.mapped()) {
-    const Profile* p = state_->get(h.key);
-    emit_held(h, timer.time, values(p != nullptr ? *p : Profile{}), out);
-  }
+  ensure_wakeup();
 }
 
 void RollingAggregate::on_watermark(int64_t watermark, Output& /*out*/) {
   watermark_floor_ = std::max(watermark_floor_, watermark);
 }
 
-int64_t RollingAggregate::due(const Profile& p) const {
-  int64_t t = kNone;
-  if (p.applied < events(p)) t = time_at(p, p.applied);
-  if (p.applied > 0) {
-    const int64_t first = time_at(p, 0);
-    const int64_t expiry =
-        first > kMaxTime - config_.window_ms ? kMaxTime : first + config_.window_ms;
-    if (t == kNone || expiry < t) t = expiry;
-  }
-  return t;
+int64_t RollingAggregate::first_buffered(const EventList& ev) {
+  return ev.applied < ev.size() ? ev.times[ev.applied] : kNone;
 }
 
-RollingAggregate::Values RollingAggregate::values_at(const Profile& p, int64_t t) const {
+int64_t RollingAggregate::expiry_of(int64_t first) const {
+  return first > kMaxTime - config_.window_ms ? kMaxTime : first + config_.window_ms;
+}
+
+int64_t RollingAggregate::expiry(const EventList& ev) const {
+  return ev.applied == 0 ? kNone : expiry_of(ev.times[0]);
+}
+
+int64_t RollingAggregate::due(const EventList& ev) const {
+  const int64_t buffered = first_buffered(ev), expires = expiry(ev);
+  if (buffered == kNone) return expires;
+  return expires == kNone ? buffered : std::min(buffered, expires);
+}
+
+RollingAggregate::Values RollingAggregate::values(const EventList& ev) const {
+  Values out;
+  values(ev, 0, ev.applied, out);
+  return out;
+}
+
+RollingAggregate::Values RollingAggregate::values_at(const EventList& ev, int64_t t) const {
   const int64_t from = t < kMinTime + config_.window_ms ? kMinTime : t - config_.window_ms;
-  return values(p, first_after(p, from), first_after(p, t));
+  Values out;
+  values(ev, ev.first_after(from), ev.first_after(t), out);
+  return out;
 }
 
-RollingAggregate::Values RollingAggregate::values(const Profile& p, size_t begin,
-                                                  size_t end) const {
-  const size_t n = stride();
-  Values out(config_.traits.size());
-  for (size_t i = 0; i < config_.traits.size(); ++i) {
-    const Trait& t = config_.traits[i];
-    const auto takes = [&](size_t e) {
-      return t.filter_bit < 0 || ((p.extra->masks[e] >> t.filter_bit) & 1) != 0;
-    };
-    if (t.slot < 0) {  // count of events
-      int64_t count = 0;
-      for (size_t e = begin; e < end; ++e) count += takes(e) ? 1 : 0;
-      out[i] = integer(count);
+bool RollingAggregate::own_stats(const Trait& t) {
+  return t.slot < 0 || (t.filter_bit >= 0 && uses_numbers(t.fn));
+}
+
+void RollingAggregate::add(Running& running, const EventList& ev, size_t begin, size_t end) const {
+  running.slots.resize(layout_.numbers);
+  running.traits.resize(config_.traits.size());
+  // Traits without a filter over one property share one pass over it.
+  for (size_t slot = 0; slot < layout_.numbers; ++slot) {
+    if (!shared_slots_[slot]) continue;
+    NumberStats& stats = running.slots[slot];
+    for (size_t e = begin; e < end; ++e) {
+      const double v = ev.numbers[e * layout_.numbers + slot];
+      if (!std::isnan(v)) stats.add(v);
+    }
+  }
+  for (size_t i = 0; i < config_.traits.size(); ++i)
+    if (own_stats(config_.traits[i]))
+      add_range(running.traits[i], config_.traits[i], ev, begin, end);
+}
+
+void RollingAggregate::add_range(NumberStats& stats, const Trait& t, const EventList& ev,
+                                 size_t begin, size_t end) const {
+  if (t.slot < 0 && t.filter_bit < 0) {  // every event
+    stats.count += static_cast<double>(end - begin);
+    return;
+  }
+  for (size_t e = begin; e < end; ++e) {
+    if (t.filter_bit >= 0 && ((ev.masks[e] >> t.filter_bit) & 1) == 0) continue;
+    if (t.slot < 0) {
+      ++stats.count;
       continue;
     }
-    const auto slot = static_cast<size_t>(t.slot);
-    if (!uses_numbers(t.fn)) {
-      const size_t raw_n = config_.raw_properties.size();
-      const auto raw = [&](size_t e) -> const StoredValue& {
-        return p.extra->raws[e * raw_n + slot];
+    const double v = ev.numbers[e * layout_.numbers + static_cast<size_t>(t.slot)];
+    if (!std::isnan(v)) stats.add(v);
+  }
+}
+
+void RollingAggregate::result(const Running& running, const EventList& ev, size_t begin, size_t end,
+                              Values& out) const {
+  out.resize(config_.traits.size());
+  for (size_t i = 0; i < config_.traits.size(); ++i) {
+    const Trait& t = config_.traits[i];
+    set_null(out[i]);
+    if (t.slot >= 0 && !uses_numbers(t.fn)) {  // first, last, count_distinct
+      const auto slot = static_cast<size_t>(t.slot);
+      const auto takes = [&](size_t e) {
+        return t.filter_bit < 0 || ((ev.masks[e] >> t.filter_bit) & 1) != 0;
+      };
+      const auto raw = [&](size_t e) -> const RawValue& {
+        return ev.raws[e * layout_.raws + slot];
       };
       if (t.fn == AggregateFn::kCountDistinct) {
         DistinctCounter distinct;
         for (size_t e = begin; e < end; ++e)
           if (takes(e)) distinct.add(raw(e).view(), std::numeric_limits<size_t>::max());
-        out[i] = integer(static_cast<int64_t>(distinct.estimate()));
+        set_integer(out[i], static_cast<int64_t>(distinct.estimate()));
         continue;
       }
       for (size_t k = begin; k < end; ++k) {
         const size_t e = t.fn == AggregateFn::kFirst ? k : end - 1 - (k - begin);
         if (takes(e) && raw(e).type != ValueType::kNull) {
-          out[i] = raw(e);
+          out[i] = StoredValue::of(raw(e).view());
           break;
         }
       }
       continue;
     }
-    double count = 0, sum = 0, lo = 0, hi = 0;
-    for (size_t e = begin; e < end; ++e) {
-      const double v = std::bit_cast<double>(p.rows[e * n + 1 + slot]);
-      if (std::isnan(v) || !takes(e)) continue;
-      lo = count == 0 ? v : std::min(lo, v);
-      hi = count == 0 ? v : std::max(hi, v);
-      sum += v;
-      ++count;
-    }
+    const NumberStats& stats =
+        own_stats(t) ? running.traits[i] : running.slots[static_cast<size_t>(t.slot)];
     if (t.fn == AggregateFn::kCount) {
-      out[i] = integer(static_cast<int64_t>(count));
-    } else if (count > 0) {
-      out[i] = real(t.fn == AggregateFn::kSum   ? sum
-                    : t.fn == AggregateFn::kMin ? lo
-                    : t.fn == AggregateFn::kMax ? hi
-                                                : sum / count);
+      set_integer(out[i], static_cast<int64_t>(stats.count));
+    } else if (stats.count > 0) {
+      set_real(out[i], t.fn == AggregateFn::kSum   ? stats.sum
+                       : t.fn == AggregateFn::kMin ? stats.lo
+                       : t.fn == AggregateFn::kMax ? stats.hi
+                                                   : stats.sum / stats.count);
     }
   }
-  return out;
 }
 
-void RollingAggregate::advance(std::string_view key, Profile& p, int64_t until, Output& out) {
-  for (int64_t now = due(p); now != kNone && now <= until; now = due(p)) {
-    // Nothing changed since the last instant: these are the values just before `now`.
-    const Values before = values(p);
-    // Every change at `now` first, then one comparison.
+void RollingAggregate::values(const EventList& ev, size_t begin, size_t end, Values& out) const {
+  Running& running = running_;
+  running.slots.assign(layout_.numbers, NumberStats{});
+  running.traits.assign(config_.traits.size(), NumberStats{});
+  add(running, ev, begin, end);
+  result(running, ev, begin, end, out);
+}
+
+size_t RollingAggregate::advance(std::string_view key, EventList& ev, int64_t until, Output& out) {
+  size_t dropped = 0;
+  bool known = false;  // before_ and running_ hold the values of the previous instant
+  for (int64_t now = due(ev); now != kNone && now <= until; now = due(ev)) {
+    // The events that age out at `now` (the first `expired`) and those that enter (up to
+    // `applied`): every change at `now` first, then one comparison.
     size_t expired = 0;
-    while (expired < p.applied && time_at(p, expired) <= now - config_.window_ms) ++expired;
-    erase_front(p, expired);
-    p.applied -= static_cast<uint32_t>(expired);
-    while (p.applied < events(p) && time_at(p, p.applied) == now) ++p.applied;
-    const Values after = values(p);
-    if (!same(before, after)) emit_values(key, now, after, out);
+    if (now >= kMinTime + config_.window_ms)
+      while (expired < ev.applied && ev.times[expired] <= now - config_.window_ms) ++expired;
+    size_t applied = ev.applied;
+    while (applied < ev.size() && ev.times[applied] == now) ++applied;
+    // Nothing changed since the last instant: before_ are the values just before `now`.
+    if (known) std::swap(before_, after_);
+    if (expired == 0) {
+      if (!known) values(ev, 0, ev.applied, before_);
+      // Only events at `now`, the latest, enter: the running sums go on in time order, bit
+      // for bit the sums over all the events.
+      add(running_, ev, ev.applied, applied);
+    } else if (known) {
+      running_.slots.assign(layout_.numbers, NumberStats{});
+      running_.traits.assign(config_.traits.size(), NumberStats{});
+      add(running_, ev, expired, applied);
+    } else {
+      // Before and after in one pass over the events.
+      Running& before = running_before_;
+      for (Running* r : {&before, &running_}) {
+        r->slots.assign(layout_.numbers, NumberStats{});
+        r->traits.assign(config_.traits.size(), NumberStats{});
+      }
+      add_split(before, ev.applied, running_, expired, ev, applied);
+      result(before, ev, 0, ev.applied, before_);
+    }
+    known = true;
+    result(running_, ev, expired, applied, after_);
+    if (!same(before_, after_)) emit_values(key, now, after_, out);
+    ev.erase_front(layout_, expired);
+    ev.applied = static_cast<uint32_t>(applied - expired);
+    dropped += expired;
   }
+  return dropped;
+}
+
+void RollingAggregate::add_split(Running& before, size_t before_end, Running& after,
+                                 size_t after_begin, const EventList& ev, size_t end) const {
+  for (size_t slot = 0; slot < layout_.numbers; ++slot) {
+    if (!shared_slots_[slot]) continue;
+    NumberStats& b = before.slots[slot];
+    NumberStats& a = after.slots[slot];
+    for (size_t e = 0; e < end; ++e) {
+      const double v = ev.numbers[e * layout_.numbers + slot];
+      if (std::isnan(v)) continue;
+      if (e < before_end) b.add(v);
+      if (e >= after_begin) a.add(v);
+    }
+  }
+  for (size_t i = 0; i < config_.traits.size(); ++i) {
+    const Trait& t = config_.traits[i];
+    if (!own_stats(t)) continue;
+    add_range(before.traits[i], t, ev, 0, before_end);
+    add_range(after.traits[i], t, ev, after_begin, end);
+  }
+}
+
+void RollingAggregate::store(std::string_view key, Profile& p, const EventList& ev, Scheduled was) {
+  if (ev.empty()) {
+    state_->erase(key);  // its pairs find no state and do nothing
+    return;
+  }
+  p.encode(layout_, ev, encoded_);
+  schedule(key, scheduled(ev), was);
+}
+
+void RollingAggregate::schedule(std::string_view key, Scheduled now, Scheduled was) {
+  if (now.first_buffered != kNone && now.first_buffered != was.first_buffered)
+    arrivals_.push(now.first_buffered, key);
+  if (now.expiry != kNone && now.expiry != was.expiry) expiries_.push(now.expiry, key);
+  if (arrivals_.size() + expiries_.size() > reschedule_at_) reschedule_all();
+}
+
+void RollingAggregate::reschedule_all() {
+  arrivals_.clear();
+  expiries_.clear();
+  EventList ev;
+  state_->for_each([&](std::string_view key, Profile& p) {
+    load(p, ev);
+    if (const int64_t t = first_buffered(ev); t != kNone) arrivals_.push(t, key);
+    if (const int64_t t = expiry(ev); t != kNone) expiries_.push(t, key);
+  });
+  // Up to about as many stale pairs as live ones: the rebuild's cost is spread over as many
+  // pushes.
+  reschedule_at_ = 2 * (arrivals_.size() + expiries_.size()) + 1024;
+}
+
+int64_t RollingAggregate::next_instant() const {
+  int64_t next = kNone;
+  for (const DueQueue* queue : {&arrivals_, &expiries_})
+    if (!queue->empty() && (next == kNone || queue->top_time() < next)) next = queue->top_time();
+  if (!held_.empty() && (next == kNone || held_.begin()->first < next)) next = held_.begin()->first;
+  return next;
+}
+
+void RollingAggregate::ensure_wakeup() {
+  const int64_t next = next_instant();
+  if (next == kNone || (wakeup_ != kNone && wakeup_ <= next)) return;
+  if (wakeup_ != kNone)
+    ctx().timers->move_timer(TimeDomain::kEventTime, wakeup_, next, "");
+  else
+    ctx().timers->register_timer(TimeDomain::kEventTime, next, "");
+  wakeup_ = next;
 }
 
 RecordBuilder& RollingAggregate::set_values(RecordBuilder& b, const Values& values) const {
@@ -441,59 +547,55 @@ void RollingAggregate::export_profile(std::string_view merged, int64_t time, Sta
                                       Output& out) {
   // Held events of `merged` leave before its export, as they would have without this
   // operator; no event of `merged` follows, so value(t) is known from its events now.
+  if (const Profile* p = state_->get(merged); p != nullptr)
+    load(*p, events_);
+  else
+    events_.clear();
   for (auto& [t, records] : held_) {
-    const Profile* p = state_->get(merged);
     std::erase_if(records, [&](const HeldRecord& h) {
       if (h.key != merged) return false;
-      emit_held(h, t, p != nullptr ? values_at(*p, t) : values(Profile{}), out);
+      emit_held(h, t, values_at(events_, t), out);
       return true;
     });
   }
+  std::erase_if(held_, [](const auto& held) { return held.second.empty(); });
   Profile* p = state_->get(merged);
   if (p == nullptr) {
     Profile().write(w);
     return;
   }
-  if (p->applied > 0)
-    emit_values(merged, std::max(time, effective_watermark() + 1), values(Profile{}), out);
+  if (events_.applied > 0)
+    emit_values(merged, std::max(time, effective_watermark() + 1), values(EventList{}), out);
   p->write(w);
-  // Its pending timer finds no state and does nothing.
+  // Its pairs in arrivals_ and expiries_ find no state and do nothing.
   state_->erase(merged);
 }
 
 void RollingAggregate::import_profile(std::string_view survivor, std::string_view /*merged*/,
                                       int64_t time, StateReader& r, Output& out) {
   const Profile incoming = Profile::read(r);
-  if (incoming.rows.empty() || !consistent(incoming)) return;
-  insert_applied(survivor, incoming, std::max(time, effective_watermark() + 1), out);
+  // Events from an operator with other traits do not decode: they are left out.
+  if (incoming.empty() || !incoming.decode(layout_, incoming_)) return;
+  insert_applied(survivor, incoming_, std::max(time, effective_watermark() + 1), out);
+  ensure_wakeup();
 }
 
-void RollingAggregate::insert_applied(std::string_view key, const Profile& incoming, int64_t time,
+void RollingAggregate::insert_applied(std::string_view key, const EventList& incoming, int64_t time,
                                       Output& out) {
   const int64_t wm = effective_watermark();
   Profile& p = state_->get_or_create(key);
-  const Values before = values(p);
-  for (size_t e = 0; e < events(incoming); ++e) {
-    const int64_t t = time_at(incoming, e);
+  load(p, events_);
+  const Scheduled was = scheduled(events_);
+  values(events_, 0, events_.applied, before_);
+  for (size_t e = 0; e < incoming.size(); ++e) {
+    const int64_t t = incoming.times[e];
     if (wm >= kMinTime + config_.window_ms && t <= wm - config_.window_ms) continue;  // aged out
-    insert_from(p, incoming, e);
-    if (t <= wm) ++p.applied;
+    events_.insert(layout_, incoming, e);
+    if (t <= wm) ++events_.applied;
   }
-  const Values after = values(p);
-  if (!same(before, after)) emit_values(key, time, after, out);
-  retime(key, p);
-}
-
-void RollingAggregate::retime(std::string_view key, Profile& p) {
-  const int64_t t = due(p);
-  if (t != p.timer) {
-    p.timer = t;
-    if (t != kNone) {
-      wake_at(t);
-      due_[t].emplace_back(key);
-    }
-  }
-  if (p.rows.empty()) state_->erase(key);
+  values(events_, 0, events_.applied, after_);
+  if (!same(before_, after_)) emit_values(key, time, after_, out);
+  store(key, p, events_, was);
 }
 
 void RollingAggregate::reject_late(const Record& r) {
@@ -526,20 +628,16 @@ void RollingAggregate::restore(StateReader& r) {
     throw StateFormatError("rolling: unknown state format version " + std::to_string(version));
   watermark_floor_ = std::max(watermark_floor_, read_state<int64_t>(r));
   state_->restore(r);
-  state_->for_each([&](std::string_view key, Profile& p) {
-    if (p.timer == kNone) return;
-    wake_at(p.timer);
-    due_[p.timer].emplace_back(key);
-  });
+  reschedule_all();  // also checks that every profile decodes
   // Held events of the key groups this subtask owns (a rescale restores several snapshots).
   const KeyedStateScope scope = ctx().state_scope();
   for (auto& [t, records] : read_state<std::map<int64_t, std::vector<HeldRecord>>>(r)) {
     for (HeldRecord& h : records) {
       if (!scope.key_groups.contains(key_group_of(h.key, scope.max_parallelism))) continue;
-      wake_at(t);
       held_[t].push_back(std::move(h));
     }
   }
+  ensure_wakeup();
 }
 
 }  // namespace segflow

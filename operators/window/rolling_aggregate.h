@@ -44,6 +44,7 @@
 // `prefix`, `name`.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -55,7 +56,9 @@
 #include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/window/accumulator.h"
+#include "operators/window/due_queue.h"
 #include "operators/window/event_filter.h"
+#include "operators/window/rolling_events.h"
 
 namespace segflow {
 
@@ -73,7 +76,7 @@ class RollingAggregate final : public Operator {
     // max, avg) or Config::raw_properties (first, last, count_distinct); -1: none.
     int slot = -1;
     EventFilter filter;
-    int filter_bit = -1;  // bit in Profile::masks (-1: the trait takes every matching event)
+    int filter_bit = -1;  // bit in each event's mask (-1: the trait takes every matching event)
   };
   struct Config {
     int64_t window_ms = 0;
@@ -94,7 +97,8 @@ class RollingAggregate final : public Operator {
   void process(const Batch& in, Output& out) override;
   void on_timer(const Timer& timer, Output& out) override;
   void on_watermark(int64_t watermark, Output& out) override;
-  // Format: version, watermark floor, keyed state, held events. Timers are rebuilt on restore.
+  // Format (version 3): version, watermark floor, keyed state (each profile as
+  // RollingEvents::write), held events. Timers are rebuilt on restore.
   void snapshot(StateWriter& w) const override;
   // The same bytes; the keyed state is written after the barrier (copy-on-write).
   DeferredSnapshot snapshot_async(StateWriter& w) override;
@@ -112,32 +116,9 @@ class RollingAggregate final : public Operator {
   size_t held_events() const;
 
   // A profile's events, ascending time: the first `applied` are in the window (applied when
-  // the watermark reached them), the rest are buffered above the watermark. One row of
-  // 1 + numeric_properties int64 per event (time, then each value as a double's bits; NaN:
-  // none) in one allocation, so 5 numeric traits of one property cost 16 bytes per event.
-  // Only configs with first/last/count_distinct or per-trait filters use `extra`.
-  struct Profile {
-    struct Extra {
-      std::vector<StoredValue> raws;  // events * raw_properties
-      std::vector<uint32_t> masks;    // one per event when Config::filter_bits > 0
-    };
-    std::vector<int64_t> rows;
-    std::unique_ptr<Extra> extra;
-    int64_t timer = kMinTime;  // the registered timer (kMinTime: none)
-    uint32_t applied = 0;
-
-    Profile() = default;
-    Profile(const Profile& o) { *this = o; }
-    Profile(Profile&&) noexcept = default;
-    Profile& operator=(const Profile& o);
-    Profile& operator=(Profile&&) noexcept = default;
-    Extra& x() {
-      if (!extra) extra = std::make_unique<Extra>();
-      return *extra;
-    }
-    void write(StateWriter& w) const;
-    static Profile read(StateReader& r);
-  };
+  // the watermark reached them), the rest are buffered above the watermark. Encoded in one
+  // heap block (rolling_events.h): 5 traits over one price cost a few bytes per event.
+  using Profile = RollingEvents;
   // The traits' values, in config order.
   using Values = std::vector<StoredValue>;
 
@@ -153,43 +134,109 @@ class RollingAggregate final : public Operator {
   };
 
  private:
-  size_t stride() const { return 1 + config_.numeric_properties.size(); }
-  size_t events(const Profile& p) const { return p.rows.size() / stride(); }
-  int64_t time_at(const Profile& p, size_t e) const { return p.rows[e * stride()]; }
-  // Inserts event `e` of `from` after every event of `p` at or before its time.
-  void insert_from(Profile& p, const Profile& from, size_t e) const;
-  void erase_front(Profile& p, size_t n) const;
-  bool consistent(const Profile& p) const;
-  // `p` holding only the record `r`.
-  Profile row_of(const Batch& in, const Record& r) const;
+  // Count, sum, min and max of one numeric property over some events, in time order.
+  struct NumberStats {
+    double count = 0, sum = 0, lo = 0, hi = 0;
+    void add(double v) {
+      lo = count == 0 ? v : std::min(lo, v);
+      hi = count == 0 ? v : std::max(hi, v);
+      sum += v;
+      ++count;
+    }
+  };
+  // The count and numeric traits over events added in time order: per property for the
+  // traits without a filter (shared_slots_), per trait for the others (own_stats).
+  struct Running {
+    std::vector<NumberStats> slots;
+    std::vector<NumberStats> traits;
+  };
+  // `p` decoded into `out`; throws StateFormatError when it does not decode (only state
+  // restored from a differently configured operator can fail: it is checked on restore).
+  void load(const Profile& p, EventList& out) const;
+  // One event of the record `r` (its strings view the batch) into `out`.
+  void event_of(const Batch& in, const Record& r, EventList& out) const;
 
   int64_t effective_watermark() const;
-  int64_t due(const Profile& p) const;
-  void advance(std::string_view key, Profile& p, int64_t until, Output& out);
-  // The values over events [begin, end) of `p`.
-  Values values(const Profile& p, size_t begin, size_t end) const;
-  Values values(const Profile& p) const { return values(p, 0, p.applied); }
-  // value(t) from the events `p` holds; right while none in (t - window, t] was dropped.
-  Values values_at(const Profile& p, int64_t t) const;
-  size_t first_after(const Profile& p, int64_t t) const;
-  // Has on_timer(t) called once, for the profiles due at t and the events held at t.
-  void wake_at(int64_t t);
+  // The time of the first buffered event of `ev` (kMinTime: none).
+  static int64_t first_buffered(const EventList& ev);
+  // When the oldest applied event of `ev` ages out (kMinTime: none).
+  int64_t expiry(const EventList& ev) const;
+  // When an event at `first` ages out.
+  int64_t expiry_of(int64_t first) const;
+  // When the profile holding `ev` next changes: the earlier of the two (kMinTime: never).
+  int64_t due(const EventList& ev) const;
+  // Applies the instants of `ev` up to `until`, emitting each change; the number of events
+  // that aged out (dropped from the front).
+  size_t advance(std::string_view key, EventList& ev, int64_t until, Output& out);
+  // The values over events [begin, end) of `ev`.
+  void values(const EventList& ev, size_t begin, size_t end, Values& out) const;
+  // A count without a property, or a filtered numeric trait: kept in Running::traits.
+  static bool own_stats(const Trait& t);
+  // Adds events [begin, end) of `ev`, later than those added before, to `running`.
+  void add(Running& running, const EventList& ev, size_t begin, size_t end) const;
+  // Adds events [begin, end) of `ev` to `stats`, trait `t`'s own (own_stats).
+  void add_range(NumberStats& stats, const Trait& t, const EventList& ev, size_t begin,
+                 size_t end) const;
+  // Adds events [0, before_end) of `ev` to `before` and [after_begin, end) to `after`, in one
+  // pass over the shared properties: the values before and after an instant at which the
+  // oldest events age out. Both start empty.
+  void add_split(Running& before, size_t before_end, Running& after, size_t after_begin,
+                 const EventList& ev, size_t end) const;
+  // The values of `running`, the events [begin, end) of `ev` added.
+  void result(const Running& running, const EventList& ev, size_t begin, size_t end,
+              Values& out) const;
+  Values values(const EventList& ev) const;
+  // value(t) from the events `ev` holds; right while none in (t - window, t] was dropped.
+  Values values_at(const EventList& ev, int64_t t) const;
+  Values current_values(std::string_view key);
+  // The times a profile is scheduled at, before a change.
+  struct Scheduled {
+    int64_t first_buffered;
+    int64_t expiry;
+  };
+  Scheduled scheduled(const EventList& ev) const { return {first_buffered(ev), expiry(ev)}; }
+  // Writes `ev` back into `key`'s profile `p` (erasing it when empty) and schedules the
+  // times of `ev` that differ from `was`, those of `p` before the change.
+  void store(std::string_view key, Profile& p, const EventList& ev, Scheduled was);
+  // Schedules the times `now` of `key`'s profile that differ from `was`.
+  void schedule(std::string_view key, Scheduled now, Scheduled was);
+  // Registers the engine timer at the earliest scheduled time or held event, if not yet.
+  void ensure_wakeup();
+  // The earliest scheduled time or held event (kMinTime: none).
+  int64_t next_instant() const;
+  // Drops the stale pairs of arrivals_ and expiries_: every profile scheduled again.
+  void reschedule_all();
   void emit_held(const HeldRecord& h, int64_t time, const Values& values, Output& out);
   RecordBuilder& set_values(RecordBuilder& b, const Values& values) const;
   void emit_values(std::string_view key, int64_t time, const Values& values, Output& out);
   void forward(const Batch& in, const Record& r, Output& out);
   // Inserts the events of `incoming` into `key`'s profile at watermark `wm` (aged out:
   // dropped; at or below it: applied) and emits the values at `time` if they changed.
-  void insert_applied(std::string_view key, const Profile& incoming, int64_t time, Output& out);
-  void retime(std::string_view key, Profile& p);
+  void insert_applied(std::string_view key, const EventList& incoming, int64_t time, Output& out);
   void reject_late(const Record& r);
 
   const Config& config_;
   SymbolId name_ = kNoSymbol;
   std::string origin_;
+  const RollingLayout layout_;
   std::unique_ptr<ValueState<Profile>> state_;
-  std::map<int64_t, std::vector<std::string>> due_;  // as in WindowAggregate
+  // Every profile at the time of its first buffered event, and at its oldest applied
+  // event's expiry; plus stale pairs (due_queue.h). Two queues, as pairs of the first kind
+  // live until the watermark passes (the out-of-orderness bound) and of the second a
+  // whole window: an event arriving does not leave a stale expiry behind.
+  DueQueue arrivals_, expiries_;
+  // When the queues hold this many pairs, the stale ones are dropped.
+  size_t reschedule_at_ = 1024;
+  int64_t wakeup_ = kMinTime;                        // the engine timer registered (kMinTime: none)
   std::map<int64_t, std::vector<HeldRecord>> held_;  // by event time
+  // Working space, kept to reuse its allocations.
+  EventList events_, incoming_;
+  std::string encoded_;
+  RollingEvents::AppendScratch append_scratch_;
+  Values before_, after_;
+  mutable Running running_;  // of after_ in advance(), and within values()
+  Running running_before_;   // of before_, in advance()'s add_split()
+  std::vector<bool> shared_slots_;
   int64_t watermark_floor_ = kMinTime;
   uint64_t late_events_ = 0;
   uint64_t late_accepted_ = 0;

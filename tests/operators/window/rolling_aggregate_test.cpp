@@ -145,6 +145,67 @@ TEST(RollingAggregate, OutOfOrderInputMatchesBruteForceAcrossASnapshot) {
   EXPECT_EQ(actual, brute_force(events, 10'000));
 }
 
+// Snapshots of 2 subtasks restored at parallelism 3 (each subtask restores both and keeps
+// its key groups), then 1: the records match the brute force as without a restore.
+TEST(RollingAggregate, RestoresAtOtherParallelismsAsBruteForce) {
+  std::mt19937_64 rng(17);
+  std::vector<InputRecord> events;
+  constexpr int64_t kBound = 3000;
+  for (int i = 0; i < 3000; ++i) {
+    const int64_t t = i * 41 + static_cast<int64_t>(rng() % kBound);
+    events.push_back(
+        buy("user-" + std::to_string(rng() % 23), t, static_cast<int64_t>(rng() % 30) - 10));
+  }
+  const auto start = [](uint32_t parallelism) {
+    std::vector<std::unique_ptr<OperatorHarness>> hs;
+    for (uint32_t i = 0; i < parallelism; ++i) {
+      testing::HarnessOptions o;
+      o.parallelism = parallelism;
+      o.subtask = i;
+      hs.push_back(
+          std::make_unique<OperatorHarness>(std::make_unique<RollingAggregate>(spend_10s()), o));
+    }
+    return hs;
+  };
+  std::vector<std::string> actual;
+  const auto collect = [&](std::vector<std::unique_ptr<OperatorHarness>>& hs) {
+    for (auto& h : hs)
+      for (auto& l : h->take_output_lines()) actual.push_back(l);
+  };
+  auto hs = start(2);
+  int64_t max_time = kMinTime;
+  for (size_t i = 0; i < events.size(); i += 10) {
+    if (i == 1000 || i == 2000) {
+      std::vector<std::string> snaps;
+      for (auto& h : hs) snaps.push_back(h->snapshot());
+      collect(hs);
+      hs = start(i == 1000 ? 3 : 1);
+      for (auto& h : hs) {
+        for (const std::string& snap : snaps) h->restore(snap);
+        h->watermark(max_time - kBound - 1);
+      }
+    }
+    for (auto& h : hs) {
+      std::vector<InputRecord> mine;
+      for (size_t j = i; j < i + 10; ++j)
+        if (h->owns_key(events[j].key)) mine.push_back(events[j]);
+      h->process(mine);
+    }
+    for (size_t j = i; j < i + 10; ++j) max_time = std::max(max_time, events[j].time);
+    for (auto& h : hs) h->watermark(max_time - kBound - 1);
+  }
+  for (auto& h : hs) {
+    h->end_of_input();
+    EXPECT_EQ(h->op_as<RollingAggregate>().late_events(), 0u);
+    EXPECT_EQ(h->op_as<RollingAggregate>().tracked_profiles(), 0u);
+  }
+  collect(hs);
+  std::sort(actual.begin(), actual.end());
+  const std::vector<std::string> expected = brute_force(events, 10'000);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) ASSERT_EQ(actual[i], expected[i]) << i;
+}
+
 TEST(RollingAggregate, ConfigErrorsNameTheLine) {
   const auto error = [](const std::string& yaml) {
     return testing::spec_error_of([&] { parse(yaml); });
