@@ -270,7 +270,7 @@ class ValueState {
   };
 
   size_t group_index(const HashedKey& k) const {
-    return static_cast<uint32_t>(k.hash % scope_.max_parallelism) - scope_.key_groups.begin;
+    return key_group_of_hash(k.hash, scope_.max_parallelism) - scope_.key_groups.begin;
   }
   static void write_entry(StateWriter& w, std::string_view key, const Entry& e) {
     w.str(key);
