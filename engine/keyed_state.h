@@ -227,12 +227,13 @@ class ValueState {
   }
 
  private:
+  // The bookkeeping first: every lookup reads expires_at, in the cache line of the key.
   struct Entry {
-    T value{};
     int64_t expires_at = 0;  // 0: never
     // The newest snapshot_async() mark at which this entry was written (by the owner) or
     // that it was created after: that snapshot's function skips it.
     uint32_t epoch = 0;
+    T value{};
   };
   // A key with its hash_key, computed once for both the key group and the map lookup.
   struct HashedKey {

@@ -63,11 +63,18 @@ void WindowAggregate::process(const Batch& in, Output& out) {
       continue;
     }
     KeyWindows& k = state_->get_or_create(r.key);
-    const bool added = config_.kind == WindowKind::kSession
-                           ? add_to_session(r.key, k, in, r, wm, out)
-                           : add_to_pane(k, in, r, partial, wm, out);
-    if (!added) reject_late(r);
-    retime(r.key, k);
+    if (config_.kind == WindowKind::kSession) {
+      if (!add_to_session(r.key, k, in, r, wm, out)) reject_late(r);
+      retime(r.key, k);
+      continue;
+    }
+    // The pane timer depends on the panes there are and next_start only: most events add
+    // to a pane that exists and leave it as it is.
+    const size_t panes = k.panes.size();
+    const int64_t next_start = k.next_start;
+    if (!add_to_pane(k, in, r, partial, wm, out)) reject_late(r);
+    if (k.timer == kNoTimer || k.panes.size() != panes || k.next_start != next_start)
+      retime(r.key, k);
   }
 }
 
