@@ -40,12 +40,6 @@ void Batch::copy_from(const Batch& src, const Record& r, std::string_view key) {
   records_.push_back(copy);
 }
 
-const Value* Batch::find(const Record& r, SymbolId name) const {
-  for (const Property& p : properties(r))
-    if (p.name == name) return &p.value;
-  return nullptr;
-}
-
 void Batch::clear() {
   records_.clear();
   properties_.clear();

@@ -127,8 +127,11 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   if (sat_add(last_start + size - 1, lateness) <= wm) return false;
   // Every window ending at or before the watermark has fired already (timers come first).
   if (wm != kMinTime) k.next_start = std::max(k.next_start, first_open_start(wm));
-  auto it = std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
-                             [](const Pane& p, int64_t s) { return p.start < s; });
+  // Events come mostly in order: most go to the newest pane.
+  auto it = !k.panes.empty() && k.panes.back().start == pane_start
+                ? k.panes.end() - 1
+                : std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
+                                   [](const Pane& p, int64_t s) { return p.start < s; });
   if (it == k.panes.end() || it->start != pane_start) {
     it = k.panes.emplace(it);  // built in place: no move of inline accumulators
     it->start = pane_start;

@@ -57,8 +57,11 @@ void WindowCombiner::fold(const Batch& in, const Record& r, int64_t pane_start) 
   auto it = table_.find(r.key);
   if (it == table_.end()) it = table_.emplace(std::string(r.key), Panes{}).first;
   Panes& panes = it->second;
-  auto p = std::lower_bound(panes.begin(), panes.end(), pane_start,
-                            [](const Pane& x, int64_t s) { return x.start < s; });
+  // Events come mostly in order: most go to the newest pane.
+  auto p = !panes.empty() && panes.back().start == pane_start
+               ? panes.end() - 1
+               : std::lower_bound(panes.begin(), panes.end(), pane_start,
+                                  [](const Pane& x, int64_t s) { return x.start < s; });
   if (p == panes.end() || p->start != pane_start) {
     p = panes.insert(p, Pane{pane_start, config_.fresh()});
     ++entries_;
