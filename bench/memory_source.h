@@ -32,7 +32,7 @@ class MemorySource final : public Source {
   }
   SourceStatus poll(Output& out) override {
     if (next_ >= batches_.size()) return SourceStatus::kEnd;
-    for (const Record& r : batches_[next_]->records()) out.forward(*batches_[next_], r);
+    out.forward_all(*batches_[next_]);  // no copy: the batch is handed on as it is
     next_ += ctx().parallelism;
     return next_ >= batches_.size() ? SourceStatus::kEnd : SourceStatus::kMore;
   }

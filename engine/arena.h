@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -23,7 +24,7 @@ class Arena {
     if (s.size() > static_cast<size_t>(end_ - next_)) return store_in_new_block(s);
     if (s.empty()) return {};
     char* p = next_;
-    std::memcpy(p, s.data(), s.size());
+    copy(p, s.data(), s.size());
     next_ += s.size();
     return {p, s.size()};
   }
@@ -37,6 +38,18 @@ class Arena {
     size_t capacity = 0;
   };
   static constexpr size_t kMinBlock = 16 * 1024;
+  // memcpy, inline for the short strings most are (keys, names): overlapping word moves.
+  static void copy(char* to, const char* from, size_t n) {
+    if (n >= 8 && n <= 16) {
+      uint64_t head, tail;
+      std::memcpy(&head, from, 8);
+      std::memcpy(&tail, from + n - 8, 8);
+      std::memcpy(to, &head, 8);
+      std::memcpy(to + n - 8, &tail, 8);
+      return;
+    }
+    std::memcpy(to, from, n);
+  }
   std::string_view store_in_new_block(std::string_view s);
 
   std::vector<Block> blocks_;  // the last one is being filled

@@ -52,7 +52,11 @@ class Batch {
     return {properties_.data() + r.first_property, r.property_count};
   }
   // The value of property `name` of `r`, or nullptr.
-  const Value* find(const Record& r, SymbolId name) const;
+  const Value* find(const Record& r, SymbolId name) const {
+    for (const Property& p : properties(r))
+      if (p.name == name) return &p.value;
+    return nullptr;
+  }
 
   std::string_view store(std::string_view s) { return arena_.store(s); }
   // Drops every record and the ingest stamp; keeps the memory for reuse.

@@ -1,5 +1,6 @@
 #include "engine/channel.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace segflow {
@@ -7,6 +8,7 @@ namespace segflow {
 Channel::Channel(std::string name, size_t capacity, Wakeup& consumer_wakeup)
     : name_(std::move(name)),
       capacity_(capacity),
+      resume_free_(std::max<size_t>(1, capacity / 2)),
       queue_(capacity),
       consumer_wakeup_(consumer_wakeup) {}
 
@@ -24,7 +26,9 @@ bool Channel::push(Element e, const std::atomic<bool>* stop) {
         if (e.kind == ElementKind::kBatch) BatchPool::release(e.batch);
         return false;
       }
-      producer_wakeup_.wait_until_ready([&] { return queue_.write_available() > 0; },
+      // Until half the channel is free (or 5 ms pass): a producer faster than its consumer
+      // then sleeps once per half channel of batches, not once per batch.
+      producer_wakeup_.wait_until_ready([&] { return queue_.write_available() >= resume_free_; },
                                         std::chrono::milliseconds(5));
     }
     const auto waited = std::chrono::steady_clock::now() - start;
@@ -43,7 +47,7 @@ bool Channel::push_batch(BatchPtr batch, const std::atomic<bool>* stop) {
 bool Channel::pop(Element& e) {
   if (!queue_.pop(e)) return false;
   size_.fetch_sub(1, std::memory_order_relaxed);
-  producer_wakeup_.notify();
+  if (queue_.read_available() + resume_free_ <= capacity_) producer_wakeup_.notify();
   return true;
 }
 

@@ -62,6 +62,7 @@ class Channel {
  private:
   std::string name_;
   size_t capacity_;
+  size_t resume_free_;  // a blocked producer resumes when this many slots are free
   boost::lockfree::spsc_queue<Element> queue_;
   Wakeup& consumer_wakeup_;
   Wakeup producer_wakeup_;

@@ -11,8 +11,16 @@ namespace segflow {
 // 64-bit hash of a key (XXH3); stable across runs and machines.
 uint64_t hash_key(std::string_view key);
 
+// The key group of a key with hash_key `hash`: hash % max_parallelism, a mask when
+// max_parallelism is a power of two (the default 128) rather than a division per record.
+inline uint32_t key_group_of_hash(uint64_t hash, uint32_t max_parallelism) {
+  if ((max_parallelism & (max_parallelism - 1)) == 0)
+    return static_cast<uint32_t>(hash & (max_parallelism - 1));
+  return static_cast<uint32_t>(hash % max_parallelism);
+}
+
 inline uint32_t key_group_of(std::string_view key, uint32_t max_parallelism) {
-  return static_cast<uint32_t>(hash_key(key) % max_parallelism);
+  return key_group_of_hash(hash_key(key), max_parallelism);
 }
 
 // The subtask that owns `key_group`.

@@ -227,12 +227,13 @@ class ValueState {
   }
 
  private:
+  // The bookkeeping first: every lookup reads expires_at, in the cache line of the key.
   struct Entry {
-    T value{};
     int64_t expires_at = 0;  // 0: never
     // The newest snapshot_async() mark at which this entry was written (by the owner) or
     // that it was created after: that snapshot's function skips it.
     uint32_t epoch = 0;
+    T value{};
   };
   // A key with its hash_key, computed once for both the key group and the map lookup.
   struct HashedKey {
@@ -270,7 +271,7 @@ class ValueState {
   };
 
   size_t group_index(const HashedKey& k) const {
-    return static_cast<uint32_t>(k.hash % scope_.max_parallelism) - scope_.key_groups.begin;
+    return key_group_of_hash(k.hash, scope_.max_parallelism) - scope_.key_groups.begin;
   }
   static void write_entry(StateWriter& w, std::string_view key, const Entry& e) {
     w.str(key);

@@ -15,7 +15,10 @@ class Output {
  public:
   // `deliver` receives each full batch; it may keep the batch (moving from the BatchPtr).
   using Deliver = std::function<void(BatchPtr&)>;
-  Output(Deliver deliver, size_t batch_size);
+  // Receives a batch this output does not own (forward_all), to pass on without copying it,
+  // with the ingest stamp it stands for.
+  using DeliverView = std::function<void(const Batch&, int64_t ingest_ns)>;
+  Output(Deliver deliver, size_t batch_size, DeliverView deliver_view = nullptr);
 
   RecordBuilder add(EventKind kind, std::string_view key, int64_t event_time, SymbolId event);
   // Re-emits `r` (a record of batch `src`) unchanged; the batch it goes to keeps the
@@ -23,6 +26,10 @@ class Output {
   void forward(const Batch& src, const Record& r);
   // Re-emits `r` with key `key`, properties unchanged.
   void forward_as(const Batch& src, const Record& r, std::string_view key);
+  // Re-emits every record of `src`, in order, as forward() of each would. The runtime's
+  // outputs hand a batch of at least half their batch size on as it is, without copying its
+  // records (a source replaying decoded batches, an operator passing a batch through).
+  void forward_all(const Batch& src);
 
   // The ingest stamp (engine/ingest_time.h) of what causes the records added from now on:
   // the batch they go to keeps the earliest. The runtime sets it to the input batch's stamp
@@ -40,6 +47,7 @@ class Output {
   void make_room();
 
   Deliver deliver_;
+  DeliverView deliver_view_;
   size_t batch_size_;
   BatchPtr batch_;
   size_t emitted_ = 0;

@@ -25,6 +25,9 @@ class Router {
   bool has_edges() const { return !edges_.empty(); }
   // Routes every record of `batch`; may take the batch (leaving `batch` empty).
   void route(BatchPtr& batch);
+  // Routes every record of a batch owned elsewhere, which stands for ingest stamp
+  // `ingest_ns`: copied, per target.
+  void route(const Batch& batch, int64_t ingest_ns);
   // Pushes every partly filled batch.
   void flush();
   // flush(), then sends `e` (not a batch) to every target of every edge.
@@ -34,11 +37,14 @@ class Router {
   struct Edge {
     Partitioning partitioning;
     std::vector<Channel*> targets;
-    std::vector<BatchPtr> pending;  // per target, for hash partitioning
-    size_t next = 0;                // round-robin position, for rebalance
+    std::vector<BatchPtr> pending;          // per target, for hash partitioning
+    std::vector<uint32_t> target_of_group;  // hash partitioning: key group -> target
+    size_t next = 0;                        // round-robin position, for rebalance
   };
   void push(Channel* channel, BatchPtr batch);
-  static BatchPtr copy_of(const Batch& batch);
+  // Copies each record of `batch` into the pending batch of its key's target.
+  void route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns);
+  static BatchPtr copy_of(const Batch& batch, int64_t ingest_ns);
 
   size_t batch_size_;
   uint32_t max_parallelism_;

@@ -67,14 +67,21 @@ void Subtask::add_operator(std::unique_ptr<Operator> op, OperatorContext ctx,
 
 void Subtask::wire_outputs() {
   if (source_) {
+    auto note_emitted = [this](const Batch& b) {
+      for (const Record& r : b.records())
+        max_source_time_ = std::max(max_source_time_, r.event_time);
+      source_stats_->records_out.fetch_add(b.size(), std::memory_order_relaxed);
+    };
     source_out_ = std::make_unique<Output>(
-        [this](BatchPtr& b) {
-          for (const Record& r : b->records())
-            max_source_time_ = std::max(max_source_time_, r.event_time);
-          source_stats_->records_out.fetch_add(b->size(), std::memory_order_relaxed);
+        [this, note_emitted](BatchPtr& b) {
+          note_emitted(*b);
           deliver(SIZE_MAX, b);
         },
-        settings_.batch_size);
+        settings_.batch_size,
+        [this, note_emitted](const Batch& b, int64_t ingest_ns) {
+          note_emitted(b);
+          deliver_view(SIZE_MAX, b, ingest_ns);
+        });
   }
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = *slots_[i];
@@ -84,7 +91,11 @@ void Subtask::wire_outputs() {
           slots_[i]->stats->records_out.fetch_add(b->size(), std::memory_order_relaxed);
           deliver(i, b);
         },
-        settings_.batch_size);
+        settings_.batch_size,
+        [this, i](const Batch& b, int64_t ingest_ns) {
+          slots_[i]->stats->records_out.fetch_add(b.size(), std::memory_order_relaxed);
+          deliver_view(i, b, ingest_ns);
+        });
   }
 }
 
@@ -99,25 +110,34 @@ void Subtask::deliver(size_t from_slot, BatchPtr& batch) {
   }
 }
 
-void Subtask::process_in_slot(size_t slot, const Batch& batch) {
+void Subtask::deliver_view(size_t from_slot, const Batch& batch, int64_t ingest_ns) {
+  const size_t next = from_slot == SIZE_MAX ? 0 : from_slot + 1;
+  if (next < slots_.size()) {
+    process_in_slot(next, batch, ingest_ns);
+  } else {
+    router_.route(batch, ingest_ns);
+  }
+}
+
+void Subtask::process_in_slot(size_t slot, const Batch& batch, int64_t ingest_ns) {
   Slot& s = *slots_[slot];
   s.stats->records_in.fetch_add(batch.size(), std::memory_order_relaxed);
   // What the operator emits now was caused by this batch (engine/ingest_time.h).
-  s.out->set_ingest_cause(batch.ingest_ns());
-  process_batch(s, batch);
+  s.out->set_ingest_cause(ingest_ns);
+  process_batch(s, batch, ingest_ns);
   s.out->set_ingest_cause(kNoIngestTime);
-  if (s.stats->is_sink && batch.ingest_ns() != kNoIngestTime)
-    s.stats->end_to_end_latency.observe(ingest_clock_ns() - batch.ingest_ns(), batch.size());
+  if (s.stats->is_sink && ingest_ns != kNoIngestTime)
+    s.stats->end_to_end_latency.observe(ingest_clock_ns() - ingest_ns, batch.size());
 }
 
-void Subtask::process_batch(Slot& s, const Batch& batch) {
+void Subtask::process_batch(Slot& s, const Batch& batch, int64_t ingest_ns) {
   if (!has_merge_records(batch)) {
     s.op->process(batch, *s.out);
     return;
   }
   // Rare: split the batch at its merge control records, keeping the order.
   BatchPtr run = BatchPool::acquire();
-  run->note_ingest(batch.ingest_ns());
+  run->note_ingest(ingest_ns);
   for (const Record& r : batch.records()) {
     if (!is_merge_record(r)) {
       run->copy_from(batch, r);

@@ -69,10 +69,16 @@ class Subtask {
   void flush_outputs();
   void handle(size_t input, const Element& e);
   void deliver(size_t from_slot, BatchPtr& batch);
-  // Runs `batch` through slot `slot` with its ingest stamp as the output's cause; a sink
-  // observes the end-to-end latency after it.
-  void process_in_slot(size_t slot, const Batch& batch);
-  void process_batch(Slot& s, const Batch& batch);
+  // The same for a batch the slot's output does not own (Output::forward_all), which stands
+  // for ingest stamp `ingest_ns`.
+  void deliver_view(size_t from_slot, const Batch& batch, int64_t ingest_ns);
+  // Runs `batch` through slot `slot` with `ingest_ns` (by default its own stamp) as the
+  // output's cause; a sink observes the end-to-end latency after it.
+  void process_in_slot(size_t slot, const Batch& batch) {
+    process_in_slot(slot, batch, batch.ingest_ns());
+  }
+  void process_in_slot(size_t slot, const Batch& batch, int64_t ingest_ns);
+  void process_batch(Slot& s, const Batch& batch, int64_t ingest_ns);
   // Runs one identity-merge control record through slot `s` (engine/profile_merge.h).
   void apply_merge_record(Slot& s, const Batch& batch, const Record& r);
   void update_input_watermark();

@@ -63,11 +63,18 @@ void WindowAggregate::process(const Batch& in, Output& out) {
       continue;
     }
     KeyWindows& k = state_->get_or_create(r.key);
-    const bool added = config_.kind == WindowKind::kSession
-                           ? add_to_session(r.key, k, in, r, wm, out)
-                           : add_to_pane(k, in, r, partial, wm, out);
-    if (!added) reject_late(r);
-    retime(r.key, k);
+    if (config_.kind == WindowKind::kSession) {
+      if (!add_to_session(r.key, k, in, r, wm, out)) reject_late(r);
+      retime(r.key, k);
+      continue;
+    }
+    // The pane timer depends on the panes there are and next_start only: most events add
+    // to a pane that exists and leave it as it is.
+    const size_t panes = k.panes.size();
+    const int64_t next_start = k.next_start;
+    if (!add_to_pane(k, in, r, partial, wm, out)) reject_late(r);
+    if (k.timer == kNoTimer || k.panes.size() != panes || k.next_start != next_start)
+      retime(r.key, k);
   }
 }
 
@@ -120,8 +127,11 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   if (sat_add(last_start + size - 1, lateness) <= wm) return false;
   // Every window ending at or before the watermark has fired already (timers come first).
   if (wm != kMinTime) k.next_start = std::max(k.next_start, first_open_start(wm));
-  auto it = std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
-                             [](const Pane& p, int64_t s) { return p.start < s; });
+  // Events come mostly in order: most go to the newest pane.
+  auto it = !k.panes.empty() && k.panes.back().start == pane_start
+                ? k.panes.end() - 1
+                : std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
+                                   [](const Pane& p, int64_t s) { return p.start < s; });
   if (it == k.panes.end() || it->start != pane_start) {
     it = k.panes.emplace(it);  // built in place: no move of inline accumulators
     it->start = pane_start;

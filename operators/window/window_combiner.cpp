@@ -25,6 +25,8 @@ void WindowCombiner::process(const Batch& in, Output& out) {
   // Times this far out are left to the window operator (no overflow in the arithmetic here).
   constexpr int64_t kLowest = kMinTime / 4;
   constexpr int64_t kHighest = kMaxTime / 4;
+  // The batch's stamp, or the earlier one it stands for (handed on by Output::forward_all).
+  const int64_t ingest = std::min(in.ingest_ns(), out.ingest_cause());
   for (const Record& r : in.records()) {
     if (!matches(r.event)) continue;
     const int64_t t = r.event_time;
@@ -41,7 +43,7 @@ void WindowCombiner::process(const Batch& in, Output& out) {
       ++passed_;
       continue;
     }
-    held_ingest_ = std::min(held_ingest_, in.ingest_ns());
+    held_ingest_ = std::min(held_ingest_, ingest);
     fold(in, r, pane_start);
     const bool few_per_pane = folded_since_empty_ < 2 * entries_;
     if (entries_ >= kMaxEntries || (few_per_pane && folded_since_empty_ % kCheckEvery == 0)) {
@@ -55,8 +57,11 @@ void WindowCombiner::fold(const Batch& in, const Record& r, int64_t pane_start) 
   auto it = table_.find(r.key);
   if (it == table_.end()) it = table_.emplace(std::string(r.key), Panes{}).first;
   Panes& panes = it->second;
-  auto p = std::lower_bound(panes.begin(), panes.end(), pane_start,
-                            [](const Pane& x, int64_t s) { return x.start < s; });
+  // Events come mostly in order: most go to the newest pane.
+  auto p = !panes.empty() && panes.back().start == pane_start
+               ? panes.end() - 1
+               : std::lower_bound(panes.begin(), panes.end(), pane_start,
+                                  [](const Pane& x, int64_t s) { return x.start < s; });
   if (p == panes.end() || p->start != pane_start) {
     p = panes.insert(p, Pane{pane_start, config_.fresh()});
     ++entries_;

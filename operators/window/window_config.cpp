@@ -94,6 +94,8 @@ WindowConfig WindowConfig::parse(const ConfigNode& node) {
     c.name = node.string("name");
     if (c.name.empty()) node.fail_at("name", "'name' must not be empty");
   }
+  for (const AggregateSpec& a : c.aggregates)
+    c.add_steps.push_back({a.fn, !a.filter.always(), a.property, a.exact_limit});
   c.combine = node.boolean("combine", false);
   if (c.combine && c.kind == WindowKind::kSession)
     node.fail_at("combine", "'combine' needs tumbling or sliding windows (sessions merge)");
@@ -101,12 +103,15 @@ WindowConfig WindowConfig::parse(const ConfigNode& node) {
 }
 
 void WindowConfig::add(Accumulators& accs, const Batch& in, const Record& r, uint64_t seq) const {
-  static const Value kNull;
-  for (size_t i = 0; i < aggregates.size(); ++i) {
-    const AggregateSpec& a = aggregates[i];
-    if (!a.filter.always() && !a.filter.passes(in, r)) continue;
-    const Value* v = a.property == kNoSymbol ? nullptr : in.find(r, a.property);
-    if (v == nullptr && a.property != kNoSymbol) v = &kNull;
+  static constexpr Value kNull;
+  for (size_t i = 0; i < add_steps.size(); ++i) {
+    const AddStep& a = add_steps[i];
+    if (a.filtered && !aggregates[i].filter.passes(in, r)) continue;
+    const Value* v = nullptr;
+    if (a.property != kNoSymbol) {
+      v = in.find(r, a.property);
+      if (v == nullptr) v = &kNull;
+    }
     accs[i].add(a.fn, v, r.event_time, seq, a.exact_limit);
   }
 }

@@ -42,6 +42,14 @@ struct WindowConfig {
   bool combine = false;
 
   static WindowConfig parse(const ConfigNode& node);
+  // What add() needs of each aggregate, packed (filled by parse from `aggregates`).
+  struct AddStep {
+    AggregateFn fn = AggregateFn::kCount;
+    bool filtered = false;  // the aggregate's filter is not always true
+    SymbolId property = kNoSymbol;
+    size_t exact_limit = 0;
+  };
+  std::vector<AddStep> add_steps;
 
   // One empty accumulator per aggregate.
   Accumulators fresh() const { return Accumulators(aggregates.size()); }

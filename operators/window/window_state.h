@@ -41,10 +41,9 @@ struct Session {
 
 inline constexpr int64_t kNoTimer = kMinTime;
 
+// Field order: what every event reads first (next to the key in the state's table), the
+// panes' accumulators next, sessions (unused by panes) last.
 struct KeyWindows {
-  // Ascending start. One inline: a tumbling window's profile allocates nothing per window.
-  boost::container::small_vector<Pane, 1> panes;
-  std::vector<Session> sessions;  // ascending start, disjoint
   // Sliding/tumbling: every window starting before this has fired or passed.
   int64_t next_start = kMinTime;
   int64_t timer = kNoTimer;  // the registered event-time timer, if any
@@ -64,6 +63,9 @@ struct KeyWindows {
     Accumulators prefix;
   };
   std::unique_ptr<SlideCache> cache;
+  // Ascending start. One inline: a tumbling window's profile allocates nothing per window.
+  boost::container::small_vector<Pane, 1> panes;
+  std::vector<Session> sessions;  // ascending start, disjoint
 
   bool empty() const { return panes.empty() && sessions.empty(); }
   void write(StateWriter& w) const;
