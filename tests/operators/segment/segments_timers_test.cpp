@@ -51,7 +51,7 @@ segments:
     enter:
       all:
         - {window: {events: [V], within: 10m, is: ">= 2"}, name: views}
-        - {not: {window: {events: [O], within: 5m, is: ">= 1"}}, name: orders})");
+        - {not: {window: {events: [O], within: 5m, is: ">= 1"}, name: orders}})");
   // At 2m: 2 views, but an order until 6m; enters at 6m, exits when the first view ages out.
   EXPECT_THAT(run(*config, {ev("u1", 0, "V"), ev("u1", 1 * kMin, "O"), ev("u1", 2 * kMin, "V")}),
               ElementsAre("derived u1 @360000 entered profile_id=\"u1\" "
@@ -185,7 +185,7 @@ segments:
     enter:
       all:
         - {window: {events: [A], within: 10m, is: ">= 2"}, name: a}
-        - {not: {window: {events: [B], within: 5m, is: ">= 1"}}, name: b}
+        - {not: {window: {events: [B], within: 5m, is: ">= 1"}, name: b}}
     exit: {window: {events: [A], within: 10m, is: "== 0"}, name: gone})");
   const std::vector<InputRecord> events = {ev("u1", 0, "A"), ev("u1", kMin, "B"),
                                            ev("u1", 2 * kMin, "A")};
