@@ -3,6 +3,9 @@
 // `generator` source's events (seed 42, 3 s of disorder, as the job), with the job's 5 s
 // watermark bound. Heap bytes in use (mmapped blocks included) before the operator is made
 // and after the last event, timers included, divided by the profiles it holds.
+// Counters also give the timers pending then per profile, and the timer firings per event up
+// to then (`firings_per_event`) and with the input's end (the watermark to the end of time,
+// as when a job's input ends: `firings_per_event_ended`).
 // range(0): simulated users; range(1): events per user (a light and a heavier history).
 //   build/release/bench/segflow_bench --benchmark_filter=RetailStateBytesPerProfile
 #include <benchmark/benchmark.h>
@@ -61,20 +64,34 @@ std::vector<BatchPtr> generate(uint64_t users, uint64_t events) {
   return batches;
 }
 
+// Sets the watermark to `watermark`, firing the due timers before on_watermark; returns how
+// many fired.
+uint64_t advance(SegmentsOperator& op, OperatorContext& ctx, TimerService& timers,
+                 int64_t watermark, Output& out) {
+  ctx.watermark = watermark;
+  uint64_t fired = 0;
+  Timer t;
+  while (timers.pop_due(TimeDomain::kEventTime, watermark, t)) {
+    op.on_timer(t, out);
+    ++fired;
+  }
+  op.on_watermark(watermark, out);
+  return fired;
+}
+
 // Runs `batches` through `op` as the job would: watermark 5 s behind the largest event time,
-// due timers fired before on_watermark.
-void drive(SegmentsOperator& op, OperatorContext& ctx, TimerService& timers,
-           const std::vector<BatchPtr>& batches, Output& out) {
+// due timers fired before on_watermark. Returns how many timers fired.
+uint64_t drive(SegmentsOperator& op, OperatorContext& ctx, TimerService& timers,
+               const std::vector<BatchPtr>& batches, Output& out) {
   int64_t max_time = INT64_MIN;
+  uint64_t fired = 0;
   for (const BatchPtr& b : batches) {
     op.process(*b, out);
     for (const Record& r : b->records()) max_time = std::max(max_time, r.event_time);
-    ctx.watermark = max_time - kOutOfOrdernessMs;
-    Timer t;
-    while (timers.pop_due(TimeDomain::kEventTime, ctx.watermark, t)) op.on_timer(t, out);
-    op.on_watermark(ctx.watermark, out);
+    fired += advance(op, ctx, timers, max_time - kOutOfOrdernessMs, out);
   }
   out.flush();
+  return fired;
 }
 
 void RetailStateBytesPerProfile(benchmark::State& state) {
@@ -82,7 +99,7 @@ void RetailStateBytesPerProfile(benchmark::State& state) {
   const auto events = users * static_cast<uint64_t>(state.range(1));
   const SegmentsOperator::Config config = retail_segments();
   const std::vector<BatchPtr> batches = generate(users, events);
-  double bytes = 0, profiles = 0;
+  double bytes = 0, profiles = 0, timers_pending = 0, fired = 0, fired_ended = 0;
   for (auto _ : state) {
     TimerService timers;
     OperatorContext ctx;
@@ -94,12 +111,18 @@ void RetailStateBytesPerProfile(benchmark::State& state) {
     {
       SegmentsOperator op(config);
       op.open(ctx);
-      drive(op, ctx, timers, batches, out);
+      fired = static_cast<double>(drive(op, ctx, timers, batches, out));
       profiles = static_cast<double>(op.tracked_profiles());
       bytes = static_cast<double>(heap_in_use() - before) / profiles;
+      timers_pending = static_cast<double>(timers.size());
+      fired_ended = fired + static_cast<double>(advance(op, ctx, timers, kMaxTime, out));
+      out.flush();
     }
   }
   state.counters["bytes_per_profile"] = bytes;
+  state.counters["timers_per_profile"] = timers_pending / profiles;
+  state.counters["firings_per_event"] = fired / static_cast<double>(events);
+  state.counters["firings_per_event_ended"] = fired_ended / static_cast<double>(events);
   state.counters["profiles"] = profiles;
   state.counters["events"] = static_cast<double>(events);
 }

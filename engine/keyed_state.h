@@ -59,37 +59,27 @@ class ValueState {
   // The value of `key`, or nullptr when absent or expired.
   T* get(std::string_view key) {
     if (backed_) return backed_->get(key);
-    const HashedKey k{key, hash_key(key)};
-    const size_t i = group_index(k);
-    const auto lock = guard(i);
-    auto& group = groups_[i];
-    auto it = group.find(k);
-    if (it == group.end()) return nullptr;
-    preserve(lock, i, it->first, it->second);
-    if (expired(it->second)) {
-      group.erase(it);
+    Found f = find(key);
+    if (f.it == f.group->end()) return nullptr;
+    if (expired(f.it->second)) {
+      f.group->erase(f.it);
       return nullptr;
     }
-    return &it->second.value;
+    return &f.it->second.value;
   }
 
   // The value of `key`, default-constructed when absent; refreshes its TTL.
   T& get_or_create(std::string_view key) {
     if (backed_) return backed_->get_or_create(key);
-    const HashedKey k{key, hash_key(key)};
-    const size_t i = group_index(k);
-    const auto lock = guard(i);
-    auto& group = groups_[i];
-    auto it = group.find(k);
-    if (it == group.end()) {
-      it = group.try_emplace(std::string(key)).first;  // built in place, not moved in
-      it->second.epoch = epoch_;
-    } else {
-      preserve(lock, i, it->first, it->second);
-      if (expired(it->second)) it->second.value = T{};
+    Found f = find(key);
+    if (f.it == f.group->end()) {
+      f.it = f.group->try_emplace(std::string(key)).first;  // built in place, not moved in
+      f.it->second.epoch = epoch_;
+    } else if (expired(f.it->second)) {
+      f.it->second.value = T{};
     }
-    touch(it->second);
-    return it->second.value;
+    touch(f.it->second);
+    return f.it->second.value;
   }
 
   void put(std::string_view key, T value) { get_or_create(key) = std::move(value); }
@@ -100,27 +90,16 @@ class ValueState {
   }
   void erase(std::string_view key) {
     if (backed_) return backed_->erase(key);
-    const HashedKey k{key, hash_key(key)};
-    const size_t i = group_index(k);
-    const auto lock = guard(i);
-    auto& group = groups_[i];
-    const auto it = group.find(k);
-    if (it == group.end()) return;
-    preserve(lock, i, it->first, it->second);
-    group.erase(it);
+    Found f = find(key);
+    if (f.it != f.group->end()) f.group->erase(f.it);
   }
   // Removes and returns the value of `key` (default when absent).
   T take(std::string_view key) {
     if (backed_) return backed_->take(key);
-    const HashedKey k{key, hash_key(key)};
-    const size_t i = group_index(k);
-    const auto lock = guard(i);
-    auto& group = groups_[i];
-    auto it = group.find(k);
-    if (it == group.end()) return T{};
-    preserve(lock, i, it->first, it->second);
-    T v = std::move(it->second.value);
-    group.erase(it);
+    Found f = find(key);
+    if (f.it == f.group->end()) return T{};
+    T v = std::move(f.it->second.value);
+    f.group->erase(f.it);
     return v;
   }
 
@@ -270,6 +249,22 @@ class ValueState {
     std::atomic<size_t> unsettled;  // groups the function has not written yet
   };
 
+  // An entry looked up by key, under its key group's guard(), which it holds until destroyed.
+  struct Found {
+    std::unique_lock<std::mutex> lock;
+    Group* group;
+    typename Group::iterator it;  // group->end(): absent
+  };
+  // Looks `key` up (hashing it once, for the key group and the map). When present, the entry
+  // is preserve()d first: the caller may change, erase or hand it out.
+  Found find(std::string_view key) {
+    const HashedKey k{key, hash_key(key)};
+    const size_t i = group_index(k);
+    Found f{guard(i), &groups_[i], {}};
+    f.it = f.group->find(k);
+    if (f.it != f.group->end()) preserve(f.lock, i, f.it->first, f.it->second);
+    return f;
+  }
   size_t group_index(const HashedKey& k) const {
     return key_group_of_hash(k.hash, scope_.max_parallelism) - scope_.key_groups.begin;
   }

@@ -1,8 +1,8 @@
 // ProfileState: everything the segments operator keeps for one profile: events buffered
 // above the watermark (already reduced to what each leaf needs), the state of each leaf it
 // has touched (window contents, pending `after` events, last matching time), its latest
-// properties (traits, context), its segment memberships and the times at which a leaf's
-// value changes with no further event (deadlines).
+// properties (traits, context), its segment memberships and the times at which a membership
+// may change with no further event (deadlines).
 // Mergeable: merge() folds another profile's state in (identity merges, rescaling).
 // Thread safety: a plain value type.
 #pragma once
@@ -72,7 +72,8 @@ struct PendingEvent {
   static PendingEvent read(StateReader& r);
 };
 
-// When leaf (or, from the leaf count up, segment cool-down) `id` may change with no event.
+// When segment `id`'s membership may change with no event (from the segment count up: when
+// segment id - count's re-entry cool-down ends).
 struct Deadline {
   int64_t time = kMaxTime;
   uint32_t id = 0;
@@ -95,15 +96,15 @@ struct ProfileState {
   CompactVector<uint32_t> inside;  // segment ids, ascending
   // (segment, time of its last exit), for segments with a re-entry cool-down.
   CompactVector<std::pair<uint32_t, int64_t>> last_exits;
-  // (time, leaf): when a leaf's value may change with no new event, ascending. Derived from
+  // (time, segment): when a membership may change with no new event, ascending. Derived from
   // `leaves` and `applied_until`; not part of the snapshot (rebuilt on restore and merge).
   CompactVector<Deadline> deadlines;
   int64_t last_event_time = kMinTime;
   int64_t applied_until = kMinTime;    // every instant up to here is applied
   int64_t timer = kMaxTime;            // the registered event-time timer (kMaxTime: none)
   int64_t evaluate_all_at = kMaxTime;  // after a merge: when to evaluate every segment
-  // When every leaf whose state only empties with no event (no deadline of its own) is
-  // empty: its state is dropped then. kMinTime: none. Derived, like deadlines.
+  // When every leaf entry that ages out will have (the latest such time seen when pruning);
+  // entries are dropped lazily, or then. kMinTime: none. Derived, like deadlines.
   int64_t cleanup_at = kMinTime;
   bool evaluated = false;  // segments entering on an empty history were checked
 

@@ -50,8 +50,20 @@ int64_t quarter_hour(int64_t time) {
   return time >= 0 ? time / kQuarter : -((-(time + 1)) / kQuarter) - 1;
 }
 
-void add_unique(std::vector<uint32_t>& v, uint32_t x) {
-  if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+// When every entry of `st` will have aged out with no further event (kMaxTime: never, as
+// an absence's matured `after` with no `for` limit).
+int64_t entries_age_out(const Leaf& leaf, const LeafState& st) {
+  if (st.entries.empty()) return kMaxTime;
+  const int64_t newest = st.entries.back().first;
+  switch (leaf.kind) {
+    case LeafKind::kWindow:
+    case LeafKind::kRfm:
+      return add_time(newest, leaf.within_ms);
+    case LeafKind::kAbsence:
+      return leaf.for_ms > 0 ? add_time(newest, add_time(leaf.within_ms, leaf.for_ms)) : kMaxTime;
+    default:
+      return kMaxTime;
+  }
 }
 
 }  // namespace
@@ -220,17 +232,12 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       return;
     }
     int64_t cause = outer_cause;  // the events applied at `now` caused its changes
-    touched_.clear();
     segments_.clear();
-    const auto leaf_count = static_cast<uint32_t>(rules.leaves.size());
+    // A segment's deadline (its id) or cool-down end (segment count + its id) is due.
+    const auto segment_count = static_cast<uint32_t>(rules.segments.size());
     auto due_end = s.deadlines.begin();
-    for (; due_end != s.deadlines.end() && due_end->time <= now; ++due_end) {
-      if (due_end->id < leaf_count) {
-        add_unique(touched_, due_end->id);
-      } else {
-        segments_.push_back(due_end->id - leaf_count);  // a cool-down ended
-      }
-    }
+    for (; due_end != s.deadlines.end() && due_end->time <= now; ++due_end)
+      segments_.push_back(due_end->id < segment_count ? due_end->id : due_end->id - segment_count);
     s.deadlines.erase(s.deadlines.begin(), due_end);
     // The leaves fed now, fetched together (a profile read by many rules has a large table).
     size_t due = 0;
@@ -246,25 +253,22 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
         apply_feed(rules.leaves[f.leaf], s.leaf_or_create(f.leaf), f, now);
-        add_unique(touched_, f.leaf);
+        segments_.push_back(rules.leaves[f.leaf].segment);
       }
       for (const PropertyUpdate& u : e.updates)
         if (s.update_property(u.name, now, u.value))
           for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
-            add_unique(touched_, leaf);
+            segments_.push_back(rules.leaves[leaf].segment);
       // Local hour and weekday cannot change within a quarter hour of UTC (every zone's
       // offset, and every offset change, falls on a quarter hour).
       if (s.last_event_time == kMinTime || quarter_hour(s.last_event_time) != quarter_hour(now))
-        for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
+        for (uint32_t leaf : rules.local_time_leaves)
+          segments_.push_back(rules.leaves[leaf].segment);
       s.last_event_time = std::max(s.last_event_time, now);
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
     s.applied_until = now;
-    for (uint32_t leaf : touched_) {
-      refresh_leaf(s, leaf, now);
-      segments_.push_back(rules.leaves[leaf].segment);
-    }
     if (s.evaluate_all_at <= now) {
       s.evaluate_all_at = kMaxTime;
       for (uint32_t i = 0; i < rules.segments.size(); ++i) segments_.push_back(i);
@@ -278,48 +282,49 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
     out.set_ingest_cause(cause);
     for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
-    if (s.cleanup_at != kMinTime && s.cleanup_at <= now) {
-      // No outcome changes here (those leaves have none by themselves): only state to drop.
-      s.cleanup_at = kMinTime;
-      touched_.clear();
-      for (const LeafState& st : s.leaves) touched_.push_back(st.id());
-      for (uint32_t leaf : touched_) refresh_leaf(s, leaf, now);
-    }
+    if (s.cleanup_at != kMinTime && s.cleanup_at <= now) prune_all(s, now);
   }
 }
 
-void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
-  const Leaf& leaf = config_.rules.leaves[id];
-  if (leaf.kind == LeafKind::kProfile) return;
+void SegmentsOperator::prune_all(ProfileState& s, int64_t now) {
+  s.cleanup_at = kMinTime;
+  pruned_.clear();
+  for (const LeafState& st : s.leaves) pruned_.push_back(st.id());
+  for (uint32_t id : pruned_) prune(s, id, now);
+}
+
+LeafState* SegmentsOperator::prune(ProfileState& s, uint32_t id, int64_t now) {
   LeafState* st = s.leaf(id);
-  if (st == nullptr) return;
+  if (st == nullptr) return nullptr;
+  const Leaf& leaf = config_.rules.leaves[id];
   prune_leaf(leaf, *st, now);
-  bool empties_only = false;
-  int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now, &empties_only);
-  if (empties_only) {  // one cleanup instant for all such leaves of the profile
-    s.cleanup_at = std::max(s.cleanup_at, deadline);
-    deadline = kMaxTime;
+  if (st->empty()) {
+    s.erase_leaf(id);
+    return nullptr;
   }
-  // A deadline that fired is gone from the set already; one still pending is moved only if
-  // it changed (appending to a window keeps its oldest entry's expiry).
-  if (const int64_t pending = s.deadline_of(id); pending != deadline) {
-    if (pending != kMaxTime) s.remove_deadline({pending, id});
-    if (deadline != kMaxTime) s.add_deadline({deadline, id});
-  }
-  if (st->empty()) s.erase_leaf(id);
+  if (const int64_t ages_out = entries_age_out(leaf, *st); ages_out != kMaxTime)
+    s.cleanup_at = std::max(s.cleanup_at, ages_out);
+  return st;
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
   s.deadlines.clear();
   s.cleanup_at = kMinTime;
-  for (uint32_t id : s.leaves.sorted_ids()) refresh_leaf(s, id, s.applied_until);
+  std::vector<uint32_t> segments;
+  for (const LeafState& st : s.leaves) segments.push_back(config_.rules.leaves[st.id()].segment);
+  std::sort(segments.begin(), segments.end());
+  segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
+  for (uint32_t segment : segments) {
+    prepare(s, segment, s.applied_until);
+    schedule_segment(s, segment, s.applied_until);
+  }
   for (const auto& [segment, time] : s.last_exits) schedule_cooldown_end(s, segment, time);
 }
 
 void SegmentsOperator::schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at) {
   const int64_t ends = add_time(exited_at, config_.rules.segments[segment].cooldown_ms);
   if (ends > s.applied_until && ends != kMaxTime && !s.is_inside(segment))
-    s.add_deadline({ends, static_cast<uint32_t>(config_.rules.leaves.size()) + segment});
+    s.add_deadline({ends, static_cast<uint32_t>(config_.rules.segments.size()) + segment});
 }
 
 bool SegmentsOperator::evaluate_node(const Segment& segment, uint32_t index) const {
@@ -349,8 +354,7 @@ std::shared_ptr<const TimeZone> SegmentsOperator::zone(std::string_view name) {
   return z;
 }
 
-void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t index, int64_t now,
-                                Output& out) {
+void SegmentsOperator::prepare(ProfileState& s, uint32_t index, int64_t now) {
   const SegmentRules& rules = config_.rules;
   const Segment& segment = rules.segments[index];
   // Local time (a zone lookup and conversion) only for the segments that read it.
@@ -362,15 +366,78 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
       tz = zone(p->value.string.view());
   const ProfileProperties profile(s, rules, tz.get(), local_time);
   results_.clear();
-  for (uint32_t leaf : segment.leaves) {
-    LeafState* st = s.leaf(leaf);
-    // A count window untouched now may hold entries that expired since its last refresh
-    // (its deadline waits for a change of the test's outcome).
-    if (st != nullptr &&
-        (rules.leaves[leaf].kind == LeafKind::kWindow || rules.leaves[leaf].kind == LeafKind::kRfm))
-      prune_leaf(rules.leaves[leaf], *st, now);
-    results_.push_back(evaluate_leaf(rules.leaves[leaf], st, profile, now));
+  changes_.clear();
+  for (uint32_t id : segment.leaves) {
+    const Leaf& leaf = rules.leaves[id];
+    // Entries are dropped lazily: what aged out since the leaf was last read goes now.
+    const LeafState* st = prune(s, id, now);
+    results_.push_back(evaluate_leaf(leaf, st, profile, now));
+    // A count window whose outcome cannot change by ageing has no instant of its own.
+    bool empties_only = false;
+    const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
+    changes_.push_back(empties_only ? kMaxTime : change);
   }
+}
+
+int64_t SegmentsOperator::node_change(const Segment& segment, uint32_t index) const {
+  const ConditionNode& n = segment.nodes[index];
+  switch (n.op) {
+    case ConditionNode::Op::kLeaf: {
+      const auto pos = std::lower_bound(segment.leaves.begin(), segment.leaves.end(), n.leaf) -
+                       segment.leaves.begin();
+      return changes_[static_cast<size_t>(pos)];
+    }
+    case ConditionNode::Op::kNot:
+      return node_change(segment, n.children.front());
+    case ConditionNode::Op::kAll:
+    case ConditionNode::Op::kAny: {
+      // `all` true / `any` false changes when any child does. `all` false / `any` true is
+      // held there by every child of its value: it cannot change before all of them have.
+      const bool value = evaluate_node(segment, index);
+      const bool held = (n.op == ConditionNode::Op::kAll) != value;
+      int64_t at = held ? kMinTime : kMaxTime;
+      for (uint32_t c : n.children) {
+        if (!held) {
+          at = std::min(at, node_change(segment, c));
+        } else if (evaluate_node(segment, c) == value) {
+          at = std::max(at, node_change(segment, c));
+        }
+      }
+      return at;
+    }
+  }
+  return kMaxTime;
+}
+
+void SegmentsOperator::schedule_segment(ProfileState& s, uint32_t index, int64_t now) {
+  const Segment& segment = config_.rules.segments[index];
+  int64_t at = node_change(segment, segment.enter);
+  if (segment.exit && s.is_inside(index)) {
+    // Exits when `exit` holds and `enter` does not: both must change if neither is so.
+    const bool exit = evaluate_node(segment, *segment.exit);
+    const bool enter = evaluate_node(segment, segment.enter);
+    const int64_t exit_at = node_change(segment, *segment.exit);
+    if (!exit && enter) {
+      at = std::max(at, exit_at);
+    } else if (!exit) {
+      at = exit_at;
+    } else if (!enter) {
+      at = std::min(at, exit_at);
+    }
+  }
+  // Instants are after `now` (next_change); a deadline that fired is gone from the set.
+  if (at <= now) at = add_time(now, 1);
+  if (const int64_t pending = s.deadline_of(index); pending != at) {
+    if (pending != kMaxTime) s.remove_deadline({pending, index});
+    if (at != kMaxTime) s.add_deadline({at, index});
+  }
+}
+
+void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t index, int64_t now,
+                                Output& out) {
+  const SegmentRules& rules = config_.rules;
+  const Segment& segment = rules.segments[index];
+  prepare(s, index, now);
   const bool enter = evaluate_node(segment, segment.enter);
   const bool inside = s.is_inside(index);
   bool change = false;
@@ -385,21 +452,23 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
     const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;
     change = exit && !enter;
   }
-  if (!change) return;
-  s.set_inside(index, !inside);
-  count_change(index, !inside);
-  if (inside && segment.cooldown_ms > 0) {
-    s.set_last_exit(index, now);
-    schedule_cooldown_end(s, index, now);
+  if (change) {
+    s.set_inside(index, !inside);
+    count_change(index, !inside);
+    if (inside && segment.cooldown_ms > 0) {
+      s.set_last_exit(index, now);
+      schedule_cooldown_end(s, index, now);
+    }
+    RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
+    b.set(profile_id_property_, Value::string(key))
+        .set(segment_property_, Value::string(segment.name))
+        .set(change_property_, inside ? exited_value_ : entered_value_)
+        .set(version_property_, Value::integer(segment.version));
+    if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
+    for (size_t i = 0; i < segment.leaves.size(); ++i)
+      b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
   }
-  RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
-  b.set(profile_id_property_, Value::string(key))
-      .set(segment_property_, Value::string(segment.name))
-      .set(change_property_, inside ? exited_value_ : entered_value_)
-      .set(version_property_, Value::integer(segment.version));
-  if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
-  for (size_t i = 0; i < segment.leaves.size(); ++i)
-    b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
+  schedule_segment(s, index, now);
 }
 
 void SegmentsOperator::count_change(uint32_t index, bool entered) {
@@ -421,7 +490,10 @@ void SegmentsOperator::count_change(uint32_t index, bool entered) {
 int64_t SegmentsOperator::next_instant(const ProfileState& s) {
   int64_t next =
       std::min(s.evaluate_all_at, s.buffered.empty() ? kMaxTime : s.buffered.front().time);
-  if (s.cleanup_at != kMinTime) next = std::min(next, s.cleanup_at);
+  // Aged-out entries are dropped lazily, by the profile's next instant; an instant of their
+  // own only when that may leave nothing of the profile (it is then erased).
+  if (s.cleanup_at != kMinTime && s.properties.empty() && s.inside.empty())
+    next = std::min(next, s.cleanup_at);
   return s.deadlines.empty() ? next : std::min(next, s.deadlines.begin()->time);
 }
 

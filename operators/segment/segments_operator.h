@@ -24,6 +24,14 @@
 //   dead-lettered with reason "late event" and counted.
 // - `cooldown`: after an exit, no re-entry before exit time + cooldown; if `enter` holds
 //   then, the profile enters at that instant (by timer).
+// - Timers: a profile has one timer, at its next instant: a buffered event, or the first
+//   instant at which a segment's membership may change with no event. That instant comes
+//   from the leaves' own (leaf_eval.h next_change) through the condition tree: `all` false
+//   waits for every false child, `any` true for every true one, the rest for the first child.
+//   A count that is false and can only fall sets none. Entries that age out are dropped when
+//   the profile is next evaluated; a profile that may then be left with nothing (no
+//   properties, no membership) gets an instant when all its entries have aged out, and is
+//   erased then.
 // Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>,
 //   cooldown?: <duration>}]`,
 // `emitted_at` (bool, default true: include the processing time).
@@ -111,14 +119,26 @@ class SegmentsOperator final : public Operator {
   bool reduce(const Batch& in, const Record& r, PendingEvent& out) const;
   // Applies every instant of the profile up to `until`, emitting the changes.
   void advance(std::string_view key, ProfileState& s, int64_t until, Output& out);
-  void refresh_leaf(ProfileState& s, uint32_t leaf, int64_t now);
+  // Drops what aged out of leaf `id` by `now`, and the leaf when nothing is left; keeps
+  // ProfileState::cleanup_at. The leaf's state, or nullptr.
+  LeafState* prune(ProfileState& s, uint32_t id, int64_t now);
+  // prune() on every leaf of the profile.
+  void prune_all(ProfileState& s, int64_t now);
+  // Fills results_ and changes_ for the leaves of `segment` at `now` (pruning them first).
+  void prepare(ProfileState& s, uint32_t segment, int64_t now);
   void evaluate(std::string_view key, ProfileState& s, uint32_t segment, int64_t now, Output& out);
   bool evaluate_node(const Segment& segment, uint32_t node) const;
+  // After prepare(): an instant after `now` no later than the first at which the node's
+  // value may change with no event (kMaxTime: none), from its leaves' changes_.
+  int64_t node_change(const Segment& segment, uint32_t node) const;
+  // After prepare(): keeps the segment's deadline (id: the segment) at the first instant its
+  // membership may change with no event, given whether the profile is inside it now.
+  void schedule_segment(ProfileState& s, uint32_t segment, int64_t now);
   static int64_t next_instant(const ProfileState& s);
   // Keeps the profile's one timer at its next instant (buffered event or deadline).
   void schedule(std::string_view key, ProfileState& s);
   void rebuild_deadlines(ProfileState& s);
-  // A deadline (id: leaf count + segment) at the end of the segment's re-entry cool-down.
+  // A deadline (id: segment count + segment) at the end of the segment's re-entry cool-down.
   void schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at);
   std::shared_ptr<const TimeZone> zone(std::string_view name);
   // Applied events are kept (up to kSpareEvents) and reused: their vectors keep their
@@ -150,7 +170,9 @@ class SegmentsOperator final : public Operator {
       zones_;
   // Scratch of one evaluation, reused: leaf results by position in Segment::leaves.
   mutable std::vector<LeafResult> results_;
-  std::vector<uint32_t> touched_;
+  // With results_: the leaves' next_change (kMaxTime when their outcome cannot change).
+  std::vector<int64_t> changes_;
+  std::vector<uint32_t> pruned_;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
   // Outcome of each distinct `where` for the record being reduced (kUntested, 0, 1), and
