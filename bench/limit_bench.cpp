@@ -80,7 +80,8 @@ size_t count_records(const std::vector<BatchPtr>& batches) {
   return n;
 }
 
-// Replays every p-th pre-built batch (subtask i starts at batch i).
+// Replays every p-th pre-built batch (subtask i starts at batch i), handing each on as it is
+// (Output::forward_all: the runtime copies records only where it routes them).
 class MemorySource final : public Source {
  public:
   explicit MemorySource(const std::vector<BatchPtr>& batches) : batches_(batches) {}
