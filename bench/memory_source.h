@@ -22,7 +22,8 @@ inline std::vector<BatchPtr> pregenerate(Source& source, size_t batch_size = 512
   return batches;
 }
 
-// Replays pre-built batches: subtask i of p re-emits batches i, i + p, i + 2p, ...
+// Replays pre-built batches: subtask i of p hands on batches i, i + p, i + 2p, ... as they
+// are (Output::forward_all: the runtime copies records only where it routes them).
 class MemorySource final : public Source {
  public:
   explicit MemorySource(const std::vector<BatchPtr>& batches) : batches_(batches) {}

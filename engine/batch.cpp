@@ -32,10 +32,11 @@ void Batch::copy_from(const Batch& src, const Record& r, std::string_view key) {
   Record copy = r;
   copy.key = arena_.store(key);
   copy.first_property = static_cast<uint32_t>(properties_.size());
-  // Property by property: a record has a few, and a range insert costs more than it saves.
-  for (Property p : src.properties(r)) {
-    if (p.value.is_string()) p.value = Value::string(arena_.store(p.value.as_string()));
-    properties_.push_back(p);
+  const auto props = src.properties(r);
+  properties_.insert(properties_.end(), props.begin(), props.end());
+  for (size_t i = copy.first_property; i < properties_.size(); ++i) {
+    Value& v = properties_[i].value;
+    if (v.is_string()) v = Value::string(arena_.store(v.as_string()));
   }
   records_.push_back(copy);
 }
