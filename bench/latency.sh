@@ -8,13 +8,15 @@
 # Prints, per rate, the median over the runs of p50 / p99 / p99.9 (ms).
 #   bash bench/latency.sh [--runs R] [--duration S] [--warmup S] [--max-events N] [--smoke]
 #                         [--bin PATH] [--set KEY=VALUE]... [--max EVENTS_PER_S] [--job YAML]
+#                         [--source ID]
 # --bin runs another segflow binary (before/after comparisons in the same minute); each
 # --set is passed to every run of the job (e.g. --set watermarks.interval=50ms); --max
 # skips measuring the maximum and paces at percentages of the one given; --job measures
-# another job (its generator source must have the id `events`).
+# another job, whose source (id `events`, or the one --source names) must take `events`
+# (0: unbounded) and `rate` (events/s of processing time), as `generator` and `nexmark` do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs=3 duration=20 warmup=5 max_events=2000000 job=jobs/retail.yaml
+runs=3 duration=20 warmup=5 max_events=2000000 job=jobs/retail.yaml source=events
 bin=build/release/segflow
 sets=()
 max=""
@@ -29,6 +31,7 @@ while (($#)); do
     --set) sets+=(--set "$2"); shift ;;
     --max) max=$2; shift ;;
     --job) job=$2; shift ;;
+    --source) source=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -47,7 +50,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # 1. The maximum: unpaced runs, median events/s.
 maxima=()
 for ((i = 1; i <= runs && ${#max} == 0; i++)); do
-  summary=$($bin run "$job" ${sets[@]+"${sets[@]}"} --set "sources.events.events=$max_events" \
+  summary=$($bin run "$job" ${sets[@]+"${sets[@]}"} --set "sources.$source.events=$max_events" \
     --set dead_letter.path=/dev/null 2>&1 >/dev/null)
   secs=$(sed -n "s/.*finished in \([0-9.]*\) s.*/\1/p" <<<"$summary")
   maxima+=("$(awk -v n="$max_events" -v s="$secs" 'BEGIN { printf "%.0f", n / s }')")
@@ -90,8 +93,8 @@ for pct in 25 50 75; do
   rate=$((max * pct / 100))
   p50s=() p99s=() p999s=() observed=()
   for ((i = 1; i <= runs; i++)); do
-    $bin run "$job" ${sets[@]+"${sets[@]}"} --set sources.events.events=0 \
-      --set "sources.events.rate=$rate" \
+    $bin run "$job" ${sets[@]+"${sets[@]}"} --set "sources.$source.events=0" \
+      --set "sources.$source.rate=$rate" \
       --set metrics.address=127.0.0.1:0 --set dead_letter.path=/dev/null --no-summary \
       >/dev/null 2>"$tmp/err" &
     job_pid=$!

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/memory_source.h"
 #include "bench/open_addressing_map.h"
 #include "connectors/generator/generator_source.h"
 #include "connectors/nexmark/nexmark_source.h"
@@ -30,7 +31,9 @@ namespace segflow {
 namespace {
 
 using bench::IntHash;
+using bench::MemorySource;
 using bench::OpenAddressingMap;
+using bench::pregenerate;
 
 size_t limit_events() {
   const char* env = std::getenv("SEGFLOW_LIMIT_EVENTS");
@@ -39,18 +42,6 @@ size_t limit_events() {
 
 ConfigNode yaml(const std::string& text) {
   return ConfigNode(YAML::Load(text), std::make_shared<const std::string>("bench"), "");
-}
-
-// Polls `source` (subtask 0 of 1) to the end into batches.
-std::vector<BatchPtr> pregenerate(Source& source) {
-  std::vector<BatchPtr> batches;
-  OperatorContext ctx;
-  source.open(ctx);
-  Output out([&](BatchPtr& b) { batches.push_back(std::move(b)); }, 512);
-  while (source.poll(out) == SourceStatus::kMore) {
-  }
-  out.flush();
-  return batches;
 }
 
 // The pre-generated inputs are never destroyed: pooled batches must not outlive the batch
@@ -79,26 +70,6 @@ size_t count_records(const std::vector<BatchPtr>& batches) {
   for (const BatchPtr& b : batches) n += b->size();
   return n;
 }
-
-// Replays every p-th pre-built batch (subtask i starts at batch i).
-class MemorySource final : public Source {
- public:
-  explicit MemorySource(const std::vector<BatchPtr>& batches) : batches_(batches) {}
-  void open(OperatorContext& ctx) override {
-    Source::open(ctx);
-    next_ = ctx.subtask;
-  }
-  SourceStatus poll(Output& out) override {
-    if (next_ >= batches_.size()) return SourceStatus::kEnd;
-    for (const Record& r : batches_[next_]->records()) out.forward(*batches_[next_], r);
-    next_ += ctx().parallelism;
-    return SourceStatus::kMore;
-  }
-
- private:
-  const std::vector<BatchPtr>& batches_;
-  size_t next_ = 0;
-};
 
 std::atomic<uint64_t> g_results{0};
 

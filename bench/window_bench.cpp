@@ -21,6 +21,7 @@
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include "bench/memory_source.h"
 #include "engine/executor.h"
 #include "engine/string_hash.h"
 #include "operators/window/rolling_aggregate.h"
@@ -28,6 +29,8 @@
 
 namespace segflow {
 namespace {
+
+using bench::MemorySource;
 
 constexpr size_t kEvents = 2'000'000;
 constexpr size_t kBatch = 512;
@@ -51,23 +54,6 @@ const std::vector<BatchPtr>& events(size_t keys) {
   }
   return batches;
 }
-
-// Replays every other pre-built batch (by subtask).
-class MemorySource final : public Source {
- public:
-  explicit MemorySource(const std::vector<BatchPtr>& batches) : batches_(batches) {}
-  SourceStatus poll(Output& out) override {
-    if (next_ == 0) next_ = ctx().subtask;
-    if (next_ >= batches_.size()) return SourceStatus::kEnd;
-    for (const Record& r : batches_[next_]->records()) out.forward(*batches_[next_], r);
-    next_ += ctx().parallelism;
-    return next_ >= batches_.size() ? SourceStatus::kEnd : SourceStatus::kMore;
-  }
-
- private:
-  const std::vector<BatchPtr>& batches_;
-  size_t next_ = 0;
-};
 
 std::atomic<uint64_t> g_results{0};
 

@@ -94,7 +94,10 @@ void NexmarkSource::open(OperatorContext& ctx) {
 
 SourceStatus NexmarkSource::poll(Output& out) {
   if (next_ >= end_) return SourceStatus::kEnd;
-  uint64_t budget = std::min<uint64_t>(kRecordsPerPoll, (end_ - next_ + step_ - 1) / step_);
+  // This subtask's remaining events: next_, next_ + step_, ... below end_ (no overflow when
+  // end_ is UINT64_MAX, an unbounded source).
+  const uint64_t remaining = (end_ - next_) / step_ + ((end_ - next_) % step_ != 0 ? 1 : 0);
+  uint64_t budget = std::min<uint64_t>(kRecordsPerPoll, remaining);
   if (rate_ > 0) {
     const int64_t now = ctx().clock->now_ms();
     if (pace_start_ms_ < 0) pace_start_ms_ = now;

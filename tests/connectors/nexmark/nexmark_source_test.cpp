@@ -107,6 +107,27 @@ TEST(NexmarkSource, ParallelSubtasksSplitTheSameEventsEachInTimeOrder) {
   EXPECT_EQ(single, parallel);
 }
 
+// Unbounded (events: 0): every subtask emits its share, the same events as a single one.
+TEST(NexmarkSource, UnboundedSubtasksEachEmitTheirShare) {
+  const NexmarkSource::Config c = config("{events: 0, seed: 9}");
+  auto first_polls = [&](uint32_t subtask, uint32_t parallelism) {
+    OperatorContext ctx;
+    ctx.subtask = subtask;
+    ctx.parallelism = parallelism;
+    NexmarkSource source(c);
+    source.open(ctx);
+    return run(source, 4);
+  };
+  const std::vector<std::string> single = first_polls(0, 1);
+  const std::vector<std::string> even = first_polls(0, 2), odd = first_polls(1, 2);
+  ASSERT_FALSE(even.empty());
+  ASSERT_EQ(even.size(), odd.size());
+  for (size_t i = 0; i < even.size() && 2 * i + 1 < single.size(); ++i) {
+    EXPECT_EQ(even[i], single[2 * i]);
+    EXPECT_EQ(odd[i], single[2 * i + 1]);
+  }
+}
+
 TEST(NexmarkSource, KeysBidsByAuctionOrByBidder) {
   for (const char* bid_key : {"auction", "bidder"}) {
     const auto lines =

@@ -360,6 +360,29 @@ segments:
                   "rule_version=1 c1=3"));
 }
 
+// Profile state keeps leaf ids in 16 bits: the 65,536th condition (over all segments) is a
+// load error at its place, and 65,535 still load.
+TEST(SegmentsOperator, LeafConditionsBeyondTheLimitFailAtLoad) {
+  constexpr uint32_t kPerSegment = 16;
+  auto spec_with_leaves = [](uint32_t leaves) {
+    std::string yaml = "segments:\n";
+    for (uint32_t i = 0; i < leaves; ++i) {
+      if (i % kPerSegment == 0)
+        yaml += "  - name: s" + std::to_string(i) + "\n    enter:\n      any:\n";
+      yaml += "        - {window: {events: [E" + std::to_string(i) + "], within: 1m, is: '> 1'}}\n";
+    }
+    return yaml;
+  };
+  EXPECT_NO_THROW(parse(spec_with_leaves(SegmentRules::kMaxLeaves)));
+  // Line of the last condition: 3 header lines per segment plus one per condition.
+  const uint32_t last_line =
+      1 + 3 * (SegmentRules::kMaxLeaves / kPerSegment + 1) + SegmentRules::kMaxLeaves + 1;
+  EXPECT_THAT(
+      testing::spec_error_of([&] { parse(spec_with_leaves(SegmentRules::kMaxLeaves + 1)); }),
+      ::testing::AllOf(::testing::HasSubstr("job.yaml:" + std::to_string(last_line) + ":"),
+                       ::testing::HasSubstr("more than 65535 leaf conditions")));
+}
+
 TEST(SegmentsOperator, ConfigErrorsNameTheirPlace) {
   auto error = [](const std::string& yaml) { return testing::spec_error_of([&] { parse(yaml); }); };
   EXPECT_THAT(error("segments:\n  - name: s\n    enter: {window: {within: 0m, is: '> 1'}}"),
