@@ -182,6 +182,15 @@ class Builder {
                     [&](uint32_t other) { return rules_.leaves[other].label == l.label; }))
       node.fail("two conditions of segment '" + segment.name + "' are named '" + l.label + "'");
     l.label_symbol = intern(l.label);
+    l.state = id;
+    if (l.kind != LeafKind::kProfile) {
+      const auto [owner, added] = state_owners_.try_emplace(state_key(l), id);
+      if (!added) l.state = owner->second;
+    }
+    if (l.state == id)
+      l.sharers.push_back(id);
+    else
+      rules_.leaves[l.state].sharers.push_back(id);
     index(l, id);
     segment.reads_local_time = segment.reads_local_time || l.reads_local_time;
     segment.leaves.push_back(id);
@@ -225,6 +234,28 @@ class Builder {
     }
   }
 
+  // What decides a leaf's per-profile state (not its test or label): leaves with the same
+  // key keep the same state.
+  static std::string state_key(const Leaf& l) {
+    std::string key;
+    auto add = [&](const auto& x) { key.append(reinterpret_cast<const char*>(&x), sizeof x); };
+    auto add_match = [&](const EventMatch& m) {
+      add(m.events.size());
+      for (SymbolId e : m.events) add(e);
+      const std::string& where = m.where ? m.where->text() : std::string();
+      add(where.size());
+      key += where;
+    };
+    add(l.kind);
+    add(l.score);
+    add(l.within_ms);
+    add(l.for_ms);
+    add_match(l.match);
+    add_match(l.then);
+    key += l.of ? l.of->text() : std::string();
+    return key;
+  }
+
   void index(Leaf& l, uint32_t id) {
     auto add_events = [&](EventMatch& m) {
       if (m.where) {
@@ -232,6 +263,7 @@ class Builder {
         if (added) ++rules_.where_count;
         m.where_id = it->second;
       }
+      if (l.state != id) return;  // its state's owner is indexed
       if (m.reads_every_event()) {
         push_unique(rules_.leaves_of_every_event, id);
       } else {
@@ -270,6 +302,7 @@ class Builder {
 
   SegmentRules& rules_;
   std::map<std::string, uint32_t, std::less<>> where_ids_;  // by expression text
+  std::map<std::string, uint32_t> state_owners_;            // by state_key
 };
 
 }  // namespace

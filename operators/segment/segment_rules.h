@@ -13,7 +13,10 @@
 //            thresholds) with a number ("r >= 4").
 // Every leaf gets an id; the indices map an event name, or a profile property, to the leaves
 // that read it, and a leaf to the segments that contain it, so an event only touches the
-// rules it can affect. Thread safety: immutable after parse; shared by all subtasks.
+// rules it can affect. Leaves that keep the same state (the same events, `where`, window and
+// aggregated number; only the test or label differs) share it: the first of them owns the
+// per-profile state and is the one indexed, so one update per event serves all of them.
+// Thread safety: immutable after parse; shared by all subtasks.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +61,9 @@ struct Leaf {
   RfmScore score = RfmScore::kRecency;
   bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
   uint32_t segment = 0;
+  // The leaf whose per-profile LeafState this one reads: itself, or an earlier leaf that
+  // keeps the same state (never for kProfile, which keeps none).
+  uint32_t state = 0;
   // kWindow: match, fn, of (the number aggregated; not for count), within_ms, test.
   // kAbsence: match (`after`), then (`then_no`), within_ms, for_ms (0: no limit).
   // kRecency: match, test (on milliseconds since the last match).
@@ -68,6 +74,8 @@ struct Leaf {
   int64_t for_ms = 0;
   Comparison test;
   std::vector<double> thresholds;
+  // On a leaf owning its state: every leaf reading it (itself first), ascending.
+  std::vector<uint32_t> sharers;
   SymbolId label_symbol = kNoSymbol;
   std::string label;  // output property naming its value
   EventMatch match;
@@ -113,7 +121,8 @@ struct SegmentRules {
   static constexpr uint32_t kMaxLeaves = 65535;
   std::vector<Segment> segments;
   std::vector<Leaf> leaves;
-  // Event name -> leaves reading events of that name (window, absence after/then, recency).
+  // Event name -> leaves reading events of that name (window, absence after/then, recency);
+  // state owners only (Leaf::state), as are leaves_of_every_event and the profile's states.
   boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_event;
   std::vector<uint32_t> leaves_of_every_event;  // leaves with no event-name filter
   // Properties kept per profile (read by profile leaves) -> the leaves reading each.

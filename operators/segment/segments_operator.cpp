@@ -54,6 +54,45 @@ void add_unique(std::vector<uint32_t>& v, uint32_t x) {
   if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
+// A snapshot written before leaves shared state (Leaf::state) keeps a copy of a shared state
+// under each leaf: the owner keeps one (the copies hold the same events), and feeds go to
+// the owner, once.
+void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
+  // Ids of another rule set are left for the caller to reject.
+  auto owner_of = [&](uint32_t id) {
+    return id < rules.leaves.size() ? rules.leaves[id].state : id;
+  };
+  const bool copies =
+      std::any_of(s.leaves.begin(), s.leaves.end(),
+                  [&](const LeafState& st) { return owner_of(st.id()) != st.id(); }) ||
+      std::any_of(s.buffered.begin(), s.buffered.end(), [&](const PendingEvent& e) {
+        return std::any_of(e.feeds.begin(), e.feeds.end(),
+                           [&](const LeafFeed& f) { return owner_of(f.leaf) != f.leaf; });
+      });
+  if (!copies) return;
+  for (uint32_t id : s.leaves.sorted_ids()) {
+    const uint32_t owner = owner_of(id);
+    if (owner == id) continue;
+    if (s.leaf(owner) == nullptr) {
+      LeafState copy = std::move(*s.leaf(id));
+      LeafState& kept = s.leaf_or_create(owner);
+      kept.entries = std::move(copy.entries);  // keeps the owner's tag
+      kept.last = copy.last;
+    }
+    s.erase_leaf(id);
+  }
+  for (PendingEvent& e : s.buffered) {
+    std::vector<LeafFeed> feeds;
+    for (LeafFeed f : e.feeds) {
+      f.leaf = owner_of(f.leaf);
+      if (std::none_of(feeds.begin(), feeds.end(),
+                       [&](const LeafFeed& g) { return g.leaf == f.leaf && g.role == f.role; }))
+        feeds.push_back(f);
+    }
+    e.feeds = std::move(feeds);
+  }
+}
+
 }  // namespace
 
 SegmentsOperator::Config SegmentsOperator::Config::parse(const ConfigNode& node) {
@@ -91,7 +130,10 @@ void SegmentsOperator::open(OperatorContext& ctx) {
   Operator::open(ctx);
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
   state_ = std::make_unique<ValueState<ProfileState>>(ctx.state_scope());
-  state_->on_load([this](ProfileState& s) { rebuild_deadlines(s); });  // rocksdb backend
+  state_->on_load([this](ProfileState& s) {  // rocksdb backend
+    move_to_state_owners(config_.rules, s);
+    rebuild_deadlines(s);
+  });
   counts_.assign(config_.rules.segments.size(), SegmentCounts{});
   const OperatorMetrics metrics = ctx.metrics();
   segment_metrics_.clear();
@@ -224,9 +266,19 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     segments_.clear();
     const auto leaf_count = static_cast<uint32_t>(rules.leaves.size());
     auto due_end = s.deadlines.begin();
+    // The segments reading a leaf whose outcome may change now: each is evaluated; those of a
+    // leaf fed now only when one of their outcomes changed (held_before_).
+    auto evaluate_sharers = [&](uint32_t leaf) {
+      for (uint32_t sharer : rules.leaves[leaf].sharers)
+        segments_.push_back(rules.leaves[sharer].segment);
+    };
+    const ProfileProperties no_properties(s, rules, nullptr, false);
+    fed_.clear();
+    held_before_.clear();
     for (; due_end != s.deadlines.end() && due_end->time <= now; ++due_end) {
       if (due_end->id < leaf_count) {
         add_unique(touched_, due_end->id);
+        evaluate_sharers(due_end->id);
       } else {
         segments_.push_back(due_end->id - leaf_count);  // a cool-down ended
       }
@@ -245,25 +297,53 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       const PendingEvent& e = s.buffered[applied];
       cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
-        apply_feed(rules.leaves[f.leaf], s.leaf_or_create(f.leaf), f, now);
-        add_unique(touched_, f.leaf);
+        const Leaf& leaf = rules.leaves[f.leaf];
+        LeafState& st = s.leaf_or_create(f.leaf);
+        if (std::find(touched_.begin(), touched_.end(), f.leaf) == touched_.end()) {
+          touched_.push_back(f.leaf);
+          // Outcomes a count, aggregate or last time had before this instant's events (an
+          // absence's depend on pruning after them: its segments are evaluated).
+          if (leaf.kind == LeafKind::kAbsence) {
+            evaluate_sharers(f.leaf);
+          } else {
+            prune_leaf(leaf, st, now);
+            fed_.push_back(f.leaf);
+            for (uint32_t sharer : leaf.sharers)
+              held_before_.push_back(
+                  evaluate_leaf(rules.leaves[sharer], &st, no_properties, now).holds);
+          }
+        }
+        apply_feed(leaf, st, f, now);
       }
       for (const PropertyUpdate& u : e.updates)
         if (s.update_property(u.name, now, u.value))
-          for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
+          for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name)) {
             add_unique(touched_, leaf);
+            evaluate_sharers(leaf);
+          }
       // Local hour and weekday cannot change within a quarter hour of UTC (every zone's
       // offset, and every offset change, falls on a quarter hour).
       if (s.last_event_time == kMinTime || quarter_hour(s.last_event_time) != quarter_hour(now))
-        for (uint32_t leaf : rules.local_time_leaves) add_unique(touched_, leaf);
+        for (uint32_t leaf : rules.local_time_leaves) {
+          add_unique(touched_, leaf);
+          evaluate_sharers(leaf);
+        }
       s.last_event_time = std::max(s.last_event_time, now);
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
     s.applied_until = now;
-    for (uint32_t leaf : touched_) {
-      refresh_leaf(s, leaf, now);
-      segments_.push_back(rules.leaves[leaf].segment);
+    for (uint32_t leaf : touched_) refresh_leaf(s, leaf, now);
+    // A segment whose leaves' outcomes are those of its last evaluation keeps its decision:
+    // outcomes change only at instants where their leaf is fed or due, so its leaves'
+    // outcomes before this instant are those it last saw.
+    size_t held = 0;
+    for (uint32_t leaf : fed_) {
+      const LeafState* st = s.leaf(leaf);
+      for (uint32_t sharer : rules.leaves[leaf].sharers)
+        if (evaluate_leaf(rules.leaves[sharer], st, no_properties, now).holds !=
+            (held_before_[held++] != 0))
+          segments_.push_back(rules.leaves[sharer].segment);
     }
     if (s.evaluate_all_at <= now) {
       s.evaluate_all_at = kMaxTime;
@@ -289,16 +369,24 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
 }
 
 void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
-  const Leaf& leaf = config_.rules.leaves[id];
+  const std::vector<Leaf>& leaves = config_.rules.leaves;
+  const Leaf& leaf = leaves[id];
   if (leaf.kind == LeafKind::kProfile) return;
   LeafState* st = s.leaf(id);
   if (st == nullptr) return;
   prune_leaf(leaf, *st, now);
-  bool empties_only = false;
-  int64_t deadline = st->empty() ? kMaxTime : next_change(leaf, *st, now, &empties_only);
-  if (empties_only) {  // one cleanup instant for all such leaves of the profile
-    s.cleanup_at = std::max(s.cleanup_at, deadline);
-    deadline = kMaxTime;
+  // The first instant at which the outcome of any leaf sharing the state may change.
+  int64_t deadline = kMaxTime;
+  if (!st->empty()) {
+    for (uint32_t sharer : leaf.sharers) {
+      bool empties_only = false;
+      const int64_t at = next_change(leaves[sharer], *st, now, &empties_only);
+      if (empties_only) {  // one cleanup instant for all such leaves of the profile
+        s.cleanup_at = std::max(s.cleanup_at, at);
+      } else {
+        deadline = std::min(deadline, at);
+      }
+    }
   }
   // A deadline that fired is gone from the set already; one still pending is moved only if
   // it changed (appending to a window keeps its oldest entry's expiry).
@@ -362,14 +450,14 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
       tz = zone(p->value.string.view());
   const ProfileProperties profile(s, rules, tz.get(), local_time);
   results_.clear();
-  for (uint32_t leaf : segment.leaves) {
-    LeafState* st = s.leaf(leaf);
+  for (uint32_t id : segment.leaves) {
+    const Leaf& leaf = rules.leaves[id];
+    LeafState* st = leaf.kind == LeafKind::kProfile ? nullptr : s.leaf(leaf.state);
     // A count window untouched now may hold entries that expired since its last refresh
     // (its deadline waits for a change of the test's outcome).
-    if (st != nullptr &&
-        (rules.leaves[leaf].kind == LeafKind::kWindow || rules.leaves[leaf].kind == LeafKind::kRfm))
-      prune_leaf(rules.leaves[leaf], *st, now);
-    results_.push_back(evaluate_leaf(rules.leaves[leaf], st, profile, now));
+    if (st != nullptr && (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm))
+      prune_leaf(leaf, *st, now);
+    results_.push_back(evaluate_leaf(leaf, st, profile, now));
   }
   const bool enter = evaluate_node(segment, segment.enter);
   const bool inside = s.is_inside(index);
@@ -443,6 +531,7 @@ void SegmentsOperator::merge_profile(std::string_view key, const ProfileState& o
                                      int64_t not_before) {
   ProfileState& s = state_->get_or_create(key);
   s.merge(other);
+  move_to_state_owners(config_.rules, s);
   rebuild_deadlines(s);
   // Every instant up to the watermark is applied already; the merged profile is evaluated
   // at the next one (or when the profiles were linked, if later).
@@ -531,6 +620,7 @@ void SegmentsOperator::restore(StateReader& r) {
       ++counts_[i].members;
       segment_metrics_[i].members->add(1);
     }
+    move_to_state_owners(config_.rules, s);
     rebuild_deadlines(s);
   });
 }

@@ -151,6 +151,9 @@ class SegmentsOperator final : public Operator {
   // Scratch of one evaluation, reused: leaf results by position in Segment::leaves.
   mutable std::vector<LeafResult> results_;
   std::vector<uint32_t> touched_;
+  // State owners fed at the instant being applied, and their sharers' outcomes before it.
+  std::vector<uint32_t> fed_;
+  std::vector<uint8_t> held_before_;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
   // Outcome of each distinct `where` for the record being reduced (kUntested, 0, 1), and
