@@ -265,9 +265,9 @@ class Builder {
       }
       if (l.state != id) return;  // its state's owner is indexed
       if (m.reads_every_event()) {
-        push_unique(rules_.leaves_of_every_event, id);
+        push_step(rules_.leaves_of_every_event, l, id);
       } else {
-        for (SymbolId e : m.events) push_unique(rules_.leaves_by_event[e], id);
+        for (SymbolId e : m.events) push_step(rules_.leaves_by_event[e], l, id);
       }
     };
     switch (l.kind) {
@@ -294,6 +294,14 @@ class Builder {
         }
         break;
     }
+  }
+
+  static void push_step(std::vector<LeafFeedStep>& steps, const Leaf& l, uint32_t id) {
+    if (std::any_of(steps.begin(), steps.end(),
+                    [&](const LeafFeedStep& step) { return step.leaf == id; }))
+      return;
+    steps.push_back({id, l.match.where_id, l.match.where.has_value(), l.of.has_value(),
+                     l.kind == LeafKind::kAbsence});
   }
 
   static void push_unique(std::vector<uint32_t>& v, uint32_t id) {

@@ -97,6 +97,17 @@ struct RfmSettings {
   static RfmSettings parse(const ConfigNode& node);
 };
 
+// What reducing an event needs of one leaf the event may feed (a state owner), kept
+// contiguous per event name: an event reads a Leaf only to test a `where` not yet tested for
+// it, to take the number a window aggregates, or for an absence (which checks both lists).
+struct LeafFeedStep {
+  uint32_t leaf = 0;
+  uint32_t where_id = 0;      // with tests_where: EventMatch::where_id of the leaf's match
+  bool tests_where = false;   // the leaf's match has a `where`
+  bool takes_number = false;  // the leaf aggregates a number (Leaf::of)
+  bool absence = false;       // kAbsence
+};
+
 // A node of a segment's condition tree: a leaf, or all/any/not of child nodes.
 struct ConditionNode {
   enum class Op : uint8_t { kLeaf, kAll, kAny, kNot } op = Op::kLeaf;
@@ -123,8 +134,8 @@ struct SegmentRules {
   std::vector<Leaf> leaves;
   // Event name -> leaves reading events of that name (window, absence after/then, recency);
   // state owners only (Leaf::state), as are leaves_of_every_event and the profile's states.
-  boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_event;
-  std::vector<uint32_t> leaves_of_every_event;  // leaves with no event-name filter
+  boost::unordered_flat_map<SymbolId, std::vector<LeafFeedStep>> leaves_by_event;
+  std::vector<LeafFeedStep> leaves_of_every_event;  // leaves with no event-name filter
   // Properties kept per profile (read by profile leaves) -> the leaves reading each.
   boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_profile_property;
   // Re-evaluated when the profile's latest event moves to another quarter hour (of UTC).

@@ -160,33 +160,36 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   for (uint32_t id : where_tested_) where_results_[id] = kUntested;
   where_tested_.clear();
   // `named`: the event's name is known to be one `m` takes (found through the index).
-  auto matches = [&](const EventMatch& m, bool named) {
-    if (!named && !has_event(m, r.event)) return false;
-    if (!m.where) return true;
-    int8_t& result = where_results_[m.where_id];
+  // (Forming the reference `where` reads nothing: a cached outcome reads no Leaf.)
+  auto where_holds = [&](uint32_t where_id, const Expression& where) {
+    int8_t& result = where_results_[where_id];
     if (result == kUntested) {
-      result = m.where->test(in, r) ? 1 : 0;
-      where_tested_.push_back(m.where_id);
+      result = where.test(in, r) ? 1 : 0;
+      where_tested_.push_back(where_id);
     }
     return result == 1;
   };
-  // `indexed`: found under the event's name (an absence leaf is indexed under the names of
-  // both its lists, so which one matched is checked).
-  auto feed = [&](uint32_t id, bool indexed) {
-    const Leaf& leaf = rules.leaves[id];
-    if (leaf.kind == LeafKind::kAbsence) {
-      if (matches(leaf.then, false)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
-      if (matches(leaf.match, false)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
+  auto matches = [&](const EventMatch& m) {
+    return has_event(m, r.event) && (!m.where || where_holds(m.where_id, *m.where));
+  };
+  // Found under the event's name, or taking every event (an absence leaf is indexed under
+  // the names of both its lists, so which one matched is checked).
+  auto feed = [&](const LeafFeedStep& step) {
+    const uint32_t id = step.leaf;
+    if (step.absence) {
+      const Leaf& leaf = rules.leaves[id];
+      if (matches(leaf.then)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
+      if (matches(leaf.match)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
       return;
     }
-    if (!matches(leaf.match, indexed)) return;
+    if (step.tests_where && !where_holds(step.where_id, *rules.leaves[id].match.where)) return;
     double value = 1;
-    if (leaf.of && !leaf.of->number(RecordProperties(in, r), value)) return;
+    if (step.takes_number && !rules.leaves[id].of->number(RecordProperties(in, r), value)) return;
     e.feeds.push_back({LeafFeed::Role::kMatch, id, value});
   };
   if (const auto it = rules.leaves_by_event.find(r.event); it != rules.leaves_by_event.end())
-    for (uint32_t id : it->second) feed(id, true);
-  for (uint32_t id : rules.leaves_of_every_event) feed(id, true);
+    for (const LeafFeedStep& step : it->second) feed(step);
+  for (const LeafFeedStep& step : rules.leaves_of_every_event) feed(step);
   // The updates of a recycled event are overwritten in place (short strings are stored
   // inline: copying such a property allocates nothing).
   size_t updates = 0;

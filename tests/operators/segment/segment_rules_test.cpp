@@ -6,11 +6,18 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace segflow {
 namespace {
 
 using ::testing::ElementsAre;
+
+std::vector<uint32_t> leaf_ids(const std::vector<LeafFeedStep>& steps) {
+  std::vector<uint32_t> ids;
+  for (const LeafFeedStep& step : steps) ids.push_back(step.leaf);
+  return ids;
+}
 
 SegmentRules parse(const std::string& yaml) {
   const ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("job.yaml"), "op");
@@ -50,8 +57,19 @@ segments:
   EXPECT_EQ(rules.leaves[11].state, 11u);  // absence with `for`
   EXPECT_EQ(rules.leaves[12].state, 10u);
   // Only owners are indexed, once each.
-  EXPECT_THAT(rules.leaves_by_event.at(intern("A")), ElementsAre(0u, 2u, 3u, 5u, 10u, 11u));
-  EXPECT_THAT(rules.leaves_by_event.at(intern("B")), ElementsAre(8u, 10u, 11u));
+  EXPECT_THAT(leaf_ids(rules.leaves_by_event.at(intern("A"))),
+              ElementsAre(0u, 2u, 3u, 5u, 10u, 11u));
+  EXPECT_THAT(leaf_ids(rules.leaves_by_event.at(intern("B"))), ElementsAre(8u, 10u, 11u));
+  // What reducing an event needs of each, without reading the leaf.
+  const LeafFeedStep& first = rules.leaves_by_event.at(intern("A"))[0];
+  EXPECT_TRUE(first.tests_where);
+  EXPECT_EQ(first.where_id, rules.leaves[0].match.where_id);
+  EXPECT_FALSE(first.takes_number);
+  EXPECT_FALSE(first.absence);
+  const LeafFeedStep& sum = rules.leaves_by_event.at(intern("A"))[2];
+  EXPECT_FALSE(sum.tests_where);
+  EXPECT_TRUE(sum.takes_number);
+  EXPECT_TRUE(rules.leaves_by_event.at(intern("A"))[4].absence);
   EXPECT_EQ(rules.leaves[1].match.where_id, rules.leaves[0].match.where_id);
 }
 
