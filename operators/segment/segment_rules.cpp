@@ -315,23 +315,6 @@ class Builder {
 
 }  // namespace
 
-bool Comparison::holds(double x) const {
-  switch (op) {
-    case CompareOp::kLt:
-      return x < value;
-    case CompareOp::kLe:
-      return x <= value;
-    case CompareOp::kGt:
-      return x > value;
-    case CompareOp::kGe:
-      return x >= value;
-    case CompareOp::kEq:
-      return x == value;
-    default:
-      return x != value;
-  }
-}
-
 RfmSettings RfmSettings::parse(const ConfigNode& node) {
   node.expect_map();
   RfmSettings s;

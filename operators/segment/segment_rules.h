@@ -40,7 +40,22 @@ enum class CompareOp : uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
 struct Comparison {
   CompareOp op = CompareOp::kGt;
   double value = 0;
-  bool holds(double x) const;
+  bool holds(double x) const {
+    switch (op) {
+      case CompareOp::kLt:
+        return x < value;
+      case CompareOp::kLe:
+        return x <= value;
+      case CompareOp::kGt:
+        return x > value;
+      case CompareOp::kGe:
+        return x >= value;
+      case CompareOp::kEq:
+        return x == value;
+      default:
+        return x != value;
+    }
+  }
 };
 
 // Which events an event-reading leaf takes: by name (empty: every event) and `where`.
