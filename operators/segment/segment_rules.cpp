@@ -128,7 +128,6 @@ class Builder {
   uint32_t leaf(const ConfigNode& node, const std::string& kind, Segment& segment,
                 uint32_t segment_id) {
     Leaf l;
-    l.segment = segment_id;
     const uint32_t id = static_cast<uint32_t>(rules_.leaves.size());
     if (id >= SegmentRules::kMaxLeaves)  // profile state keeps leaf ids in 16 bits
       node.fail("more than " + std::to_string(SegmentRules::kMaxLeaves) +
@@ -187,10 +186,7 @@ class Builder {
       const auto [owner, added] = state_owners_.try_emplace(state_key(l), id);
       if (!added) l.state = owner->second;
     }
-    if (l.state == id)
-      l.sharers.push_back(id);
-    else
-      rules_.leaves[l.state].sharers.push_back(id);
+    share_outcome(l.state == id ? l : rules_.leaves[l.state], l, id, segment_id);
     index(l, id);
     segment.reads_local_time = segment.reads_local_time || l.reads_local_time;
     segment.leaves.push_back(id);
@@ -232,6 +228,19 @@ class Builder {
         l.of = rfm.value;
         break;
     }
+  }
+
+  // Adds leaf `id` (`l`) of segment `segment_id` to the outcomes of its state's `owner`.
+  void share_outcome(Leaf& owner, const Leaf& l, uint32_t id, uint32_t segment_id) {
+    for (SharedOutcome& o : owner.outcomes) {
+      const Leaf& decides = o.leaf == id ? l : rules_.leaves[o.leaf];
+      if (decides.fn != l.fn || decides.test.op != l.test.op || decides.test.value != l.test.value)
+        continue;
+      if (std::find(o.segments.begin(), o.segments.end(), segment_id) == o.segments.end())
+        o.segments.push_back(segment_id);
+      return;
+    }
+    owner.outcomes.push_back({id, {segment_id}});
   }
 
   // What decides a leaf's per-profile state (not its test or label): leaves with the same

@@ -68,6 +68,13 @@ struct EventMatch {
   bool reads_every_event() const { return events.empty(); }
 };
 
+// Leaves reading one state whose outcome is the same at every instant (the same function and
+// test, e.g. one condition used by several segments): the first decides for all of them.
+struct SharedOutcome {
+  uint32_t leaf = 0;
+  std::vector<uint32_t> segments;  // those holding any of these leaves, in order, once each
+};
+
 // One leaf condition. Fields are used by the kinds noted; those read when evaluating come
 // first (one cache line), the parsed expressions and names after.
 struct Leaf {
@@ -75,7 +82,6 @@ struct Leaf {
   WindowFn fn = WindowFn::kCount;
   RfmScore score = RfmScore::kRecency;
   bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
-  uint32_t segment = 0;
   // The leaf whose per-profile LeafState this one reads: itself, or an earlier leaf that
   // keeps the same state (never for kProfile, which keeps none).
   uint32_t state = 0;
@@ -89,8 +95,8 @@ struct Leaf {
   int64_t for_ms = 0;
   Comparison test;
   std::vector<double> thresholds;
-  // On a leaf owning its state: every leaf reading it (itself first), ascending.
-  std::vector<uint32_t> sharers;
+  // On a leaf owning its state: the leaves reading it (itself first), grouped by outcome.
+  std::vector<SharedOutcome> outcomes;
   SymbolId label_symbol = kNoSymbol;
   std::string label;  // output property naming its value
   EventMatch match;

@@ -272,8 +272,8 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     // The segments reading a leaf whose outcome may change now: each is evaluated; those of a
     // leaf fed now only when one of their outcomes changed (held_before_).
     auto evaluate_sharers = [&](uint32_t leaf) {
-      for (uint32_t sharer : rules.leaves[leaf].sharers)
-        segments_.push_back(rules.leaves[sharer].segment);
+      for (const SharedOutcome& o : rules.leaves[leaf].outcomes)
+        segments_.insert(segments_.end(), o.segments.begin(), o.segments.end());
     };
     const ProfileProperties no_properties(s, rules, nullptr, false);
     fed_.clear();
@@ -311,9 +311,9 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
           } else {
             prune_leaf(leaf, st, now);
             fed_.push_back(f.leaf);
-            for (uint32_t sharer : leaf.sharers)
+            for (const SharedOutcome& o : leaf.outcomes)
               held_before_.push_back(
-                  evaluate_leaf(rules.leaves[sharer], &st, no_properties, now).holds);
+                  evaluate_leaf(rules.leaves[o.leaf], &st, no_properties, now).holds);
           }
         }
         apply_feed(leaf, st, f, now);
@@ -343,10 +343,10 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     size_t held = 0;
     for (uint32_t leaf : fed_) {
       const LeafState* st = s.leaf(leaf);
-      for (uint32_t sharer : rules.leaves[leaf].sharers)
-        if (evaluate_leaf(rules.leaves[sharer], st, no_properties, now).holds !=
+      for (const SharedOutcome& o : rules.leaves[leaf].outcomes)
+        if (evaluate_leaf(rules.leaves[o.leaf], st, no_properties, now).holds !=
             (held_before_[held++] != 0))
-          segments_.push_back(rules.leaves[sharer].segment);
+          segments_.insert(segments_.end(), o.segments.begin(), o.segments.end());
     }
     if (s.evaluate_all_at <= now) {
       s.evaluate_all_at = kMaxTime;
@@ -381,9 +381,9 @@ void SegmentsOperator::refresh_leaf(ProfileState& s, uint32_t id, int64_t now) {
   // The first instant at which the outcome of any leaf sharing the state may change.
   int64_t deadline = kMaxTime;
   if (!st->empty()) {
-    for (uint32_t sharer : leaf.sharers) {
+    for (const SharedOutcome& o : leaf.outcomes) {
       bool empties_only = false;
-      const int64_t at = next_change(leaves[sharer], *st, now, &empties_only);
+      const int64_t at = next_change(leaves[o.leaf], *st, now, &empties_only);
       if (empties_only) {  // one cleanup instant for all such leaves of the profile
         s.cleanup_at = std::max(s.cleanup_at, at);
       } else {

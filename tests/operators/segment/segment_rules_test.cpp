@@ -44,8 +44,12 @@ segments:
   ASSERT_EQ(rules.leaves.size(), 13u);
   // Only the test (or label) differs: one state, owned by the first.
   EXPECT_EQ(rules.leaves[1].state, 0u);
-  EXPECT_THAT(rules.leaves[0].sharers, ElementsAre(0u, 1u));
-  EXPECT_TRUE(rules.leaves[1].sharers.empty());
+  ASSERT_EQ(rules.leaves[0].outcomes.size(), 2u);  // two tests
+  EXPECT_EQ(rules.leaves[0].outcomes[0].leaf, 0u);
+  EXPECT_THAT(rules.leaves[0].outcomes[0].segments, ElementsAre(0u));
+  EXPECT_EQ(rules.leaves[0].outcomes[1].leaf, 1u);
+  EXPECT_THAT(rules.leaves[0].outcomes[1].segments, ElementsAre(1u));
+  EXPECT_TRUE(rules.leaves[1].outcomes.empty());
   EXPECT_EQ(rules.leaves[2].state, 2u);  // no `where`
   EXPECT_EQ(rules.leaves[3].state, 3u);  // sums a number: another state than counts
   EXPECT_EQ(rules.leaves[4].state, 3u);  // the same numbers, another function
@@ -70,6 +74,11 @@ segments:
   EXPECT_FALSE(sum.tests_where);
   EXPECT_TRUE(sum.takes_number);
   EXPECT_TRUE(rules.leaves_by_event.at(intern("A"))[4].absence);
+  // Absences with the same lists and window: one outcome, read by two segments.
+  ASSERT_EQ(rules.leaves[10].outcomes.size(), 1u);
+  EXPECT_THAT(rules.leaves[10].outcomes[0].segments, ElementsAre(7u, 9u));
+  // Recency conditions with different tests: two outcomes of one state.
+  EXPECT_EQ(rules.leaves[8].outcomes.size(), 2u);
   EXPECT_EQ(rules.leaves[1].match.where_id, rules.leaves[0].match.where_id);
 }
 
