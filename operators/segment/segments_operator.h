@@ -31,7 +31,10 @@
 //   A count that is false and can only fall sets none. Entries that age out are dropped when
 //   the profile is next evaluated; a profile that may then be left with nothing (no
 //   properties, no membership) gets an instant when all its entries have aged out, and is
-//   erased then.
+//   erased then. Leaves keeping the same state share it (segment_rules.h Leaf::state): a fed
+//   state is pruned and updated once, and every segment reading it (all of its owner's
+//   SharedOutcome segments) is evaluated and its deadline recomputed, whether or not its
+//   outcome changed (a fed sum can move its next change earlier).
 // Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>,
 //   cooldown?: <duration>}]`,
 // `emitted_at` (bool, default true: include the processing time).
