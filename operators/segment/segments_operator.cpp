@@ -143,7 +143,25 @@ SegmentsOperator::SegmentsOperator(const Config& config)
       segment_property_(intern("segment")),
       change_property_(intern("change")),
       version_property_(intern("rule_version")),
-      emitted_at_property_(intern("emitted_at")) {}
+      emitted_at_property_(intern("emitted_at")) {
+  // A leaf's outcome is decided by the SharedOutcome of its state's owner with its function
+  // and test (segment_rules.cpp share_outcome); profile leaves decide their own.
+  const std::vector<Leaf>& leaves = config_.rules.leaves;
+  deciders_.resize(leaves.size());
+  for (uint32_t id = 0; id < leaves.size(); ++id) {
+    const Leaf& l = leaves[id];
+    deciders_[id] = id;
+    if (l.kind == LeafKind::kProfile) continue;
+    for (const SharedOutcome& o : leaves[l.state].outcomes) {
+      const Leaf& d = leaves[o.leaf];
+      if (d.fn == l.fn && d.test.op == l.test.op && d.test.value == l.test.value) {
+        deciders_[id] = o.leaf;
+        break;
+      }
+    }
+  }
+  outcomes_.resize(leaves.size());
+}
 
 void SegmentsOperator::open(OperatorContext& ctx) {
   Operator::open(ctx);
@@ -332,6 +350,7 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     std::sort(segments_.begin(), segments_.end());
     segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
     out.set_ingest_cause(cause);
+    ++outcome_stamp_;  // outcomes are reused within this instant of this profile only
     for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
     if (s.cleanup_at != kMinTime && s.cleanup_at <= now) prune_all(s, now);
   }
@@ -359,6 +378,7 @@ LeafState* SegmentsOperator::prune(ProfileState& s, uint32_t id, int64_t now) {
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
+  ++outcome_stamp_;
   s.deadlines.clear();
   s.cleanup_at = kMinTime;
   std::vector<uint32_t> segments;
@@ -420,14 +440,26 @@ void SegmentsOperator::prepare(ProfileState& s, uint32_t index, int64_t now) {
   changes_.clear();
   for (uint32_t id : segment.leaves) {
     const Leaf& leaf = rules.leaves[id];
-    // Entries are dropped lazily: what aged out since the state was last read goes now. A
-    // shared state is pruned once per instant (its owner's), whichever leaf reads it.
-    const LeafState* st = leaf.kind == LeafKind::kProfile ? nullptr : prune(s, leaf.state, now);
-    results_.push_back(evaluate_leaf(leaf, st, profile, now));
-    // A count window whose outcome cannot change by ageing has no instant of its own.
-    bool empties_only = false;
-    const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
-    changes_.push_back(empties_only ? kMaxTime : change);
+    if (leaf.kind == LeafKind::kProfile) {
+      results_.push_back(evaluate_leaf(leaf, nullptr, profile, now));
+      changes_.push_back(kMaxTime);
+      continue;
+    }
+    // Leaves sharing an outcome have the same result and next change: computed once per
+    // instant (by the first segment reading them), a pure function of the shared state.
+    CachedOutcome& cached = outcomes_[deciders_[id]];
+    if (cached.stamp != outcome_stamp_) {
+      // Entries are dropped lazily: what aged out since the state was last read goes now.
+      const LeafState* st = prune(s, leaf.state, now);
+      cached.result = evaluate_leaf(leaf, st, profile, now);
+      // A count window whose outcome cannot change by ageing has no instant of its own.
+      bool empties_only = false;
+      const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
+      cached.change = empties_only ? kMaxTime : change;
+      cached.stamp = outcome_stamp_;
+    }
+    results_.push_back(cached.result);
+    changes_.push_back(cached.change);
   }
 }
 

@@ -176,6 +176,16 @@ class SegmentsOperator final : public Operator {
   // With results_: the leaves' next_change (kMaxTime when their outcome cannot change).
   std::vector<int64_t> changes_;
   std::vector<uint32_t> pruned_;
+  // Per leaf: the leaf deciding its SharedOutcome. Per deciding leaf: its result and next
+  // change at the instant being evaluated (valid while stamp == outcome_stamp_).
+  std::vector<uint32_t> deciders_;
+  struct CachedOutcome {
+    uint64_t stamp = 0;
+    LeafResult result;
+    int64_t change = kMaxTime;
+  };
+  std::vector<CachedOutcome> outcomes_;
+  uint64_t outcome_stamp_ = 0;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
   // Outcome of each distinct `where` for the record being reduced (kUntested, 0, 1), and
