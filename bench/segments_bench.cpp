@@ -4,7 +4,12 @@
 // apart, each named one of 100 event names at random (fixed seed), with an integer
 // property. Each segment counts its events with `properties.v >= 3` over 10 minutes and
 // holds above 2; an event touches 1 rule with 1 or 100 segments and 10 rules with 1,000
-// (rules are indexed by event name, so the other 990 cost nothing).
+// (rules are indexed by event name, so the other 990 cost nothing). With 1,000 segments the
+// 10 rules of an event name read the same window, so they share one state per profile
+// (segment_rules.h): one update per event serves all 10.
+// SegmentsOperatorThroughputDistinctWindows: the same, but the 10 rules of an event name
+// count over 10 different windows (10m, 11m, .., 19m), so nothing is shared: each rule
+// touched keeps and updates its own state (with 1 or 100 segments it is the same as above).
 //   build/release/bench/segflow_bench --benchmark_filter=Segments --benchmark_repetitions=3
 // Reported: events/s (items_per_second) and entered/exited records per event.
 #include <benchmark/benchmark.h>
@@ -47,23 +52,26 @@ const std::vector<BatchPtr>& segment_input() {
 
 // Segment i reads the event names E<j> with j = i modulo min(segments, 100): with 1 segment
 // every event touches 1 rule, with 100 segments 1 rule, with 1,000 segments 10 rules.
-SegmentsOperator::Config segments_config(size_t segments) {
+// `distinct_windows`: segment i counts over 10 + i / 100 minutes (else 10).
+SegmentsOperator::Config segments_config(size_t segments, bool distinct_windows) {
   const size_t groups = std::min(segments, kEventNames);
   std::string yaml = "emitted_at: false\nsegments:\n";
   for (size_t i = 0; i < segments; ++i) {
     std::string names;
     for (size_t j = i % groups; j < kEventNames; j += groups)
       names += (names.empty() ? "E" : ", E") + std::to_string(j);
+    const size_t minutes = 10 + (distinct_windows ? i / kEventNames : 0);
     yaml += "  - {name: s" + std::to_string(i) + ", enter: {window: {events: [" + names +
-            "], where: \"properties.v >= 3\", within: 10m, is: \"> 2\"}}}\n";
+            "], where: \"properties.v >= 3\", within: " + std::to_string(minutes) +
+            "m, is: \"> 2\"}}}\n";
   }
   return SegmentsOperator::Config::parse(
       ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("bench.yaml"), "bench"));
 }
 
-void SegmentsOperatorThroughput(benchmark::State& state) {
+void run_segments(benchmark::State& state, bool distinct_windows) {
   const auto segments = static_cast<size_t>(state.range(0));
-  const SegmentsOperator::Config config = segments_config(segments);
+  const SegmentsOperator::Config config = segments_config(segments, distinct_windows);
   const auto& batches = segment_input();
   uint64_t changes = 0;
   for (auto _ : state) {
@@ -93,7 +101,14 @@ void SegmentsOperatorThroughput(benchmark::State& state) {
   state.counters["changes_per_event"] =
       static_cast<double>(changes) / static_cast<double>(state.iterations() * kSegmentEvents);
 }
+
+void SegmentsOperatorThroughput(benchmark::State& state) { run_segments(state, false); }
 BENCHMARK(SegmentsOperatorThroughput)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void SegmentsOperatorThroughputDistinctWindows(benchmark::State& state) {
+  run_segments(state, true);
+}
+BENCHMARK(SegmentsOperatorThroughputDistinctWindows)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace segflow

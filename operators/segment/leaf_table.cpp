@@ -17,25 +17,6 @@ LeafState LeafState::read(StateReader& r) {
   return s;
 }
 
-int64_t LeafTable::position(uint32_t id) const {
-  if (positions_.empty()) {
-    for (uint32_t i = 0; i < slots_.size(); ++i)
-      if (slots_[i].id() == id) return i;
-    return -1;
-  }
-  return id < positions_.size() ? static_cast<int64_t>(positions_[id]) - 1 : -1;
-}
-
-LeafState* LeafTable::find(uint32_t id) {
-  const int64_t at = position(id);
-  return at < 0 ? nullptr : &slots_[static_cast<size_t>(at)];
-}
-
-const LeafState* LeafTable::find(uint32_t id) const {
-  const int64_t at = position(id);
-  return at < 0 ? nullptr : &slots_[static_cast<size_t>(at)];
-}
-
 void LeafTable::index_all() {
   positions_.clear();
   uint32_t top = 0;

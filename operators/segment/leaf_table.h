@@ -30,8 +30,14 @@ struct LeafState {
 class LeafTable {
  public:
   // REQUIRES: id < 65536 (SegmentRules::kMaxLeaves).
-  LeafState* find(uint32_t id);
-  const LeafState* find(uint32_t id) const;
+  LeafState* find(uint32_t id) {
+    const int64_t at = position(id);
+    return at < 0 ? nullptr : &slots_[static_cast<size_t>(at)];
+  }
+  const LeafState* find(uint32_t id) const {
+    const int64_t at = position(id);
+    return at < 0 ? nullptr : &slots_[static_cast<size_t>(at)];
+  }
   LeafState& get_or_create(uint32_t id);
   void erase(uint32_t id);
   uint32_t size() const { return slots_.size(); }
@@ -60,7 +66,14 @@ class LeafTable {
  private:
   // Searched in place up to this many leaves; beyond, through positions_.
   static constexpr uint32_t kLinearMax = 12;
-  int64_t position(uint32_t id) const;  // -1: none
+  int64_t position(uint32_t id) const {  // -1: none
+    if (positions_.empty()) {
+      for (uint32_t i = 0; i < slots_.size(); ++i)
+        if (slots_[i].id() == id) return i;
+      return -1;
+    }
+    return id < positions_.size() ? static_cast<int64_t>(positions_[id]) - 1 : -1;
+  }
   void index_all();
 
   CompactVector<LeafState> slots_;

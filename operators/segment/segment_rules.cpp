@@ -128,7 +128,6 @@ class Builder {
   uint32_t leaf(const ConfigNode& node, const std::string& kind, Segment& segment,
                 uint32_t segment_id) {
     Leaf l;
-    l.segment = segment_id;
     const uint32_t id = static_cast<uint32_t>(rules_.leaves.size());
     if (id >= SegmentRules::kMaxLeaves)  // profile state keeps leaf ids in 16 bits
       node.fail("more than " + std::to_string(SegmentRules::kMaxLeaves) +
@@ -182,6 +181,12 @@ class Builder {
                     [&](uint32_t other) { return rules_.leaves[other].label == l.label; }))
       node.fail("two conditions of segment '" + segment.name + "' are named '" + l.label + "'");
     l.label_symbol = intern(l.label);
+    l.state = id;
+    if (l.kind != LeafKind::kProfile) {
+      const auto [owner, added] = state_owners_.try_emplace(state_key(l), id);
+      if (!added) l.state = owner->second;
+    }
+    share_outcome(l.state == id ? l : rules_.leaves[l.state], l, id, segment_id);
     index(l, id);
     segment.reads_local_time = segment.reads_local_time || l.reads_local_time;
     segment.leaves.push_back(id);
@@ -225,6 +230,41 @@ class Builder {
     }
   }
 
+  // Adds leaf `id` (`l`) of segment `segment_id` to the outcomes of its state's `owner`.
+  void share_outcome(Leaf& owner, const Leaf& l, uint32_t id, uint32_t segment_id) {
+    for (SharedOutcome& o : owner.outcomes) {
+      const Leaf& decides = o.leaf == id ? l : rules_.leaves[o.leaf];
+      if (decides.fn != l.fn || decides.test.op != l.test.op || decides.test.value != l.test.value)
+        continue;
+      if (std::find(o.segments.begin(), o.segments.end(), segment_id) == o.segments.end())
+        o.segments.push_back(segment_id);
+      return;
+    }
+    owner.outcomes.push_back({id, {segment_id}});
+  }
+
+  // What decides a leaf's per-profile state (not its test or label): leaves with the same
+  // key keep the same state.
+  static std::string state_key(const Leaf& l) {
+    std::string key;
+    auto add = [&](const auto& x) { key.append(reinterpret_cast<const char*>(&x), sizeof x); };
+    auto add_match = [&](const EventMatch& m) {
+      add(m.events.size());
+      for (SymbolId e : m.events) add(e);
+      const std::string& where = m.where ? m.where->text() : std::string();
+      add(where.size());
+      key += where;
+    };
+    add(l.kind);
+    add(l.score);
+    add(l.within_ms);
+    add(l.for_ms);
+    add_match(l.match);
+    add_match(l.then);
+    key += l.of ? l.of->text() : std::string();
+    return key;
+  }
+
   void index(Leaf& l, uint32_t id) {
     auto add_events = [&](EventMatch& m) {
       if (m.where) {
@@ -232,10 +272,11 @@ class Builder {
         if (added) ++rules_.where_count;
         m.where_id = it->second;
       }
+      if (l.state != id) return;  // its state's owner is indexed
       if (m.reads_every_event()) {
-        push_unique(rules_.leaves_of_every_event, id);
+        push_step(rules_.leaves_of_every_event, l, id);
       } else {
-        for (SymbolId e : m.events) push_unique(rules_.leaves_by_event[e], id);
+        for (SymbolId e : m.events) push_step(rules_.leaves_by_event[e], l, id);
       }
     };
     switch (l.kind) {
@@ -264,32 +305,24 @@ class Builder {
     }
   }
 
+  static void push_step(std::vector<LeafFeedStep>& steps, const Leaf& l, uint32_t id) {
+    if (std::any_of(steps.begin(), steps.end(),
+                    [&](const LeafFeedStep& step) { return step.leaf == id; }))
+      return;
+    steps.push_back({id, l.match.where_id, l.match.where.has_value(), l.of.has_value(),
+                     l.kind == LeafKind::kAbsence});
+  }
+
   static void push_unique(std::vector<uint32_t>& v, uint32_t id) {
     if (std::find(v.begin(), v.end(), id) == v.end()) v.push_back(id);
   }
 
   SegmentRules& rules_;
   std::map<std::string, uint32_t, std::less<>> where_ids_;  // by expression text
+  std::map<std::string, uint32_t> state_owners_;            // by state_key
 };
 
 }  // namespace
-
-bool Comparison::holds(double x) const {
-  switch (op) {
-    case CompareOp::kLt:
-      return x < value;
-    case CompareOp::kLe:
-      return x <= value;
-    case CompareOp::kGt:
-      return x > value;
-    case CompareOp::kGe:
-      return x >= value;
-    case CompareOp::kEq:
-      return x == value;
-    default:
-      return x != value;
-  }
-}
 
 RfmSettings RfmSettings::parse(const ConfigNode& node) {
   node.expect_map();

@@ -13,7 +13,10 @@
 //            thresholds) with a number ("r >= 4").
 // Every leaf gets an id; the indices map an event name, or a profile property, to the leaves
 // that read it, and a leaf to the segments that contain it, so an event only touches the
-// rules it can affect. Thread safety: immutable after parse; shared by all subtasks.
+// rules it can affect. Leaves that keep the same state (the same events, `where`, window and
+// aggregated number; only the test or label differs) share it: the first of them owns the
+// per-profile state and is the one indexed, so one update per event serves all of them.
+// Thread safety: immutable after parse; shared by all subtasks.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +40,22 @@ enum class CompareOp : uint8_t { kLt, kLe, kGt, kGe, kEq, kNe };
 struct Comparison {
   CompareOp op = CompareOp::kGt;
   double value = 0;
-  bool holds(double x) const;
+  bool holds(double x) const {
+    switch (op) {
+      case CompareOp::kLt:
+        return x < value;
+      case CompareOp::kLe:
+        return x <= value;
+      case CompareOp::kGt:
+        return x > value;
+      case CompareOp::kGe:
+        return x >= value;
+      case CompareOp::kEq:
+        return x == value;
+      default:
+        return x != value;
+    }
+  }
 };
 
 // Which events an event-reading leaf takes: by name (empty: every event) and `where`.
@@ -50,6 +68,13 @@ struct EventMatch {
   bool reads_every_event() const { return events.empty(); }
 };
 
+// Leaves reading one state whose outcome is the same at every instant (the same function and
+// test, e.g. one condition used by several segments): the first decides for all of them.
+struct SharedOutcome {
+  uint32_t leaf = 0;
+  std::vector<uint32_t> segments;  // those holding any of these leaves, in order, once each
+};
+
 // One leaf condition. Fields are used by the kinds noted; those read when evaluating come
 // first (one cache line), the parsed expressions and names after.
 struct Leaf {
@@ -57,7 +82,9 @@ struct Leaf {
   WindowFn fn = WindowFn::kCount;
   RfmScore score = RfmScore::kRecency;
   bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
-  uint32_t segment = 0;
+  // The leaf whose per-profile LeafState this one reads: itself, or an earlier leaf that
+  // keeps the same state (never for kProfile, which keeps none).
+  uint32_t state = 0;
   // kWindow: match, fn, of (the number aggregated; not for count), within_ms, test.
   // kAbsence: match (`after`), then (`then_no`), within_ms, for_ms (0: no limit).
   // kRecency: match, test (on milliseconds since the last match).
@@ -68,6 +95,8 @@ struct Leaf {
   int64_t for_ms = 0;
   Comparison test;
   std::vector<double> thresholds;
+  // On a leaf owning its state: the leaves reading it (itself first), grouped by outcome.
+  std::vector<SharedOutcome> outcomes;
   SymbolId label_symbol = kNoSymbol;
   std::string label;  // output property naming its value
   EventMatch match;
@@ -87,6 +116,17 @@ struct RfmSettings {
   int64_t within_ms = 0;
   std::vector<double> recency, frequency, monetary;  // 4 ascending each
   static RfmSettings parse(const ConfigNode& node);
+};
+
+// What reducing an event needs of one leaf the event may feed (a state owner), kept
+// contiguous per event name: an event reads a Leaf only to test a `where` not yet tested for
+// it, to take the number a window aggregates, or for an absence (which checks both lists).
+struct LeafFeedStep {
+  uint32_t leaf = 0;
+  uint32_t where_id = 0;      // with tests_where: EventMatch::where_id of the leaf's match
+  bool tests_where = false;   // the leaf's match has a `where`
+  bool takes_number = false;  // the leaf aggregates a number (Leaf::of)
+  bool absence = false;       // kAbsence
 };
 
 // A node of a segment's condition tree: a leaf, or all/any/not of child nodes.
@@ -113,9 +153,10 @@ struct SegmentRules {
   static constexpr uint32_t kMaxLeaves = 65535;
   std::vector<Segment> segments;
   std::vector<Leaf> leaves;
-  // Event name -> leaves reading events of that name (window, absence after/then, recency).
-  boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_event;
-  std::vector<uint32_t> leaves_of_every_event;  // leaves with no event-name filter
+  // Event name -> leaves reading events of that name (window, absence after/then, recency);
+  // state owners only (Leaf::state), as are leaves_of_every_event and the profile's states.
+  boost::unordered_flat_map<SymbolId, std::vector<LeafFeedStep>> leaves_by_event;
+  std::vector<LeafFeedStep> leaves_of_every_event;  // leaves with no event-name filter
   // Properties kept per profile (read by profile leaves) -> the leaves reading each.
   boost::unordered_flat_map<SymbolId, std::vector<uint32_t>> leaves_by_profile_property;
   // Re-evaluated when the profile's latest event moves to another quarter hour (of UTC).

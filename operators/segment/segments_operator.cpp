@@ -66,6 +66,52 @@ int64_t entries_age_out(const Leaf& leaf, const LeafState& st) {
   }
 }
 
+// A snapshot written before leaves shared state (Leaf::state) keeps a copy of a shared state
+// under each leaf: the owner keeps one (the copies hold the same events), and feeds go to
+// the owner, once.
+void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
+  // Ids of another rule set are left for the caller to reject.
+  auto owner_of = [&](uint32_t id) {
+    return id < rules.leaves.size() ? rules.leaves[id].state : id;
+  };
+  const bool copies =
+      std::any_of(s.leaves.begin(), s.leaves.end(),
+                  [&](const LeafState& st) { return owner_of(st.id()) != st.id(); }) ||
+      std::any_of(s.buffered.begin(), s.buffered.end(), [&](const PendingEvent& e) {
+        return std::any_of(e.feeds.begin(), e.feeds.end(),
+                           [&](const LeafFeed& f) { return owner_of(f.leaf) != f.leaf; });
+      });
+  if (!copies) return;
+  for (uint32_t id : s.leaves.sorted_ids()) {
+    const uint32_t owner = owner_of(id);
+    if (owner == id) continue;
+    if (s.leaf(owner) == nullptr) {
+      LeafState copy = std::move(*s.leaf(id));
+      LeafState& kept = s.leaf_or_create(owner);
+      kept.entries = std::move(copy.entries);  // keeps the owner's tag
+      kept.last = copy.last;
+    }
+    s.erase_leaf(id);
+  }
+  for (PendingEvent& e : s.buffered) {
+    std::vector<LeafFeed> feeds;
+    for (LeafFeed f : e.feeds) {
+      f.leaf = owner_of(f.leaf);
+      if (std::none_of(feeds.begin(), feeds.end(),
+                       [&](const LeafFeed& g) { return g.leaf == f.leaf && g.role == f.role; }))
+        feeds.push_back(f);
+    }
+    e.feeds = std::move(feeds);
+  }
+}
+
+// Appends to `segments` every segment reading the state of leaf `id` (all those of every
+// outcome of its state's owner): each is evaluated when the state is fed or read anew.
+void add_state_readers(const SegmentRules& rules, uint32_t id, std::vector<uint32_t>& segments) {
+  for (const SharedOutcome& o : rules.leaves[rules.leaves[id].state].outcomes)
+    segments.insert(segments.end(), o.segments.begin(), o.segments.end());
+}
+
 }  // namespace
 
 SegmentsOperator::Config SegmentsOperator::Config::parse(const ConfigNode& node) {
@@ -97,13 +143,34 @@ SegmentsOperator::SegmentsOperator(const Config& config)
       segment_property_(intern("segment")),
       change_property_(intern("change")),
       version_property_(intern("rule_version")),
-      emitted_at_property_(intern("emitted_at")) {}
+      emitted_at_property_(intern("emitted_at")) {
+  // A leaf's outcome is decided by the SharedOutcome of its state's owner with its function
+  // and test (segment_rules.cpp share_outcome); profile leaves decide their own.
+  const std::vector<Leaf>& leaves = config_.rules.leaves;
+  deciders_.resize(leaves.size());
+  for (uint32_t id = 0; id < leaves.size(); ++id) {
+    const Leaf& l = leaves[id];
+    deciders_[id] = id;
+    if (l.kind == LeafKind::kProfile) continue;
+    for (const SharedOutcome& o : leaves[l.state].outcomes) {
+      const Leaf& d = leaves[o.leaf];
+      if (d.fn == l.fn && d.test.op == l.test.op && d.test.value == l.test.value) {
+        deciders_[id] = o.leaf;
+        break;
+      }
+    }
+  }
+  outcomes_.resize(leaves.size());
+}
 
 void SegmentsOperator::open(OperatorContext& ctx) {
   Operator::open(ctx);
   origin_ = ctx.operator_id + "#" + std::to_string(ctx.subtask);
   state_ = std::make_unique<ValueState<ProfileState>>(ctx.state_scope());
-  state_->on_load([this](ProfileState& s) { rebuild_deadlines(s); });  // rocksdb backend
+  state_->on_load([this](ProfileState& s) {  // rocksdb backend
+    move_to_state_owners(config_.rules, s);
+    rebuild_deadlines(s);
+  });
   counts_.assign(config_.rules.segments.size(), SegmentCounts{});
   const OperatorMetrics metrics = ctx.metrics();
   segment_metrics_.clear();
@@ -130,33 +197,36 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
   for (uint32_t id : where_tested_) where_results_[id] = kUntested;
   where_tested_.clear();
   // `named`: the event's name is known to be one `m` takes (found through the index).
-  auto matches = [&](const EventMatch& m, bool named) {
-    if (!named && !has_event(m, r.event)) return false;
-    if (!m.where) return true;
-    int8_t& result = where_results_[m.where_id];
+  // (Forming the reference `where` reads nothing: a cached outcome reads no Leaf.)
+  auto where_holds = [&](uint32_t where_id, const Expression& where) {
+    int8_t& result = where_results_[where_id];
     if (result == kUntested) {
-      result = m.where->test(in, r) ? 1 : 0;
-      where_tested_.push_back(m.where_id);
+      result = where.test(in, r) ? 1 : 0;
+      where_tested_.push_back(where_id);
     }
     return result == 1;
   };
-  // `indexed`: found under the event's name (an absence leaf is indexed under the names of
-  // both its lists, so which one matched is checked).
-  auto feed = [&](uint32_t id, bool indexed) {
-    const Leaf& leaf = rules.leaves[id];
-    if (leaf.kind == LeafKind::kAbsence) {
-      if (matches(leaf.then, false)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
-      if (matches(leaf.match, false)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
+  auto matches = [&](const EventMatch& m) {
+    return has_event(m, r.event) && (!m.where || where_holds(m.where_id, *m.where));
+  };
+  // Found under the event's name, or taking every event (an absence leaf is indexed under
+  // the names of both its lists, so which one matched is checked).
+  auto feed = [&](const LeafFeedStep& step) {
+    const uint32_t id = step.leaf;
+    if (step.absence) {
+      const Leaf& leaf = rules.leaves[id];
+      if (matches(leaf.then)) e.feeds.push_back({LeafFeed::Role::kThen, id, 0});
+      if (matches(leaf.match)) e.feeds.push_back({LeafFeed::Role::kMatch, id, 0});
       return;
     }
-    if (!matches(leaf.match, indexed)) return;
+    if (step.tests_where && !where_holds(step.where_id, *rules.leaves[id].match.where)) return;
     double value = 1;
-    if (leaf.of && !leaf.of->number(RecordProperties(in, r), value)) return;
+    if (step.takes_number && !rules.leaves[id].of->number(RecordProperties(in, r), value)) return;
     e.feeds.push_back({LeafFeed::Role::kMatch, id, value});
   };
   if (const auto it = rules.leaves_by_event.find(r.event); it != rules.leaves_by_event.end())
-    for (uint32_t id : it->second) feed(id, true);
-  for (uint32_t id : rules.leaves_of_every_event) feed(id, true);
+    for (const LeafFeedStep& step : it->second) feed(step);
+  for (const LeafFeedStep& step : rules.leaves_of_every_event) feed(step);
   // The updates of a recycled event are overwritten in place (short strings are stored
   // inline: copying such a property allocates nothing).
   size_t updates = 0;
@@ -253,17 +323,16 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
         apply_feed(rules.leaves[f.leaf], s.leaf_or_create(f.leaf), f, now);
-        segments_.push_back(rules.leaves[f.leaf].segment);
+        add_state_readers(rules, f.leaf, segments_);
       }
       for (const PropertyUpdate& u : e.updates)
         if (s.update_property(u.name, now, u.value))
           for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
-            segments_.push_back(rules.leaves[leaf].segment);
+            add_state_readers(rules, leaf, segments_);
       // Local hour and weekday cannot change within a quarter hour of UTC (every zone's
       // offset, and every offset change, falls on a quarter hour).
       if (s.last_event_time == kMinTime || quarter_hour(s.last_event_time) != quarter_hour(now))
-        for (uint32_t leaf : rules.local_time_leaves)
-          segments_.push_back(rules.leaves[leaf].segment);
+        for (uint32_t leaf : rules.local_time_leaves) add_state_readers(rules, leaf, segments_);
       s.last_event_time = std::max(s.last_event_time, now);
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
@@ -281,6 +350,7 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     std::sort(segments_.begin(), segments_.end());
     segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
     out.set_ingest_cause(cause);
+    ++outcome_stamp_;  // outcomes are reused within this instant of this profile only
     for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
     if (s.cleanup_at != kMinTime && s.cleanup_at <= now) prune_all(s, now);
   }
@@ -308,10 +378,11 @@ LeafState* SegmentsOperator::prune(ProfileState& s, uint32_t id, int64_t now) {
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
+  ++outcome_stamp_;
   s.deadlines.clear();
   s.cleanup_at = kMinTime;
   std::vector<uint32_t> segments;
-  for (const LeafState& st : s.leaves) segments.push_back(config_.rules.leaves[st.id()].segment);
+  for (const LeafState& st : s.leaves) add_state_readers(config_.rules, st.id(), segments);
   std::sort(segments.begin(), segments.end());
   segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
   for (uint32_t segment : segments) {
@@ -369,13 +440,26 @@ void SegmentsOperator::prepare(ProfileState& s, uint32_t index, int64_t now) {
   changes_.clear();
   for (uint32_t id : segment.leaves) {
     const Leaf& leaf = rules.leaves[id];
-    // Entries are dropped lazily: what aged out since the leaf was last read goes now.
-    const LeafState* st = prune(s, id, now);
-    results_.push_back(evaluate_leaf(leaf, st, profile, now));
-    // A count window whose outcome cannot change by ageing has no instant of its own.
-    bool empties_only = false;
-    const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
-    changes_.push_back(empties_only ? kMaxTime : change);
+    if (leaf.kind == LeafKind::kProfile) {
+      results_.push_back(evaluate_leaf(leaf, nullptr, profile, now));
+      changes_.push_back(kMaxTime);
+      continue;
+    }
+    // Leaves sharing an outcome have the same result and next change: computed once per
+    // instant (by the first segment reading them), a pure function of the shared state.
+    CachedOutcome& cached = outcomes_[deciders_[id]];
+    if (cached.stamp != outcome_stamp_) {
+      // Entries are dropped lazily: what aged out since the state was last read goes now.
+      const LeafState* st = prune(s, leaf.state, now);
+      cached.result = evaluate_leaf(leaf, st, profile, now);
+      // A count window whose outcome cannot change by ageing has no instant of its own.
+      bool empties_only = false;
+      const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
+      cached.change = empties_only ? kMaxTime : change;
+      cached.stamp = outcome_stamp_;
+    }
+    results_.push_back(cached.result);
+    changes_.push_back(cached.change);
   }
 }
 
@@ -515,6 +599,7 @@ void SegmentsOperator::merge_profile(std::string_view key, const ProfileState& o
                                      int64_t not_before) {
   ProfileState& s = state_->get_or_create(key);
   s.merge(other);
+  move_to_state_owners(config_.rules, s);
   rebuild_deadlines(s);
   // Every instant up to the watermark is applied already; the merged profile is evaluated
   // at the next one (or when the profiles were linked, if later).
@@ -603,6 +688,7 @@ void SegmentsOperator::restore(StateReader& r) {
       ++counts_[i].members;
       segment_metrics_[i].members->add(1);
     }
+    move_to_state_owners(config_.rules, s);
     rebuild_deadlines(s);
   });
 }

@@ -31,7 +31,10 @@
 //   A count that is false and can only fall sets none. Entries that age out are dropped when
 //   the profile is next evaluated; a profile that may then be left with nothing (no
 //   properties, no membership) gets an instant when all its entries have aged out, and is
-//   erased then.
+//   erased then. Leaves keeping the same state share it (segment_rules.h Leaf::state): a fed
+//   state is pruned and updated once, and every segment reading it (all of its owner's
+//   SharedOutcome segments) is evaluated and its deadline recomputed, whether or not its
+//   outcome changed (a fed sum can move its next change earlier).
 // Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>,
 //   cooldown?: <duration>}]`,
 // `emitted_at` (bool, default true: include the processing time).
@@ -173,6 +176,16 @@ class SegmentsOperator final : public Operator {
   // With results_: the leaves' next_change (kMaxTime when their outcome cannot change).
   std::vector<int64_t> changes_;
   std::vector<uint32_t> pruned_;
+  // Per leaf: the leaf deciding its SharedOutcome. Per deciding leaf: its result and next
+  // change at the instant being evaluated (valid while stamp == outcome_stamp_).
+  std::vector<uint32_t> deciders_;
+  struct CachedOutcome {
+    uint64_t stamp = 0;
+    LeafResult result;
+    int64_t change = kMaxTime;
+  };
+  std::vector<CachedOutcome> outcomes_;
+  uint64_t outcome_stamp_ = 0;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
   // Outcome of each distinct `where` for the record being reduced (kUntested, 0, 1), and

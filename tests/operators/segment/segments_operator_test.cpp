@@ -321,6 +321,69 @@ segments:
   EXPECT_EQ(second.op_as<SegmentsOperator>().membership("u1"), std::vector<std::string>{});
 }
 
+// Two segments whose windows keep the same state (only `is` differs), and the same rules
+// with the second window's state made distinct by a `where` every event passes.
+constexpr const char* kSharedWindows = R"(
+emitted_at: false
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 5m, is: "> 1"}}
+  - name: t
+    enter: {window: {events: [A], within: 5m, is: "> 2"}}
+    exit: {window: {events: [A], within: 5m, is: "== 0"}})";
+constexpr const char* kSeparateWindows = R"(
+emitted_at: false
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 5m, is: "> 1"}}
+  - name: t
+    enter: {window: {events: [A], where: "properties.v >= 0", within: 5m, is: "> 2"}}
+    exit: {window: {events: [A], within: 5m, is: "== 0"}})";
+
+std::vector<InputRecord> shared_window_events() {
+  std::vector<InputRecord> events;
+  for (const int64_t t : {0, 20'000, 40'000, 60'000, 400'000, 410'000, 420'000, 430'000})
+    events.push_back(ev("u1", t, "A", {{"properties.v", int64_t{1}}}));
+  events.push_back(ev("u2", 30'000, "A", {{"properties.v", int64_t{1}}}));
+  return events;
+}
+
+TEST(SegmentsOperator, SharedLeafStateGivesTheChangesOfSeparateStates) {
+  const auto shared = parse(kSharedWindows);
+  const auto separate = parse(kSeparateWindows);
+  ASSERT_EQ(shared->rules.leaves[1].state, 0u);
+  ASSERT_EQ(shared->rules.leaves[2].state, 0u);
+  ASSERT_EQ(separate->rules.leaves[1].state, 1u);
+  const auto expected = run(*separate, shared_window_events());
+  ASSERT_EQ(expected.size(), 8u);  // s and t each enter and exit (by timer) twice
+  EXPECT_EQ(run(*shared, shared_window_events()), expected);
+}
+
+TEST(SegmentsOperator, RestoresASnapshotHoldingACopyOfASharedState) {
+  // A snapshot of the separate rules holds two copies of the state the shared rules share
+  // (as snapshots did before leaves shared state), in window entries and buffered feeds.
+  const auto shared = parse(kSharedWindows);
+  const auto separate = parse(kSeparateWindows);
+  const std::vector<InputRecord> events = shared_window_events();
+  const auto expected = run(*shared, events);
+  OperatorHarness first(std::make_unique<SegmentsOperator>(*separate));
+  first.process({events[0], events[1], events[2], events[8]});
+  first.watermark(25'000);  // 40'000 and 30'000 stay buffered
+  auto lines = first.take_output_lines();
+  ASSERT_NE(first.op_as<SegmentsOperator>().profile("u1")->leaves.find(1), nullptr);
+  OperatorHarness second(std::make_unique<SegmentsOperator>(*shared));
+  second.restore(first.snapshot());
+  const ProfileState* restored = second.op_as<SegmentsOperator>().profile("u1");
+  ASSERT_NE(restored, nullptr);
+  EXPECT_EQ(restored->leaves.size(), 1u);
+  ASSERT_EQ(restored->buffered.size(), 1u);
+  EXPECT_EQ(restored->buffered[0].feeds.size(), 1u);
+  second.process({events[3], events[4], events[5], events[6], events[7]});
+  second.end_of_input();
+  for (auto& l : second.take_output_lines()) lines.push_back(l);
+  EXPECT_EQ(lines, expected);
+}
+
 TEST(SegmentsOperator, CountsAndMembership) {
   const auto config = parse(R"(
 segments:

@@ -200,5 +200,24 @@ segments:
   EXPECT_EQ(second.take_output_lines(), expected);
 }
 
+TEST(SegmentsTimers, FedSegmentIsRescheduledEvenWhenItsOutcomeHeld) {
+  // Both sums share one state; `big` is false after each event (-3, then 4), but once the -3
+  // ages out (11m) the sum is 7: its segment must be rescheduled at every feed, not only when
+  // the outcome flips.
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: big
+    enter: {window: {events: [P], fn: sum, of: properties.v, within: 10m, is: "> 5"}, name: s}
+  - name: huge
+    enter: {window: {events: [P], fn: sum, of: properties.v, within: 10m, is: "> 15"}, name: s})");
+  EXPECT_THAT(run(*config, {ev("u1", 1 * kMin, "P", {{"properties.v", int64_t{-3}}}),
+                            ev("u1", 2 * kMin, "P", {{"properties.v", int64_t{7}}})}),
+              ElementsAre("derived u1 @660000 entered profile_id=\"u1\" segment=\"big\" "
+                          "change=\"entered\" rule_version=1 s=7",
+                          "derived u1 @720000 exited profile_id=\"u1\" segment=\"big\" "
+                          "change=\"exited\" rule_version=1 s=0"));
+}
+
 }  // namespace
 }  // namespace segflow
