@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "tests/operators/segment/segments_test_support.h"
 #include "tests/support/operator_harness.h"
 #include "tests/support/segment_reference.h"
 #include "tests/support/test_support.h"
@@ -17,15 +18,12 @@ namespace {
 using ::testing::HasSubstr;
 
 using ::testing::ElementsAre;
+using testing::ev;
 using testing::InputRecord;
 using testing::OperatorHarness;
+using testing::parse;
 
 constexpr int64_t kMin = 60'000;
-
-std::unique_ptr<SegmentsOperator::Config> parse(const std::string& yaml) {
-  const ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("job.yaml"), "op");
-  return std::make_unique<SegmentsOperator::Config>(SegmentsOperator::Config::parse(node));
-}
 
 // Runs `events` (in the given order) through the operator, with the watermark `bound`
 // behind the highest time seen after each event, then ends the input.
@@ -40,11 +38,6 @@ std::vector<std::string> run(const SegmentsOperator::Config& config,
   }
   h.end_of_input();
   return h.take_output_lines();
-}
-
-InputRecord ev(const std::string& key, int64_t time, const std::string& event,
-               std::vector<std::pair<std::string, testing::TestValue>> props = {}) {
-  return {key, time, event, std::move(props)};
 }
 
 TEST(SegmentsOperator, WindowCountEntersAndExitsByTimer) {

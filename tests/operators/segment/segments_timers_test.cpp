@@ -11,26 +11,19 @@
 #include <vector>
 
 #include "operators/segment/segments_operator.h"
+#include "tests/operators/segment/segments_test_support.h"
 #include "tests/support/operator_harness.h"
 
 namespace segflow {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::ev;
 using testing::InputRecord;
 using testing::OperatorHarness;
+using testing::parse;
 
 constexpr int64_t kMin = 60'000;
-
-std::unique_ptr<SegmentsOperator::Config> parse(const std::string& yaml) {
-  const ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("job.yaml"), "op");
-  return std::make_unique<SegmentsOperator::Config>(SegmentsOperator::Config::parse(node));
-}
-
-InputRecord ev(const std::string& key, int64_t time, const std::string& event,
-               std::vector<std::pair<std::string, testing::TestValue>> props = {}) {
-  return {key, time, event, std::move(props)};
-}
 
 // Processes `events` at once, applies them (watermark at the last one), then ends the input:
 // every change after the last event comes by timer.
