@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/spec_error.h"
+#include "tests/operators/window/window_test_support.h"
 #include "tests/support/operator_harness.h"
 #include "tests/support/test_support.h"
 
@@ -22,23 +23,8 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 
-WindowConfig parse(const std::string& yaml) {
-  return WindowConfig::parse(
-      ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("test.yaml"), ""));
-}
-
-const char* kAllAggregates = R"(
-name: w
-events: [buy]
-aggregates:
-  - {name: n, fn: count}
-  - {name: total, fn: sum, property: v}
-  - {name: lo, fn: min, property: v}
-  - {name: hi, fn: max, property: v}
-  - {name: mean, fn: avg, property: v}
-  - {name: first, fn: first, property: v}
-  - {name: last, fn: last, property: v}
-)";
+WindowConfig parse(const std::string& yaml) { return testing::parse_window(yaml); }
+using testing::kAllAggregates;
 
 InputRecord buy(const std::string& key, int64_t t, int64_t v) {
   return {key, t, "buy", {{"v", v}}};

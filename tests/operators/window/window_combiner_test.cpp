@@ -9,6 +9,7 @@
 
 #include "engine/spec_error.h"
 #include "operators/window/window_aggregate.h"
+#include "tests/operators/window/window_test_support.h"
 #include "tests/support/operator_harness.h"
 
 namespace segflow {
@@ -17,25 +18,12 @@ namespace {
 using ::segflow::testing::OperatorHarness;
 using ::testing::HasSubstr;
 
-WindowConfig parse(const std::string& yaml) {
-  return WindowConfig::parse(
-      ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("test.yaml"), ""));
-}
+WindowConfig parse(const std::string& yaml) { return testing::parse_window(yaml); }
 
-const char* kAggregates = R"(
-name: w
-events: [buy]
-aggregates:
-  - {name: n, fn: count}
-  - {name: total, fn: sum, property: v}
-  - {name: lo, fn: min, property: v}
-  - {name: hi, fn: max, property: v}
-  - {name: mean, fn: avg, property: v}
-  - {name: first, fn: first, property: v}
-  - {name: last, fn: last, property: v}
-  - {name: d, fn: count_distinct, property: v, exact_limit: 3}
-  - {name: big, fn: count, where: 'v > 50'}
-)";
+// Every mergeable function, a count distinct past its exact limit and a filtered count.
+const std::string kAggregates = std::string(testing::kAllAggregates) +
+                                "  - {name: d, fn: count_distinct, property: v, exact_limit: 3}\n"
+                                "  - {name: big, fn: count, where: 'v > 50'}\n";
 
 struct Event {
   std::string key;
