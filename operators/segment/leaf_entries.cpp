@@ -76,8 +76,12 @@ LeafEntries::LeafEntries(const LeafEntries& o) : tag_(o.tag_) {
   }
 }
 
-LeafEntries::LeafEntries(LeafEntries&& o) noexcept
-    : size_(o.size_), flags_(o.flags_), capacity_class_(o.capacity_class_), tag_(o.tag_) {
+LeafEntries::LeafEntries(LeafEntries&& o) noexcept : tag_(o.tag_) { take(o); }
+
+void LeafEntries::take(LeafEntries& o) noexcept {
+  size_ = o.size_;
+  flags_ = o.flags_;
+  capacity_class_ = o.capacity_class_;
   if (o.is_inline()) {
     inline_time_ = o.inline_time_;
   } else {
@@ -105,17 +109,7 @@ LeafEntries& LeafEntries::operator=(const LeafEntries& o) {
 LeafEntries& LeafEntries::operator=(LeafEntries&& o) noexcept {
   if (this == &o) return *this;
   release();
-  size_ = o.size_;
-  flags_ = o.flags_;
-  capacity_class_ = o.capacity_class_;
-  if (o.is_inline()) {
-    inline_time_ = o.inline_time_;
-  } else {
-    block_ = o.block_;
-  }
-  o.block_ = nullptr;
-  o.size_ = 0;
-  o.flags_ = 0;
+  take(o);  // the tag stays: it names the leaf these entries belong to
   return *this;
 }
 

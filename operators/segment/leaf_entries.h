@@ -70,6 +70,8 @@ class LeafEntries {
   // Replaces the entries by `entries` (ascending), with room for `capacity` of them.
   void rebuild(const Entry* entries, uint32_t n, uint32_t capacity);
   void release();
+  // Takes o's entries (not its tag), leaving o empty. REQUIRES: this holds no block.
+  void take(LeafEntries& o) noexcept;
 
   union {
     Block* block_ = nullptr;  // null when empty
