@@ -139,7 +139,8 @@ void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
     while (i < n && done(entries.time(i))) ++i;
     return i;
   };
-  if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {  // rfm r: no entries
+  if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {      // rfm r: no entries
+    if (n == 0 || add_time(entries.time(0), leaf.within_ms) > now) return;  // none aged out
     entries.erase_front(leading([&](int64_t t) { return add_time(t, leaf.within_ms) <= now; }));
   } else if (leaf.kind == LeafKind::kAbsence) {
     // Cancelled: an `after` event at or before the last then_no event.

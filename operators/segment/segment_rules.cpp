@@ -359,6 +359,10 @@ SegmentRules SegmentRules::parse(const ConfigNode& owner, const std::string& key
     if (node.has("exit")) s.exit = builder.condition(node.child("exit"), s, segment_id);
     if (node.has("cooldown")) s.cooldown_ms = positive_duration(node, "cooldown");
     std::sort(s.leaves.begin(), s.leaves.end());
+    for (ConditionNode& n : s.nodes)
+      if (n.op == ConditionNode::Op::kLeaf)
+        n.position = static_cast<uint32_t>(
+            std::lower_bound(s.leaves.begin(), s.leaves.end(), n.leaf) - s.leaves.begin());
     node.finish();
     rules.segments.push_back(std::move(s));
   }

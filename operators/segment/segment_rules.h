@@ -133,6 +133,7 @@ struct LeafFeedStep {
 struct ConditionNode {
   enum class Op : uint8_t { kLeaf, kAll, kAny, kNot } op = Op::kLeaf;
   uint32_t leaf = 0;
+  uint32_t position = 0;           // kLeaf: the leaf's index in Segment::leaves
   std::vector<uint32_t> children;  // indices into Segment::nodes
 };
 

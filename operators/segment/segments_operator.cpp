@@ -54,7 +54,7 @@ int64_t quarter_hour(int64_t time) {
 // an absence's matured `after` with no `for` limit).
 int64_t entries_age_out(const Leaf& leaf, const LeafState& st) {
   if (st.entries.empty()) return kMaxTime;
-  const int64_t newest = st.entries.back().first;
+  const int64_t newest = st.entries.time(st.entries.size() - 1);
   switch (leaf.kind) {
     case LeafKind::kWindow:
     case LeafKind::kRfm:
@@ -103,13 +103,6 @@ void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
     }
     e.feeds = std::move(feeds);
   }
-}
-
-// Appends to `segments` every segment reading the state of leaf `id` (all those of every
-// outcome of its state's owner): each is evaluated when the state is fed or read anew.
-void add_state_readers(const SegmentRules& rules, uint32_t id, std::vector<uint32_t>& segments) {
-  for (const SharedOutcome& o : rules.leaves[rules.leaves[id].state].outcomes)
-    segments.insert(segments.end(), o.segments.begin(), o.segments.end());
 }
 
 }  // namespace
@@ -161,6 +154,21 @@ SegmentsOperator::SegmentsOperator(const Config& config)
     }
   }
   outcomes_.resize(leaves.size());
+  // Each state owner's readers (every segment of each of its outcomes), laid out flat.
+  readers_of_.resize(leaves.size());
+  for (uint32_t id = 0; id < leaves.size(); ++id) {
+    if (leaves[id].state != id) continue;
+    readers_of_[id].begin = static_cast<uint32_t>(readers_.size());
+    for (const SharedOutcome& o : leaves[id].outcomes)
+      readers_.insert(readers_.end(), o.segments.begin(), o.segments.end());
+    readers_of_[id].end = static_cast<uint32_t>(readers_.size());
+  }
+  for (uint32_t id = 0; id < leaves.size(); ++id) readers_of_[id] = readers_of_[leaves[id].state];
+}
+
+void SegmentsOperator::add_state_readers(uint32_t id, std::vector<uint32_t>& segments) const {
+  const ReaderRange r = readers_of_[id];
+  segments.insert(segments.end(), readers_.begin() + r.begin, readers_.begin() + r.end);
 }
 
 void SegmentsOperator::open(OperatorContext& ctx) {
@@ -323,16 +331,16 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
         apply_feed(rules.leaves[f.leaf], s.leaf_or_create(f.leaf), f, now);
-        add_state_readers(rules, f.leaf, segments_);
+        add_state_readers(f.leaf, segments_);
       }
       for (const PropertyUpdate& u : e.updates)
         if (s.update_property(u.name, now, u.value))
           for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
-            add_state_readers(rules, leaf, segments_);
+            add_state_readers(leaf, segments_);
       // Local hour and weekday cannot change within a quarter hour of UTC (every zone's
       // offset, and every offset change, falls on a quarter hour).
       if (s.last_event_time == kMinTime || quarter_hour(s.last_event_time) != quarter_hour(now))
-        for (uint32_t leaf : rules.local_time_leaves) add_state_readers(rules, leaf, segments_);
+        for (uint32_t leaf : rules.local_time_leaves) add_state_readers(leaf, segments_);
       s.last_event_time = std::max(s.last_event_time, now);
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
@@ -358,23 +366,24 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
 
 void SegmentsOperator::prune_all(ProfileState& s, int64_t now) {
   s.cleanup_at = kMinTime;
-  pruned_.clear();
-  for (const LeafState& st : s.leaves) pruned_.push_back(st.id());
-  for (uint32_t id : pruned_) prune(s, id, now);
+  s.leaves.retain([&](LeafState& st) { return prune_in_place(s, st, now); });
+}
+
+bool SegmentsOperator::prune_in_place(ProfileState& s, LeafState& st, int64_t now) const {
+  const Leaf& leaf = config_.rules.leaves[st.id()];
+  prune_leaf(leaf, st, now);
+  if (st.empty()) return false;
+  if (const int64_t ages_out = entries_age_out(leaf, st); ages_out != kMaxTime)
+    s.cleanup_at = std::max(s.cleanup_at, ages_out);
+  return true;
 }
 
 LeafState* SegmentsOperator::prune(ProfileState& s, uint32_t id, int64_t now) {
   LeafState* st = s.leaf(id);
   if (st == nullptr) return nullptr;
-  const Leaf& leaf = config_.rules.leaves[id];
-  prune_leaf(leaf, *st, now);
-  if (st->empty()) {
-    s.erase_leaf(id);
-    return nullptr;
-  }
-  if (const int64_t ages_out = entries_age_out(leaf, *st); ages_out != kMaxTime)
-    s.cleanup_at = std::max(s.cleanup_at, ages_out);
-  return st;
+  if (prune_in_place(s, *st, now)) return st;
+  s.erase_leaf(id);
+  return nullptr;
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
@@ -382,7 +391,7 @@ void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
   s.deadlines.clear();
   s.cleanup_at = kMinTime;
   std::vector<uint32_t> segments;
-  for (const LeafState& st : s.leaves) add_state_readers(config_.rules, st.id(), segments);
+  for (const LeafState& st : s.leaves) add_state_readers(st.id(), segments);
   std::sort(segments.begin(), segments.end());
   segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
   for (uint32_t segment : segments) {
@@ -401,11 +410,8 @@ void SegmentsOperator::schedule_cooldown_end(ProfileState& s, uint32_t segment, 
 bool SegmentsOperator::evaluate_node(const Segment& segment, uint32_t index) const {
   const ConditionNode& n = segment.nodes[index];
   switch (n.op) {
-    case ConditionNode::Op::kLeaf: {
-      const auto pos = std::lower_bound(segment.leaves.begin(), segment.leaves.end(), n.leaf) -
-                       segment.leaves.begin();
-      return results_[static_cast<size_t>(pos)].holds;
-    }
+    case ConditionNode::Op::kLeaf:
+      return results_[n.position].holds;
     case ConditionNode::Op::kAll:
       return std::all_of(n.children.begin(), n.children.end(),
                          [&](uint32_t c) { return evaluate_node(segment, c); });
@@ -466,11 +472,8 @@ void SegmentsOperator::prepare(ProfileState& s, uint32_t index, int64_t now) {
 int64_t SegmentsOperator::node_change(const Segment& segment, uint32_t index) const {
   const ConditionNode& n = segment.nodes[index];
   switch (n.op) {
-    case ConditionNode::Op::kLeaf: {
-      const auto pos = std::lower_bound(segment.leaves.begin(), segment.leaves.end(), n.leaf) -
-                       segment.leaves.begin();
-      return changes_[static_cast<size_t>(pos)];
-    }
+    case ConditionNode::Op::kLeaf:
+      return changes_[n.position];
     case ConditionNode::Op::kNot:
       return node_change(segment, n.children.front());
     case ConditionNode::Op::kAll:

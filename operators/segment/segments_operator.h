@@ -125,8 +125,11 @@ class SegmentsOperator final : public Operator {
   // Drops what aged out of leaf `id` by `now`, and the leaf when nothing is left; keeps
   // ProfileState::cleanup_at. The leaf's state, or nullptr.
   LeafState* prune(ProfileState& s, uint32_t id, int64_t now);
-  // prune() on every leaf of the profile.
+  // prune() on every leaf of the profile (in one pass over its table).
   void prune_all(ProfileState& s, int64_t now);
+  // prune()'s work on a leaf state found already: false when nothing is left of it (the
+  // caller erases it).
+  bool prune_in_place(ProfileState& s, LeafState& st, int64_t now) const;
   // Fills results_ and changes_ for the leaves of `segment` at `now` (pruning them first).
   void prepare(ProfileState& s, uint32_t segment, int64_t now);
   void evaluate(std::string_view key, ProfileState& s, uint32_t segment, int64_t now, Output& out);
@@ -149,6 +152,8 @@ class SegmentsOperator final : public Operator {
   PendingEvent take_spare_event();
   void recycle_event(PendingEvent&& e);
 
+  // Appends to `segments` every segment reading the state of leaf `id`.
+  void add_state_readers(uint32_t id, std::vector<uint32_t>& segments) const;
   // Counts a change of segment `index` in counts_ and the exported metrics.
   void count_change(uint32_t index, bool entered);
 
@@ -175,7 +180,6 @@ class SegmentsOperator final : public Operator {
   mutable std::vector<LeafResult> results_;
   // With results_: the leaves' next_change (kMaxTime when their outcome cannot change).
   std::vector<int64_t> changes_;
-  std::vector<uint32_t> pruned_;
   // Per leaf: the leaf deciding its SharedOutcome. Per deciding leaf: its result and next
   // change at the instant being evaluated (valid while stamp == outcome_stamp_).
   std::vector<uint32_t> deciders_;
@@ -185,6 +189,14 @@ class SegmentsOperator final : public Operator {
     int64_t change = kMaxTime;
   };
   std::vector<CachedOutcome> outcomes_;
+  // Per leaf: where the segments reading its state (every segment of every SharedOutcome of
+  // its state's owner) are in readers_. Each is evaluated when the state is fed or read anew.
+  struct ReaderRange {
+    uint32_t begin = 0;
+    uint32_t end = 0;
+  };
+  std::vector<ReaderRange> readers_of_;
+  std::vector<uint32_t> readers_;
   uint64_t outcome_stamp_ = 0;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
