@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -181,6 +182,8 @@ class Builder {
                     [&](uint32_t other) { return rules_.leaves[other].label == l.label; }))
       node.fail("two conditions of segment '" + segment.name + "' are named '" + l.label + "'");
     l.label_symbol = intern(l.label);
+    l.count_flips[0] = std::floor(l.test.value);
+    l.count_flips[1] = std::ceil(l.test.value) - 1;
     l.state = id;
     if (l.kind != LeafKind::kProfile) {
       const auto [owner, added] = state_owners_.try_emplace(state_key(l), id);

@@ -1,6 +1,7 @@
 #include "operators/segment/segments_operator.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/registry.h"
 
@@ -40,6 +41,13 @@ class ProfileProperties final : public PropertySource {
   Value hour_, weekday_;
   mutable Value scratch_;
 };
+
+// What leaves other than profile leaves are given for the profile's properties: none.
+class NoProperties final : public PropertySource {
+ public:
+  const Value* find(SymbolId /*name*/) const override { return nullptr; }
+};
+const NoProperties kNoProperties;
 
 bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
@@ -154,6 +162,9 @@ SegmentsOperator::SegmentsOperator(const Config& config)
     }
   }
   outcomes_.resize(leaves.size());
+  for (const Segment& segment : config_.rules.segments)
+    single_leaf_.push_back(segment.nodes.size() == 1 && !segment.exit &&
+                           leaves[segment.leaves.front()].kind != LeafKind::kProfile);
   // Each state owner's readers (every segment of each of its outcomes), laid out flat.
   readers_of_.resize(leaves.size());
   for (uint32_t id = 0; id < leaves.size(); ++id) {
@@ -434,39 +445,50 @@ std::shared_ptr<const TimeZone> SegmentsOperator::zone(std::string_view name) {
 void SegmentsOperator::prepare(ProfileState& s, uint32_t index, int64_t now) {
   const SegmentRules& rules = config_.rules;
   const Segment& segment = rules.segments[index];
-  // Local time (a zone lookup and conversion) only for the segments that read it.
-  const bool local_time = segment.reads_local_time;
+  // The profile's properties only for its profile leaves; local time (a zone lookup and
+  // conversion) only for the segments that read it.
+  std::optional<ProfileProperties> profile;
   std::shared_ptr<const TimeZone> tz;
-  if (local_time)
-    if (const ProfileProperty* p = s.property(rules.timezone);
-        p != nullptr && p->value.type == ValueType::kString)
-      tz = zone(p->value.string.view());
-  const ProfileProperties profile(s, rules, tz.get(), local_time);
+  auto properties = [&]() -> const ProfileProperties& {
+    if (profile) return *profile;
+    const bool local_time = segment.reads_local_time;
+    if (local_time)
+      if (const ProfileProperty* p = s.property(rules.timezone);
+          p != nullptr && p->value.type == ValueType::kString)
+        tz = zone(p->value.string.view());
+    return profile.emplace(s, rules, tz.get(), local_time);
+  };
   results_.clear();
   changes_.clear();
   for (uint32_t id : segment.leaves) {
     const Leaf& leaf = rules.leaves[id];
     if (leaf.kind == LeafKind::kProfile) {
-      results_.push_back(evaluate_leaf(leaf, nullptr, profile, now));
+      results_.push_back(evaluate_leaf(leaf, nullptr, properties(), now));
       changes_.push_back(kMaxTime);
       continue;
     }
-    // Leaves sharing an outcome have the same result and next change: computed once per
-    // instant (by the first segment reading them), a pure function of the shared state.
-    CachedOutcome& cached = outcomes_[deciders_[id]];
-    if (cached.stamp != outcome_stamp_) {
-      // Entries are dropped lazily: what aged out since the state was last read goes now.
-      const LeafState* st = prune(s, leaf.state, now);
-      cached.result = evaluate_leaf(leaf, st, profile, now);
-      // A count window whose outcome cannot change by ageing has no instant of its own.
-      bool empties_only = false;
-      const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
-      cached.change = empties_only ? kMaxTime : change;
-      cached.stamp = outcome_stamp_;
-    }
+    const CachedOutcome& cached = outcome(s, id, now);
     results_.push_back(cached.result);
     changes_.push_back(cached.change);
   }
+}
+
+const SegmentsOperator::CachedOutcome& SegmentsOperator::outcome(ProfileState& s, uint32_t id,
+                                                                 int64_t now) {
+  // Leaves sharing an outcome have the same result and next change: computed once per
+  // instant (by the first segment reading them), a pure function of the shared state.
+  CachedOutcome& cached = outcomes_[deciders_[id]];
+  if (cached.stamp == outcome_stamp_) return cached;
+  const Leaf& leaf = config_.rules.leaves[id];
+  // Entries are dropped lazily: what aged out since the state was last read goes now.
+  const LeafState* st = prune(s, leaf.state, now);
+  cached.result = evaluate_leaf(leaf, st, kNoProperties, now);  // reads none
+  // A count window whose outcome cannot change by ageing has no instant of its own.
+  bool empties_only = false;
+  const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
+  cached.change = empties_only ? kMaxTime : change;
+  cached.stamp = outcome_stamp_;
+  return cached;
 }
 
 int64_t SegmentsOperator::node_change(const Segment& segment, uint32_t index) const {
@@ -512,6 +534,10 @@ void SegmentsOperator::schedule_segment(ProfileState& s, uint32_t index, int64_t
       at = std::min(at, exit_at);
     }
   }
+  set_deadline(s, index, at, now);
+}
+
+void SegmentsOperator::set_deadline(ProfileState& s, uint32_t index, int64_t at, int64_t now) {
   // Instants are after `now` (next_change); a deadline that fired is gone from the set.
   if (at <= now) at = add_time(now, 1);
   if (const int64_t pending = s.deadline_of(index); pending != at) {
@@ -522,10 +548,26 @@ void SegmentsOperator::schedule_segment(ProfileState& s, uint32_t index, int64_t
 
 void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t index, int64_t now,
                                 Output& out) {
-  const SegmentRules& rules = config_.rules;
-  const Segment& segment = rules.segments[index];
+  const Segment& segment = config_.rules.segments[index];
+  if (single_leaf_[index]) {  // its leaf's outcome decides: no tree, no scratch
+    const CachedOutcome& o = outcome(s, segment.leaves.front(), now);
+    if (change_membership(s, index, now, o.result.holds, true)) {
+      results_.assign(1, o.result);
+      emit_change(key, s, index, now, out);
+    }
+    set_deadline(s, index, o.change, now);
+    return;
+  }
   prepare(s, index, now);
   const bool enter = evaluate_node(segment, segment.enter);
+  const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;
+  if (change_membership(s, index, now, enter, exit)) emit_change(key, s, index, now, out);
+  schedule_segment(s, index, now);
+}
+
+bool SegmentsOperator::change_membership(ProfileState& s, uint32_t index, int64_t now, bool enter,
+                                         bool exit) {
+  const Segment& segment = config_.rules.segments[index];
   const bool inside = s.is_inside(index);
   bool change = false;
   if (!inside) {
@@ -536,26 +578,31 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
       if (exited_at != kMinTime && now < add_time(exited_at, segment.cooldown_ms)) change = false;
     }
   } else {
-    const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;
     change = exit && !enter;
   }
-  if (change) {
-    s.set_inside(index, !inside);
-    count_change(index, !inside);
-    if (inside && segment.cooldown_ms > 0) {
-      s.set_last_exit(index, now);
-      schedule_cooldown_end(s, index, now);
-    }
-    RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
-    b.set(profile_id_property_, Value::string(key))
-        .set(segment_property_, Value::string(segment.name))
-        .set(change_property_, inside ? exited_value_ : entered_value_)
-        .set(version_property_, Value::integer(segment.version));
-    if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
-    for (size_t i = 0; i < segment.leaves.size(); ++i)
-      b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
+  if (!change) return false;
+  s.set_inside(index, !inside);
+  count_change(index, !inside);
+  if (inside && segment.cooldown_ms > 0) {
+    s.set_last_exit(index, now);
+    schedule_cooldown_end(s, index, now);
   }
-  schedule_segment(s, index, now);
+  return true;
+}
+
+void SegmentsOperator::emit_change(std::string_view key, const ProfileState& s, uint32_t index,
+                                   int64_t now, Output& out) {
+  const SegmentRules& rules = config_.rules;
+  const Segment& segment = rules.segments[index];
+  const bool exited = !s.is_inside(index);
+  RecordBuilder b = out.add(EventKind::kDerived, key, now, exited ? exited_ : entered_);
+  b.set(profile_id_property_, Value::string(key))
+      .set(segment_property_, Value::string(segment.name))
+      .set(change_property_, exited ? exited_value_ : entered_value_)
+      .set(version_property_, Value::integer(segment.version));
+  if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
+  for (size_t i = 0; i < segment.leaves.size(); ++i)
+    b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
 }
 
 void SegmentsOperator::count_change(uint32_t index, bool entered) {
