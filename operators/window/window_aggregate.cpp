@@ -134,7 +134,7 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
                 : std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
                                    [](const Pane& p, int64_t s) { return p.start < s; });
   if (it == k.panes.end() || it->start != pane_start) {
-    it = k.panes.emplace(it);  // built in place: no move of inline accumulators
+    it = k.panes.emplace(it);
     it->start = pane_start;
     it->accs = config_.fresh();
   }
@@ -209,11 +209,12 @@ void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm
 
 // Drops panes whose last window is past its allowed lateness.
 void WindowAggregate::drop_expired_panes(KeyWindows& k, int64_t wm) const {
-  auto live = k.panes.begin();
-  while (live != k.panes.end() &&
-         sat_add(slide_start(live->start) + config_.size_ms - 1, config_.allowed_lateness_ms) <= wm)
-    ++live;
-  k.panes.erase(k.panes.begin(), live);
+  size_t expired = 0;
+  while (expired < k.panes.size() &&
+         sat_add(slide_start(k.panes[expired].start) + config_.size_ms - 1,
+                 config_.allowed_lateness_ms) <= wm)
+    ++expired;
+  k.panes.pop_front(expired);
 }
 
 int64_t WindowAggregate::pane_timer(const KeyWindows& k) const {
