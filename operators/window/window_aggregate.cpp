@@ -234,12 +234,11 @@ void WindowAggregate::emit_window(std::string_view key, KeyWindows& k, int64_t s
   emit(key, time, start, start + config_.size_ms, window_result(k, start), out);
 }
 
-Accumulators WindowAggregate::merge_range(const KeyWindows& k, int64_t start, int64_t end) const {
-  Accumulators accs = config_.fresh();
+void WindowAggregate::merge_range(Accumulators& into, const KeyWindows& k, int64_t start,
+                                  int64_t end) const {
   auto it = std::lower_bound(k.panes.begin(), k.panes.end(), start,
                              [](const Pane& p, int64_t s) { return p.start < s; });
-  for (; it != k.panes.end() && it->start < end; ++it) config_.merge(accs, it->accs);
-  return accs;
+  for (; it != k.panes.end() && it->start < end; ++it) config_.merge(into, it->accs);
 }
 
 Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const {
@@ -247,8 +246,11 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   const int64_t end = start + size;
   const int64_t block = floor_to(start, size);
   constexpr int64_t kCacheFrom = 8;  // panes per window below which merging is as cheap
-  if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start)
-    return merge_range(k, start, end);
+  if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start) {
+    Accumulators accs = config_.fresh();
+    merge_range(accs, k, start, end);
+    return accs;
+  }
   const int64_t next_block = block + size;
   if (!k.cache) k.cache = std::make_unique<KeyWindows::SlideCache>();
   KeyWindows::SlideCache& c = *k.cache;
@@ -265,17 +267,16 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
     std::reverse(c.suffix.begin(), c.suffix.end());
     c.suffix_block = block;
   }
-  Accumulators accs = config_.fresh();
   const auto from = std::lower_bound(
       c.suffix.begin(), c.suffix.end(), start,
       [](const std::pair<int64_t, Accumulators>& e, int64_t s) { return e.first < s; });
-  if (from != c.suffix.end()) accs = from->second;
+  Accumulators accs = from != c.suffix.end() ? from->second : config_.fresh();
   if (c.prefix_block != next_block || c.prefix_end > end) {
     c.prefix_block = next_block;
     c.prefix_end = next_block;
     c.prefix = config_.fresh();
   }
-  config_.merge(c.prefix, merge_range(k, c.prefix_end, end));
+  merge_range(c.prefix, k, c.prefix_end, end);
   c.prefix_end = end;
   config_.merge(accs, c.prefix);
   return accs;

@@ -24,7 +24,7 @@ class Accumulators {
   // Decoding refuses more (a window config allows as many: window_config.cpp).
   static constexpr size_t kMaxSize = 1024;
 
-  Accumulators() : inline_{} {}
+  Accumulators() : heap_(nullptr) {}
   explicit Accumulators(size_t n) : size_(static_cast<uint32_t>(n)) {
     if (n > kInline)
       heap_ = new Accumulator[n];
@@ -153,7 +153,7 @@ struct Session {
 inline constexpr int64_t kNoTimer = kMinTime;
 
 // Field order: what every event reads first (next to the key in the state's table), the
-// panes' accumulators next, sessions (unused by panes) last.
+// panes next, the session list (behind a pointer, unused by panes) last.
 struct KeyWindows {
   // Sliding/tumbling: every window starting before this has fired or passed.
   int64_t next_start = kMinTime;
