@@ -12,7 +12,8 @@ SEGFLOW_REGISTER_OPERATOR("window", WindowAggregate);
 
 namespace {
 
-constexpr uint64_t kStateFormatVersion = 1;
+// 2: 24-byte accumulators (accumulator.h). Version 1 snapshots are refused.
+constexpr uint64_t kStateFormatVersion = 2;
 // A timer due for at least 1/kSweepFraction of the profiles sweeps the whole state (one
 // sequential pass) instead of looking each one up (random accesses into a large table).
 constexpr size_t kSweepFraction = 8;
@@ -128,14 +129,11 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   // Every window ending at or before the watermark has fired already (timers come first).
   if (wm != kMinTime) k.next_start = std::max(k.next_start, first_open_start(wm));
   // Events come mostly in order: most go to the newest pane.
-  auto it = !k.panes.empty() && k.panes.back().start == pane_start
-                ? k.panes.end() - 1
-                : std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
-                                   [](const Pane& p, int64_t s) { return p.start < s; });
+  Pane* it = k.panes.lower_bound(pane_start);
   if (it == k.panes.end() || it->start != pane_start) {
-    it = k.panes.emplace(it);  // built in place: no move of inline accumulators
+    it = k.panes.emplace(it);
     it->start = pane_start;
-    it->accs.resize(config_.aggregates.size());
+    it->accs = config_.fresh();
   }
   if (partial != nullptr)
     config_.merge(it->accs, *partial);
@@ -208,11 +206,12 @@ void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm
 
 // Drops panes whose last window is past its allowed lateness.
 void WindowAggregate::drop_expired_panes(KeyWindows& k, int64_t wm) const {
-  auto live = k.panes.begin();
-  while (live != k.panes.end() &&
-         sat_add(slide_start(live->start) + config_.size_ms - 1, config_.allowed_lateness_ms) <= wm)
-    ++live;
-  k.panes.erase(k.panes.begin(), live);
+  size_t expired = 0;
+  while (expired < k.panes.size() &&
+         sat_add(slide_start(k.panes[expired].start) + config_.size_ms - 1,
+                 config_.allowed_lateness_ms) <= wm)
+    ++expired;
+  k.panes.pop_front(expired);
 }
 
 int64_t WindowAggregate::pane_timer(const KeyWindows& k) const {
@@ -232,12 +231,10 @@ void WindowAggregate::emit_window(std::string_view key, KeyWindows& k, int64_t s
   emit(key, time, start, start + config_.size_ms, window_result(k, start), out);
 }
 
-Accumulators WindowAggregate::merge_range(const KeyWindows& k, int64_t start, int64_t end) const {
-  Accumulators accs = config_.fresh();
-  auto it = std::lower_bound(k.panes.begin(), k.panes.end(), start,
-                             [](const Pane& p, int64_t s) { return p.start < s; });
-  for (; it != k.panes.end() && it->start < end; ++it) config_.merge(accs, it->accs);
-  return accs;
+void WindowAggregate::merge_range(Accumulators& into, const KeyWindows& k, int64_t start,
+                                  int64_t end) const {
+  for (const Pane* it = k.panes.lower_bound(start); it != k.panes.end() && it->start < end; ++it)
+    config_.merge(into, it->accs);
 }
 
 Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const {
@@ -245,16 +242,18 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   const int64_t end = start + size;
   const int64_t block = floor_to(start, size);
   constexpr int64_t kCacheFrom = 8;  // panes per window below which merging is as cheap
-  if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start)
-    return merge_range(k, start, end);
+  if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start) {
+    Accumulators accs = config_.fresh();
+    merge_range(accs, k, start, end);
+    return accs;
+  }
   const int64_t next_block = block + size;
   if (!k.cache) k.cache = std::make_unique<KeyWindows::SlideCache>();
   KeyWindows::SlideCache& c = *k.cache;
   if (c.suffix_block != block) {
     c.suffix.clear();
     Accumulators running = config_.fresh();
-    auto it = std::lower_bound(k.panes.begin(), k.panes.end(), next_block,
-                               [](const Pane& p, int64_t s) { return p.start < s; });
+    const Pane* it = k.panes.lower_bound(next_block);
     while (it != k.panes.begin() && std::prev(it)->start >= block) {
       --it;
       config_.merge(running, it->accs);
@@ -263,17 +262,16 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
     std::reverse(c.suffix.begin(), c.suffix.end());
     c.suffix_block = block;
   }
-  Accumulators accs = config_.fresh();
   const auto from = std::lower_bound(
       c.suffix.begin(), c.suffix.end(), start,
       [](const std::pair<int64_t, Accumulators>& e, int64_t s) { return e.first < s; });
-  if (from != c.suffix.end()) accs = from->second;
+  Accumulators accs = from != c.suffix.end() ? from->second : config_.fresh();
   if (c.prefix_block != next_block || c.prefix_end > end) {
     c.prefix_block = next_block;
     c.prefix_end = next_block;
     c.prefix = config_.fresh();
   }
-  config_.merge(c.prefix, merge_range(k, c.prefix_end, end));
+  merge_range(c.prefix, k, c.prefix_end, end);
   c.prefix_end = end;
   config_.merge(accs, c.prefix);
   return accs;
@@ -285,11 +283,12 @@ bool WindowAggregate::add_to_session(std::string_view key, KeyWindows& k, const 
                                      const Record& r, int64_t wm, Output& out) {
   const int64_t t = r.event_time;
   const int64_t end = sat_add(t, config_.gap_ms);
+  std::vector<Session>& sessions = k.sessions();
   // Sessions overlapping or touching [t, end) form one run [first, last).
-  auto first = std::lower_bound(k.sessions.begin(), k.sessions.end(), t,
+  auto first = std::lower_bound(sessions.begin(), sessions.end(), t,
                                 [](const Session& s, int64_t time) { return s.end < time; });
   auto last = first;
-  while (last != k.sessions.end() && last->start <= end) ++last;
+  while (last != sessions.end() && last->start <= end) ++last;
   int64_t merged_start = t;
   int64_t merged_end = end;
   for (auto s = first; s != last; ++s) {
@@ -306,26 +305,26 @@ bool WindowAggregate::add_to_session(std::string_view key, KeyWindows& k, const 
     merged.fired = true;
     ++late_firings_;
   }
-  const auto at = k.sessions.erase(first, last);
-  k.sessions.insert(at, std::move(merged));
+  const auto at = sessions.erase(first, last);
+  sessions.insert(at, std::move(merged));
   return true;
 }
 
 void WindowAggregate::fire_sessions(std::string_view key, KeyWindows& k, int64_t wm, Output& out) {
-  for (Session& s : k.sessions) {
+  for (Session& s : k.sessions()) {
     if (!s.fired && s.end - 1 <= wm) {
       emit(key, s.end - 1, s.start, s.end, s.accs, out);
       s.fired = true;
     }
   }
-  std::erase_if(k.sessions, [&](const Session& s) {
+  std::erase_if(k.sessions(), [&](const Session& s) {
     return s.fired && sat_add(s.end - 1, config_.allowed_lateness_ms) <= wm;
   });
 }
 
 int64_t WindowAggregate::session_timer(const KeyWindows& k) const {
   int64_t due = kNoTimer;
-  for (const Session& s : k.sessions) {
+  for (const Session& s : k.sessions()) {
     const int64_t at = s.fired ? sat_add(s.end - 1, config_.allowed_lateness_ms) : s.end - 1;
     if (due == kNoTimer || at < due) due = at;
   }
@@ -352,7 +351,7 @@ void WindowAggregate::import_profile(std::string_view survivor, std::string_view
   const size_t n = config_.aggregates.size();
   for (const Pane& p : incoming.panes)
     if (p.accs.size() != n) return;
-  for (const Session& s : incoming.sessions)
+  for (const Session& s : incoming.sessions())
     if (s.accs.size() != n) return;
   if (incoming.empty()) return;
   const int64_t wm = effective_watermark();
@@ -378,8 +377,7 @@ void WindowAggregate::import_panes(std::string_view key, KeyWindows& k, const Ke
       if (s >= incoming.next_start || sat_add(s + size - 1, config_.allowed_lateness_ms) > wm)
         ended.push_back(s);
     }
-    auto it = std::lower_bound(k.panes.begin(), k.panes.end(), p.start,
-                               [](const Pane& x, int64_t s) { return x.start < s; });
+    Pane* it = k.panes.lower_bound(p.start);
     if (it == k.panes.end() || it->start != p.start)
       k.panes.insert(it, p);
     else
@@ -400,11 +398,11 @@ void WindowAggregate::import_sessions(std::string_view key, KeyWindows& k, KeyWi
     bool incoming = false;
   };
   std::vector<Part> parts;
-  for (Session& s : k.sessions) parts.push_back({std::move(s), false});
-  for (Session& s : incoming.sessions) parts.push_back({std::move(s), true});
+  for (Session& s : k.sessions()) parts.push_back({std::move(s), false});
+  for (Session& s : incoming.sessions()) parts.push_back({std::move(s), true});
   std::sort(parts.begin(), parts.end(),
             [](const Part& a, const Part& b) { return a.session.start < b.session.start; });
-  k.sessions.clear();
+  k.sessions().clear();
   for (size_t i = 0; i < parts.size();) {
     // A run of sessions that overlap or touch, as add_to_session merges them.
     Session merged{parts[i].session.start, parts[i].session.end, true, config_.fresh()};
@@ -418,19 +416,19 @@ void WindowAggregate::import_sessions(std::string_view key, KeyWindows& k, KeyWi
       all_fired = all_fired && parts[j].session.fired;
     }
     if (!changed && j == i + 1) {
-      k.sessions.push_back(std::move(parts[i].session));
+      k.sessions().push_back(std::move(parts[i].session));
     } else if (merged.end - 1 <= wm) {
       // Ended: emit unless every part fired and the merge is past allowed lateness.
       if (!all_fired || sat_add(merged.end - 1, config_.allowed_lateness_ms) > wm)
         emit(key, at, merged.start, merged.end, merged.accs, out);
-      k.sessions.push_back(std::move(merged));
+      k.sessions().push_back(std::move(merged));
     } else {
       merged.fired = false;
-      k.sessions.push_back(std::move(merged));
+      k.sessions().push_back(std::move(merged));
     }
     i = j;
   }
-  std::erase_if(k.sessions, [&](const Session& s) {
+  std::erase_if(k.sessions(), [&](const Session& s) {
     return s.fired && sat_add(s.end - 1, config_.allowed_lateness_ms) <= wm;
   });
 }
@@ -472,9 +470,10 @@ void WindowAggregate::rebase_arrival(Accumulators& accs) {
   // against what this operator holds go by this operator's arrival counter.
   const uint64_t seq = seq_++;
   for (Accumulator& a : accs) {
-    if (!a.extra) continue;
-    a.extra->first_seq = seq;
-    a.extra->last_seq = seq;
+    if (Accumulator::Extra* x = a.extra()) {
+      x->first_seq = seq;
+      x->last_seq = seq;
+    }
   }
 }
 
