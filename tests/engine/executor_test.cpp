@@ -14,13 +14,14 @@
 namespace segflow {
 namespace {
 
-// Emits `count` records with keys k0..k{keys-1} and increasing times; optional endless mode.
+// Emits `count` records with keys k0..k{keys-1} and increasing times, `per_poll` per poll;
+// optional endless mode.
 class CountingSource final : public Source {
  public:
-  CountingSource(int64_t count, int keys, int64_t start_time = 0)
-      : count_(count), keys_(keys), time_(start_time) {}
+  CountingSource(int64_t count, int keys, int64_t start_time = 0, int per_poll = 100)
+      : count_(count), keys_(keys), time_(start_time), per_poll_(per_poll) {}
   SourceStatus poll(Output& out) override {
-    for (int i = 0; i < 100 && (count_ < 0 || emitted_ < count_); ++i, ++emitted_) {
+    for (int i = 0; i < per_poll_ && (count_ < 0 || emitted_ < count_); ++i, ++emitted_) {
       const std::string key = "k" + std::to_string(emitted_ % keys_);
       out.add(EventKind::kTrack, key, time_++, intern("tick"))
           .set("n", Value::integer(emitted_ + ctx().subtask * 1'000'000));
@@ -32,6 +33,7 @@ class CountingSource final : public Source {
   int64_t count_;
   int keys_;
   int64_t time_;
+  int per_poll_;
   int64_t emitted_ = 0;
 };
 
@@ -128,11 +130,14 @@ DeadLetterOutput& dead_letters() {
   return d;
 }
 
-std::vector<std::string> run_keyed_count(uint32_t parallelism, size_t channel_capacity = 64) {
+// `per_poll`: records per source poll; polls of at least half a batch (512) are routed by
+// reference (router.h), smaller ones copied.
+std::vector<std::string> run_keyed_count(uint32_t parallelism, size_t channel_capacity = 64,
+                                         int per_poll = 100) {
   Collected collected;
   LogicalGraph g;
-  g.add(
-      testing::source_node("src", 1, [] { return std::make_unique<CountingSource>(10'000, 97); }));
+  g.add(testing::source_node(
+      "src", 1, [=] { return std::make_unique<CountingSource>(10'000, 97, 0, per_poll); }));
   g.add(testing::operator_node("count", parallelism, {{"src", Partitioning::kHash}},
                                [&] { return std::make_unique<KeyedCount>(collected); }));
   g.add(testing::operator_node("sink", 1, {{"count", Partitioning::kRebalance}},
@@ -158,6 +163,10 @@ TEST(ExecutorTest, KeyedCountsAreExactAndIndependentOfParallelism) {
   EXPECT_EQ(run_keyed_count(2), p1);
   EXPECT_EQ(run_keyed_count(4), p1);
   EXPECT_EQ(run_keyed_count(3, /*channel_capacity=*/2), p1);
+  // Routed by reference: selections of the source's batches, read by several threads.
+  EXPECT_EQ(run_keyed_count(1, 64, /*per_poll=*/600), p1);
+  EXPECT_EQ(run_keyed_count(2, 64, /*per_poll=*/600), p1);
+  EXPECT_EQ(run_keyed_count(3, /*channel_capacity=*/2, /*per_poll=*/1000), p1);
 }
 
 TEST(ExecutorTest, ChainsForwardOperatorsIntoOneThread) {
