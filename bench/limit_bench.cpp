@@ -319,7 +319,9 @@ BENCHMARK(LimitRetailEngine)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->Use
 // Per profile and rule: how many of its events are in the window and whether it is
 // inside. Expiry: one FIFO per rule of (time + window, profile slot) in arrival order, drained up
 // to the watermark (max time - 5 s, as the job's bound), so a profile exits when its events age out
-// even if it sends nothing more.
+// even if it sends nothing more. Events count in arrival order, where the engine applies them in
+// event-time order at the watermark: with the generator's 3 s of disorder the loop's result
+// count differs by a few (155,410 against 155,464 of 2M events), and it does less work.
 void LimitRetailLoop(benchmark::State& state) {
   struct Rule {
     SymbolId event;
