@@ -1,55 +1,147 @@
 #include "operators/segment/leaf_entries.h"
 
+#include <malloc.h>
+
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <new>
+#include <stdexcept>
 
 namespace segflow {
 
-// The heap block: the base time, then `capacity` times (uint32_t offsets from `base`, or
-// int64_t with kWide), then, with kValues, `capacity` doubles (8-aligned). The capacity is
-// not stored: the handle keeps its class (kCapacities).
-struct LeafEntries::Block {
-  int64_t base;
-};
-
 namespace {
 
-constexpr uint32_t kMaxOffset = std::numeric_limits<uint32_t>::max();
+// The block: the base time (int64), a 32-bit word with the entry count (low 28 bits) and the
+// encoding (kWideBit, value kind), then `count` records of `stride` bytes each.
+constexpr size_t kHeader = 12;
+constexpr size_t kCountAt = 8;
+constexpr uint32_t kCountMask = (uint32_t{1} << 28) - 1;
+constexpr int kKindShift = 28;
+constexpr uint32_t kWideBit = uint32_t{1} << 30;
+constexpr uint64_t kMaxOffset = std::numeric_limits<uint32_t>::max();
+// An inline time: 47 bits, signed.
+constexpr int64_t kInlineLimit = int64_t{1} << 46;
 
-// Block capacities, each about 1.5 times the one before, up to 2^32 - 1.
-struct Capacities {
-  uint32_t of[64] = {};
-  uint8_t count = 0;
-  constexpr Capacities() {
-    uint64_t c = 1;
-    while (c < kMaxOffset) {
-      of[count++] = static_cast<uint32_t>(c);
-      c = c < 4 ? c + 1 : c + c / 2;
-    }
-    of[count++] = kMaxOffset;
+// How a block stores values: not at all (every one is 1), as int32 hundredths, or as doubles.
+enum ValueKind : uint8_t { kOnes = 0, kHundredths = 1, kDoubles = 2 };
+
+// The value as an exact number of hundredths, if it is one within int32.
+bool to_hundredths(double v, int32_t& out) {
+  const double scaled = v * 100;
+  if (!(std::fabs(scaled) <= std::numeric_limits<int32_t>::max())) return false;  // NaN, inf
+  const auto k = static_cast<int32_t>(std::lround(scaled));
+  const double back = static_cast<double>(k) / 100;
+  if (std::memcmp(&back, &v, sizeof v) != 0) return false;  // inexact, or -0.0
+  out = k;
+  return true;
+}
+
+ValueKind kind_of(double v) {
+  if (v == 1.0) return kOnes;
+  int32_t k;
+  return to_hundredths(v, k) ? kHundredths : kDoubles;
+}
+
+// The layout of a block's records.
+struct Format {
+  bool wide = false;
+  ValueKind kind = kOnes;
+
+  static Format of(const char* block) {
+    uint32_t word;
+    std::memcpy(&word, block + kCountAt, sizeof word);
+    return {(word & kWideBit) != 0, static_cast<ValueKind>((word >> kKindShift) & 3)};
+  }
+  size_t time_size() const { return wide ? 8 : 4; }
+  size_t value_size() const { return kind == kOnes ? 0 : kind == kHundredths ? 4 : 8; }
+  size_t stride() const { return time_size() + value_size(); }
+  uint32_t word(uint32_t count) const {
+    return count | (static_cast<uint32_t>(kind) << kKindShift) | (wide ? kWideBit : 0);
   }
 };
-constexpr Capacities kCapacities;
 
-// The smallest class holding `n` entries.
-uint8_t capacity_class(uint32_t n) {
-  uint8_t c = 0;
-  while (kCapacities.of[c] < n) ++c;
-  return c;
+uint32_t count_of(const char* block) {
+  uint32_t word;
+  std::memcpy(&word, block + kCountAt, sizeof word);
+  return word & kCountMask;
 }
 
-bool is_one(double v) { return v == 1.0; }  // NaN: not one (stored)
-
-size_t time_bytes(uint8_t wide) { return wide != 0 ? 8 : 4; }
-
-size_t values_offset(uint32_t capacity, size_t tsize) {
-  return sizeof(int64_t) + (capacity * tsize + 7) / 8 * 8;
+void set_count(char* block, Format f, uint32_t count) {
+  const uint32_t word = f.word(count);
+  std::memcpy(block + kCountAt, &word, sizeof word);
 }
 
-char* times_of(void* block) { return static_cast<char*>(block) + sizeof(int64_t); }
+int64_t base_of(const char* block) {
+  int64_t base;
+  std::memcpy(&base, block, sizeof base);
+  return base;
+}
+
+int64_t read_time(const char* block, Format f, uint32_t i) {
+  const char* at = block + kHeader + i * f.stride();
+  if (f.wide) {
+    int64_t t;
+    std::memcpy(&t, at, sizeof t);
+    return t;
+  }
+  uint32_t offset;
+  std::memcpy(&offset, at, sizeof offset);
+  return static_cast<int64_t>(static_cast<uint64_t>(base_of(block)) + offset);
+}
+
+double read_value(const char* block, Format f, uint32_t i) {
+  const char* at = block + kHeader + i * f.stride() + f.time_size();
+  if (f.kind == kHundredths) {
+    int32_t k;
+    std::memcpy(&k, at, sizeof k);
+    return static_cast<double>(k) / 100;
+  }
+  if (f.kind == kDoubles) {
+    double v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+  }
+  return 1.0;
+}
+
+// Writes record `i`. REQUIRES: the block's encoding holds (time, value).
+void write_record(char* block, Format f, uint32_t i, int64_t time, double value) {
+  char* at = block + kHeader + i * f.stride();
+  if (f.wide) {
+    std::memcpy(at, &time, sizeof time);
+  } else {
+    const auto offset =
+        static_cast<uint32_t>(static_cast<uint64_t>(time) - static_cast<uint64_t>(base_of(block)));
+    std::memcpy(at, &offset, sizeof offset);
+  }
+  at += f.time_size();
+  if (f.kind == kHundredths) {
+    int32_t k = 0;
+    to_hundredths(value, k);
+    std::memcpy(at, &k, sizeof k);
+  } else if (f.kind == kDoubles) {
+    std::memcpy(at, &value, sizeof value);
+  }
+}
+
+// A block address as a handle payload. User-space addresses fit in 48 bits on the 64-bit
+// platforms we build for (x86-64 and AArch64 with 4-level page tables); anything else is a
+// broken platform assumption, not a state to recover from.
+uint64_t address_of(void* block) {
+  const auto address = reinterpret_cast<uint64_t>(block);
+  if ((address >> 48) != 0 || (address & 1) != 0) {
+    std::fputs("LeafEntries: heap address beyond 48 bits\n", stderr);
+    std::abort();
+  }
+  return address;
+}
+
+// `n` entries and an eighth more (beyond malloc's rounding, the room to append).
+uint32_t with_room(uint32_t n) { return n + n / 8; }
 
 // Every (time, value) decoded into a scratch vector reused by the slow paths of one thread.
 std::vector<LeafEntries::Entry>& scratch() {
@@ -61,155 +153,125 @@ std::vector<LeafEntries::Entry>& scratch() {
 }  // namespace
 
 LeafEntries::LeafEntries(std::initializer_list<Entry> entries) {
-  rebuild(entries.begin(), static_cast<uint32_t>(entries.size()),
-          static_cast<uint32_t>(entries.size()));
+  const auto n = static_cast<uint32_t>(entries.size());
+  rebuild(entries.begin(), n, n);
 }
 
-LeafEntries::LeafEntries(const LeafEntries& o) : tag_(o.tag_) {
-  if (o.is_inline()) {
-    inline_time_ = o.inline_time_;
-    size_ = o.size_;
-    flags_ = o.flags_;
-  } else if (o.size_ > 0) {
-    const std::vector<Entry> all = o.to_vector();
-    rebuild(all.data(), o.size_, o.size_);
+LeafEntries::LeafEntries(const LeafEntries& o) : word_(o.word_ & kTagMask) {
+  if (!o.has_block()) {
+    word_ = o.word_;
+    return;
   }
-}
-
-LeafEntries::LeafEntries(LeafEntries&& o) noexcept : tag_(o.tag_) { take(o); }
-
-void LeafEntries::take(LeafEntries& o) noexcept {
-  size_ = o.size_;
-  flags_ = o.flags_;
-  capacity_class_ = o.capacity_class_;
-  if (o.is_inline()) {
-    inline_time_ = o.inline_time_;
-  } else {
-    block_ = o.block_;
-  }
-  o.block_ = nullptr;
-  o.size_ = 0;
-  o.flags_ = 0;
+  const size_t bytes = kHeader + count_of(o.block()) * Format::of(o.block()).stride();
+  void* copy = std::malloc(bytes);
+  if (copy == nullptr) throw std::bad_alloc();
+  std::memcpy(copy, o.block(), bytes);
+  set_payload(address_of(copy));
 }
 
 LeafEntries& LeafEntries::operator=(const LeafEntries& o) {
   if (this == &o) return *this;
-  if (o.is_inline()) {
-    release();
-    inline_time_ = o.inline_time_;
-    size_ = o.size_;
-    flags_ = o.flags_;
-  } else {
-    const std::vector<Entry> all = o.to_vector();
-    rebuild(all.data(), o.size_, o.size_);
-  }
-  return *this;
+  LeafEntries copy(o);
+  return *this = std::move(copy);  // the tag stays
 }
 
 LeafEntries& LeafEntries::operator=(LeafEntries&& o) noexcept {
   if (this == &o) return *this;
   release();
-  take(o);  // the tag stays: it names the leaf these entries belong to
+  set_payload(o.payload());  // the tag stays: it names the leaf these entries belong to
+  o.word_ &= kTagMask;
   return *this;
 }
 
+int64_t LeafEntries::inline_time() const {
+  return static_cast<int64_t>(word_ << (64 - kTagShift)) >> (64 - kTagShift + 1);
+}
+
+uint32_t LeafEntries::size() const {
+  if (payload() == 0) return 0;
+  return is_inline() ? 1 : count_of(block());
+}
+
 int64_t LeafEntries::time(uint32_t i) const {
-  if ((flags_ & kInline) != 0) return inline_time_;
-  if ((flags_ & kPair) != 0) return i == 0 ? inline_time_ : inline_time_ + size_;
-  const char* at = times_of(block_) + i * time_bytes(flags_ & kWide);
-  if ((flags_ & kWide) != 0) {
-    int64_t t;
-    std::memcpy(&t, at, sizeof t);
-    return t;
-  }
-  uint32_t offset;
-  std::memcpy(&offset, at, sizeof offset);
-  return block_->base + static_cast<int64_t>(offset);
+  if (is_inline()) return inline_time();
+  return read_time(block(), Format::of(block()), i);
 }
 
 double LeafEntries::value(uint32_t i) const {
-  if ((flags_ & kValues) == 0) return 1.0;
-  double v;
-  std::memcpy(&v,
-              reinterpret_cast<const char*>(block_) +
-                  values_offset(kCapacities.of[capacity_class_], time_bytes(flags_ & kWide)) +
-                  i * sizeof v,
-              sizeof v);
-  return v;
+  if (!has_block()) return 1.0;
+  return read_value(block(), Format::of(block()), i);
 }
+
+size_t LeafEntries::heap_bytes() const { return has_block() ? malloc_usable_size(block()) : 0; }
 
 std::vector<LeafEntries::Entry> LeafEntries::to_vector() const {
   std::vector<Entry> out;
-  out.reserve(size());
-  for (uint32_t i = 0; i < size(); ++i) out.emplace_back(time(i), value(i));
+  const uint32_t n = size();
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) out.emplace_back(time(i), value(i));
   return out;
 }
 
 void LeafEntries::release() {
-  if (!is_inline() && block_ != nullptr) std::free(block_);
-  block_ = nullptr;
-  size_ = 0;
-  flags_ = 0;
+  if (has_block()) std::free(block());
+  word_ &= kTagMask;
 }
-
-void LeafEntries::clear() { release(); }
 
 void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity) {
   if (n == 0) {
     release();
     return;
   }
-  if (n == 1 && is_one(entries[0].second)) {
-    const int64_t t = entries[0].first;
+  if (n > kCountMask) throw std::length_error("LeafEntries: too many entries");
+  const int64_t first = entries[0].first;
+  if (n == 1 && entries[0].second == 1.0 && first >= -kInlineLimit && first < kInlineLimit) {
     release();
-    inline_time_ = t;
-    size_ = 1;
-    flags_ = kInline;
+    set_payload(((static_cast<uint64_t>(first) << 1) | 1) & kPayloadMask);
     return;
   }
-  if (n == 2 && is_one(entries[0].second) && is_one(entries[1].second) &&
-      static_cast<uint64_t>(entries[1].first) - static_cast<uint64_t>(entries[0].first) <=
-          kMaxOffset) {
-    const int64_t first = entries[0].first;
-    const auto offset = static_cast<uint32_t>(static_cast<uint64_t>(entries[1].first) -
-                                              static_cast<uint64_t>(first));
-    release();
-    inline_time_ = first;
-    size_ = offset;
-    flags_ = kPair;
-    return;
-  }
-  uint8_t flags = 0;
-  if (std::any_of(entries, entries + n, [](const Entry& e) { return !is_one(e.second); }))
-    flags |= kValues;
-  const int64_t base = entries[0].first;
-  if (static_cast<uint64_t>(entries[n - 1].first) - static_cast<uint64_t>(base) > kMaxOffset)
-    flags |= kWide;
-  const uint8_t capacity_class = segflow::capacity_class(capacity);
-  capacity = kCapacities.of[capacity_class];
-  const size_t tsize = time_bytes(flags & kWide);
-  const size_t voffset = values_offset(capacity, tsize);
-  const size_t bytes = (flags & kValues) != 0 ? voffset + capacity * sizeof(double) : voffset;
-  auto* block = static_cast<Block*>(std::malloc(bytes));
-  if (block == nullptr) throw std::bad_alloc();
-  block->base = base;
-  char* times = times_of(block);
-  char* values = reinterpret_cast<char*>(block) + voffset;
-  for (uint32_t i = 0; i < n; ++i) {
-    if ((flags & kWide) != 0) {
-      std::memcpy(times + i * 8, &entries[i].first, 8);
-    } else {
-      const auto offset = static_cast<uint32_t>(static_cast<uint64_t>(entries[i].first) -
-                                                static_cast<uint64_t>(base));
-      std::memcpy(times + i * 4, &offset, 4);
-    }
-    if ((flags & kValues) != 0) std::memcpy(values + i * 8, &entries[i].second, 8);
-  }
+  Format f;
+  for (uint32_t i = 0; i < n; ++i) f.kind = std::max(f.kind, kind_of(entries[i].second));
+  f.wide = static_cast<uint64_t>(entries[n - 1].first) - static_cast<uint64_t>(first) > kMaxOffset;
+  char* fresh = static_cast<char*>(std::malloc(kHeader + std::max(n, capacity) * f.stride()));
+  if (fresh == nullptr) throw std::bad_alloc();
+  const uint64_t address = address_of(fresh);
+  std::memcpy(fresh, &first, sizeof first);
+  set_count(fresh, f, n);
+  for (uint32_t i = 0; i < n; ++i) write_record(fresh, f, i, entries[i].first, entries[i].second);
   release();
-  block_ = block;
-  size_ = n;
-  flags_ = flags;
-  capacity_class_ = capacity_class;
+  set_payload(address);
+}
+
+bool LeafEntries::append(int64_t t, double v) {
+  char* b = block();
+  const Format f = Format::of(b);
+  if (kind_of(v) > f.kind) return false;
+  const uint32_t n = count_of(b);
+  if (!f.wide && static_cast<uint64_t>(t) - static_cast<uint64_t>(base_of(b)) > kMaxOffset) {
+    // Rebased on the oldest entry (older ones were dropped), if the span then fits.
+    const int64_t oldest = read_time(b, f, 0);
+    if (static_cast<uint64_t>(t) - static_cast<uint64_t>(oldest) > kMaxOffset) return false;
+    const auto shift =
+        static_cast<uint32_t>(static_cast<uint64_t>(oldest) - static_cast<uint64_t>(base_of(b)));
+    for (uint32_t i = 0; i < n; ++i) {
+      char* at = b + kHeader + i * f.stride();
+      uint32_t offset;
+      std::memcpy(&offset, at, sizeof offset);
+      offset -= shift;
+      std::memcpy(at, &offset, sizeof offset);
+    }
+    std::memcpy(b, &oldest, sizeof oldest);
+  }
+  if (n + 1 > kCountMask) throw std::length_error("LeafEntries: too many entries");
+  if (kHeader + (n + 1) * f.stride() > malloc_usable_size(b)) {
+    char* grown = static_cast<char*>(std::realloc(b, kHeader + with_room(n + 1) * f.stride()));
+    if (grown == nullptr) throw std::bad_alloc();
+    set_payload(address_of(grown));
+    b = grown;
+  }
+  write_record(b, f, n, t, v);
+  set_count(b, f, n + 1);
+  return true;
 }
 
 void LeafEntries::insert(int64_t t, double v) {
@@ -218,33 +280,13 @@ void LeafEntries::insert(int64_t t, double v) {
     rebuild(&entry, 1, 1);
     return;
   }
-  const bool at_end = !(entry < back());
-  if (at_end && !is_inline() && size_ < kCapacities.of[capacity_class_] &&
-      ((flags_ & kValues) != 0 || is_one(v)) &&
-      ((flags_ & kWide) != 0 ||
-       static_cast<uint64_t>(t) - static_cast<uint64_t>(block_->base) <= kMaxOffset)) {
-    char* times = times_of(block_);
-    if ((flags_ & kWide) != 0) {
-      std::memcpy(times + size_ * 8, &t, 8);
-    } else {
-      const auto offset =
-          static_cast<uint32_t>(static_cast<uint64_t>(t) - static_cast<uint64_t>(block_->base));
-      std::memcpy(times + size_ * 4, &offset, 4);
-    }
-    if ((flags_ & kValues) != 0)
-      std::memcpy(reinterpret_cast<char*>(block_) +
-                      values_offset(kCapacities.of[capacity_class_], time_bytes(flags_ & kWide)) +
-                      size_ * 8,
-                  &v, 8);
-    ++size_;
-    return;
-  }
-  // Re-encoded: grown by half, rebased on the oldest entry, or with values or wide times.
+  if (has_block() && !(entry < back()) && append(t, v)) return;
+  // Re-encoded: an insertion before the last entry, a value or a span the block cannot hold.
   std::vector<Entry>& all = scratch();
-  for (uint32_t i = 0; i < size(); ++i) all.emplace_back(time(i), value(i));
+  const uint32_t n = size();
+  for (uint32_t i = 0; i < n; ++i) all.emplace_back(time(i), value(i));
   all.insert(std::upper_bound(all.begin(), all.end(), entry), entry);
-  const auto n = static_cast<uint32_t>(all.size());
-  rebuild(all.data(), n, n);  // capacity classes grow by half
+  rebuild(all.data(), n + 1, with_room(n + 1));
 }
 
 void LeafEntries::assign(const std::vector<Entry>& entries) {
@@ -259,23 +301,23 @@ void LeafEntries::erase_front(uint32_t n) {
     release();
     return;
   }
+  char* b = block();  // two or more entries: a block
+  const Format f = Format::of(b);
   const uint32_t left = size - n;
-  // Inline (or from inline), or shrunk to fit.
-  if (left <= 2 || is_inline() || left * 4 < kCapacities.of[capacity_class_]) {
-    std::vector<Entry>& rest = scratch();
-    for (uint32_t i = n; i < size; ++i) rest.emplace_back(time(i), value(i));
-    rebuild(rest.data(), left, left);
+  if (left == 1) {  // inline when it can be
+    const Entry last{read_time(b, f, n), read_value(b, f, n)};
+    rebuild(&last, 1, 1);
     return;
   }
-  const size_t tsize = time_bytes(flags_ & kWide);
-  char* times = times_of(block_);
-  std::memmove(times, times + n * tsize, left * tsize);
-  if ((flags_ & kValues) != 0) {
-    char* values =
-        reinterpret_cast<char*>(block_) + values_offset(kCapacities.of[capacity_class_], tsize);
-    std::memmove(values, values + n * 8, left * 8);
+  const size_t stride = f.stride();
+  std::memmove(b + kHeader, b + kHeader + n * stride, left * stride);
+  set_count(b, f, left);
+  // Shrunk when more than half of it would be free (glibc shrinks in place).
+  const size_t used = kHeader + left * stride;
+  if (malloc_usable_size(b) > 2 * used) {
+    char* shrunk = static_cast<char*>(std::realloc(b, kHeader + with_room(left) * stride));
+    if (shrunk != nullptr) set_payload(address_of(shrunk));
   }
-  size_ = left;
 }
 
 void LeafEntries::keep_first() {
@@ -285,8 +327,9 @@ void LeafEntries::keep_first() {
 }
 
 bool LeafEntries::operator==(const LeafEntries& o) const {
-  if (size() != o.size()) return false;
-  for (uint32_t i = 0; i < size(); ++i)
+  const uint32_t n = size();
+  if (n != o.size()) return false;
+  for (uint32_t i = 0; i < n; ++i)
     if (time(i) != o.time(i) || value(i) != o.value(i)) return false;
   return true;
 }

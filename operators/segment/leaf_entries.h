@@ -1,13 +1,18 @@
 // LeafEntries: the (time, value) entries of one leaf of one profile (a window's events, an
-// absence's pending `after` events), ascending by (time, value), in 16 bytes plus at most
-// one heap block. One entry, or two less than 2^32 ms apart, with value 1 (a count window's
-// usual state) are kept inline, with no block. A block holds the times as 32-bit offsets from a
-// base time (64-bit times when they span more than 2^32 ms), and the values only when one of them
-// is not 1 (counts never store theirs); its capacity is kept in the handle. Appending in time order
-// and dropping the oldest entries are the fast paths; an insertion before the last entry re-encodes
-// the list. Thread safety: a plain value type.
+// absence's pending `after` events), ascending by (time, value), in an 8-byte handle plus at
+// most one heap block. The handle holds the owner's 16-bit tag and either nothing, one entry of
+// value 1 (a count window's usual state; its time within +-2^46 ms) or the block's address.
+// The block holds the entry count and encoding, a base time, then one fixed-size record per
+// entry (random access stays O(1)): the time as a 32-bit offset from the base (64-bit times when
+// the entries span more than 2^32 ms), and the value only when one of them is not 1 (counts
+// never store theirs): as 32-bit hundredths when every value is exactly some k / 100 (prices,
+// quantities), else as a double. The block is sized to fit (malloc's rounding is the room to
+// grow, then an eighth more). Appending in time order and dropping the oldest entries are the
+// fast paths; an insertion before the last entry, or a value or time the block's encoding cannot
+// hold, re-encodes the list. Thread safety: a plain value type.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <utility>
@@ -22,13 +27,13 @@ class LeafEntries {
   LeafEntries() = default;
   LeafEntries(std::initializer_list<Entry> entries);
   LeafEntries(const LeafEntries& o);
-  LeafEntries(LeafEntries&& o) noexcept;
+  LeafEntries(LeafEntries&& o) noexcept : word_(o.word_) { o.word_ &= kTagMask; }
   LeafEntries& operator=(const LeafEntries& o);
   LeafEntries& operator=(LeafEntries&& o) noexcept;
   ~LeafEntries() { release(); }
 
-  uint32_t size() const { return (flags_ & kPair) != 0 ? 2 : size_; }
-  bool empty() const { return size() == 0; }
+  uint32_t size() const;
+  bool empty() const { return payload() == 0; }
   int64_t time(uint32_t i) const;
   double value(uint32_t i) const;
   Entry operator[](uint32_t i) const { return {time(i), value(i)}; }
@@ -36,7 +41,7 @@ class LeafEntries {
   Entry back() const { return (*this)[size() - 1]; }
   // A cache hint: the block holding the entries (if any) will be read soon.
   void prefetch() const {
-    if (!is_inline() && block_ != nullptr) __builtin_prefetch(block_);
+    if (has_block()) __builtin_prefetch(block());
   }
   // Every entry, decoded (merges, snapshots, tests).
   std::vector<Entry> to_vector() const;
@@ -49,38 +54,41 @@ class LeafEntries {
   void erase_front(uint32_t n);
   // Keeps the oldest entry only.
   void keep_first();
-  void clear();
+  void clear() { release(); }
 
   bool operator==(const LeafEntries& o) const;
 
   // 16 bits the owner may use (the leaf table keeps the leaf id here): not compared, and
   // not changed by assignment.
-  uint16_t tag() const { return tag_; }
-  void set_tag(uint16_t tag) { tag_ = tag; }
+  uint16_t tag() const { return static_cast<uint16_t>(word_ >> kTagShift); }
+  void set_tag(uint16_t tag) {
+    word_ = (word_ & kPayloadMask) | (static_cast<uint64_t>(tag) << kTagShift);
+  }
+
+  // Heap bytes of the block (malloc's usable size; 0 without one), for tests and benches.
+  size_t heap_bytes() const;
 
  private:
-  struct Block;
-  static constexpr uint8_t kValues = 1;  // the block stores values (else all are 1)
-  static constexpr uint8_t kWide = 2;    // the block stores 64-bit times (else offsets)
-  static constexpr uint8_t kInline = 4;  // no block: one entry, inline_time_, value 1
-  // No block: two entries of value 1, inline_time_ and inline_time_ + size_.
-  static constexpr uint8_t kPair = 8;
+  // word_: the tag in the top 16 bits; the low 48 bits (the payload) are 0 (empty), an
+  // inline entry (bit 0 set: its time in bits 1..47, sign-extended, value 1) or the block's
+  // address (malloc aligns it to 16, so bit 0 is clear).
+  static constexpr int kTagShift = 48;
+  static constexpr uint64_t kPayloadMask = (uint64_t{1} << kTagShift) - 1;
+  static constexpr uint64_t kTagMask = ~kPayloadMask;
 
-  bool is_inline() const { return (flags_ & (kInline | kPair)) != 0; }
+  uint64_t payload() const { return word_ & kPayloadMask; }
+  bool is_inline() const { return (word_ & 1) != 0; }
+  bool has_block() const { return payload() != 0 && !is_inline(); }
+  char* block() const { return reinterpret_cast<char*>(payload()); }  // NOLINT: the block
+  int64_t inline_time() const;
+  void set_payload(uint64_t payload) { word_ = (word_ & kTagMask) | payload; }
   // Replaces the entries by `entries` (ascending), with room for `capacity` of them.
   void rebuild(const Entry* entries, uint32_t n, uint32_t capacity);
+  // Appends (time, value) to the block when its encoding holds it; false when it does not.
+  bool append(int64_t time, double value);
   void release();
-  // Takes o's entries (not its tag), leaving o empty. REQUIRES: this holds no block.
-  void take(LeafEntries& o) noexcept;
 
-  union {
-    Block* block_ = nullptr;  // null when empty
-    int64_t inline_time_;     // kInline
-  };
-  uint32_t size_ = 0;  // the entry count; with kPair, the second entry's offset
-  uint8_t flags_ = 0;
-  uint8_t capacity_class_ = 0;  // of the block (see leaf_entries.cpp)
-  uint16_t tag_ = 0;
+  uint64_t word_ = 0;
 };
 
 }  // namespace segflow
