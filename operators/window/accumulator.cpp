@@ -54,163 +54,158 @@ StoredValue StoredValue::read(StateReader& r) {
   return v;
 }
 
-Accumulator& Accumulator::operator=(const Accumulator& o) {
-  if (this == &o) return *this;
-  count = o.count;
-  int_sum = o.int_sum;
-  double_sum = o.double_sum;
-  any_double = o.any_double;
-  min = o.min;
-  max = o.max;
-  min_is_int = o.min_is_int;
-  max_is_int = o.max_is_int;
-  extra = o.extra ? std::make_unique<Extra>(*o.extra) : nullptr;
-  return *this;
-}
-
 void Accumulator::add_other(AggregateFn fn, const Value* v, int64_t time, uint64_t seq,
                             size_t exact_limit) {
   if (v == nullptr || v->is_null()) return;
-  if (fn == AggregateFn::kCountDistinct) {
-    ++count;
-    x().distinct.add(*v, exact_limit);
-    return;
-  }
-  if (fn == AggregateFn::kFirst || fn == AggregateFn::kLast) {
-    const bool was_empty = count++ == 0;
-    if (fn == AggregateFn::kFirst &&
-        (was_empty || time < x().first_time || (time == x().first_time && seq < x().first_seq))) {
-      x().first_time = time;
-      x().first_seq = seq;
-      x().first = StoredValue::of(*v);
-    }
-    if (fn == AggregateFn::kLast &&
-        (was_empty || time > x().last_time || (time == x().last_time && seq > x().last_seq))) {
-      x().last_time = time;
-      x().last_seq = seq;
-      x().last = StoredValue::of(*v);
-    }
-    return;
+  switch (fn) {
+    case AggregateFn::kCountDistinct:
+      x().distinct.add(*v, exact_limit);
+      ++bits_;
+      return;
+    case AggregateFn::kFirst:
+      if (empty() || time < x().first_time || (time == x().first_time && seq < x().first_seq)) {
+        x().first_time = time;
+        x().first_seq = seq;
+        x().first = StoredValue::of(*v);
+      }
+      ++bits_;
+      return;
+    case AggregateFn::kLast:
+      if (empty() || time > x().last_time || (time == x().last_time && seq > x().last_seq)) {
+        x().last_time = time;
+        x().last_seq = seq;
+        x().last = StoredValue::of(*v);
+      }
+      ++bits_;
+      return;
+    default:
+      break;
   }
   const auto n = v->number();
   if (!n) return;  // strings and nulls are ignored, as SQL ignores NULL
   const bool is_int = v->type() == ValueType::kInt || v->type() == ValueType::kBool;
-  if (is_int) {
-    int_sum += v->as_int();
-  } else {
-    double_sum += *n;
-    any_double = true;
+  switch (fn) {
+    case AggregateFn::kSum:
+    case AggregateFn::kAvg:
+      if (is_int) {
+        word1_ += v->as_int();
+      } else {
+        word2_.sum += *n;
+        bits_ |= kAnyDouble;
+      }
+      break;
+    case AggregateFn::kMin:
+      if (empty() || *n < value()) set_value(*n, is_int);
+      break;
+    case AggregateFn::kMax:
+      if (empty() || *n > value()) set_value(*n, is_int);
+      break;
+    default:  // count: counted before
+      break;
   }
-  if (count == 0 || *n < min) {
-    min = *n;
-    min_is_int = is_int;
-  }
-  if (count == 0 || *n > max) {
-    max = *n;
-    max_is_int = is_int;
-  }
-  ++count;
+  ++bits_;
 }
 
 void Accumulator::merge(AggregateFn fn, const Accumulator& o, size_t exact_limit) {
-  if (o.count == 0) return;
-  if (count == 0) {
+  if (o.empty()) return;
+  if (empty()) {
     *this = o;
     return;
   }
+  const Extra* ox = o.extra();
+  // A decoded partial may lack the state its function needs: nothing to merge from it.
+  const bool needs_extra =
+      fn == AggregateFn::kCountDistinct || fn == AggregateFn::kFirst || fn == AggregateFn::kLast;
+  if (needs_extra && ox == nullptr) return;
   switch (fn) {
     case AggregateFn::kCount:
       break;
     case AggregateFn::kCountDistinct:
-      x().distinct.merge(o.extra->distinct, exact_limit);
+      x().distinct.merge(ox->distinct, exact_limit);
       break;
     case AggregateFn::kFirst:
-      if (o.extra->first_time < x().first_time ||
-          (o.extra->first_time == x().first_time && o.extra->first_seq < x().first_seq)) {
-        x().first_time = o.extra->first_time;
-        x().first_seq = o.extra->first_seq;
-        x().first = o.extra->first;
+      if (ox->first_time < x().first_time ||
+          (ox->first_time == x().first_time && ox->first_seq < x().first_seq)) {
+        x().first_time = ox->first_time;
+        x().first_seq = ox->first_seq;
+        x().first = ox->first;
       }
       break;
     case AggregateFn::kLast:
-      if (o.extra->last_time > x().last_time ||
-          (o.extra->last_time == x().last_time && o.extra->last_seq > x().last_seq)) {
-        x().last_time = o.extra->last_time;
-        x().last_seq = o.extra->last_seq;
-        x().last = o.extra->last;
+      if (ox->last_time > x().last_time ||
+          (ox->last_time == x().last_time && ox->last_seq > x().last_seq)) {
+        x().last_time = ox->last_time;
+        x().last_seq = ox->last_seq;
+        x().last = ox->last;
       }
       break;
-    default:
-      int_sum += o.int_sum;
-      double_sum += o.double_sum;
-      any_double = any_double || o.any_double;
-      if (o.min < min) {
-        min = o.min;
-        min_is_int = o.min_is_int;
-      }
-      if (o.max > max) {
-        max = o.max;
-        max_is_int = o.max_is_int;
-      }
+    case AggregateFn::kSum:
+    case AggregateFn::kAvg:
+      word1_ += o.word1_;
+      word2_.sum += o.word2_.sum;
+      bits_ |= o.bits_ & kAnyDouble;
+      break;
+    case AggregateFn::kMin:
+      if (o.value() < value()) set_value(o.value(), (o.bits_ & kIsInt) != 0);
+      break;
+    case AggregateFn::kMax:
+      if (o.value() > value()) set_value(o.value(), (o.bits_ & kIsInt) != 0);
+      break;
   }
-  count += o.count;
+  bits_ += o.count();
 }
 
 Value Accumulator::result(AggregateFn fn) const {
-  if (fn == AggregateFn::kCount) return Value::integer(static_cast<int64_t>(count));
+  if (fn == AggregateFn::kCount) return Value::integer(static_cast<int64_t>(count()));
   if (fn == AggregateFn::kCountDistinct)
-    return Value::integer(static_cast<int64_t>(extra ? extra->distinct.estimate() : 0));
-  if (count == 0) return Value::null();
+    return Value::integer(static_cast<int64_t>(extra() ? extra()->distinct.estimate() : 0));
+  if (empty()) return Value::null();
+  const bool any_double = (bits_ & kAnyDouble) != 0;
   switch (fn) {
     case AggregateFn::kSum:
-      return any_double ? Value::real(static_cast<double>(int_sum) + double_sum)
-                        : Value::integer(int_sum);
+      return any_double ? Value::real(static_cast<double>(word1_) + word2_.sum)
+                        : Value::integer(word1_);
     case AggregateFn::kMin:
-      return min_is_int ? Value::integer(static_cast<int64_t>(min)) : Value::real(min);
     case AggregateFn::kMax:
-      return max_is_int ? Value::integer(static_cast<int64_t>(max)) : Value::real(max);
+      return (bits_ & kIsInt) ? Value::integer(static_cast<int64_t>(value()))
+                              : Value::real(value());
     case AggregateFn::kAvg:
-      return Value::real((static_cast<double>(int_sum) + double_sum) / static_cast<double>(count));
+      return Value::real((static_cast<double>(word1_) + word2_.sum) / static_cast<double>(count()));
     case AggregateFn::kFirst:
-      return extra->first.view();
+      return extra() ? extra()->first.view() : Value::null();
     case AggregateFn::kLast:
-      return extra->last.view();
+      return extra() ? extra()->last.view() : Value::null();
     default:
       return Value::null();
   }
 }
 
 void Accumulator::write(StateWriter& w) const {
-  write_state(w, count);
-  write_state(w, int_sum);
-  write_state(w, double_sum);
-  write_state(w, any_double);
-  write_state(w, min);
-  write_state(w, max);
-  write_state(w, min_is_int);
-  write_state(w, max_is_int);
-  write_state(w, extra != nullptr);
-  if (!extra) return;
-  write_state(w, extra->first_time);
-  write_state(w, extra->last_time);
-  write_state(w, extra->first_seq);
-  write_state(w, extra->last_seq);
-  extra->first.write(w);
-  extra->last.write(w);
-  extra->distinct.write(w);
+  write_state(w, bits_);
+  write_state(w, word1_);
+  const Extra* e = extra();
+  if (e == nullptr) {
+    write_state(w, word2_.sum);
+    return;
+  }
+  write_state(w, e->first_time);
+  write_state(w, e->last_time);
+  write_state(w, e->first_seq);
+  write_state(w, e->last_seq);
+  e->first.write(w);
+  e->last.write(w);
+  e->distinct.write(w);
 }
 
 Accumulator Accumulator::read(StateReader& r) {
   Accumulator a;
-  a.count = read_state<uint64_t>(r);
-  a.int_sum = read_state<int64_t>(r);
-  a.double_sum = read_state<double>(r);
-  a.any_double = read_state<bool>(r);
-  a.min = read_state<double>(r);
-  a.max = read_state<double>(r);
-  a.min_is_int = read_state<bool>(r);
-  a.max_is_int = read_state<bool>(r);
-  if (!read_state<bool>(r)) return a;
+  const auto bits = read_state<uint64_t>(r);
+  a.bits_ = bits & ~kHasExtra;
+  a.word1_ = read_state<int64_t>(r);
+  if (!(bits & kHasExtra)) {
+    a.word2_.sum = read_state<double>(r);
+    return a;
+  }
   Extra& x = a.x();
   x.first_time = read_state<int64_t>(r);
   x.last_time = read_state<int64_t>(r);

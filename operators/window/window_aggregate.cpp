@@ -12,7 +12,8 @@ SEGFLOW_REGISTER_OPERATOR("window", WindowAggregate);
 
 namespace {
 
-constexpr uint64_t kStateFormatVersion = 1;
+// 2: 24-byte accumulators (accumulator.h). Version 1 snapshots are refused.
+constexpr uint64_t kStateFormatVersion = 2;
 // A timer due for at least 1/kSweepFraction of the profiles sweeps the whole state (one
 // sequential pass) instead of looking each one up (random accesses into a large table).
 constexpr size_t kSweepFraction = 8;
@@ -135,7 +136,7 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   if (it == k.panes.end() || it->start != pane_start) {
     it = k.panes.emplace(it);  // built in place: no move of inline accumulators
     it->start = pane_start;
-    it->accs.resize(config_.aggregates.size());
+    it->accs = config_.fresh();
   }
   if (partial != nullptr)
     config_.merge(it->accs, *partial);
@@ -285,11 +286,12 @@ bool WindowAggregate::add_to_session(std::string_view key, KeyWindows& k, const 
                                      const Record& r, int64_t wm, Output& out) {
   const int64_t t = r.event_time;
   const int64_t end = sat_add(t, config_.gap_ms);
+  std::vector<Session>& sessions = k.sessions();
   // Sessions overlapping or touching [t, end) form one run [first, last).
-  auto first = std::lower_bound(k.sessions.begin(), k.sessions.end(), t,
+  auto first = std::lower_bound(sessions.begin(), sessions.end(), t,
                                 [](const Session& s, int64_t time) { return s.end < time; });
   auto last = first;
-  while (last != k.sessions.end() && last->start <= end) ++last;
+  while (last != sessions.end() && last->start <= end) ++last;
   int64_t merged_start = t;
   int64_t merged_end = end;
   for (auto s = first; s != last; ++s) {
@@ -306,26 +308,26 @@ bool WindowAggregate::add_to_session(std::string_view key, KeyWindows& k, const 
     merged.fired = true;
     ++late_firings_;
   }
-  const auto at = k.sessions.erase(first, last);
-  k.sessions.insert(at, std::move(merged));
+  const auto at = sessions.erase(first, last);
+  sessions.insert(at, std::move(merged));
   return true;
 }
 
 void WindowAggregate::fire_sessions(std::string_view key, KeyWindows& k, int64_t wm, Output& out) {
-  for (Session& s : k.sessions) {
+  for (Session& s : k.sessions()) {
     if (!s.fired && s.end - 1 <= wm) {
       emit(key, s.end - 1, s.start, s.end, s.accs, out);
       s.fired = true;
     }
   }
-  std::erase_if(k.sessions, [&](const Session& s) {
+  std::erase_if(k.sessions(), [&](const Session& s) {
     return s.fired && sat_add(s.end - 1, config_.allowed_lateness_ms) <= wm;
   });
 }
 
 int64_t WindowAggregate::session_timer(const KeyWindows& k) const {
   int64_t due = kNoTimer;
-  for (const Session& s : k.sessions) {
+  for (const Session& s : k.sessions()) {
     const int64_t at = s.fired ? sat_add(s.end - 1, config_.allowed_lateness_ms) : s.end - 1;
     if (due == kNoTimer || at < due) due = at;
   }
@@ -352,7 +354,7 @@ void WindowAggregate::import_profile(std::string_view survivor, std::string_view
   const size_t n = config_.aggregates.size();
   for (const Pane& p : incoming.panes)
     if (p.accs.size() != n) return;
-  for (const Session& s : incoming.sessions)
+  for (const Session& s : incoming.sessions())
     if (s.accs.size() != n) return;
   if (incoming.empty()) return;
   const int64_t wm = effective_watermark();
@@ -400,11 +402,11 @@ void WindowAggregate::import_sessions(std::string_view key, KeyWindows& k, KeyWi
     bool incoming = false;
   };
   std::vector<Part> parts;
-  for (Session& s : k.sessions) parts.push_back({std::move(s), false});
-  for (Session& s : incoming.sessions) parts.push_back({std::move(s), true});
+  for (Session& s : k.sessions()) parts.push_back({std::move(s), false});
+  for (Session& s : incoming.sessions()) parts.push_back({std::move(s), true});
   std::sort(parts.begin(), parts.end(),
             [](const Part& a, const Part& b) { return a.session.start < b.session.start; });
-  k.sessions.clear();
+  k.sessions().clear();
   for (size_t i = 0; i < parts.size();) {
     // A run of sessions that overlap or touch, as add_to_session merges them.
     Session merged{parts[i].session.start, parts[i].session.end, true, config_.fresh()};
@@ -418,19 +420,19 @@ void WindowAggregate::import_sessions(std::string_view key, KeyWindows& k, KeyWi
       all_fired = all_fired && parts[j].session.fired;
     }
     if (!changed && j == i + 1) {
-      k.sessions.push_back(std::move(parts[i].session));
+      k.sessions().push_back(std::move(parts[i].session));
     } else if (merged.end - 1 <= wm) {
       // Ended: emit unless every part fired and the merge is past allowed lateness.
       if (!all_fired || sat_add(merged.end - 1, config_.allowed_lateness_ms) > wm)
         emit(key, at, merged.start, merged.end, merged.accs, out);
-      k.sessions.push_back(std::move(merged));
+      k.sessions().push_back(std::move(merged));
     } else {
       merged.fired = false;
-      k.sessions.push_back(std::move(merged));
+      k.sessions().push_back(std::move(merged));
     }
     i = j;
   }
-  std::erase_if(k.sessions, [&](const Session& s) {
+  std::erase_if(k.sessions(), [&](const Session& s) {
     return s.fired && sat_add(s.end - 1, config_.allowed_lateness_ms) <= wm;
   });
 }
@@ -472,9 +474,10 @@ void WindowAggregate::rebase_arrival(Accumulators& accs) {
   // against what this operator holds go by this operator's arrival counter.
   const uint64_t seq = seq_++;
   for (Accumulator& a : accs) {
-    if (!a.extra) continue;
-    a.extra->first_seq = seq;
-    a.extra->last_seq = seq;
+    if (Accumulator::Extra* x = a.extra()) {
+      x->first_seq = seq;
+      x->last_seq = seq;
+    }
   }
 }
 

@@ -6,7 +6,8 @@ namespace segflow {
 
 namespace {
 
-constexpr uint64_t kStateFormatVersion = 1;
+// 2: 24-byte accumulators (accumulator.h). Version 1 snapshots are refused.
+constexpr uint64_t kStateFormatVersion = 2;
 
 }  // namespace
 

@@ -90,6 +90,9 @@ WindowConfig WindowConfig::parse(const ConfigNode& node) {
         a.fail_at("name", "aggregate '" + c.aggregates.back().name + "' is defined twice");
   }
   if (c.aggregates.empty()) node.fail_at("aggregates", "'aggregates' must list at least one");
+  if (c.aggregates.size() > Accumulators::kMaxSize)
+    node.fail_at("aggregates",
+                 "'aggregates' lists more than " + std::to_string(Accumulators::kMaxSize));
   if (node.has("name")) {
     c.name = node.string("name");
     if (c.name.empty()) node.fail_at("name", "'name' must not be empty");

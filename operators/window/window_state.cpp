@@ -1,5 +1,7 @@
 #include "operators/window/window_state.h"
 
+#include <string>
+
 namespace segflow {
 
 void write_accumulators(StateWriter& w, const Accumulators& accs) {
@@ -8,8 +10,11 @@ void write_accumulators(StateWriter& w, const Accumulators& accs) {
 }
 
 Accumulators read_accumulators(StateReader& r) {
-  Accumulators accs;
-  for (uint64_t n = r.u64(); n > 0; --n) accs.push_back(Accumulator::read(r));
+  const uint64_t n = r.u64();
+  if (n > Accumulators::kMaxSize)
+    throw StateFormatError("window: " + std::to_string(n) + " accumulators in a pane");
+  Accumulators accs(n);
+  for (Accumulator& a : accs) a = Accumulator::read(r);
   return accs;
 }
 
@@ -44,7 +49,7 @@ Session Session::read(StateReader& r) {
 void KeyWindows::write(StateWriter& w) const {
   w.u64(panes.size());
   for (const Pane& p : panes) p.write(w);
-  write_state(w, sessions);
+  write_state(w, sessions());
   write_state(w, next_start);
   write_state(w, timer);
 }
@@ -52,7 +57,8 @@ void KeyWindows::write(StateWriter& w) const {
 KeyWindows KeyWindows::read(StateReader& r) {
   KeyWindows k;
   for (uint64_t n = r.u64(); n > 0; --n) k.panes.push_back(Pane::read(r));
-  k.sessions = read_state<std::vector<Session>>(r);
+  auto sessions = read_state<std::vector<Session>>(r);
+  if (!sessions.empty()) k.sessions() = std::move(sessions);
   k.next_start = read_state<int64_t>(r);
   k.timer = read_state<int64_t>(r);
   return k;

@@ -4,6 +4,7 @@
 // Thread safety: a plain value type, owned by one subtask's keyed state.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -18,8 +19,65 @@
 namespace segflow {
 
 // One accumulator per configured aggregate; up to two inline (no allocation per pane for
-// e.g. count + sum).
-using Accumulators = boost::container::small_vector<Accumulator, 2>;
+// e.g. count + sum), behind an 8-byte header. The size is fixed at construction.
+class Accumulators {
+ public:
+  static constexpr size_t kInline = 2;
+  // Decoding refuses more (a window config allows as many: window_config.cpp).
+  static constexpr size_t kMaxSize = 1024;
+
+  Accumulators() : inline_{} {}
+  explicit Accumulators(size_t n) : size_(static_cast<uint32_t>(n)) {
+    if (n > kInline)
+      heap_ = new Accumulator[n];
+    else
+      for (size_t i = 0; i < n; ++i) std::construct_at(&inline_[i]);
+  }
+  Accumulators(const Accumulators& o) : Accumulators(o.size()) {
+    std::copy(o.begin(), o.end(), begin());
+  }
+  Accumulators(Accumulators&& o) noexcept : size_(o.size_) {
+    if (o.size_ > kInline) {
+      heap_ = o.heap_;
+      o.size_ = 0;
+    } else {
+      for (size_t i = 0; i < size_; ++i) std::construct_at(&inline_[i], std::move(o.inline_[i]));
+    }
+  }
+  Accumulators& operator=(const Accumulators& o) {
+    if (this != &o) *this = Accumulators(o);
+    return *this;
+  }
+  Accumulators& operator=(Accumulators&& o) noexcept {
+    if (this != &o) {
+      this->~Accumulators();
+      std::construct_at(this, std::move(o));
+    }
+    return *this;
+  }
+  ~Accumulators() {
+    if (size_ > kInline)
+      delete[] heap_;
+    else
+      std::destroy_n(inline_, size_);
+  }
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  Accumulator* begin() { return size_ > kInline ? heap_ : inline_; }
+  Accumulator* end() { return begin() + size_; }
+  const Accumulator* begin() const { return size_ > kInline ? heap_ : inline_; }
+  const Accumulator* end() const { return begin() + size_; }
+  Accumulator& operator[](size_t i) { return begin()[i]; }
+  const Accumulator& operator[](size_t i) const { return begin()[i]; }
+
+ private:
+  uint32_t size_ = 0;
+  union {
+    Accumulator inline_[kInline];
+    Accumulator* heap_;
+  };
+};
 void write_accumulators(StateWriter& w, const Accumulators& accs);
 Accumulators read_accumulators(StateReader& r);
 
@@ -65,11 +123,23 @@ struct KeyWindows {
   std::unique_ptr<SlideCache> cache;
   // Ascending start. One inline: a tumbling window's profile allocates nothing per window.
   boost::container::small_vector<Pane, 1> panes;
-  std::vector<Session> sessions;  // ascending start, disjoint
+  // Session windows, ascending start, disjoint; behind a pointer so that pane state stays
+  // small.
+  std::vector<Session>& sessions() {
+    if (!sessions_) sessions_ = std::make_unique<std::vector<Session>>();
+    return *sessions_;
+  }
+  const std::vector<Session>& sessions() const {
+    static const std::vector<Session> kNone;
+    return sessions_ ? *sessions_ : kNone;
+  }
 
-  bool empty() const { return panes.empty() && sessions.empty(); }
+  bool empty() const { return panes.empty() && (!sessions_ || sessions_->empty()); }
   void write(StateWriter& w) const;
   static KeyWindows read(StateReader& r);
+
+ private:
+  std::unique_ptr<std::vector<Session>> sessions_;
 };
 
 }  // namespace segflow

@@ -304,6 +304,19 @@ TEST(WindowAggregate, ConfigErrorsNameTheLine) {
 namespace segflow {
 namespace {
 
+TEST(WindowAggregate, RefusesSnapshotsOfTheFormerAccumulatorLayout) {
+  WindowAggregate op(parse(std::string("window: {kind: tumbling, size: 10s}") + kAllAggregates));
+  StateWriter w;
+  w.u64(1);  // version 1: 56-byte accumulators
+  StateReader r(w.data());
+  try {
+    op.restore(r);
+    FAIL() << "a version 1 snapshot was restored";
+  } catch (const StateFormatError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("unknown state format version 1"));
+  }
+}
+
 TEST(WindowAggregate, SnapshotKeepsEveryAggregateAndTheTimers) {
   const WindowConfig c =
       parse(std::string("window: {kind: sliding, size: 10s, slide: 5s}") + kAllAggregates +
