@@ -10,12 +10,18 @@
 
 namespace segflow::bench {
 
-// Polls `source` (as subtask 0 of 1) to the end into batches of `batch_size` records.
+// Polls `source` (as subtask 0 of 1) to the end into batches of `batch_size` records,
+// frozen (Batch::freeze): they never change, so the runtime routes them by reference.
 inline std::vector<BatchPtr> pregenerate(Source& source, size_t batch_size = 512) {
   std::vector<BatchPtr> batches;
   OperatorContext ctx;
   source.open(ctx);
-  Output out([&](BatchPtr& b) { batches.push_back(std::move(b)); }, batch_size);
+  Output out(
+      [&](BatchPtr& b) {
+        b->freeze();
+        batches.push_back(std::move(b));
+      },
+      batch_size);
   while (source.poll(out) == SourceStatus::kMore) {
   }
   out.flush();
@@ -33,7 +39,7 @@ class MemorySource final : public Source {
   }
   SourceStatus poll(Output& out) override {
     if (next_ >= batches_.size()) return SourceStatus::kEnd;
-    out.forward_all(*batches_[next_]);  // no copy: the batch is handed on as it is
+    out.forward_all(*batches_[next_]);  // no copy: the batch is handed on (or referenced)
     next_ += ctx().parallelism;
     return next_ >= batches_.size() ? SourceStatus::kEnd : SourceStatus::kMore;
   }

@@ -16,6 +16,7 @@ RecordBuilder& RecordBuilder::set(SymbolId name, Value value) {
 Record& RecordBuilder::record() { return batch_->records_[index_]; }
 
 RecordBuilder Batch::add(EventKind kind, std::string_view key, int64_t event_time, SymbolId event) {
+  assert(root_ == nullptr && !frozen_);
   Record r;
   r.key = arena_.store(key);
   r.event_time = event_time;
@@ -29,6 +30,7 @@ RecordBuilder Batch::add(EventKind kind, std::string_view key, int64_t event_tim
 void Batch::copy_from(const Batch& src, const Record& r) { copy_from(src, r, r.key); }
 
 void Batch::copy_from(const Batch& src, const Record& r, std::string_view key) {
+  assert(root_ == nullptr && !frozen_);
   Record copy = r;
   copy.key = arena_.store(key);
   copy.first_property = static_cast<uint32_t>(properties_.size());
@@ -41,11 +43,30 @@ void Batch::copy_from(const Batch& src, const Record& r, std::string_view key) {
   records_.push_back(copy);
 }
 
+void Batch::set_root(const Batch& src) {
+  const Batch& root = src.root();
+  assert(root.frozen_ && records_.empty() && properties_.empty());
+  BatchPool::retain(root);
+  root_ = &root;
+}
+
+void Batch::select(const Batch& src, const Record& r) {
+  if (root_ == nullptr) set_root(src);
+  assert(root_ == &src.root());
+  records_.push_back(r);
+}
+
 void Batch::clear() {
   records_.clear();
   properties_.clear();
   arena_.reset();
   ingest_ns_ = kNoIngestTime;
+  frozen_ = false;
+  if (root_ != nullptr) {
+    // The root is a pool batch; it was never changed through this pointer.
+    BatchPool::release(const_cast<Batch*>(root_));
+    root_ = nullptr;
+  }
 }
 
 namespace {
@@ -88,6 +109,9 @@ BatchPtr BatchPool::acquire() {
 
 void BatchPool::release(Batch* b) {
   if (b == nullptr) return;
+  // acq_rel: the last holder sees every other holder's reads done before it recycles.
+  if (b->holders_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  b->holders_.store(1, std::memory_order_relaxed);
   in_use_count.fetch_sub(1, std::memory_order_relaxed);
   b->clear();
   if (parked_count.load(std::memory_order_relaxed) >= kMaxParked) {

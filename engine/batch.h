@@ -1,9 +1,13 @@
 // Batch: the unit records travel in (tens to a thousand records). Owns its records, their
 // properties and an arena for their strings. Batches are recycled through BatchPool, so a
 // steady stream allocates nothing per event. Thread safety: one owner at a time; ownership
-// moves with the BatchPtr through channels.
+// moves with the BatchPtr through channels. A frozen batch (freeze()) never changes again
+// until the pool recycles it: then any number of threads may read it, each holding a
+// reference, which is how the runtime routes records without copying them (select()).
 #pragma once
 
+#include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -49,7 +53,8 @@ class Batch {
   size_t size() const { return records_.size(); }
   bool empty() const { return records_.empty(); }
   std::span<const Property> properties(const Record& r) const {
-    return {properties_.data() + r.first_property, r.property_count};
+    const Property* base = root_ != nullptr ? root_->properties_.data() : properties_.data();
+    return {base + r.first_property, r.property_count};
   }
   // The value of property `name` of `r`, or nullptr.
   const Value* find(const Record& r, SymbolId name) const {
@@ -59,8 +64,26 @@ class Batch {
   }
 
   std::string_view store(std::string_view s) { return arena_.store(s); }
-  // Drops every record and the ingest stamp; keeps the memory for reuse.
+  // Drops every record and the ingest stamp (and the reference to a selection's root);
+  // keeps the memory for reuse. REQUIRES: not frozen, unless by the pool's last release.
   void clear();
+
+  // Declares that this batch, which came from BatchPool, never changes again until the pool
+  // recycles it: the runtime may then keep references to it past the call it was passed to
+  // (a source replaying pre-decoded batches freezes them; the router freezes the batches it
+  // takes over). Every holder releases it through BatchPool::release.
+  void freeze() { frozen_ = true; }
+  bool frozen() const { return frozen_; }
+
+  // Selection: adds record `r` of frozen batch `src` as it is, without copying its key,
+  // properties or strings: they stay in `src` (or in the batch `src` itself selects from,
+  // its root), which this batch holds a reference to until clear(). All records of a
+  // selection come from one root, and a selection gets no add() or copy_from().
+  // REQUIRES: src.frozen() or src is a selection; this batch empty or selecting from the
+  // same root.
+  void select(const Batch& src, const Record& r);
+  // The batch whose properties and strings the records live in: itself unless a selection.
+  const Batch& root() const { return root_ != nullptr ? *root_ : *this; }
 
   // The earliest ingest stamp (engine/ingest_time.h) of the events in this batch or that
   // caused its records; kNoIngestTime when none is known. Per batch, not per record:
@@ -72,10 +95,18 @@ class Batch {
 
  private:
   friend class RecordBuilder;
+  friend class BatchPool;
+  void set_root(const Batch& src);
+
   std::vector<Record> records_;
   std::vector<Property> properties_;
   Arena arena_;
   int64_t ingest_ns_ = kNoIngestTime;
+  const Batch* root_ = nullptr;  // a selection's root, referenced (holders_) until clear()
+  bool frozen_ = false;
+  // References from BatchPtrs, channels and selections: the pool recycles the batch when
+  // the last one is released.
+  mutable std::atomic<uint32_t> holders_{1};
 };
 
 // Returns batches to the pool when dropped.
@@ -88,7 +119,10 @@ using BatchPtr = std::unique_ptr<Batch, BatchRecycler>;
 class BatchPool {
  public:
   static BatchPtr acquire();
+  // Drops one reference to `b`; the last one recycles it.
   static void release(Batch* b);
+  // One more reference to frozen batch `b`, dropped by a release().
+  static void retain(const Batch& b) { b.holders_.fetch_add(1, std::memory_order_relaxed); }
   // Batches currently parked in the pool (for tests and metrics).
   static size_t parked();
   // Batches handed out and not yet returned, and the highest that count has reached since

@@ -13,6 +13,7 @@ void Router::add_edge(Partitioning partitioning, std::vector<Channel*> targets) 
     for (uint32_t g = 0; g < max_parallelism_; ++g)
       e.target_of_group.push_back(subtask_of_key_group(g, max_parallelism_, parallelism));
   }
+  if (selections_.size() < e.targets.size()) selections_.resize(e.targets.size());
   edges_.push_back(std::move(e));
 }
 
@@ -23,63 +24,83 @@ BatchPtr Router::copy_of(const Batch& batch, int64_t ingest_ns) {
   return copy;
 }
 
+BatchPtr Router::selection_of(const Batch& batch, int64_t ingest_ns) {
+  BatchPtr selection = BatchPool::acquire();
+  selection->note_ingest(ingest_ns);
+  for (const Record& r : batch.records()) selection->select(batch, r);
+  return selection;
+}
+
 void Router::push(Channel* channel, BatchPtr batch) {
   channel->push_batch(std::move(batch), cancelled_);
 }
 
 void Router::route(BatchPtr& batch) {
   if (batch->empty()) return;
-  for (size_t i = 0; i < edges_.size(); ++i) {
-    Edge& e = edges_[i];
-    const bool last = i + 1 == edges_.size();
-    switch (e.partitioning) {
-      case Partitioning::kForward:
-      case Partitioning::kRebalance: {
-        Channel* target = e.targets[e.next];
-        e.next = (e.next + 1) % e.targets.size();
-        push(target, last ? std::move(batch) : copy_of(*batch, batch->ingest_ns()));
-        break;
-      }
-      case Partitioning::kBroadcast:
-        for (size_t t = 0; t < e.targets.size(); ++t)
-          push(e.targets[t], last && t + 1 == e.targets.size()
-                                 ? std::move(batch)
-                                 : copy_of(*batch, batch->ingest_ns()));
-        break;
-      case Partitioning::kHash:
-        route_by_key(e, *batch, batch->ingest_ns());
-        break;
-    }
-    if (!batch) return;  // handed over: no later edge (it was the last)
+  // Taken over from now on, and nobody changes it: it can be referenced.
+  if (batch->size() >= batch_size_ / 2) batch->freeze();
+  if (by_reference(*batch)) {
+    BatchPtr held = std::move(batch);  // the emitter gets a fresh batch
+    route_edges(*held, held->ingest_ns(), true, &held);
+    return;
   }
+  route_edges(*batch, batch->ingest_ns(), false, &batch);
 }
 
 void Router::route(const Batch& batch, int64_t ingest_ns) {
   if (batch.empty()) return;
-  for (Edge& e : edges_) {
+  route_edges(batch, ingest_ns, by_reference(batch), nullptr);
+}
+
+void Router::route_edges(const Batch& batch, int64_t ingest_ns, bool reference, BatchPtr* owned) {
+  key_groups_valid_ = false;
+  auto copy = [&] {
+    return reference ? selection_of(batch, ingest_ns) : copy_of(batch, ingest_ns);
+  };
+  for (size_t i = 0; i < edges_.size(); ++i) {
+    Edge& e = edges_[i];
+    // The batch itself can go to the last target of the last edge (after that no edge
+    // reads it), unless hash partitioning splits it.
+    const bool last = owned != nullptr && i + 1 == edges_.size();
     switch (e.partitioning) {
       case Partitioning::kForward:
       case Partitioning::kRebalance: {
         Channel* target = e.targets[e.next];
         e.next = (e.next + 1) % e.targets.size();
-        push(target, copy_of(batch, ingest_ns));
+        push(target, last ? std::move(*owned) : copy());
         break;
       }
       case Partitioning::kBroadcast:
-        for (Channel* target : e.targets) push(target, copy_of(batch, ingest_ns));
+        for (size_t t = 0; t < e.targets.size(); ++t)
+          push(e.targets[t], last && t + 1 == e.targets.size() ? std::move(*owned) : copy());
         break;
       case Partitioning::kHash:
-        route_by_key(e, batch, ingest_ns);
+        if (reference)
+          select_by_key(e, batch, ingest_ns);
+        else
+          route_by_key(e, batch, ingest_ns);
         break;
     }
   }
 }
 
+const std::vector<uint32_t>& Router::key_groups_of(const Batch& batch) {
+  if (key_groups_valid_) return key_groups_;
+  key_groups_.clear();
+  for (const Record& r : batch.records())
+    key_groups_.push_back(key_group_of(r.key, max_parallelism_));
+  key_groups_valid_ = true;
+  return key_groups_;
+}
+
 void Router::route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
+  const std::vector<uint32_t>& groups = key_groups_of(batch);
   bool merge_records = false;
-  for (const Record& r : batch.records()) {
+  const auto records = batch.records();
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
     merge_records = merge_records || is_merge_record(r);
-    const uint32_t t = e.target_of_group[key_group_of(r.key, max_parallelism_)];
+    const uint32_t t = e.target_of_group[groups[i]];
     BatchPtr& pending = e.pending[t];
     if (!pending) pending = BatchPool::acquire();
     pending->note_ingest(ingest_ns);
@@ -90,6 +111,26 @@ void Router::route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
   if (merge_records)
     for (size_t t = 0; t < e.targets.size(); ++t)
       if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
+}
+
+void Router::select_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
+  const std::vector<uint32_t>& groups = key_groups_of(batch);
+  const auto records = batch.records();
+  for (size_t i = 0; i < records.size(); ++i) {
+    const uint32_t t = e.target_of_group[groups[i]];
+    BatchPtr& selection = selections_[t];
+    if (!selection) {
+      selection = BatchPool::acquire();
+      selection->note_ingest(ingest_ns);
+    }
+    selection->select(batch, records[i]);
+  }
+  // Each target's records in order: what waits in its pending batch goes first.
+  for (size_t t = 0; t < e.targets.size(); ++t) {
+    if (!selections_[t]) continue;
+    if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
+    push(e.targets[t], std::move(selections_[t]));
+  }
 }
 
 void Router::flush() {

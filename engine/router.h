@@ -1,7 +1,11 @@
 // Router: the output side of a subtask. Sends the batches its chain emits into the channels
-// of downstream subtasks according to each out-edge's partitioning, buffering per target so
-// batches stay full, and broadcasts control elements (watermark, idle, end of stream) in
-// order after the data. Internal to the runtime. Thread safety: the subtask's thread only.
+// of downstream subtasks according to each out-edge's partitioning, and broadcasts control
+// elements (watermark, idle, end of stream) in order after the data. A batch of at least
+// half the batch size is routed by reference: the router freezes it (or it is frozen
+// already) and sends each target a selection of its records (Batch::select), which keeps it
+// alive, so no key, property or string is copied. Smaller batches are copied record by
+// record into per-target batches that fill up across calls, so batches stay full.
+// Internal to the runtime. Thread safety: the subtask's thread only.
 #pragma once
 
 #include <atomic>
@@ -26,7 +30,8 @@ class Router {
   // Routes every record of `batch`; may take the batch (leaving `batch` empty).
   void route(BatchPtr& batch);
   // Routes every record of a batch owned elsewhere, which stands for ingest stamp
-  // `ingest_ns`: copied, per target.
+  // `ingest_ns`: by reference if it is frozen (or a selection of a frozen batch), else
+  // copied, per target.
   void route(const Batch& batch, int64_t ingest_ns);
   // Pushes every partly filled batch.
   void flush();
@@ -42,14 +47,30 @@ class Router {
     size_t next = 0;                        // round-robin position, for rebalance
   };
   void push(Channel* channel, BatchPtr batch);
+  // Whether `batch` is routed by reference (see above).
+  bool by_reference(const Batch& batch) const {
+    return batch.size() >= batch_size_ / 2 && batch.root().frozen();
+  }
+  // Routes `batch` (by reference or copied) along every edge; `owned`, if given, is `batch`
+  // itself, handed to the last forward or broadcast target instead of a copy.
+  void route_edges(const Batch& batch, int64_t ingest_ns, bool reference, BatchPtr* owned);
   // Copies each record of `batch` into the pending batch of its key's target.
   void route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns);
+  // Sends each target the selection of `batch`'s records with its keys, after its pending
+  // batch.
+  void select_by_key(Edge& e, const Batch& batch, int64_t ingest_ns);
+  // The key group of every record of `batch`, computed once per batch for all hash edges.
+  const std::vector<uint32_t>& key_groups_of(const Batch& batch);
   static BatchPtr copy_of(const Batch& batch, int64_t ingest_ns);
+  static BatchPtr selection_of(const Batch& batch, int64_t ingest_ns);
 
   size_t batch_size_;
   uint32_t max_parallelism_;
   const std::atomic<bool>* cancelled_;
   std::vector<Edge> edges_;
+  std::vector<uint32_t> key_groups_;  // of the batch being routed (key_groups_of)
+  bool key_groups_valid_ = false;
+  std::vector<BatchPtr> selections_;  // per target of the edge being routed (select_by_key)
 };
 
 }  // namespace segflow
