@@ -1,7 +1,6 @@
 #include "operators/segment/leaf_eval.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace segflow {
 
@@ -58,7 +57,7 @@ int64_t window_change(const Leaf& leaf, const LeafEntries& entries, bool& emptie
   const auto n = static_cast<double>(entries.size());
   const bool holds_now = leaf.test.holds(n);
   double flips_at = -1;  // the largest count below n with the other outcome
-  for (const double c : {std::floor(leaf.test.value), std::ceil(leaf.test.value) - 1})
+  for (const double c : leaf.count_flips)
     if (c >= 0 && c < n && leaf.test.holds(c) != holds_now) flips_at = std::max(flips_at, c);
   if (flips_at < 0) {
     empties_only = true;
@@ -139,7 +138,8 @@ void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
     while (i < n && done(entries.time(i))) ++i;
     return i;
   };
-  if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {  // rfm r: no entries
+  if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {      // rfm r: no entries
+    if (n == 0 || add_time(entries.time(0), leaf.within_ms) > now) return;  // none aged out
     entries.erase_front(leading([&](int64_t t) { return add_time(t, leaf.within_ms) <= now; }));
   } else if (leaf.kind == LeafKind::kAbsence) {
     // Cancelled: an `after` event at or before the last then_no event.

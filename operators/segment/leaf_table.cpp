@@ -29,6 +29,10 @@ void LeafTable::index_all() {
 
 LeafState& LeafTable::get_or_create(uint32_t id) {
   if (LeafState* s = find(id)) return *s;
+  // A table past the searched form doubles: a profile read by hundreds of rules reaches its
+  // size in a few moves of its states.
+  if (slots_.size() == slots_.capacity() && slots_.size() >= kLinearMax)
+    slots_.reserve(2 * slots_.size());
   LeafState& s = slots_.emplace_back();
   s.entries.set_tag(static_cast<uint16_t>(id));
   if (!positions_.empty()) {
@@ -54,7 +58,7 @@ void LeafTable::erase(uint32_t id) {
   }
   if (!positions_.empty()) positions_[id] = 0;
   slots_.pop_back();
-  if (slots_.size() <= kLinearMax / 2) positions_.clear();
+  drop_index_if_small();
 }
 
 std::vector<uint32_t> LeafTable::sorted_ids() const {

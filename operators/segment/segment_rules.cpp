@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -181,6 +182,8 @@ class Builder {
                     [&](uint32_t other) { return rules_.leaves[other].label == l.label; }))
       node.fail("two conditions of segment '" + segment.name + "' are named '" + l.label + "'");
     l.label_symbol = intern(l.label);
+    l.count_flips[0] = std::floor(l.test.value);
+    l.count_flips[1] = std::ceil(l.test.value) - 1;
     l.state = id;
     if (l.kind != LeafKind::kProfile) {
       const auto [owner, added] = state_owners_.try_emplace(state_key(l), id);
@@ -359,6 +362,10 @@ SegmentRules SegmentRules::parse(const ConfigNode& owner, const std::string& key
     if (node.has("exit")) s.exit = builder.condition(node.child("exit"), s, segment_id);
     if (node.has("cooldown")) s.cooldown_ms = positive_duration(node, "cooldown");
     std::sort(s.leaves.begin(), s.leaves.end());
+    for (ConditionNode& n : s.nodes)
+      if (n.op == ConditionNode::Op::kLeaf)
+        n.position = static_cast<uint32_t>(
+            std::lower_bound(s.leaves.begin(), s.leaves.end(), n.leaf) - s.leaves.begin());
     node.finish();
     rules.segments.push_back(std::move(s));
   }

@@ -94,6 +94,9 @@ struct Leaf {
   int64_t within_ms = 0;
   int64_t for_ms = 0;
   Comparison test;
+  // floor(test.value) and ceil(test.value) - 1: the counts at which a count window's outcome
+  // may first differ as its count falls (leaf_eval.cpp), computed once at parse.
+  double count_flips[2] = {0, -1};
   std::vector<double> thresholds;
   // On a leaf owning its state: the leaves reading it (itself first), grouped by outcome.
   std::vector<SharedOutcome> outcomes;
@@ -133,6 +136,7 @@ struct LeafFeedStep {
 struct ConditionNode {
   enum class Op : uint8_t { kLeaf, kAll, kAny, kNot } op = Op::kLeaf;
   uint32_t leaf = 0;
+  uint32_t position = 0;           // kLeaf: the leaf's index in Segment::leaves
   std::vector<uint32_t> children;  // indices into Segment::nodes
 };
 

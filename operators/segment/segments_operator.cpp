@@ -1,6 +1,7 @@
 #include "operators/segment/segments_operator.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/registry.h"
 
@@ -41,6 +42,13 @@ class ProfileProperties final : public PropertySource {
   mutable Value scratch_;
 };
 
+// What leaves other than profile leaves are given for the profile's properties: none.
+class NoProperties final : public PropertySource {
+ public:
+  const Value* find(SymbolId /*name*/) const override { return nullptr; }
+};
+const NoProperties kNoProperties;
+
 bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
 }
@@ -54,7 +62,7 @@ int64_t quarter_hour(int64_t time) {
 // an absence's matured `after` with no `for` limit).
 int64_t entries_age_out(const Leaf& leaf, const LeafState& st) {
   if (st.entries.empty()) return kMaxTime;
-  const int64_t newest = st.entries.back().first;
+  const int64_t newest = st.entries.time(st.entries.size() - 1);
   switch (leaf.kind) {
     case LeafKind::kWindow:
     case LeafKind::kRfm:
@@ -103,13 +111,6 @@ void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
     }
     e.feeds = std::move(feeds);
   }
-}
-
-// Appends to `segments` every segment reading the state of leaf `id` (all those of every
-// outcome of its state's owner): each is evaluated when the state is fed or read anew.
-void add_state_readers(const SegmentRules& rules, uint32_t id, std::vector<uint32_t>& segments) {
-  for (const SharedOutcome& o : rules.leaves[rules.leaves[id].state].outcomes)
-    segments.insert(segments.end(), o.segments.begin(), o.segments.end());
 }
 
 }  // namespace
@@ -161,6 +162,24 @@ SegmentsOperator::SegmentsOperator(const Config& config)
     }
   }
   outcomes_.resize(leaves.size());
+  for (const Segment& segment : config_.rules.segments)
+    single_leaf_.push_back(segment.nodes.size() == 1 && !segment.exit &&
+                           leaves[segment.leaves.front()].kind != LeafKind::kProfile);
+  // Each state owner's readers (every segment of each of its outcomes), laid out flat.
+  readers_of_.resize(leaves.size());
+  for (uint32_t id = 0; id < leaves.size(); ++id) {
+    if (leaves[id].state != id) continue;
+    readers_of_[id].begin = static_cast<uint32_t>(readers_.size());
+    for (const SharedOutcome& o : leaves[id].outcomes)
+      readers_.insert(readers_.end(), o.segments.begin(), o.segments.end());
+    readers_of_[id].end = static_cast<uint32_t>(readers_.size());
+  }
+  for (uint32_t id = 0; id < leaves.size(); ++id) readers_of_[id] = readers_of_[leaves[id].state];
+}
+
+void SegmentsOperator::add_state_readers(uint32_t id, std::vector<uint32_t>& segments) const {
+  const ReaderRange r = readers_of_[id];
+  segments.insert(segments.end(), readers_.begin() + r.begin, readers_.begin() + r.end);
 }
 
 void SegmentsOperator::open(OperatorContext& ctx) {
@@ -323,16 +342,16 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       cause = std::min(cause, e.ingest_ns);
       for (const LeafFeed& f : e.feeds) {
         apply_feed(rules.leaves[f.leaf], s.leaf_or_create(f.leaf), f, now);
-        add_state_readers(rules, f.leaf, segments_);
+        add_state_readers(f.leaf, segments_);
       }
       for (const PropertyUpdate& u : e.updates)
         if (s.update_property(u.name, now, u.value))
           for (uint32_t leaf : rules.leaves_by_profile_property.at(u.name))
-            add_state_readers(rules, leaf, segments_);
+            add_state_readers(leaf, segments_);
       // Local hour and weekday cannot change within a quarter hour of UTC (every zone's
       // offset, and every offset change, falls on a quarter hour).
       if (s.last_event_time == kMinTime || quarter_hour(s.last_event_time) != quarter_hour(now))
-        for (uint32_t leaf : rules.local_time_leaves) add_state_readers(rules, leaf, segments_);
+        for (uint32_t leaf : rules.local_time_leaves) add_state_readers(leaf, segments_);
       s.last_event_time = std::max(s.last_event_time, now);
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
@@ -358,23 +377,24 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
 
 void SegmentsOperator::prune_all(ProfileState& s, int64_t now) {
   s.cleanup_at = kMinTime;
-  pruned_.clear();
-  for (const LeafState& st : s.leaves) pruned_.push_back(st.id());
-  for (uint32_t id : pruned_) prune(s, id, now);
+  s.leaves.retain([&](LeafState& st) { return prune_in_place(s, st, now); });
+}
+
+bool SegmentsOperator::prune_in_place(ProfileState& s, LeafState& st, int64_t now) const {
+  const Leaf& leaf = config_.rules.leaves[st.id()];
+  prune_leaf(leaf, st, now);
+  if (st.empty()) return false;
+  if (const int64_t ages_out = entries_age_out(leaf, st); ages_out != kMaxTime)
+    s.cleanup_at = std::max(s.cleanup_at, ages_out);
+  return true;
 }
 
 LeafState* SegmentsOperator::prune(ProfileState& s, uint32_t id, int64_t now) {
   LeafState* st = s.leaf(id);
   if (st == nullptr) return nullptr;
-  const Leaf& leaf = config_.rules.leaves[id];
-  prune_leaf(leaf, *st, now);
-  if (st->empty()) {
-    s.erase_leaf(id);
-    return nullptr;
-  }
-  if (const int64_t ages_out = entries_age_out(leaf, *st); ages_out != kMaxTime)
-    s.cleanup_at = std::max(s.cleanup_at, ages_out);
-  return st;
+  if (prune_in_place(s, *st, now)) return st;
+  s.erase_leaf(id);
+  return nullptr;
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
@@ -382,7 +402,7 @@ void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
   s.deadlines.clear();
   s.cleanup_at = kMinTime;
   std::vector<uint32_t> segments;
-  for (const LeafState& st : s.leaves) add_state_readers(config_.rules, st.id(), segments);
+  for (const LeafState& st : s.leaves) add_state_readers(st.id(), segments);
   std::sort(segments.begin(), segments.end());
   segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
   for (uint32_t segment : segments) {
@@ -401,11 +421,8 @@ void SegmentsOperator::schedule_cooldown_end(ProfileState& s, uint32_t segment, 
 bool SegmentsOperator::evaluate_node(const Segment& segment, uint32_t index) const {
   const ConditionNode& n = segment.nodes[index];
   switch (n.op) {
-    case ConditionNode::Op::kLeaf: {
-      const auto pos = std::lower_bound(segment.leaves.begin(), segment.leaves.end(), n.leaf) -
-                       segment.leaves.begin();
-      return results_[static_cast<size_t>(pos)].holds;
-    }
+    case ConditionNode::Op::kLeaf:
+      return results_[n.position].holds;
     case ConditionNode::Op::kAll:
       return std::all_of(n.children.begin(), n.children.end(),
                          [&](uint32_t c) { return evaluate_node(segment, c); });
@@ -428,49 +445,57 @@ std::shared_ptr<const TimeZone> SegmentsOperator::zone(std::string_view name) {
 void SegmentsOperator::prepare(ProfileState& s, uint32_t index, int64_t now) {
   const SegmentRules& rules = config_.rules;
   const Segment& segment = rules.segments[index];
-  // Local time (a zone lookup and conversion) only for the segments that read it.
-  const bool local_time = segment.reads_local_time;
+  // The profile's properties only for its profile leaves; local time (a zone lookup and
+  // conversion) only for the segments that read it.
+  std::optional<ProfileProperties> profile;
   std::shared_ptr<const TimeZone> tz;
-  if (local_time)
-    if (const ProfileProperty* p = s.property(rules.timezone);
-        p != nullptr && p->value.type == ValueType::kString)
-      tz = zone(p->value.string.view());
-  const ProfileProperties profile(s, rules, tz.get(), local_time);
+  auto properties = [&]() -> const ProfileProperties& {
+    if (profile) return *profile;
+    const bool local_time = segment.reads_local_time;
+    if (local_time)
+      if (const ProfileProperty* p = s.property(rules.timezone);
+          p != nullptr && p->value.type == ValueType::kString)
+        tz = zone(p->value.string.view());
+    return profile.emplace(s, rules, tz.get(), local_time);
+  };
   results_.clear();
   changes_.clear();
   for (uint32_t id : segment.leaves) {
     const Leaf& leaf = rules.leaves[id];
     if (leaf.kind == LeafKind::kProfile) {
-      results_.push_back(evaluate_leaf(leaf, nullptr, profile, now));
+      results_.push_back(evaluate_leaf(leaf, nullptr, properties(), now));
       changes_.push_back(kMaxTime);
       continue;
     }
-    // Leaves sharing an outcome have the same result and next change: computed once per
-    // instant (by the first segment reading them), a pure function of the shared state.
-    CachedOutcome& cached = outcomes_[deciders_[id]];
-    if (cached.stamp != outcome_stamp_) {
-      // Entries are dropped lazily: what aged out since the state was last read goes now.
-      const LeafState* st = prune(s, leaf.state, now);
-      cached.result = evaluate_leaf(leaf, st, profile, now);
-      // A count window whose outcome cannot change by ageing has no instant of its own.
-      bool empties_only = false;
-      const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
-      cached.change = empties_only ? kMaxTime : change;
-      cached.stamp = outcome_stamp_;
-    }
+    const CachedOutcome& cached = outcome(s, id, now);
     results_.push_back(cached.result);
     changes_.push_back(cached.change);
   }
 }
 
+const SegmentsOperator::CachedOutcome& SegmentsOperator::outcome(ProfileState& s, uint32_t id,
+                                                                 int64_t now) {
+  // Leaves sharing an outcome have the same result and next change: computed once per
+  // instant (by the first segment reading them), a pure function of the shared state.
+  CachedOutcome& cached = outcomes_[deciders_[id]];
+  if (cached.stamp == outcome_stamp_) return cached;
+  const Leaf& leaf = config_.rules.leaves[id];
+  // Entries are dropped lazily: what aged out since the state was last read goes now.
+  const LeafState* st = prune(s, leaf.state, now);
+  cached.result = evaluate_leaf(leaf, st, kNoProperties, now);  // reads none
+  // A count window whose outcome cannot change by ageing has no instant of its own.
+  bool empties_only = false;
+  const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
+  cached.change = empties_only ? kMaxTime : change;
+  cached.stamp = outcome_stamp_;
+  return cached;
+}
+
 int64_t SegmentsOperator::node_change(const Segment& segment, uint32_t index) const {
   const ConditionNode& n = segment.nodes[index];
   switch (n.op) {
-    case ConditionNode::Op::kLeaf: {
-      const auto pos = std::lower_bound(segment.leaves.begin(), segment.leaves.end(), n.leaf) -
-                       segment.leaves.begin();
-      return changes_[static_cast<size_t>(pos)];
-    }
+    case ConditionNode::Op::kLeaf:
+      return changes_[n.position];
     case ConditionNode::Op::kNot:
       return node_change(segment, n.children.front());
     case ConditionNode::Op::kAll:
@@ -509,6 +534,10 @@ void SegmentsOperator::schedule_segment(ProfileState& s, uint32_t index, int64_t
       at = std::min(at, exit_at);
     }
   }
+  set_deadline(s, index, at, now);
+}
+
+void SegmentsOperator::set_deadline(ProfileState& s, uint32_t index, int64_t at, int64_t now) {
   // Instants are after `now` (next_change); a deadline that fired is gone from the set.
   if (at <= now) at = add_time(now, 1);
   if (const int64_t pending = s.deadline_of(index); pending != at) {
@@ -519,10 +548,26 @@ void SegmentsOperator::schedule_segment(ProfileState& s, uint32_t index, int64_t
 
 void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t index, int64_t now,
                                 Output& out) {
-  const SegmentRules& rules = config_.rules;
-  const Segment& segment = rules.segments[index];
+  const Segment& segment = config_.rules.segments[index];
+  if (single_leaf_[index]) {  // its leaf's outcome decides: no tree, no scratch
+    const CachedOutcome& o = outcome(s, segment.leaves.front(), now);
+    if (change_membership(s, index, now, o.result.holds, true)) {
+      results_.assign(1, o.result);
+      emit_change(key, s, index, now, out);
+    }
+    set_deadline(s, index, o.change, now);
+    return;
+  }
   prepare(s, index, now);
   const bool enter = evaluate_node(segment, segment.enter);
+  const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;
+  if (change_membership(s, index, now, enter, exit)) emit_change(key, s, index, now, out);
+  schedule_segment(s, index, now);
+}
+
+bool SegmentsOperator::change_membership(ProfileState& s, uint32_t index, int64_t now, bool enter,
+                                         bool exit) {
+  const Segment& segment = config_.rules.segments[index];
   const bool inside = s.is_inside(index);
   bool change = false;
   if (!inside) {
@@ -533,26 +578,31 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
       if (exited_at != kMinTime && now < add_time(exited_at, segment.cooldown_ms)) change = false;
     }
   } else {
-    const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;
     change = exit && !enter;
   }
-  if (change) {
-    s.set_inside(index, !inside);
-    count_change(index, !inside);
-    if (inside && segment.cooldown_ms > 0) {
-      s.set_last_exit(index, now);
-      schedule_cooldown_end(s, index, now);
-    }
-    RecordBuilder b = out.add(EventKind::kDerived, key, now, inside ? exited_ : entered_);
-    b.set(profile_id_property_, Value::string(key))
-        .set(segment_property_, Value::string(segment.name))
-        .set(change_property_, inside ? exited_value_ : entered_value_)
-        .set(version_property_, Value::integer(segment.version));
-    if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
-    for (size_t i = 0; i < segment.leaves.size(); ++i)
-      b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
+  if (!change) return false;
+  s.set_inside(index, !inside);
+  count_change(index, !inside);
+  if (inside && segment.cooldown_ms > 0) {
+    s.set_last_exit(index, now);
+    schedule_cooldown_end(s, index, now);
   }
-  schedule_segment(s, index, now);
+  return true;
+}
+
+void SegmentsOperator::emit_change(std::string_view key, const ProfileState& s, uint32_t index,
+                                   int64_t now, Output& out) {
+  const SegmentRules& rules = config_.rules;
+  const Segment& segment = rules.segments[index];
+  const bool exited = !s.is_inside(index);
+  RecordBuilder b = out.add(EventKind::kDerived, key, now, exited ? exited_ : entered_);
+  b.set(profile_id_property_, Value::string(key))
+      .set(segment_property_, Value::string(segment.name))
+      .set(change_property_, exited ? exited_value_ : entered_value_)
+      .set(version_property_, Value::integer(segment.version));
+  if (config_.emitted_at) b.set(emitted_at_property_, Value::integer(ctx().clock->now_ms()));
+  for (size_t i = 0; i < segment.leaves.size(); ++i)
+    b.set(rules.leaves[segment.leaves[i]].label_symbol, results_[i].value.as_value());
 }
 
 void SegmentsOperator::count_change(uint32_t index, bool entered) {

@@ -125,11 +125,25 @@ class SegmentsOperator final : public Operator {
   // Drops what aged out of leaf `id` by `now`, and the leaf when nothing is left; keeps
   // ProfileState::cleanup_at. The leaf's state, or nullptr.
   LeafState* prune(ProfileState& s, uint32_t id, int64_t now);
-  // prune() on every leaf of the profile.
+  // prune() on every leaf of the profile (in one pass over its table).
   void prune_all(ProfileState& s, int64_t now);
+  // prune()'s work on a leaf state found already: false when nothing is left of it (the
+  // caller erases it).
+  bool prune_in_place(ProfileState& s, LeafState& st, int64_t now) const;
   // Fills results_ and changes_ for the leaves of `segment` at `now` (pruning them first).
   void prepare(ProfileState& s, uint32_t segment, int64_t now);
+  struct CachedOutcome;
+  // The result and next change of leaf `id` at `now` (pruning its state first), computed
+  // once per instant for all the leaves sharing its outcome.
+  const CachedOutcome& outcome(ProfileState& s, uint32_t id, int64_t now);
   void evaluate(std::string_view key, ProfileState& s, uint32_t segment, int64_t now, Output& out);
+  // Enters or exits the segment as `enter` and `exit` (the conditions' values at `now`)
+  // decide; true when the membership changed.
+  bool change_membership(ProfileState& s, uint32_t segment, int64_t now, bool enter, bool exit);
+  // The change record of a segment whose membership just changed, with the values of its
+  // leaves (results_).
+  void emit_change(std::string_view key, const ProfileState& s, uint32_t segment, int64_t now,
+                   Output& out);
   bool evaluate_node(const Segment& segment, uint32_t node) const;
   // After prepare(): an instant after `now` no later than the first at which the node's
   // value may change with no event (kMaxTime: none), from its leaves' changes_.
@@ -137,6 +151,8 @@ class SegmentsOperator final : public Operator {
   // After prepare(): keeps the segment's deadline (id: the segment) at the first instant its
   // membership may change with no event, given whether the profile is inside it now.
   void schedule_segment(ProfileState& s, uint32_t segment, int64_t now);
+  // Keeps the segment's deadline at `at` (after `now`; kMaxTime: none).
+  void set_deadline(ProfileState& s, uint32_t segment, int64_t at, int64_t now);
   static int64_t next_instant(const ProfileState& s);
   // Keeps the profile's one timer at its next instant (buffered event or deadline).
   void schedule(std::string_view key, ProfileState& s);
@@ -149,6 +165,8 @@ class SegmentsOperator final : public Operator {
   PendingEvent take_spare_event();
   void recycle_event(PendingEvent&& e);
 
+  // Appends to `segments` every segment reading the state of leaf `id`.
+  void add_state_readers(uint32_t id, std::vector<uint32_t>& segments) const;
   // Counts a change of segment `index` in counts_ and the exported metrics.
   void count_change(uint32_t index, bool entered);
 
@@ -175,7 +193,6 @@ class SegmentsOperator final : public Operator {
   mutable std::vector<LeafResult> results_;
   // With results_: the leaves' next_change (kMaxTime when their outcome cannot change).
   std::vector<int64_t> changes_;
-  std::vector<uint32_t> pruned_;
   // Per leaf: the leaf deciding its SharedOutcome. Per deciding leaf: its result and next
   // change at the instant being evaluated (valid while stamp == outcome_stamp_).
   std::vector<uint32_t> deciders_;
@@ -185,6 +202,17 @@ class SegmentsOperator final : public Operator {
     int64_t change = kMaxTime;
   };
   std::vector<CachedOutcome> outcomes_;
+  // Per segment: its condition is one leaf reading state (no exit): that leaf's outcome
+  // decides it, with no condition tree to walk.
+  std::vector<bool> single_leaf_;
+  // Per leaf: where the segments reading its state (every segment of every SharedOutcome of
+  // its state's owner) are in readers_. Each is evaluated when the state is fed or read anew.
+  struct ReaderRange {
+    uint32_t begin = 0;
+    uint32_t end = 0;
+  };
+  std::vector<ReaderRange> readers_of_;
+  std::vector<uint32_t> readers_;
   uint64_t outcome_stamp_ = 0;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
