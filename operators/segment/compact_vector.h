@@ -1,8 +1,8 @@
 // CompactVector<T>: a vector whose handle is one pointer (8 bytes, against std::vector's 24):
 // its size and capacity live in the heap block, and an empty vector holds no block. It grows
-// by half its size (not doubling), and frees its block when it becomes empty: for the many
-// small, often empty lists of per-profile state (up to 8 elements it grows one at a time), where
-// the handle and the slack dominate. T must be nothrow move-constructible. Iterators are pointers,
+// by a quarter of its size (not doubling), and frees its block when it becomes empty: for the
+// many small, often empty lists of per-profile state (up to 8 elements it grows one at a time),
+// where the handle and the slack dominate. T must be nothrow move-constructible. Iterators are pointers,
 // invalidated by any change. Thread safety: a plain value type.
 #pragma once
 
@@ -132,13 +132,13 @@ class CompactVector {
     }
   };
   static constexpr size_t kHeader = std::max(sizeof(Block), alignof(T));
-  // Up to this size a vector grows to fit exactly; beyond, by half its size.
+  // Up to this size a vector grows to fit exactly; beyond, by a quarter of its size.
   static constexpr uint32_t kExactUpTo = 8;
   static_assert(alignof(T) <= alignof(std::max_align_t));
 
   void grow_for(uint32_t n) {
     if (n <= capacity()) return;
-    reallocate(size() < kExactUpTo ? n : std::max(n, size() + size() / 2));
+    reallocate(size() < kExactUpTo ? n : std::max(n, size() + size() / 4));
   }
   void reallocate(uint32_t n) {
     auto* fresh = static_cast<Block*>(std::malloc(kHeader + sizeof(T) * n));

@@ -15,8 +15,10 @@ namespace segflow {
 
 namespace {
 
-// The block: the base time (int64), a 32-bit word with the entry count (low 28 bits) and the
-// encoding (kWideBit, value kind), then `count` records of `stride` bytes each.
+// The block: the base time (int64: the oldest entry's), a 32-bit word with the entry count (low
+// 28 bits) and the encoding (kWideBit, value kind), then the records: the oldest entry's value,
+// then (time, value) for each later entry. A time is the offset from the base (uint32) or, wide,
+// the time itself (int64); a value is absent (kOnes), int32 hundredths or a double.
 constexpr size_t kHeader = 12;
 constexpr size_t kCountAt = 8;
 constexpr uint32_t kCountMask = (uint32_t{1} << 28) - 1;
@@ -59,6 +61,10 @@ struct Format {
   size_t time_size() const { return wide ? 8 : 4; }
   size_t value_size() const { return kind == kOnes ? 0 : kind == kHundredths ? 4 : 8; }
   size_t stride() const { return time_size() + value_size(); }
+  // The bytes of a block of `n` (>= 1) entries.
+  size_t bytes(uint32_t n) const { return kHeader + n * stride() - time_size(); }
+  // Where entry `i`'s value is; its time (i >= 1) is just before.
+  static size_t value_at(size_t stride, uint32_t i) { return kHeader + i * stride; }
   uint32_t word(uint32_t count) const {
     return count | (static_cast<uint32_t>(kind) << kKindShift) | (wide ? kWideBit : 0);
   }
@@ -82,7 +88,8 @@ int64_t base_of(const char* block) {
 }
 
 int64_t read_time(const char* block, Format f, uint32_t i) {
-  const char* at = block + kHeader + i * f.stride();
+  if (i == 0) return base_of(block);
+  const char* at = block + Format::value_at(f.stride(), i) - f.time_size();
   if (f.wide) {
     int64_t t;
     std::memcpy(&t, at, sizeof t);
@@ -94,7 +101,7 @@ int64_t read_time(const char* block, Format f, uint32_t i) {
 }
 
 double read_value(const char* block, Format f, uint32_t i) {
-  const char* at = block + kHeader + i * f.stride() + f.time_size();
+  const char* at = block + Format::value_at(f.stride(), i);
   if (f.kind == kHundredths) {
     int32_t k;
     std::memcpy(&k, at, sizeof k);
@@ -108,17 +115,17 @@ double read_value(const char* block, Format f, uint32_t i) {
   return 1.0;
 }
 
-// Writes record `i`. REQUIRES: the block's encoding holds (time, value).
+// Writes entry `i` (entry 0: its value; its time is the base, written by the caller).
+// REQUIRES: the block's encoding holds (time, value).
 void write_record(char* block, Format f, uint32_t i, int64_t time, double value) {
-  char* at = block + kHeader + i * f.stride();
-  if (f.wide) {
-    std::memcpy(at, &time, sizeof time);
-  } else {
+  char* at = block + Format::value_at(f.stride(), i);
+  if (i > 0 && f.wide) {
+    std::memcpy(at - sizeof time, &time, sizeof time);
+  } else if (i > 0) {
     const auto offset =
         static_cast<uint32_t>(static_cast<uint64_t>(time) - static_cast<uint64_t>(base_of(block)));
-    std::memcpy(at, &offset, sizeof offset);
+    std::memcpy(at - sizeof offset, &offset, sizeof offset);
   }
-  at += f.time_size();
   if (f.kind == kHundredths) {
     int32_t k = 0;
     to_hundredths(value, k);
@@ -162,7 +169,7 @@ LeafEntries::LeafEntries(const LeafEntries& o) : word_(o.word_ & kTagMask) {
     word_ = o.word_;
     return;
   }
-  const size_t bytes = kHeader + count_of(o.block()) * Format::of(o.block()).stride();
+  const size_t bytes = Format::of(o.block()).bytes(count_of(o.block()));
   void* copy = std::malloc(bytes);
   if (copy == nullptr) throw std::bad_alloc();
   std::memcpy(copy, o.block(), bytes);
@@ -232,7 +239,7 @@ void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity) {
   Format f;
   for (uint32_t i = 0; i < n; ++i) f.kind = std::max(f.kind, kind_of(entries[i].second));
   f.wide = static_cast<uint64_t>(entries[n - 1].first) - static_cast<uint64_t>(first) > kMaxOffset;
-  char* fresh = static_cast<char*>(std::malloc(kHeader + std::max(n, capacity) * f.stride()));
+  char* fresh = static_cast<char*>(std::malloc(f.bytes(std::max(n, capacity))));
   if (fresh == nullptr) throw std::bad_alloc();
   const uint64_t address = address_of(fresh);
   std::memcpy(fresh, &first, sizeof first);
@@ -246,25 +253,12 @@ bool LeafEntries::append(int64_t t, double v) {
   char* b = block();
   const Format f = Format::of(b);
   if (kind_of(v) > f.kind) return false;
+  if (!f.wide && static_cast<uint64_t>(t) - static_cast<uint64_t>(base_of(b)) > kMaxOffset)
+    return false;
   const uint32_t n = count_of(b);
-  if (!f.wide && static_cast<uint64_t>(t) - static_cast<uint64_t>(base_of(b)) > kMaxOffset) {
-    // Rebased on the oldest entry (older ones were dropped), if the span then fits.
-    const int64_t oldest = read_time(b, f, 0);
-    if (static_cast<uint64_t>(t) - static_cast<uint64_t>(oldest) > kMaxOffset) return false;
-    const auto shift =
-        static_cast<uint32_t>(static_cast<uint64_t>(oldest) - static_cast<uint64_t>(base_of(b)));
-    for (uint32_t i = 0; i < n; ++i) {
-      char* at = b + kHeader + i * f.stride();
-      uint32_t offset;
-      std::memcpy(&offset, at, sizeof offset);
-      offset -= shift;
-      std::memcpy(at, &offset, sizeof offset);
-    }
-    std::memcpy(b, &oldest, sizeof oldest);
-  }
   if (n + 1 > kCountMask) throw std::length_error("LeafEntries: too many entries");
-  if (kHeader + (n + 1) * f.stride() > malloc_usable_size(b)) {
-    char* grown = static_cast<char*>(std::realloc(b, kHeader + with_room(n + 1) * f.stride()));
+  if (f.bytes(n + 1) > malloc_usable_size(b)) {
+    char* grown = static_cast<char*>(std::realloc(b, f.bytes(with_room(n + 1))));
     if (grown == nullptr) throw std::bad_alloc();
     set_payload(address_of(grown));
     b = grown;
@@ -309,13 +303,27 @@ void LeafEntries::erase_front(uint32_t n) {
     rebuild(&last, 1, 1);
     return;
   }
+  // Rebased on the new oldest entry: its value, then the later (time, value) records, move to
+  // the front, and their offsets shrink by the base's move.
+  const int64_t base = read_time(b, f, n);
   const size_t stride = f.stride();
-  std::memmove(b + kHeader, b + kHeader + n * stride, left * stride);
+  std::memmove(b + kHeader, b + Format::value_at(stride, n), f.bytes(left) - kHeader);
+  if (!f.wide) {
+    const auto shift =
+        static_cast<uint32_t>(static_cast<uint64_t>(base) - static_cast<uint64_t>(base_of(b)));
+    for (uint32_t i = 1; i < left; ++i) {
+      char* at = b + Format::value_at(stride, i) - sizeof(uint32_t);
+      uint32_t offset;
+      std::memcpy(&offset, at, sizeof offset);
+      offset -= shift;
+      std::memcpy(at, &offset, sizeof offset);
+    }
+  }
+  std::memcpy(b, &base, sizeof base);
   set_count(b, f, left);
   // Shrunk when more than half of it would be free (glibc shrinks in place).
-  const size_t used = kHeader + left * stride;
-  if (malloc_usable_size(b) > 2 * used) {
-    char* shrunk = static_cast<char*>(std::realloc(b, kHeader + with_room(left) * stride));
+  if (malloc_usable_size(b) > 2 * f.bytes(left)) {
+    char* shrunk = static_cast<char*>(std::realloc(b, f.bytes(with_room(left))));
     if (shrunk != nullptr) set_payload(address_of(shrunk));
   }
 }

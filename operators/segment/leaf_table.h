@@ -1,5 +1,5 @@
 // LeafState and LeafTable: the state of the leaves one profile has touched, by leaf id, in
-// 24 bytes per leaf plus its entries' block (leaf_entries.h). A table of a few leaves is
+// 16 bytes per leaf plus its entries' block (leaf_entries.h). A table of a few leaves is
 // searched in place; a larger one keeps an index by leaf id beside it, so a profile touched
 // by hundreds of rules finds each leaf in one step. Thread safety: a plain value type.
 #pragma once

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -60,6 +63,170 @@ TEST(LeafEntries, OneCountedEntryIsInlineAndTagsSurviveAssignment) {
   EXPECT_EQ(moved.tag(), 7);
   EXPECT_EQ(moved.back(), (Entry{5, 1.0}));
   EXPECT_TRUE(e.empty());  // NOLINT: moved-from is empty by contract
+}
+
+// Each value kind a block can hold (none, exact hundredths, doubles), negative times and values,
+// times beyond the inline range, and re-encodings between them, against a sorted std::vector.
+TEST(LeafEntries, MatchesASortedVectorAcrossValueKindsAndTimeRanges) {
+  std::mt19937_64 rng(11);
+  const double values[] = {1.0,         0.0,   -1.0,    2.5,      278.99, -13.07,
+                           21474836.47, 0.001, 1.0 / 3, -2.5e300, 1e-300};
+  const int64_t starts[] = {0,
+                            -5000,
+                            int64_t{1} << 46,
+                            -(int64_t{1} << 46) - 3,
+                            std::numeric_limits<int64_t>::min() / 2,
+                            1704067200000};
+  for (int round = 0; round < 200; ++round) {
+    LeafEntries entries;
+    entries.set_tag(0xffff);
+    std::vector<Entry> model;
+    int64_t clock = starts[rng() % std::size(starts)];
+    // Mostly counts, sometimes one kind of value, sometimes any.
+    const uint64_t mix = rng() % 3;
+    for (int step = 0; step < 120; ++step) {
+      if (rng() % 4 != 0) {
+        clock += static_cast<int64_t>(rng() % 100000) +
+                 (rng() % 40 == 0 ? (int64_t{1} << 32) - 50000 : 0);
+        const int64_t time = rng() % 6 == 0 ? clock - static_cast<int64_t>(rng() % 300000) : clock;
+        const double value = mix == 0   ? 1.0
+                             : mix == 1 ? (rng() % 2 == 0 ? 1.0 : values[4])
+                                        : values[rng() % std::size(values)];
+        entries.insert(time, value);
+        const Entry e{time, value};
+        model.insert(std::upper_bound(model.begin(), model.end(), e), e);
+      } else {
+        const auto n = static_cast<uint32_t>(rng() % (model.size() / 2 + 2));
+        entries.erase_front(n);
+        model.erase(model.begin(), model.begin() + std::min<size_t>(n, model.size()));
+      }
+      ASSERT_EQ(entries.to_vector(), model) << "round " << round << " step " << step;
+      ASSERT_EQ(entries.tag(), 0xffff);
+      if (!model.empty()) ASSERT_EQ(entries.back(), model.back());
+    }
+  }
+}
+
+// Values are kept bit for bit: -0.0, NaN and infinities too, and numbers next to exact
+// hundredths.
+TEST(LeafEntries, KeepsValuesBitForBit) {
+  const double values[] = {-0.0,
+                           std::numeric_limits<double>::quiet_NaN(),
+                           std::numeric_limits<double>::infinity(),
+                           -std::numeric_limits<double>::infinity(),
+                           std::nextafter(278.99, 300.0),
+                           278.99,
+                           21474836.48,
+                           -21474836.47,
+                           std::numeric_limits<double>::denorm_min()};
+  for (const double v : values) {
+    LeafEntries e;
+    e.insert(10, 1.0);
+    e.insert(20, v);
+    e.insert(30, 2.25);
+    const LeafEntries copy = e;
+    for (const LeafEntries* x : {static_cast<const LeafEntries*>(&e), &copy}) {
+      const double got = x->value(1);
+      EXPECT_EQ(std::memcmp(&got, &v, sizeof v), 0) << v;
+      EXPECT_EQ(x->value(0), 1.0);
+      EXPECT_EQ(x->value(2), 2.25);
+    }
+  }
+}
+
+// A count's entries cost 4 bytes each; exact hundredths 8; other doubles 12; a span beyond
+// 2^32 ms 8 bytes per time (the oldest entry's time is the 12-byte header's base). Dropping entries
+// frees the space, and one counted entry left is inline again. malloc's rounding is allowed for
+// (its usable size is at most 24 bytes over).
+TEST(LeafEntries, BlocksAreSizedToTheirEncoding) {
+  constexpr uint32_t kN = 1000;
+  constexpr size_t kHeader = 12;
+  auto fill = [](double value, int64_t step) {
+    LeafEntries e;
+    for (uint32_t i = 0; i < kN; ++i) e.insert(int64_t{1704067200000} + i * step, value);
+    return e;
+  };
+  // The oldest entry's time is the block's base, not repeated.
+  auto within = [](const LeafEntries& e, size_t per_entry, size_t time_size = 4) {
+    const size_t exact = kHeader + e.size() * per_entry - time_size;
+    return e.heap_bytes() >= exact && e.heap_bytes() <= exact + exact / 8 + per_entry + 24;
+  };
+  LeafEntries counts = fill(1.0, 1000);
+  EXPECT_TRUE(within(counts, 4)) << counts.heap_bytes();
+  EXPECT_TRUE(within(fill(19.99, 1000), 8));
+  EXPECT_TRUE(within(fill(0.125, 1000), 12));
+  EXPECT_TRUE(within(fill(1.0, int64_t{1} << 23), 8, 8));  // spans 2^33 ms: wide times
+
+  counts.erase_front(kN - 10);
+  EXPECT_EQ(counts.size(), 10u);
+  EXPECT_TRUE(within(counts, 4)) << counts.heap_bytes();
+  EXPECT_EQ(counts.front().first, int64_t{1704067200000} + (kN - 10) * 1000);
+  counts.erase_front(9);
+  EXPECT_EQ(counts.heap_bytes(), 0u);
+  EXPECT_EQ(counts.back(), (Entry{int64_t{1704067200000} + (kN - 1) * 1000, 1.0}));
+  counts.insert(int64_t{1704067200000} + kN * 1000, 1.0);
+  counts.insert(int64_t{1704067200000} + kN * 1000 + 1, 1.0);
+  counts.keep_first();
+  EXPECT_EQ(counts.heap_bytes(), 0u);
+  EXPECT_EQ(counts.size(), 1u);
+}
+
+// A window sliding for longer than 2^32 ms keeps 32-bit offsets: the block is rebased on its
+// oldest entry rather than widened.
+TEST(LeafEntries, ASlidingWindowIsRebasedNotWidened) {
+  LeafEntries e;
+  constexpr int64_t kStep = int64_t{1} << 26;  // 128 entries span 2^33 ms
+  int64_t t = -(int64_t{1} << 40);
+  std::vector<Entry> model;
+  for (int i = 0; i < 512; ++i, t += kStep) {
+    e.insert(t, 1.0);
+    model.emplace_back(t, 1.0);
+    if (model.size() > 32) {  // the window: 32 entries, 2^31 ms
+      e.erase_front(1);
+      model.erase(model.begin());
+    }
+    ASSERT_EQ(e.to_vector(), model) << i;
+    ASSERT_LE(e.heap_bytes(), 12 + 40 * 4u) << i;
+  }
+}
+
+// Inline entries take times within +-2^46 ms; beyond, one entry has a block. The tag is
+// unaffected either way.
+TEST(LeafEntries, InlineTimesAtTheirLimits) {
+  const int64_t limit = int64_t{1} << 46;
+  for (const int64_t t : {limit - 1, -limit, int64_t{0}, int64_t{-1}}) {
+    LeafEntries e;
+    e.set_tag(0x8001);
+    e.insert(t, 1.0);
+    EXPECT_EQ(e.heap_bytes(), 0u) << t;
+    EXPECT_EQ(e.front(), (Entry{t, 1.0}));
+    EXPECT_EQ(e.tag(), 0x8001);
+  }
+  for (const int64_t t : {limit, -limit - 1, std::numeric_limits<int64_t>::max(),
+                          std::numeric_limits<int64_t>::min()}) {
+    LeafEntries e;
+    e.set_tag(0x8001);
+    e.insert(t, 1.0);
+    EXPECT_GT(e.heap_bytes(), 0u) << t;
+    EXPECT_EQ(e.front(), (Entry{t, 1.0}));
+    EXPECT_EQ(e.tag(), 0x8001);
+  }
+  static_assert(sizeof(LeafEntries) == 8);
+}
+
+// A copy owns its block: changing either leaves the other as it was.
+TEST(LeafEntries, CopiesAreIndependent) {
+  LeafEntries a{{1, 1.0}, {2, 3.5}, {3, 1.0}};
+  a.set_tag(4);
+  LeafEntries b = a;
+  b.set_tag(5);
+  b.insert(4, 1.0);
+  b.erase_front(2);
+  EXPECT_EQ(a.to_vector(), (std::vector<Entry>{{1, 1.0}, {2, 3.5}, {3, 1.0}}));
+  EXPECT_EQ(b.to_vector(), (std::vector<Entry>{{3, 1.0}, {4, 1.0}}));
+  a = b;
+  EXPECT_EQ(a.tag(), 4);
+  EXPECT_EQ(a, b);
 }
 
 }  // namespace
