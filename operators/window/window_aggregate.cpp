@@ -134,7 +134,7 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
                 : std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
                                    [](const Pane& p, int64_t s) { return p.start < s; });
   if (it == k.panes.end() || it->start != pane_start) {
-    it = k.panes.emplace(it);  // built in place: no move of inline accumulators
+    it = k.panes.emplace(it);
     it->start = pane_start;
     it->accs = config_.fresh();
   }
@@ -209,11 +209,12 @@ void WindowAggregate::fire_panes(std::string_view key, KeyWindows& k, int64_t wm
 
 // Drops panes whose last window is past its allowed lateness.
 void WindowAggregate::drop_expired_panes(KeyWindows& k, int64_t wm) const {
-  auto live = k.panes.begin();
-  while (live != k.panes.end() &&
-         sat_add(slide_start(live->start) + config_.size_ms - 1, config_.allowed_lateness_ms) <= wm)
-    ++live;
-  k.panes.erase(k.panes.begin(), live);
+  size_t expired = 0;
+  while (expired < k.panes.size() &&
+         sat_add(slide_start(k.panes[expired].start) + config_.size_ms - 1,
+                 config_.allowed_lateness_ms) <= wm)
+    ++expired;
+  k.panes.pop_front(expired);
 }
 
 int64_t WindowAggregate::pane_timer(const KeyWindows& k) const {
@@ -233,12 +234,11 @@ void WindowAggregate::emit_window(std::string_view key, KeyWindows& k, int64_t s
   emit(key, time, start, start + config_.size_ms, window_result(k, start), out);
 }
 
-Accumulators WindowAggregate::merge_range(const KeyWindows& k, int64_t start, int64_t end) const {
-  Accumulators accs = config_.fresh();
+void WindowAggregate::merge_range(Accumulators& into, const KeyWindows& k, int64_t start,
+                                  int64_t end) const {
   auto it = std::lower_bound(k.panes.begin(), k.panes.end(), start,
                              [](const Pane& p, int64_t s) { return p.start < s; });
-  for (; it != k.panes.end() && it->start < end; ++it) config_.merge(accs, it->accs);
-  return accs;
+  for (; it != k.panes.end() && it->start < end; ++it) config_.merge(into, it->accs);
 }
 
 Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const {
@@ -246,8 +246,11 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   const int64_t end = start + size;
   const int64_t block = floor_to(start, size);
   constexpr int64_t kCacheFrom = 8;  // panes per window below which merging is as cheap
-  if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start)
-    return merge_range(k, start, end);
+  if (config_.slide_ms == size || size / config_.pane_ms < kCacheFrom || block == start) {
+    Accumulators accs = config_.fresh();
+    merge_range(accs, k, start, end);
+    return accs;
+  }
   const int64_t next_block = block + size;
   if (!k.cache) k.cache = std::make_unique<KeyWindows::SlideCache>();
   KeyWindows::SlideCache& c = *k.cache;
@@ -264,17 +267,16 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
     std::reverse(c.suffix.begin(), c.suffix.end());
     c.suffix_block = block;
   }
-  Accumulators accs = config_.fresh();
   const auto from = std::lower_bound(
       c.suffix.begin(), c.suffix.end(), start,
       [](const std::pair<int64_t, Accumulators>& e, int64_t s) { return e.first < s; });
-  if (from != c.suffix.end()) accs = from->second;
+  Accumulators accs = from != c.suffix.end() ? from->second : config_.fresh();
   if (c.prefix_block != next_block || c.prefix_end > end) {
     c.prefix_block = next_block;
     c.prefix_end = next_block;
     c.prefix = config_.fresh();
   }
-  config_.merge(c.prefix, merge_range(k, c.prefix_end, end));
+  merge_range(c.prefix, k, c.prefix_end, end);
   c.prefix_end = end;
   config_.merge(accs, c.prefix);
   return accs;

@@ -120,8 +120,8 @@ class WindowAggregate final : public Operator {
   int64_t first_open_start(int64_t wm);
   size_t first_live_pane(const KeyWindows& k, size_t from) const;
   void emit_window(std::string_view key, KeyWindows& k, int64_t start, int64_t time, Output& out);
-  // The merge of the panes in [start, end).
-  Accumulators merge_range(const KeyWindows& k, int64_t start, int64_t end) const;
+  // Merges the panes in [start, end) into `into`.
+  void merge_range(Accumulators& into, const KeyWindows& k, int64_t start, int64_t end) const;
   // The result of window [start, start + size), from the cache when it pays.
   Accumulators window_result(KeyWindows& k, int64_t start) const;
   // Sessions.

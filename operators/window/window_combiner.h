@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <string>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include "engine/operator.h"

@@ -30,6 +30,66 @@ Pane Pane::read(StateReader& r) {
   return p;
 }
 
+PaneList::PaneList(PaneList&& o) noexcept
+    : heap_(nullptr), head_(o.head_), size_(o.size_), capacity_(o.capacity_) {
+  if (o.on_heap()) {
+    heap_ = o.heap_;
+  } else if (o.size_ == 1) {
+    std::construct_at(&inline_, std::move(o.inline_));
+    std::destroy_at(&o.inline_);
+  }
+  o.heap_ = nullptr;
+  o.head_ = 0;
+  o.size_ = 0;
+  o.capacity_ = 1;
+}
+
+PaneList::~PaneList() {
+  std::destroy_n(begin(), size_);
+  if (on_heap()) ::operator delete(heap_);
+}
+
+Pane* PaneList::emplace(Pane* pos) {
+  const size_t at = static_cast<size_t>(pos - begin());
+  if (head_ + size_ == capacity_) grow(std::max<uint32_t>(4, 2 * (size_ + 1)));
+  Pane* b = begin();
+  if (at == size_) {
+    std::construct_at(b + size_);
+  } else {
+    std::construct_at(b + size_, std::move(b[size_ - 1]));
+    std::move_backward(b + at, b + size_ - 1, b + size_);
+    b[at] = Pane();
+  }
+  ++size_;
+  return b + at;
+}
+
+void PaneList::pop_front(size_t n) {
+  std::destroy_n(begin(), n);
+  head_ += static_cast<uint32_t>(n);
+  size_ -= static_cast<uint32_t>(n);
+  if (size_ > 0) return;
+  head_ = 0;
+  if (on_heap()) {
+    ::operator delete(heap_);
+    heap_ = nullptr;
+    capacity_ = 1;
+  }
+}
+
+void PaneList::grow(uint32_t capacity) {
+  Pane* fresh = static_cast<Pane*>(::operator new(sizeof(Pane) * capacity));
+  Pane* old = begin();
+  for (uint32_t i = 0; i < size_; ++i) {
+    std::construct_at(fresh + i, std::move(old[i]));
+    std::destroy_at(old + i);
+  }
+  if (on_heap()) ::operator delete(heap_);
+  heap_ = fresh;
+  head_ = 0;
+  capacity_ = capacity;
+}
+
 void Session::write(StateWriter& w) const {
   write_state(w, start);
   write_state(w, end);

@@ -10,8 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/container/small_vector.hpp>
-
 #include "engine/record.h"
 #include "engine/state_io.h"
 #include "operators/window/accumulator.h"
@@ -26,7 +24,7 @@ class Accumulators {
   // Decoding refuses more (a window config allows as many: window_config.cpp).
   static constexpr size_t kMaxSize = 1024;
 
-  Accumulators() : inline_{} {}
+  Accumulators() : heap_(nullptr) {}
   explicit Accumulators(size_t n) : size_(static_cast<uint32_t>(n)) {
     if (n > kInline)
       heap_ = new Accumulator[n];
@@ -88,6 +86,61 @@ struct Pane {
   static Pane read(StateReader& r);
 };
 
+// The panes of one profile, ascending start: a vector with one pane inline (a tumbling
+// window's profile allocates nothing) whose removal at the front is O(1), so a sliding window
+// that drops its oldest pane per result does not move the others. Iterators are pointers;
+// emplace() invalidates them. Move-only.
+class PaneList {
+ public:
+  PaneList() : heap_(nullptr) {}
+  PaneList(PaneList&& o) noexcept;
+  PaneList& operator=(PaneList&& o) noexcept {
+    if (this != &o) {
+      this->~PaneList();
+      std::construct_at(this, std::move(o));
+    }
+    return *this;
+  }
+  ~PaneList();
+
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  Pane* begin() { return data() + head_; }
+  Pane* end() { return begin() + size_; }
+  const Pane* begin() const { return data() + head_; }
+  const Pane* end() const { return begin() + size_; }
+  Pane& operator[](size_t i) { return begin()[i]; }
+  const Pane& operator[](size_t i) const { return begin()[i]; }
+  const Pane& front() const { return *begin(); }
+  Pane& back() { return end()[-1]; }
+
+  // Inserts an empty pane before `pos` and returns it.
+  Pane* emplace(Pane* pos);
+  Pane* insert(Pane* pos, Pane pane) {
+    Pane* at = emplace(pos);
+    *at = std::move(pane);
+    return at;
+  }
+  void push_back(Pane pane) { insert(end(), std::move(pane)); }
+  // Removes the first n panes (n <= size()).
+  void pop_front(size_t n);
+
+ private:
+  bool on_heap() const { return capacity_ > 1; }
+  Pane* data() { return on_heap() ? heap_ : &inline_; }
+  const Pane* data() const { return on_heap() ? heap_ : &inline_; }
+  // Moves the panes to the start of a new heap buffer of `capacity` (> 1).
+  void grow(uint32_t capacity);
+
+  union {
+    Pane inline_;
+    Pane* heap_;
+  };
+  uint32_t head_ = 0;  // panes [head_, head_ + size_) of data() are live
+  uint32_t size_ = 0;
+  uint32_t capacity_ = 1;
+};
+
 struct Session {
   int64_t start = 0;  // first event time
   int64_t end = 0;    // last event time + gap (exclusive)
@@ -100,7 +153,7 @@ struct Session {
 inline constexpr int64_t kNoTimer = kMinTime;
 
 // Field order: what every event reads first (next to the key in the state's table), the
-// panes' accumulators next, sessions (unused by panes) last.
+// panes next, the session list (behind a pointer, unused by panes) last.
 struct KeyWindows {
   // Sliding/tumbling: every window starting before this has fired or passed.
   int64_t next_start = kMinTime;
@@ -121,8 +174,7 @@ struct KeyWindows {
     Accumulators prefix;
   };
   std::unique_ptr<SlideCache> cache;
-  // Ascending start. One inline: a tumbling window's profile allocates nothing per window.
-  boost::container::small_vector<Pane, 1> panes;
+  PaneList panes;
   // Session windows, ascending start, disjoint; behind a pointer so that pane state stays
   // small.
   std::vector<Session>& sessions() {
