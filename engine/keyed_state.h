@@ -28,6 +28,7 @@
 #include "engine/clock.h"
 #include "engine/key_group.h"
 #include "engine/state_io.h"
+#include "engine/state_key.h"
 #include "engine/state_store.h"
 
 namespace segflow {
@@ -73,7 +74,7 @@ class ValueState {
     if (backed_) return backed_->get_or_create(key);
     Found f = find(key);
     if (f.it == f.group->end()) {
-      f.it = f.group->try_emplace(std::string(key)).first;  // built in place, not moved in
+      f.it = f.group->try_emplace(StateKey(key)).first;
       f.it->second.epoch = epoch_;
     } else if (expired(f.it->second)) {
       f.it->second.value = T{};
@@ -199,7 +200,7 @@ class ValueState {
         e.expires_at = read_state<int64_t>(r);
         e.value = read_state<T>(r);
         if (scope_.key_groups.contains(static_cast<uint32_t>(kg)))
-          groups_[kg - scope_.key_groups.begin].insert_or_assign(std::move(key), std::move(e));
+          groups_[kg - scope_.key_groups.begin].insert_or_assign(StateKey(key), std::move(e));
         // e.epoch stays 0: older than any snapshot_async() mark
       }
     }
@@ -222,6 +223,7 @@ class ValueState {
   // StringHash / StringEq that also take a HashedKey (the same hash, not recomputed).
   struct Hash : StringHash {
     using StringHash::operator();
+    size_t operator()(const StateKey& k) const { return hash_key(k.view()); }
     size_t operator()(const HashedKey& k) const { return k.hash; }
   };
   struct Eq : StringEq {
@@ -229,7 +231,7 @@ class ValueState {
     bool operator()(const HashedKey& a, std::string_view b) const { return a.key == b; }
     bool operator()(std::string_view a, const HashedKey& b) const { return a == b.key; }
   };
-  using Group = boost::unordered_flat_map<std::string, Entry, Hash, Eq>;
+  using Group = boost::unordered_flat_map<StateKey, Entry, Hash, Eq>;
 
   // A snapshot_async() whose function has not written every key group yet.
   struct PendingGroup {

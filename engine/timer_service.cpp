@@ -1,6 +1,7 @@
 #include "engine/timer_service.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace segflow {
 
@@ -11,6 +12,17 @@ constexpr size_t kMinHeapToRebuild = 64;
 // Keys with no queued entry are forgotten in sweeps, when there are at least this many and
 // they are at least half of the interned keys.
 constexpr size_t kMinUnreferencedToSweep = 1024;
+
+// The first 8 bytes of `key` as a big-endian number, zero-padded: comparing two prefixes
+// compares the keys' first 8 bytes as std::string_view::compare would (equal prefixes: the
+// keys decide).
+uint64_t prefix_of(std::string_view key) {
+  unsigned char bytes[8] = {};
+  std::memcpy(bytes, key.data(), std::min<size_t>(key.size(), 8));
+  uint64_t prefix = 0;
+  for (unsigned char b : bytes) prefix = prefix << 8 | b;
+  return prefix;
+}
 
 }  // namespace
 
@@ -42,14 +54,15 @@ uint32_t TimerService::key_id(std::string_view key) {
   if (!free_keys_.empty()) {
     id = free_keys_.back();
     free_keys_.pop_back();
-    keys_[id].name.assign(key);
+    keys_[id].name = StateKey(key);
   } else {
     id = static_cast<uint32_t>(keys_.size());
-    keys_.push_back(Key{std::string(key), 0});
+    keys_.push_back(Key{StateKey(key)});
   }
+  keys_[id].prefix = prefix_of(key);
   keys_[id].interned = true;
   ++unreferenced_;
-  key_ids_.emplace(keys_[id].name, id);
+  key_ids_.emplace(keys_[id].name.view(), id);
   return id;
 }
 
@@ -61,7 +74,7 @@ void TimerService::release(uint32_t key) {
   for (uint32_t id = 0; id < keys_.size(); ++id) {
     Key& k = keys_[id];
     if (!k.interned || k.refs > 0) continue;
-    key_ids_.erase(k.name);
+    key_ids_.erase(k.name.view());
     k.interned = false;
     free_keys_.push_back(id);
   }
@@ -70,8 +83,9 @@ void TimerService::release(uint32_t key) {
 
 bool TimerService::later(const Entry& a, const Entry& b) const {
   if (a.time != b.time) return a.time > b.time;
+  if (a.key_prefix != b.key_prefix) return a.key_prefix > b.key_prefix;
   if (a.key != b.key) {
-    const int c = keys_[a.key].name.compare(keys_[b.key].name);
+    const int c = keys_[a.key].name.view().compare(keys_[b.key].name.view());
     if (c != 0) return c > 0;
   }
   return a.tag > b.tag;
@@ -113,7 +127,8 @@ void TimerService::tidy(Queue& q) {
 void TimerService::register_timer(TimeDomain domain, int64_t time, std::string_view key,
                                   uint32_t tag) {
   Queue& q = queue(domain);
-  const Entry e{time, key_id(key), tag};
+  const uint32_t id = key_id(key);
+  const Entry e{time, id, tag, keys_[id].prefix};
   if (!q.live.insert(e).second) return;
   push(q, e);
 }
@@ -123,7 +138,7 @@ void TimerService::move_timer(TimeDomain domain, int64_t from, int64_t to, std::
   if (from == to) return register_timer(domain, to, key, tag);
   Queue& q = queue(domain);
   const uint32_t id = key_id(key);
-  const Entry added{to, id, tag};
+  const Entry added{to, id, tag, keys_[id].prefix};
   // Registered first: the key keeps a reference, so the deletion cannot forget its id.
   if (q.live.insert(added).second) push(q, added);
   if (q.live.erase(Entry{from, id, tag}) > 0) tidy(q);
@@ -144,7 +159,7 @@ bool TimerService::pop_due(TimeDomain domain, int64_t time, Timer& out) {
   const Entry e = pop(q);  // live: the top always is
   q.live.erase(e);
   out.time = e.time;
-  out.key.assign(keys_[e.key].name);
+  out.key.assign(keys_[e.key].name.view());
   out.tag = e.tag;
   release(e.key);
   tidy(q);
@@ -160,7 +175,7 @@ void TimerService::snapshot(StateWriter& w) const {
   // Unsorted (restore registers them in any order): no copy, no sort at the barrier.
   for (const Queue* q : {&event_, &processing_}) {
     w.u64(q->live.size());
-    for (const Entry& e : q->live) Timer::write(w, e.time, keys_[e.key].name, e.tag);
+    for (const Entry& e : q->live) Timer::write(w, e.time, keys_[e.key].name.view(), e.tag);
   }
 }
 

@@ -24,6 +24,7 @@
 
 #include "engine/key_group.h"
 #include "engine/state_io.h"
+#include "engine/state_key.h"
 #include "engine/string_hash.h"
 
 namespace segflow {
@@ -64,12 +65,14 @@ class TimerService {
   void restore(StateReader& r, const KeyGroupRange& key_groups, uint32_t max_parallelism);
 
  private:
-  // A timer as queued: its key by id (keys_).
+  // A timer as queued: its key by id (keys_), and the key's first 8 bytes as a big-endian
+  // number (zero-padded), which orders timers of the same time without reading the key.
   struct Entry {
     int64_t time = 0;
     uint32_t key = 0;
     uint32_t tag = 0;
-    bool operator==(const Entry&) const = default;
+    uint64_t key_prefix = 0;
+    bool operator==(const Entry& o) const { return time == o.time && key == o.key && tag == o.tag; }
   };
   struct EntryHash {
     size_t operator()(const Entry& e) const;
@@ -82,7 +85,8 @@ class TimerService {
   // A key and the number of heap entries (of both queues) that refer to it. Ids of keys no
   // longer interned are in free_keys_.
   struct Key {
-    std::string name;
+    StateKey name;
+    uint64_t prefix = 0;  // Entry::key_prefix
     uint32_t refs = 0;
     bool interned = false;
   };

@@ -81,6 +81,13 @@ RollingCountThreshold::DueTimes RollingCountThreshold::due_times(const ProfileSt
   return due;
 }
 
+std::optional<int64_t> RollingCountThreshold::next_due(const ProfileState& s) const {
+  const DueTimes due = due_times(s);
+  if (!due.apply) return due.expiry;
+  if (!due.expiry) return due.apply;
+  return std::min(*due.apply, *due.expiry);
+}
+
 void RollingCountThreshold::process(const Batch& in, Output& /*out*/) {
   const int64_t watermark = effective_watermark();
   for (const Record& r : in.records()) {
@@ -90,10 +97,9 @@ void RollingCountThreshold::process(const Batch& in, Output& /*out*/) {
       continue;
     }
     ProfileState& s = state_->get_or_create(r.key);
-    const std::optional<int64_t> before =
-        s.buffered.empty() ? std::nullopt : std::optional<int64_t>(s.buffered.front());
+    const std::optional<int64_t> before = next_due(s);
     s.buffered.insert(r.event_time);
-    retime(r.key, kApplyTimer, before, s.buffered.front(), nullptr);
+    retime(r.key, before, next_due(s), nullptr);
   }
 }
 
@@ -101,11 +107,9 @@ void RollingCountThreshold::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
   ProfileState* s = state_->get(timer.key);
   if (s == nullptr) return;
-  const DueTimes before = due_times(*s);
+  const std::optional<int64_t> before = next_due(*s);
   advance(timer.key, *s, ctx().watermark, out);
-  const DueTimes after = due_times(*s);
-  retime(timer.key, kApplyTimer, before.apply, after.apply, &timer);
-  retime(timer.key, kExpiryTimer, before.expiry, after.expiry, &timer);
+  retime(timer.key, before, next_due(*s), &timer);
   if (s->empty()) state_->erase(timer.key);
 }
 
@@ -141,14 +145,17 @@ void RollingCountThreshold::advance(std::string_view key, ProfileState& s, int64
   }
 }
 
-void RollingCountThreshold::retime(std::string_view key, uint32_t tag,
-                                   std::optional<int64_t> before, std::optional<int64_t> after,
-                                   const Timer* fired) {
+void RollingCountThreshold::retime(std::string_view key, std::optional<int64_t> before,
+                                   std::optional<int64_t> after, const Timer* fired) {
   const bool before_pending =
-      before && !(fired != nullptr && fired->tag == tag && fired->time == *before);
-  if (before_pending && before == after) return;
-  if (before_pending) ctx().timers->delete_timer(TimeDomain::kEventTime, *before, key, tag);
-  if (after) ctx().timers->register_timer(TimeDomain::kEventTime, *after, key, tag);
+      before && !(fired != nullptr && fired->tag == kDueTimer && fired->time == *before);
+  TimerService& timers = *ctx().timers;
+  if (before_pending && after) {
+    timers.move_timer(TimeDomain::kEventTime, *before, *after, key, kDueTimer);
+    return;
+  }
+  if (before_pending) timers.delete_timer(TimeDomain::kEventTime, *before, key, kDueTimer);
+  if (after) timers.register_timer(TimeDomain::kEventTime, *after, key, kDueTimer);
 }
 
 void RollingCountThreshold::emit(std::string_view key, int64_t time, SymbolId event, size_t count,
@@ -170,9 +177,7 @@ void RollingCountThreshold::export_profile(std::string_view merged, int64_t time
     ProfileState().write(w);
     return;
   }
-  const DueTimes due = due_times(*s);
-  retime(merged, kApplyTimer, due.apply, std::nullopt, nullptr);
-  retime(merged, kExpiryTimer, due.expiry, std::nullopt, nullptr);
+  retime(merged, next_due(*s), std::nullopt, nullptr);
   if (s->inside) {
     const int64_t at = std::max(time, effective_watermark() + 1);
     emit(merged, at, exited_, 0, out);
@@ -188,7 +193,7 @@ void RollingCountThreshold::import_profile(std::string_view survivor, std::strin
   if (incoming.empty()) return;
   const int64_t watermark = effective_watermark();
   ProfileState& s = state_->get_or_create(survivor);
-  const DueTimes before = due_times(s);
+  const std::optional<int64_t> before = next_due(s);
   auto take = [&](TimeQueue& q) {
     for (; !q.empty(); q.pop_front()) {
       const int64_t t = q.front();
@@ -198,9 +203,7 @@ void RollingCountThreshold::import_profile(std::string_view survivor, std::strin
   };
   take(incoming.counted);
   take(incoming.buffered);
-  const DueTimes after = due_times(s);
-  retime(survivor, kApplyTimer, before.apply, after.apply, nullptr);
-  retime(survivor, kExpiryTimer, before.expiry, after.expiry, nullptr);
+  retime(survivor, before, next_due(s), nullptr);
   const size_t count = s.counted.size();
   if (!s.inside && count > static_cast<uint64_t>(config_.threshold)) {
     s.inside = true;

@@ -81,9 +81,11 @@ class RollingCountThreshold final : public Operator {
   size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
 
  private:
-  // Event-time timer tags; each profile has at most one of each.
-  static constexpr uint32_t kApplyTimer = 0;   // at its earliest buffered event
-  static constexpr uint32_t kExpiryTimer = 1;  // when its oldest counted event ages out
+  // A profile's one event-time timer: at its next due time, the earlier of its earliest
+  // buffered event and its oldest counted event's expiry. (Checkpoints of earlier versions
+  // also hold timers of tag 1, at expiries: they fire on_timer like any other, which
+  // advances the profile to the watermark and keeps its one timer right.)
+  static constexpr uint32_t kDueTimer = 0;
 
   struct ProfileState {
     TimeQueue buffered;  // matching events above the watermark, not yet applied
@@ -102,12 +104,14 @@ class RollingCountThreshold final : public Operator {
   int64_t effective_watermark() const;
   int64_t expiry_of(int64_t event_time) const;
   DueTimes due_times(const ProfileState& s) const;
+  // When the profile's timer is due: the earlier of its due times, none when it is empty.
+  std::optional<int64_t> next_due(const ProfileState& s) const;
   // Applies the profile's buffered events and expiries up to `until`, in time order,
   // emitting entered/exited as the count crosses the threshold.
   void advance(std::string_view key, ProfileState& s, int64_t until, Output& out);
-  // Moves timer `tag` of `key` from `before` to `after`; `fired` was already removed.
-  void retime(std::string_view key, uint32_t tag, std::optional<int64_t> before,
-              std::optional<int64_t> after, const Timer* fired);
+  // Moves the timer of `key` from `before` to `after`; `fired` was already removed.
+  void retime(std::string_view key, std::optional<int64_t> before, std::optional<int64_t> after,
+              const Timer* fired);
   void emit(std::string_view key, int64_t time, SymbolId event, size_t count, Output& out);
   void reject_late(const Record& r);
 

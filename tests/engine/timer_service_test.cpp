@@ -109,6 +109,31 @@ TEST(TimerServiceTest, TimersOfTheSameTimeFireInKeyOrderWhateverTheRegistrationO
   EXPECT_EQ(fired, (std::vector<std::string>{"a1", "b0", "b1", "m1", "z1"}));
 }
 
+// Keys are ordered by their first 8 bytes without reading them, then by the whole key: keys
+// that share those bytes, are shorter than 8 bytes, hold zero bytes or bytes above 0x7F (and
+// longer than a key is kept inline) still fire in std::string order.
+TEST(TimerServiceTest, KeysSharingTheirFirstBytesFireInStringOrder) {
+  const std::vector<std::string> keys = {"abcdefgh1",
+                                         "abcdefgh0",
+                                         "abcdefgh",
+                                         "abc",
+                                         std::string("abc\0", 4),
+                                         std::string("abc\0\0\0\0\0\0", 9),
+                                         "ab\xff",
+                                         "",
+                                         "b",
+                                         std::string(60, 'x') + "2",
+                                         std::string(60, 'x') + "1"};
+  TimerService t;
+  for (const std::string& key : keys) t.register_timer(TimeDomain::kEventTime, 7, key);
+  std::vector<std::string> fired;
+  Timer out;
+  while (t.pop_due(TimeDomain::kEventTime, 7, out)) fired.push_back(out.key);
+  std::vector<std::string> expected = keys;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(fired, expected);
+}
+
 TEST(TimerServiceTest, TimersRegisteredWhileFiringFireInTheSamePassIfDue) {
   TimerService t;
   t.register_timer(TimeDomain::kEventTime, 10, "a");

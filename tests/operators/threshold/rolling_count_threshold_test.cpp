@@ -176,20 +176,25 @@ TEST(RollingCountThreshold, LateEventsAreCountedAndDeadLettered) {
   EXPECT_THAT(lines[1], HasSubstr(R"(\"event_time\":4000)"));
 }
 
-TEST(RollingCountThreshold, KeepsAtMostTwoTimersPerProfile) {
+TEST(RollingCountThreshold, KeepsOneTimerPerProfileAtItsNextDueTime) {
   OperatorHarness h(make());
   std::vector<InputRecord> burst;
   for (int i = 0; i < 100; ++i) burst.push_back({"u1", 1000 + (i * 37) % 500, kOrder});
   h.process(burst);
-  EXPECT_EQ(h.timers().size(), 1u);  // one apply timer at the earliest buffered event
+  EXPECT_EQ(h.timers().size(), 1u);  // at the earliest buffered event
   h.process({{"u1", 900, kOrder}});
   EXPECT_EQ(h.timers().size(), 1u);
   EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 900);
   h.watermark(1200);
-  EXPECT_EQ(h.timers().size(), 2u);  // apply at the next buffered event, expiry at 10900
+  EXPECT_EQ(h.timers().size(), 1u);  // at the next buffered event, before the expiry at 10900
+  EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 1201);
   h.watermark(2000);
   EXPECT_EQ(h.timers().size(), 1u);
   EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 10'900);
+  h.process({{"u2", 3000, kOrder}});
+  EXPECT_EQ(h.timers().size(), 2u);  // one per profile
+  h.watermark(kMaxTime);
+  EXPECT_EQ(h.timers().size(), 0u);
 }
 
 // A seeded random workload, cut into steps: a batch arrives, then a watermark.
