@@ -129,7 +129,7 @@ void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_
   }
 }
 
-void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
+int64_t prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
   LeafEntries& entries = state.entries;
   const uint32_t n = entries.size();
   // How many of the oldest entries pass `done`.
@@ -138,10 +138,18 @@ void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
     while (i < n && done(entries.time(i))) ++i;
     return i;
   };
-  if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {      // rfm r: no entries
-    if (n == 0 || add_time(entries.time(0), leaf.within_ms) > now) return;  // none aged out
-    entries.erase_front(leading([&](int64_t t) { return add_time(t, leaf.within_ms) <= now; }));
-  } else if (leaf.kind == LeafKind::kAbsence) {
+  if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {  // rfm r: no entries
+    if (n == 0) return kMaxTime;
+    const int64_t ages_out = add_time(entries.time(n - 1), leaf.within_ms);
+    if (ages_out <= now) {  // all aged out
+      entries.clear();
+      return kMaxTime;
+    }
+    if (n > 1 && add_time(entries.time(0), leaf.within_ms) <= now)
+      entries.erase_front(leading([&](int64_t t) { return add_time(t, leaf.within_ms) <= now; }));
+    return ages_out;
+  }
+  if (leaf.kind == LeafKind::kAbsence) {
     // Cancelled: an `after` event at or before the last then_no event.
     entries.erase_front(leading([&](int64_t t) { return t <= state.last; }));
     if (leaf.for_ms > 0) {
@@ -155,8 +163,16 @@ void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
       // event cancels them all together.
       entries.keep_first();
     }
-    if (entries.empty()) state.last = kMinTime;  // only `after` events later than it remain
+    if (entries.empty()) {
+      state.last = kMinTime;  // only `after` events later than it remain
+      return kMaxTime;
+    }
+    // A matured `after` with no `for` limit never ages out.
+    return leaf.for_ms > 0
+               ? add_time(entries.time(entries.size() - 1), add_time(leaf.within_ms, leaf.for_ms))
+               : kMaxTime;
   }
+  return kMaxTime;
 }
 
 LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const PropertySource& profile,

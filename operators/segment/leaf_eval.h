@@ -28,7 +28,9 @@ struct LeafResult {
 // Adds the contribution of an event at `time` to `state`.
 void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_t time);
 // Drops what cannot matter at instants >= `now` (events aged out, cancelled `after` events).
-void prune_leaf(const Leaf& leaf, LeafState& state, int64_t now);
+// Returns when every entry left will have aged out with no further event (kMaxTime: none
+// left, or never, as an absence's matured `after` with no `for` limit).
+int64_t prune_leaf(const Leaf& leaf, LeafState& state, int64_t now);
 // REQUIRES: prune_leaf(leaf, state, now) ran after the last change. `state` null: no state.
 // `profile` is read by profile leaves only.
 LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const PropertySource& profile,

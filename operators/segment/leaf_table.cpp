@@ -1,6 +1,8 @@
 #include "operators/segment/leaf_table.h"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
 
 namespace segflow {
 
@@ -17,14 +19,32 @@ LeafState LeafState::read(StateReader& r) {
   return s;
 }
 
+void LeafTable::Index::cover(uint32_t n) {
+  const uint32_t had = size();
+  if (n <= had) return;
+  const uint32_t length = std::min<uint32_t>(std::max(n, had + had / 2), kMaxIds);
+  auto* grown = static_cast<uint16_t*>(std::realloc(block_, sizeof(uint16_t) * (1 + length)));
+  if (grown == nullptr) throw std::bad_alloc();
+  block_ = grown;
+  std::memset(block_ + 1 + had, 0, sizeof(uint16_t) * (length - had));
+  block_[0] = static_cast<uint16_t>(length);
+}
+
+void LeafTable::Index::copy(const Index& o) {
+  if (o.block_ == nullptr) return;
+  const size_t bytes = sizeof(uint16_t) * (1 + o.size());
+  block_ = static_cast<uint16_t*>(std::malloc(bytes));
+  if (block_ == nullptr) throw std::bad_alloc();
+  std::memcpy(block_, o.block_, bytes);
+}
+
 void LeafTable::index_all() {
-  positions_.clear();
+  index_.clear();
   uint32_t top = 0;
   for (const LeafState& s : slots_) top = std::max(top, s.id());
-  positions_.reserve(top + 1);
-  for (uint32_t i = 0; i <= top; ++i) positions_.push_back(0);
+  index_.cover(top + 1);
   for (uint32_t i = 0; i < slots_.size(); ++i)
-    positions_[slots_[i].id()] = static_cast<uint16_t>(i + 1);
+    index_[slots_[i].id()] = static_cast<uint16_t>(i + 1);
 }
 
 LeafState& LeafTable::get_or_create(uint32_t id) {
@@ -35,9 +55,9 @@ LeafState& LeafTable::get_or_create(uint32_t id) {
     slots_.reserve(2 * slots_.size());
   LeafState& s = slots_.emplace_back();
   s.entries.set_tag(static_cast<uint16_t>(id));
-  if (!positions_.empty()) {
-    while (positions_.size() <= id) positions_.push_back(0);
-    positions_[id] = static_cast<uint16_t>(slots_.size());
+  if (!index_.empty()) {
+    index_.cover(id + 1);
+    index_[id] = static_cast<uint16_t>(slots_.size());
   } else if (slots_.size() > kLinearMax) {
     index_all();
   }
@@ -54,9 +74,9 @@ void LeafTable::erase(uint32_t id) {
     slots_[i].entries = std::move(slots_[last].entries);  // keeps slot i's tag
     slots_[i].entries.set_tag(static_cast<uint16_t>(moved));
     slots_[i].last = slots_[last].last;
-    if (!positions_.empty()) positions_[moved] = static_cast<uint16_t>(i + 1);
+    if (!index_.empty()) index_[moved] = static_cast<uint16_t>(i + 1);
   }
-  if (!positions_.empty()) positions_[id] = 0;
+  if (!index_.empty()) index_[id] = 0;
   slots_.pop_back();
   drop_index_if_small();
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <utility>
 #include <vector>
 
@@ -57,37 +58,76 @@ class LeafTable {
   // prefetch_slot for each (which reads the index), then prefetch_entries (which reads the
   // slot), so their misses overlap.
   void prefetch_index(uint32_t id) const {
-    if (id < positions_.size()) __builtin_prefetch(positions_.data() + id);
+    if (id < index_.size()) __builtin_prefetch(index_.data() + id);
   }
   void prefetch_slot(uint32_t id) const {
-    if (id < positions_.size() && positions_[id] != 0)
-      __builtin_prefetch(slots_.data() + positions_[id] - 1);
+    if (id < index_.size() && index_[id] != 0) __builtin_prefetch(slots_.data() + index_[id] - 1);
   }
   void prefetch_entries(uint32_t id) const {
-    if (id < positions_.size() && positions_[id] != 0)
-      slots_[positions_[id] - 1].entries.prefetch();
+    if (id < index_.size() && index_[id] != 0) slots_[index_[id] - 1].entries.prefetch();
   }
 
  private:
-  // Searched in place up to this many leaves; beyond, through positions_.
+  // Searched in place up to this many leaves; beyond, through index_.
   static constexpr uint32_t kLinearMax = 12;
   int64_t position(uint32_t id) const {  // -1: none
-    if (positions_.empty()) {
+    if (index_.empty()) {
       for (uint32_t i = 0; i < slots_.size(); ++i)
         if (slots_[i].id() == id) return i;
       return -1;
     }
-    return id < positions_.size() ? static_cast<int64_t>(positions_[id]) - 1 : -1;
+    return id < index_.size() ? static_cast<int64_t>(index_[id]) - 1 : -1;
   }
   void index_all();
   // Frees the index once the table is small again.
   void drop_index_if_small() {
-    if (slots_.size() <= kLinearMax / 2) positions_.clear();
+    if (slots_.size() <= kLinearMax / 2) index_.clear();
   }
 
+  // Slot positions by leaf id, in one block: its length n, then the slot + 1 of each id
+  // below n (0: none). Grown zero-filled in one step (a table reaches hundreds of ids).
+  class Index {
+   public:
+    Index() = default;
+    Index(const Index& o) { copy(o); }
+    Index(Index&& o) noexcept : block_(std::exchange(o.block_, nullptr)) {}
+    Index& operator=(const Index& o) {
+      if (this != &o) {
+        clear();
+        copy(o);
+      }
+      return *this;
+    }
+    Index& operator=(Index&& o) noexcept {
+      if (this != &o) {
+        clear();
+        block_ = std::exchange(o.block_, nullptr);
+      }
+      return *this;
+    }
+    ~Index() { clear(); }
+
+    bool empty() const { return block_ == nullptr; }
+    uint32_t size() const { return block_ != nullptr ? block_[0] : 0; }
+    uint16_t& operator[](uint32_t id) { return block_[1 + id]; }
+    uint16_t operator[](uint32_t id) const { return block_[1 + id]; }
+    const uint16_t* data() const { return block_ + 1; }
+    // Covers the ids below n (REQUIRES: n <= 65535), the new ones as none.
+    void cover(uint32_t n);
+    void clear() {
+      std::free(block_);
+      block_ = nullptr;
+    }
+
+   private:
+    static constexpr uint32_t kMaxIds = 65535;  // SegmentRules::kMaxLeaves
+    void copy(const Index& o);
+    uint16_t* block_ = nullptr;
+  };
+
   CompactVector<LeafState> slots_;
-  // With more than kLinearMax slots: positions_[id] = its slot + 1 (0: none); else empty.
-  CompactVector<uint16_t> positions_;
+  // With more than kLinearMax slots: index_[id] = its slot + 1 (0: none); else empty.
+  Index index_;
 };
 
 template <class Keep>
@@ -97,7 +137,7 @@ void LeafTable::retain(Keep keep) {
     LeafState& s = slots_[i];
     const uint32_t id = s.id();
     if (!keep(s)) {
-      if (!positions_.empty()) positions_[id] = 0;
+      if (!index_.empty()) index_[id] = 0;
       continue;
     }
     if (kept != i) {
@@ -105,7 +145,7 @@ void LeafTable::retain(Keep keep) {
       to.entries = std::move(s.entries);  // keeps slot `kept`'s tag
       to.entries.set_tag(static_cast<uint16_t>(id));
       to.last = s.last;
-      if (!positions_.empty()) positions_[id] = static_cast<uint16_t>(kept + 1);
+      if (!index_.empty()) index_[id] = static_cast<uint16_t>(kept + 1);
     }
     ++kept;
   }

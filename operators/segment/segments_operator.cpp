@@ -58,22 +58,6 @@ int64_t quarter_hour(int64_t time) {
   return time >= 0 ? time / kQuarter : -((-(time + 1)) / kQuarter) - 1;
 }
 
-// When every entry of `st` will have aged out with no further event (kMaxTime: never, as
-// an absence's matured `after` with no `for` limit).
-int64_t entries_age_out(const Leaf& leaf, const LeafState& st) {
-  if (st.entries.empty()) return kMaxTime;
-  const int64_t newest = st.entries.time(st.entries.size() - 1);
-  switch (leaf.kind) {
-    case LeafKind::kWindow:
-    case LeafKind::kRfm:
-      return add_time(newest, leaf.within_ms);
-    case LeafKind::kAbsence:
-      return leaf.for_ms > 0 ? add_time(newest, add_time(leaf.within_ms, leaf.for_ms)) : kMaxTime;
-    default:
-      return kMaxTime;
-  }
-}
-
 // A snapshot written before leaves shared state (Leaf::state) keeps a copy of a shared state
 // under each leaf: the owner keeps one (the copies hold the same events), and feeds go to
 // the owner, once.
@@ -381,11 +365,9 @@ void SegmentsOperator::prune_all(ProfileState& s, int64_t now) {
 }
 
 bool SegmentsOperator::prune_in_place(ProfileState& s, LeafState& st, int64_t now) const {
-  const Leaf& leaf = config_.rules.leaves[st.id()];
-  prune_leaf(leaf, st, now);
+  const int64_t ages_out = prune_leaf(config_.rules.leaves[st.id()], st, now);
   if (st.empty()) return false;
-  if (const int64_t ages_out = entries_age_out(leaf, st); ages_out != kMaxTime)
-    s.cleanup_at = std::max(s.cleanup_at, ages_out);
+  if (ages_out != kMaxTime) s.cleanup_at = std::max(s.cleanup_at, ages_out);
   return true;
 }
 
