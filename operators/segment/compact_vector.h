@@ -2,8 +2,8 @@
 // its size and capacity live in the heap block, and an empty vector holds no block. It grows
 // by a quarter of its size (not doubling), and frees its block when it becomes empty: for the
 // many small, often empty lists of per-profile state (up to 8 elements it grows one at a time),
-// where the handle and the slack dominate. T must be nothrow move-constructible. Iterators are pointers,
-// invalidated by any change. Thread safety: a plain value type.
+// where the handle and the slack dominate. T must be nothrow move-constructible. Iterators are
+// pointers, invalidated by any change. Thread safety: a plain value type.
 #pragma once
 
 #include <algorithm>
