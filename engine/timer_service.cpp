@@ -121,7 +121,8 @@ void TimerService::tidy(Queue& q) {
                    [this](const Entry& a, const Entry& b) { return later(a, b); });
     return;
   }
-  while (!q.heap.empty() && !q.live.contains(q.heap.front())) release(pop(q).key);
+  // Every heap entry is live unless some were deleted: then look them up.
+  while (q.heap.size() > q.live.size() && !q.live.contains(q.heap.front())) release(pop(q).key);
 }
 
 void TimerService::register_timer(TimeDomain domain, int64_t time, std::string_view key,

@@ -32,28 +32,46 @@ HighestBid::Config HighestBid::Config::parse(const ConfigNode& node) {
   return c;
 }
 
+HighestBid::Window& HighestBid::window_at(int64_t start) {
+  if (current_ == nullptr || current_start_ != start) {
+    current_ = &windows_[start];
+    current_start_ = start;
+  }
+  return *current_;
+}
+
 void HighestBid::process(const Batch& in, Output& /*out*/) {
+  auto is_int = [](const Value* v) { return v != nullptr && v->type() == ValueType::kInt; };
   for (const Record& r : in.records()) {
     if (r.event != config_.bid && r.event != config_.name) continue;
-    Row row{0, 0, 0, r.event_time};
-    if (!int_property(in, r, config_.auction, row.auction) ||
-        !int_property(in, r, config_.bidder, row.bidder) ||
-        !int_property(in, r, config_.price, row.price)) {
+    // The first property of each name, as Batch::find, in one pass over the properties.
+    const Value *auction = nullptr, *bidder = nullptr, *price = nullptr, *time = nullptr;
+    for (const Property& p : in.properties(r)) {
+      const Value** field = p.name == config_.price     ? &price
+                            : p.name == config_.auction ? &auction
+                            : p.name == config_.bidder  ? &bidder
+                            : p.name == config_.time    ? &time
+                                                        : nullptr;
+      if (field != nullptr && *field == nullptr) *field = &p.value;
+    }
+    if (!is_int(auction) || !is_int(bidder) || !is_int(price)) {
       send_malformed(ctx().dead_letters, ctx().operator_id, r,
                      "missing bid.auction, bid.bidder or bid.price");
       continue;
     }
-    int_property(in, r, config_.time, row.time);  // a partial result carries the bid time
     const int64_t start = floor_to(r.event_time, config_.size_ms);
     if (start + config_.size_ms - 1 <= fired_through_) {
       ++late_events_;
       send_late_event(ctx().dead_letters, ctx().operator_id, r, fired_through_);
       continue;
     }
-    std::vector<Row>& bids = windows_[start].bids;
-    if (!bids.empty() && row.price < bids.front().price) continue;
-    if (!bids.empty() && row.price > bids.front().price) bids.clear();
-    bids.push_back(row);
+    std::vector<Row>& bids = window_at(start).bids;
+    const int64_t bid_price = price->as_int();
+    if (!bids.empty() && bid_price < bids.front().price) continue;
+    if (!bids.empty() && bid_price > bids.front().price) bids.clear();
+    // A partial result carries the bid's own time.
+    bids.push_back({auction->as_int(), bidder->as_int(), bid_price,
+                    is_int(time) ? time->as_int() : r.event_time});
   }
 }
 
@@ -74,6 +92,7 @@ void HighestBid::on_watermark(int64_t watermark, Output& out) {
           .set(config_.window_end, Value::integer(end));
     }
     windows_.erase(windows_.begin());
+    current_ = nullptr;
   }
   fired_through_ = std::max(fired_through_, watermark);
 }
@@ -110,6 +129,7 @@ void HighestBid::restore(StateReader& r) {
   if (r.u64() != kSnapshotVersion) throw StateFormatError("nexmark_highest_bid: unknown version");
   fired_through_ = read_state<int64_t>(r);
   windows_ = read_state<std::map<int64_t, Window>>(r);
+  current_ = nullptr;
 }
 
 }  // namespace segflow

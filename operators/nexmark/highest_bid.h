@@ -53,8 +53,14 @@ class HighestBid final : public Operator {
     static Window read(StateReader& r);
   };
 
+  // The window starting at `start`, created if new: consecutive bids mostly fall in the
+  // same window, which is then found without a map lookup.
+  Window& window_at(int64_t start);
+
   const Config& config_;
   std::map<int64_t, Window> windows_;  // by window start
+  Window* current_ = nullptr;          // windows_[current_start_], until a window is erased
+  int64_t current_start_ = 0;
   int64_t fired_through_ = kMinTime;
   uint64_t late_events_ = 0;
 };

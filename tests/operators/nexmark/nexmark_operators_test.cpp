@@ -74,6 +74,40 @@ TEST(HighestBid, EmitsEveryBidAtTheWindowMaximumWhenTheWatermarkPassesIt) {
                           "bid.time=12 window_start=10 window_end=20"));
 }
 
+// Bids alternating between windows (out of order), a window fired and opened again in
+// between, a price that is not an integer and a repeated property (the first counts).
+TEST(HighestBid, KeepsEachWindowApartWhateverTheOrderOfItsBids) {
+  const auto config = parse<HighestBid>("size: 10ms");
+  OperatorHarness h(std::make_unique<HighestBid>(config));
+  h.process({bid(1, 7, 50, 11), bid(2, 7, 60, 2), bid(3, 7, 40, 12), bid(4, 7, 70, 5)});
+  h.watermark(9);
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre("derived 4 @9 Highest Bid bid.auction=4 bid.bidder=7 bid.price=70 "
+                          "bid.time=5 window_start=0 window_end=10"));
+  h.process({bid(5, 8, 45, 13),
+             {"6",
+              14,
+              "Bid",
+              {{"bid.auction", int64_t{6}},
+               {"bid.bidder", int64_t{8}},
+               {"bid.price", std::string("99")}}},
+             {"7",
+              15,
+              "Bid",
+              {{"bid.auction", int64_t{7}},
+               {"bid.bidder", int64_t{8}},
+               {"bid.price", int64_t{20}},
+               {"bid.price", int64_t{500}}}},
+             bid(8, 8, 30, 21)});
+  EXPECT_EQ(h.dead_letters().count("missing bid.auction, bid.bidder or bid.price"), 1u);
+  h.end_of_input();
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre("derived 1 @19 Highest Bid bid.auction=1 bid.bidder=7 bid.price=50 "
+                          "bid.time=11 window_start=10 window_end=20",
+                          "derived 8 @29 Highest Bid bid.auction=8 bid.bidder=8 bid.price=30 "
+                          "bid.time=21 window_start=20 window_end=30"));
+}
+
 TEST(HighestBid, MergesPartialResultsKeepingTheBidTimeAndRestores) {
   const auto config = parse<HighestBid>("size: 10ms");
   OperatorHarness first(std::make_unique<HighestBid>(config));
