@@ -129,10 +129,7 @@ bool WindowAggregate::add_to_pane(KeyWindows& k, const Batch& in, const Record& 
   // Every window ending at or before the watermark has fired already (timers come first).
   if (wm != kMinTime) k.next_start = std::max(k.next_start, first_open_start(wm));
   // Events come mostly in order: most go to the newest pane.
-  auto it = !k.panes.empty() && k.panes.back().start == pane_start
-                ? k.panes.end() - 1
-                : std::lower_bound(k.panes.begin(), k.panes.end(), pane_start,
-                                   [](const Pane& p, int64_t s) { return p.start < s; });
+  Pane* it = k.panes.lower_bound(pane_start);
   if (it == k.panes.end() || it->start != pane_start) {
     it = k.panes.emplace(it);
     it->start = pane_start;
@@ -236,9 +233,8 @@ void WindowAggregate::emit_window(std::string_view key, KeyWindows& k, int64_t s
 
 void WindowAggregate::merge_range(Accumulators& into, const KeyWindows& k, int64_t start,
                                   int64_t end) const {
-  auto it = std::lower_bound(k.panes.begin(), k.panes.end(), start,
-                             [](const Pane& p, int64_t s) { return p.start < s; });
-  for (; it != k.panes.end() && it->start < end; ++it) config_.merge(into, it->accs);
+  for (const Pane* it = k.panes.lower_bound(start); it != k.panes.end() && it->start < end; ++it)
+    config_.merge(into, it->accs);
 }
 
 Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const {
@@ -257,8 +253,7 @@ Accumulators WindowAggregate::window_result(KeyWindows& k, int64_t start) const 
   if (c.suffix_block != block) {
     c.suffix.clear();
     Accumulators running = config_.fresh();
-    auto it = std::lower_bound(k.panes.begin(), k.panes.end(), next_block,
-                               [](const Pane& p, int64_t s) { return p.start < s; });
+    const Pane* it = k.panes.lower_bound(next_block);
     while (it != k.panes.begin() && std::prev(it)->start >= block) {
       --it;
       config_.merge(running, it->accs);
@@ -382,8 +377,7 @@ void WindowAggregate::import_panes(std::string_view key, KeyWindows& k, const Ke
       if (s >= incoming.next_start || sat_add(s + size - 1, config_.allowed_lateness_ms) > wm)
         ended.push_back(s);
     }
-    auto it = std::lower_bound(k.panes.begin(), k.panes.end(), p.start,
-                               [](const Pane& x, int64_t s) { return x.start < s; });
+    Pane* it = k.panes.lower_bound(p.start);
     if (it == k.panes.end() || it->start != p.start)
       k.panes.insert(it, p);
     else

@@ -49,6 +49,22 @@ PaneList::~PaneList() {
   if (on_heap()) ::operator delete(heap_);
 }
 
+Pane* PaneList::lower_bound(int64_t start) {
+  // Steps of 1, 2, 4, ... back from the end until a pane starts before `start`, then a
+  // binary search within the last step.
+  Pane* hi = end();
+  size_t step = 1;
+  while (hi != begin()) {
+    Pane* lo = static_cast<size_t>(hi - begin()) > step ? hi - step : begin();
+    if (lo->start < start)
+      return std::lower_bound(lo + 1, hi, start,
+                              [](const Pane& p, int64_t s) { return p.start < s; });
+    hi = lo;
+    step *= 2;
+  }
+  return begin();
+}
+
 Pane* PaneList::emplace(Pane* pos) {
   const size_t at = static_cast<size_t>(pos - begin());
   if (head_ + size_ == capacity_) grow(std::max<uint32_t>(4, 2 * (size_ + 1)));

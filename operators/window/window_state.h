@@ -114,6 +114,13 @@ class PaneList {
   const Pane& front() const { return *begin(); }
   Pane& back() { return end()[-1]; }
 
+  // The first pane starting at or after `start`. Searched from the back (galloping): the
+  // panes an event or a fired window looks for are mostly the newest, and the old ones,
+  // not touched, stay out of the cache.
+  Pane* lower_bound(int64_t start);
+  const Pane* lower_bound(int64_t start) const {
+    return const_cast<PaneList*>(this)->lower_bound(start);
+  }
   // Inserts an empty pane before `pos` and returns it.
   Pane* emplace(Pane* pos);
   Pane* insert(Pane* pos, Pane pane) {

@@ -1,5 +1,6 @@
 #include "operators/window/window_state.h"
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -37,6 +38,19 @@ TEST(PaneList, KeepsOrderThroughInsertsAndFrontRemovalsLikeAVector) {
     }
     ASSERT_EQ(starts(panes), model) << "step " << step;
   }
+  // Ascending starts, then lower_bound against std::lower_bound.
+  PaneList sorted;
+  std::vector<int64_t> keys;
+  for (int64_t i = 0; i < 300; ++i) {
+    keys.push_back(i * 3);
+    sorted.push_back(pane(i * 3, 0));
+  }
+  for (int64_t probe = -2; probe < 905; ++probe) {
+    const auto expected = std::lower_bound(keys.begin(), keys.end(), probe) - keys.begin();
+    ASSERT_EQ(sorted.lower_bound(probe) - sorted.begin(), expected) << probe;
+  }
+  PaneList none;
+  EXPECT_EQ(none.lower_bound(5), none.end());
   for (size_t i = 0; i < panes.size(); ++i)
     EXPECT_EQ(panes[i].accs[0].count(), static_cast<uint64_t>(panes[i].start % 4));
 }
