@@ -80,12 +80,14 @@ struct Deadline {
   auto operator<=>(const Deadline&) const = default;
 };
 
-// A profile property's latest value and the time of the event that set it (32 bytes).
+// A profile property's latest value and the time of the event that set it, in 24 bytes: the
+// name sits in the value's tail padding (a potentially-overlapping member).
 struct ProfileProperty {
-  int64_t time = kMinTime;
-  OwnedValue value;
+  [[no_unique_address]] OwnedValue value;
   SymbolId name = kNoSymbol;
+  int64_t time = kMinTime;
 };
+static_assert(sizeof(ProfileProperty) == 24);
 
 // Laid out for size (a few hundred bytes for a profile of the retail job): lists are
 // CompactVectors (one pointer each, no block while empty), leaves a LeafTable.
