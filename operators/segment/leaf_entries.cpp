@@ -15,21 +15,11 @@ namespace segflow {
 
 namespace {
 
-// The block: the base time (int64: the oldest entry's), a 32-bit word with the entry count (low
-// 28 bits) and the encoding (kWideBit, value kind), then the records: the oldest entry's value,
-// then (time, value) for each later entry. A time is the offset from the base (uint32) or, wide,
-// the time itself (int64); a value is absent (kOnes), int32 hundredths or a double.
-constexpr size_t kHeader = 12;
-constexpr size_t kCountAt = 8;
-constexpr uint32_t kCountMask = (uint32_t{1} << 28) - 1;
-constexpr int kKindShift = 28;
-constexpr uint32_t kWideBit = uint32_t{1} << 30;
+using namespace leaf_entries_block;  // NOLINT: the block layout, shared with the header
+
 constexpr uint64_t kMaxOffset = std::numeric_limits<uint32_t>::max();
 // An inline time: 47 bits, signed.
 constexpr int64_t kInlineLimit = int64_t{1} << 46;
-
-// How a block stores values: not at all (every one is 1), as int32 hundredths, or as doubles.
-enum ValueKind : uint8_t { kOnes = 0, kHundredths = 1, kDoubles = 2 };
 
 // The value as an exact number of hundredths, if it is one within int32.
 bool to_hundredths(double v, int32_t& out) {
@@ -48,71 +38,9 @@ ValueKind kind_of(double v) {
   return to_hundredths(v, k) ? kHundredths : kDoubles;
 }
 
-// The layout of a block's records.
-struct Format {
-  bool wide = false;
-  ValueKind kind = kOnes;
-
-  static Format of(const char* block) {
-    uint32_t word;
-    std::memcpy(&word, block + kCountAt, sizeof word);
-    return {(word & kWideBit) != 0, static_cast<ValueKind>((word >> kKindShift) & 3)};
-  }
-  size_t time_size() const { return wide ? 8 : 4; }
-  size_t value_size() const { return kind == kOnes ? 0 : kind == kHundredths ? 4 : 8; }
-  size_t stride() const { return time_size() + value_size(); }
-  // The bytes of a block of `n` (>= 1) entries.
-  size_t bytes(uint32_t n) const { return kHeader + n * stride() - time_size(); }
-  // Where entry `i`'s value is; its time (i >= 1) is just before.
-  static size_t value_at(size_t stride, uint32_t i) { return kHeader + i * stride; }
-  uint32_t word(uint32_t count) const {
-    return count | (static_cast<uint32_t>(kind) << kKindShift) | (wide ? kWideBit : 0);
-  }
-};
-
-uint32_t count_of(const char* block) {
-  uint32_t word;
-  std::memcpy(&word, block + kCountAt, sizeof word);
-  return word & kCountMask;
-}
-
 void set_count(char* block, Format f, uint32_t count) {
   const uint32_t word = f.word(count);
   std::memcpy(block + kCountAt, &word, sizeof word);
-}
-
-int64_t base_of(const char* block) {
-  int64_t base;
-  std::memcpy(&base, block, sizeof base);
-  return base;
-}
-
-int64_t read_time(const char* block, Format f, uint32_t i) {
-  if (i == 0) return base_of(block);
-  const char* at = block + Format::value_at(f.stride(), i) - f.time_size();
-  if (f.wide) {
-    int64_t t;
-    std::memcpy(&t, at, sizeof t);
-    return t;
-  }
-  uint32_t offset;
-  std::memcpy(&offset, at, sizeof offset);
-  return static_cast<int64_t>(static_cast<uint64_t>(base_of(block)) + offset);
-}
-
-double read_value(const char* block, Format f, uint32_t i) {
-  const char* at = block + Format::value_at(f.stride(), i);
-  if (f.kind == kHundredths) {
-    int32_t k;
-    std::memcpy(&k, at, sizeof k);
-    return static_cast<double>(k) / 100;
-  }
-  if (f.kind == kDoubles) {
-    double v;
-    std::memcpy(&v, at, sizeof v);
-    return v;
-  }
-  return 1.0;
 }
 
 // Writes entry `i` (entry 0: its value; its time is the base, written by the caller).
@@ -188,25 +116,6 @@ LeafEntries& LeafEntries::operator=(LeafEntries&& o) noexcept {
   set_payload(o.payload());  // the tag stays: it names the leaf these entries belong to
   o.word_ &= kTagMask;
   return *this;
-}
-
-int64_t LeafEntries::inline_time() const {
-  return static_cast<int64_t>(word_ << (64 - kTagShift)) >> (64 - kTagShift + 1);
-}
-
-uint32_t LeafEntries::size() const {
-  if (payload() == 0) return 0;
-  return is_inline() ? 1 : count_of(block());
-}
-
-int64_t LeafEntries::time(uint32_t i) const {
-  if (is_inline()) return inline_time();
-  return read_time(block(), Format::of(block()), i);
-}
-
-double LeafEntries::value(uint32_t i) const {
-  if (!has_block()) return 1.0;
-  return read_value(block(), Format::of(block()), i);
 }
 
 size_t LeafEntries::heap_bytes() const { return has_block() ? malloc_usable_size(block()) : 0; }

@@ -14,11 +14,92 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <utility>
 #include <vector>
 
 namespace segflow {
+
+// The layout of a LeafEntries block, shared by the inline readers below and leaf_entries.cpp.
+namespace leaf_entries_block {
+
+// The block: the base time (int64: the oldest entry's), a 32-bit word with the entry count (low
+// 28 bits) and the encoding (kWideBit, value kind), then the records: the oldest entry's value,
+// then (time, value) for each later entry. A time is the offset from the base (uint32) or, wide,
+// the time itself (int64); a value is absent (kOnes), int32 hundredths or a double.
+constexpr size_t kHeader = 12;
+constexpr size_t kCountAt = 8;
+constexpr uint32_t kCountMask = (uint32_t{1} << 28) - 1;
+constexpr int kKindShift = 28;
+constexpr uint32_t kWideBit = uint32_t{1} << 30;
+
+// How a block stores values: not at all (every one is 1), as int32 hundredths, or as doubles.
+enum ValueKind : uint8_t { kOnes = 0, kHundredths = 1, kDoubles = 2 };
+
+// The layout of a block's records.
+struct Format {
+  bool wide = false;
+  ValueKind kind = kOnes;
+
+  static Format of(const char* block) {
+    uint32_t word;
+    std::memcpy(&word, block + kCountAt, sizeof word);
+    return {(word & kWideBit) != 0, static_cast<ValueKind>((word >> kKindShift) & 3)};
+  }
+  size_t time_size() const { return wide ? 8 : 4; }
+  size_t value_size() const { return kind == kOnes ? 0 : kind == kHundredths ? 4 : 8; }
+  size_t stride() const { return time_size() + value_size(); }
+  // The bytes of a block of `n` (>= 1) entries.
+  size_t bytes(uint32_t n) const { return kHeader + n * stride() - time_size(); }
+  // Where entry `i`'s value is; its time (i >= 1) is just before.
+  static size_t value_at(size_t stride, uint32_t i) { return kHeader + i * stride; }
+  uint32_t word(uint32_t count) const {
+    return count | (static_cast<uint32_t>(kind) << kKindShift) | (wide ? kWideBit : 0);
+  }
+};
+
+inline uint32_t count_of(const char* block) {
+  uint32_t word;
+  std::memcpy(&word, block + kCountAt, sizeof word);
+  return word & kCountMask;
+}
+
+inline int64_t base_of(const char* block) {
+  int64_t base;
+  std::memcpy(&base, block, sizeof base);
+  return base;
+}
+
+inline double read_value(const char* block, Format f, uint32_t i) {
+  const char* at = block + Format::value_at(f.stride(), i);
+  if (f.kind == kHundredths) {
+    int32_t k;
+    std::memcpy(&k, at, sizeof k);
+    return static_cast<double>(k) / 100;
+  }
+  if (f.kind == kDoubles) {
+    double v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+  }
+  return 1.0;
+}
+
+inline int64_t read_time(const char* block, Format f, uint32_t i) {
+  if (i == 0) return base_of(block);
+  const char* at = block + Format::value_at(f.stride(), i) - f.time_size();
+  if (f.wide) {
+    int64_t t;
+    std::memcpy(&t, at, sizeof t);
+    return t;
+  }
+  uint32_t offset;
+  std::memcpy(&offset, at, sizeof offset);
+  return static_cast<int64_t>(static_cast<uint64_t>(base_of(block)) + offset);
+}
+
+}  // namespace leaf_entries_block
 
 class LeafEntries {
  public:
@@ -90,5 +171,25 @@ class LeafEntries {
 
   uint64_t word_ = 0;
 };
+
+// The hot readers, inline: evaluation reads each fed leaf's times several times per event.
+inline int64_t LeafEntries::inline_time() const {
+  return static_cast<int64_t>(word_ << (64 - kTagShift)) >> (64 - kTagShift + 1);
+}
+
+inline uint32_t LeafEntries::size() const {
+  if (payload() == 0) return 0;
+  return is_inline() ? 1 : leaf_entries_block::count_of(block());
+}
+
+inline int64_t LeafEntries::time(uint32_t i) const {
+  if (is_inline()) return inline_time();
+  return leaf_entries_block::read_time(block(), leaf_entries_block::Format::of(block()), i);
+}
+
+inline double LeafEntries::value(uint32_t i) const {
+  if (!has_block()) return 1.0;
+  return leaf_entries_block::read_value(block(), leaf_entries_block::Format::of(block()), i);
+}
 
 }  // namespace segflow

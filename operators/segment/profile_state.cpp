@@ -197,12 +197,6 @@ void ProfileState::remove_deadline(Deadline d) {
   if (at != deadlines.end() && *at == d) deadlines.erase(at);
 }
 
-int64_t ProfileState::deadline_of(uint32_t id) const {
-  for (const Deadline& d : deadlines)
-    if (d.id == id) return d.time;
-  return kMaxTime;
-}
-
 const ProfileProperty* ProfileState::property(SymbolId name) const {
   for (const ProfileProperty& p : properties)
     if (p.name == name) return &p;
@@ -223,10 +217,6 @@ bool ProfileState::update_property(SymbolId name, int64_t time, const OwnedValue
   p.time = time;
   p.value = value;
   return true;
-}
-
-bool ProfileState::is_inside(uint32_t segment) const {
-  return std::binary_search(inside.begin(), inside.end(), segment);
 }
 
 void ProfileState::set_inside(uint32_t segment, bool in) {

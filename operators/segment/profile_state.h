@@ -7,6 +7,7 @@
 // Thread safety: a plain value type.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -80,12 +81,14 @@ struct Deadline {
   auto operator<=>(const Deadline&) const = default;
 };
 
-// A profile property's latest value and the time of the event that set it (32 bytes).
+// A profile property's latest value and the time of the event that set it, in 24 bytes: the
+// name sits in the value's tail padding (a potentially-overlapping member).
 struct ProfileProperty {
-  int64_t time = kMinTime;
-  OwnedValue value;
+  [[no_unique_address]] OwnedValue value;
   SymbolId name = kNoSymbol;
+  int64_t time = kMinTime;
 };
+static_assert(sizeof(ProfileProperty) == 24);
 
 // Laid out for size (a few hundred bytes for a profile of the retail job): lists are
 // CompactVectors (one pointer each, no block while empty), leaves a LeafTable.
@@ -116,12 +119,18 @@ struct ProfileState {
   void add_deadline(Deadline d);
   void remove_deadline(Deadline d);
   // The pending deadline of leaf `id` (kMaxTime: none).
-  int64_t deadline_of(uint32_t id) const;
+  int64_t deadline_of(uint32_t id) const {
+    for (const Deadline& d : deadlines)
+      if (d.id == id) return d.time;
+    return kMaxTime;
+  }
   const ProfileProperty* property(SymbolId name) const;
   // Sets `name` to `value` unless the profile holds a newer value (later time, or the same
   // time and a greater value). True when it changed.
   bool update_property(SymbolId name, int64_t time, const OwnedValue& value);
-  bool is_inside(uint32_t segment) const;
+  bool is_inside(uint32_t segment) const {
+    return std::binary_search(inside.begin(), inside.end(), segment);
+  }
   // kMinTime when the segment was never exited.
   int64_t last_exit(uint32_t segment) const;
   void set_last_exit(uint32_t segment, int64_t time);
