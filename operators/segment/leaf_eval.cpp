@@ -9,31 +9,45 @@ namespace {
 LeafValue null_value() { return {}; }
 LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
 
-LeafResult window_value(const Leaf& leaf, const LeafState* state) {
+// The first of `entries` (pruned for the longest window reading them) inside the leaf's own
+// window at `now`: those before it aged out of a shorter window only.
+uint32_t first_in_window(const Leaf& leaf, const LeafEntries& entries, int64_t now) {
+  uint32_t lo = 0;
+  uint32_t hi = entries.size();
+  if (hi == 0 || add_time(entries.time(0), leaf.within_ms) > now) return 0;
+  while (hi - lo > 1) {  // entries.time(lo) aged out; entries.time(hi) (if any) did not
+    const uint32_t mid = lo + (hi - lo) / 2;
+    (add_time(entries.time(mid), leaf.within_ms) > now ? hi : lo) = mid;
+  }
+  return hi;
+}
+
+LeafResult window_value(const Leaf& leaf, const LeafState* state, int64_t now) {
   static const LeafEntries kNoEntries;
   const LeafEntries& entries = state != nullptr ? state->entries : kNoEntries;
-  const uint32_t n = entries.size();
+  const uint32_t first = first_in_window(leaf, entries, now);
+  const uint32_t end = entries.size();
   double value = 0;
   switch (leaf.fn) {
     case WindowFn::kCount: {
-      value = static_cast<double>(n);
+      value = static_cast<double>(end - first);
       return {leaf.test.holds(value), make_value(LeafValue::Kind::kInt, value)};
     }
     case WindowFn::kSum:
-      for (uint32_t i = 0; i < n; ++i) value += entries.value(i);
+      for (uint32_t i = first; i < end; ++i) value += entries.value(i);
       return {leaf.test.holds(value), make_value(LeafValue::Kind::kDouble, value)};
     default:
       break;
   }
-  if (n == 0) return {false, null_value()};
+  if (first == end) return {false, null_value()};
   if (leaf.fn == WindowFn::kMin || leaf.fn == WindowFn::kMax) {
-    value = entries.value(0);
-    for (uint32_t i = 0; i < n; ++i)
+    value = entries.value(first);
+    for (uint32_t i = first; i < end; ++i)
       value = leaf.fn == WindowFn::kMin ? std::min(value, entries.value(i))
                                         : std::max(value, entries.value(i));
   } else {
-    for (uint32_t i = 0; i < n; ++i) value += entries.value(i);
-    value /= static_cast<double>(n);
+    for (uint32_t i = first; i < end; ++i) value += entries.value(i);
+    value /= static_cast<double>(end - first);
   }
   return {leaf.test.holds(value), make_value(LeafValue::Kind::kDouble, value)};
 }
@@ -47,24 +61,28 @@ int64_t recency_change(const Leaf& leaf, int64_t last, int64_t now) {
   return after > now ? after : kMaxTime;
 }
 
-// A window's next instant with no event: for a count, the first entry expiry after which the
-// test may flip (it is a function of the count alone), else the last entry's (the state
-// empties then); other functions: the oldest entry's expiry.
-int64_t window_change(const Leaf& leaf, const LeafEntries& entries, bool& empties_only) {
-  if (leaf.fn != WindowFn::kCount) return add_time(entries.time(0), leaf.within_ms);
+// A window's next instant with no event, over its entries from `first` (those in its own
+// window): for a count, the first entry expiry after which the test may flip (it is a
+// function of the count alone), else the last entry's (the leaf's window empties then); other
+// functions: the oldest entry's expiry. kMaxTime when its window holds none.
+int64_t window_change(const Leaf& leaf, const LeafEntries& entries, uint32_t first,
+                      bool& empties_only) {
+  const uint32_t end = entries.size();
+  if (first == end) return kMaxTime;
+  if (leaf.fn != WindowFn::kCount) return add_time(entries.time(first), leaf.within_ms);
   // As the count falls from n, the outcome can first differ only where the comparison's
   // class (below, equal to, above the threshold) changes: at floor(v) or ceil(v) - 1.
-  const auto n = static_cast<double>(entries.size());
+  const auto n = static_cast<double>(end - first);
   const bool holds_now = leaf.test.holds(n);
   double flips_at = -1;  // the largest count below n with the other outcome
   for (const double c : leaf.count_flips)
     if (c >= 0 && c < n && leaf.test.holds(c) != holds_now) flips_at = std::max(flips_at, c);
   if (flips_at < 0) {
     empties_only = true;
-    return add_time(entries.time(entries.size() - 1), leaf.within_ms);
+    return add_time(entries.time(end - 1), leaf.within_ms);
   }
   const auto dropped = static_cast<uint32_t>(n - flips_at);
-  return add_time(entries.time(dropped - 1), leaf.within_ms);
+  return add_time(entries.time(first + dropped - 1), leaf.within_ms);
 }
 
 // An RFM score, 1..5 (segment_rules.h, RfmSettings).
@@ -139,14 +157,16 @@ int64_t prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
     return i;
   };
   if (leaf.kind == LeafKind::kWindow || leaf.kind == LeafKind::kRfm) {  // rfm r: no entries
+    // Kept for the longest window reading them.
+    const int64_t keep = leaf.keep_ms;
     if (n == 0) return kMaxTime;
-    const int64_t ages_out = add_time(entries.time(n - 1), leaf.within_ms);
+    const int64_t ages_out = add_time(entries.time(n - 1), keep);
     if (ages_out <= now) {  // all aged out
       entries.clear();
       return kMaxTime;
     }
-    if (n > 1 && add_time(entries.time(0), leaf.within_ms) <= now)
-      entries.erase_front(leading([&](int64_t t) { return add_time(t, leaf.within_ms) <= now; }));
+    if (n > 1 && add_time(entries.time(0), keep) <= now)
+      entries.erase_front(leading([&](int64_t t) { return add_time(t, keep) <= now; }));
     return ages_out;
   }
   if (leaf.kind == LeafKind::kAbsence) {
@@ -179,7 +199,7 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
                          int64_t now) {
   switch (leaf.kind) {
     case LeafKind::kWindow:
-      return window_value(leaf, state);
+      return window_value(leaf, state, now);
     case LeafKind::kAbsence: {
       if (state == nullptr || state->entries.empty()) return {false, null_value()};
       const int64_t after = state->entries.time(0);
@@ -209,8 +229,8 @@ int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now, bool*
   if (empties_only != nullptr) *empties_only = false;
   switch (leaf.kind) {
     case LeafKind::kWindow: {
-      if (state.entries.empty()) return kMaxTime;
-      const int64_t at = window_change(leaf, state.entries, empties);
+      const int64_t at =
+          window_change(leaf, state.entries, first_in_window(leaf, state.entries, now), empties);
       if (empties_only != nullptr) *empties_only = empties;
       return at;
     }

@@ -27,12 +27,14 @@ struct LeafResult {
 
 // Adds the contribution of an event at `time` to `state`.
 void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_t time);
-// Drops what cannot matter at instants >= `now` (events aged out, cancelled `after` events).
+// Drops what cannot matter at instants >= `now` (events aged out of the longest window
+// reading the state, Leaf::keep_ms; cancelled `after` events). `leaf`: the state's owner.
 // Returns when every entry left will have aged out with no further event (kMaxTime: none
 // left, or never, as an absence's matured `after` with no `for` limit).
 int64_t prune_leaf(const Leaf& leaf, LeafState& state, int64_t now);
-// REQUIRES: prune_leaf(leaf, state, now) ran after the last change. `state` null: no state.
-// `profile` is read by profile leaves only.
+// REQUIRES: prune_leaf(owner, state, now) ran after the last change. `state` null: no state.
+// A window reads only the entries within its own length. `profile` is read by profile
+// leaves only.
 LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const PropertySource& profile,
                          int64_t now);
 // An instant after `now` at which the test's outcome or the state may change with no event,

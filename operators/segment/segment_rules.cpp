@@ -185,9 +185,14 @@ class Builder {
     l.count_flips[0] = std::floor(l.test.value);
     l.count_flips[1] = std::ceil(l.test.value) - 1;
     l.state = id;
+    l.keep_ms = l.within_ms;
     if (l.kind != LeafKind::kProfile) {
       const auto [owner, added] = state_owners_.try_emplace(state_key(l), id);
-      if (!added) l.state = owner->second;
+      if (!added) {
+        l.state = owner->second;
+        Leaf& kept = rules_.leaves[l.state];
+        kept.keep_ms = std::max(kept.keep_ms, l.within_ms);
+      }
     }
     share_outcome(l.state == id ? l : rules_.leaves[l.state], l, id, segment_id);
     index(l, id);
@@ -237,8 +242,7 @@ class Builder {
   void share_outcome(Leaf& owner, const Leaf& l, uint32_t id, uint32_t segment_id) {
     for (SharedOutcome& o : owner.outcomes) {
       const Leaf& decides = o.leaf == id ? l : rules_.leaves[o.leaf];
-      if (decides.fn != l.fn || decides.test.op != l.test.op || decides.test.value != l.test.value)
-        continue;
+      if (!same_outcome(decides, l)) continue;
       if (std::find(o.segments.begin(), o.segments.end(), segment_id) == o.segments.end())
         o.segments.push_back(segment_id);
       return;
@@ -246,8 +250,8 @@ class Builder {
     owner.outcomes.push_back({id, {segment_id}});
   }
 
-  // What decides a leaf's per-profile state (not its test or label): leaves with the same
-  // key keep the same state.
+  // What decides a leaf's per-profile state (not its test or label, nor a window's length):
+  // leaves with the same key keep the same state.
   static std::string state_key(const Leaf& l) {
     std::string key;
     auto add = [&](const auto& x) { key.append(reinterpret_cast<const char*>(&x), sizeof x); };
@@ -260,7 +264,7 @@ class Builder {
     };
     add(l.kind);
     add(l.score);
-    add(l.within_ms);
+    if (l.kind != LeafKind::kWindow) add(l.within_ms);
     add(l.for_ms);
     add_match(l.match);
     add_match(l.then);

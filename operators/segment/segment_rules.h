@@ -16,6 +16,8 @@
 // rules it can affect. Leaves that keep the same state (the same events, `where`, window and
 // aggregated number; only the test or label differs) share it: the first of them owns the
 // per-profile state and is the one indexed, so one update per event serves all of them.
+// Windows that differ only in length (or function, or test) keep the same entries too: their
+// owner keeps them for the longest window (Leaf::keep_ms) and each counts within its own.
 // Thread safety: immutable after parse; shared by all subtasks.
 #pragma once
 
@@ -68,8 +70,9 @@ struct EventMatch {
   bool reads_every_event() const { return events.empty(); }
 };
 
-// Leaves reading one state whose outcome is the same at every instant (the same function and
-// test, e.g. one condition used by several segments): the first decides for all of them.
+// Leaves reading one state whose outcome is the same at every instant (the same function,
+// window and test, e.g. one condition used by several segments): the first decides for all
+// of them.
 struct SharedOutcome {
   uint32_t leaf = 0;
   std::vector<uint32_t> segments;  // those holding any of these leaves, in order, once each
@@ -92,6 +95,9 @@ struct Leaf {
   // kRfm: match (the purchases), of (monetary: the value of one), within_ms (frequency and
   // monetary), test (on the score), score and its 4 ascending thresholds (recency: ms).
   int64_t within_ms = 0;
+  // On a state owner: how long its entries are kept (the longest within_ms of the windows
+  // reading its state; within_ms for the other kinds).
+  int64_t keep_ms = 0;
   int64_t for_ms = 0;
   Comparison test;
   // floor(test.value) and ceil(test.value) - 1: the counts at which a count window's outcome
@@ -107,6 +113,13 @@ struct Leaf {
   std::optional<Expression> of;
   std::optional<Expression> profile;
 };
+
+// Whether two leaves reading one state have the same outcome at every instant: the same
+// function, window and test.
+inline bool same_outcome(const Leaf& a, const Leaf& b) {
+  return a.fn == b.fn && a.within_ms == b.within_ms && a.test.op == b.test.op &&
+         a.test.value == b.test.value;
+}
 
 // The operator's `rfm:` settings: which events are purchases, what one is worth, and the
 // thresholds of each score. Scores are 1..5: recency 5 when the last purchase is less than

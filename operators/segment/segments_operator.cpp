@@ -58,9 +58,10 @@ int64_t quarter_hour(int64_t time) {
   return time >= 0 ? time / kQuarter : -((-(time + 1)) / kQuarter) - 1;
 }
 
-// A snapshot written before leaves shared state (Leaf::state) keeps a copy of a shared state
-// under each leaf: the owner keeps one (the copies hold the same events), and feeds go to
-// the owner, once.
+// A snapshot written before leaves shared state (Leaf::state), or before windows of
+// different lengths did, keeps a copy of a shared state under each leaf: the owner keeps the
+// longest (the copies hold suffixes of the same events: the longest holds every entry that
+// still matters to any of them), and feeds go to the owner, once.
 void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
   // Ids of another rule set are left for the caller to reject.
   auto owner_of = [&](uint32_t id) {
@@ -77,11 +78,12 @@ void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
   for (uint32_t id : s.leaves.sorted_ids()) {
     const uint32_t owner = owner_of(id);
     if (owner == id) continue;
-    if (s.leaf(owner) == nullptr) {
+    const LeafState* kept = s.leaf(owner);
+    if (kept == nullptr || s.leaf(id)->entries.size() > kept->entries.size()) {
       LeafState copy = std::move(*s.leaf(id));
-      LeafState& kept = s.leaf_or_create(owner);
-      kept.entries = std::move(copy.entries);  // keeps the owner's tag
-      kept.last = copy.last;
+      LeafState& to = s.leaf_or_create(owner);
+      to.entries = std::move(copy.entries);  // keeps the owner's tag
+      to.last = std::max(to.last, copy.last);
     }
     s.erase_leaf(id);
   }
@@ -139,7 +141,7 @@ SegmentsOperator::SegmentsOperator(const Config& config)
     if (l.kind == LeafKind::kProfile) continue;
     for (const SharedOutcome& o : leaves[l.state].outcomes) {
       const Leaf& d = leaves[o.leaf];
-      if (d.fn == l.fn && d.test.op == l.test.op && d.test.value == l.test.value) {
+      if (same_outcome(d, l)) {
         deciders_[id] = o.leaf;
         break;
       }

@@ -377,6 +377,94 @@ TEST(SegmentsOperator, RestoresASnapshotHoldingACopyOfASharedState) {
   EXPECT_EQ(lines, expected);
 }
 
+// Windows over the same events that differ in length (and function and test) keep one entry
+// list, for the longest; the same rules with each state made distinct by a `where` every event
+// passes (texts differ) keep one list each.
+constexpr const char* kWindowsSharedAcrossLengths = R"(
+emitted_at: false
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 1m, is: "> 1"}}
+  - name: t
+    enter: {window: {events: [A], within: 3m, is: "> 3"}}
+    exit: {window: {events: [A], within: 2m, is: "< 2"}}
+  - name: u
+    enter: {window: {events: [A], fn: sum, of: properties.v, within: 90s, is: ">= 4"}}
+  - name: v
+    enter: {window: {events: [A], fn: min, of: properties.v, within: 150s, is: "> 1"}})";
+constexpr const char* kWindowsSeparateAcrossLengths = R"(
+emitted_at: false
+segments:
+  - name: s
+    enter: {window: {events: [A], within: 1m, is: "> 1"}}
+  - name: t
+    enter: {window: {events: [A], where: "properties.v >= 0", within: 3m, is: "> 3"}}
+    exit: {window: {events: [A], where: "properties.v >= -1", within: 2m, is: "< 2"}}
+  - name: u
+    enter: {window: {events: [A], fn: sum, of: properties.v, within: 90s, is: ">= 4"}}
+  - name: v
+    enter: {window: {events: [A], fn: min, of: properties.v, where: "properties.v >= -2",
+                     within: 150s, is: "> 1"}})";
+
+std::vector<InputRecord> windows_of_lengths_events() {
+  std::vector<InputRecord> events;
+  int64_t v = 1;
+  for (const int64_t t :
+       {0, 20'000, 40'000, 60'000, 100'000, 130'000, 500'000, 510'000, 520'000, 530'000, 700'000})
+    events.push_back(ev("u1", t, "A", {{"properties.v", v++ % 3 + 1}}));
+  events.push_back(ev("u2", 30'000, "A", {{"properties.v", int64_t{2}}}));
+  events.push_back(ev("u2", 50'000, "A", {{"properties.v", int64_t{3}}}));
+  std::stable_sort(events.begin(), events.end(),
+                   [](const InputRecord& a, const InputRecord& b) { return a.time < b.time; });
+  return events;
+}
+
+TEST(SegmentsOperator, WindowsOfDifferentLengthsShareTheLongestEntryList) {
+  const auto shared = parse(kWindowsSharedAcrossLengths);
+  const auto separate = parse(kWindowsSeparateAcrossLengths);
+  ASSERT_EQ(shared->rules.leaves[1].state, 0u);
+  ASSERT_EQ(shared->rules.leaves[2].state, 0u);
+  ASSERT_EQ(shared->rules.leaves[3].state, 3u);  // sum and min keep numbers: another list
+  ASSERT_EQ(shared->rules.leaves[4].state, 3u);
+  EXPECT_EQ(shared->rules.leaves[0].keep_ms, 180'000);
+  EXPECT_EQ(shared->rules.leaves[3].keep_ms, 150'000);
+  ASSERT_EQ(separate->rules.leaves[1].state, 1u);
+  const auto expected = run(*separate, windows_of_lengths_events());
+  ASSERT_GE(expected.size(), 10u);
+  EXPECT_EQ(run(*shared, windows_of_lengths_events()), expected);
+}
+
+TEST(SegmentsOperator, RestoresSeparateListsOfDifferentLengthsIntoTheLongest) {
+  // A snapshot of the separate rules holds a list per window length (as snapshots did
+  // before such windows shared one): the 1m window's has lost entries the 3m one still
+  // counts, so the shared state must be the longest list.
+  const auto shared = parse(kWindowsSharedAcrossLengths);
+  const auto separate = parse(kWindowsSeparateAcrossLengths);
+  const std::vector<InputRecord> events = windows_of_lengths_events();
+  const auto expected = run(*shared, events);
+  const auto later = std::find_if(events.begin(), events.end(),
+                                  [](const InputRecord& e) { return e.time > 100'000; });
+  OperatorHarness first(std::make_unique<SegmentsOperator>(*separate));
+  first.process(std::vector<InputRecord>(events.begin(), later));
+  first.watermark(110'000);
+  auto lines = first.take_output_lines();
+  const ProfileState* before = first.op_as<SegmentsOperator>().profile("u1");
+  ASSERT_NE(before, nullptr);
+  ASSERT_NE(before->leaves.find(1), nullptr);
+  ASSERT_LT(before->leaves.find(0)->entries.size(), before->leaves.find(1)->entries.size());
+  OperatorHarness second(std::make_unique<SegmentsOperator>(*shared));
+  second.restore(first.snapshot());
+  const ProfileState* restored = second.op_as<SegmentsOperator>().profile("u1");
+  ASSERT_NE(restored, nullptr);
+  EXPECT_EQ(restored->leaves.find(1), nullptr);
+  ASSERT_NE(restored->leaves.find(0), nullptr);
+  EXPECT_EQ(restored->leaves.find(0)->entries.size(), 5u);
+  second.process(std::vector<InputRecord>(later, events.end()));
+  second.end_of_input();
+  for (auto& l : second.take_output_lines()) lines.push_back(l);
+  EXPECT_EQ(lines, expected);
+}
+
 TEST(SegmentsOperator, CountsAndMembership) {
   const auto config = parse(R"(
 segments:

@@ -21,7 +21,10 @@ using testing::OperatorHarness;
 
 class RandomCase {
  public:
-  explicit RandomCase(uint64_t seed) : rng_(seed) {}
+  // `windows_share_inputs`: half the leaves are windows, all over the same events and one of
+  // two `where`s, so windows of different lengths often keep one entry list.
+  explicit RandomCase(uint64_t seed, bool windows_share_inputs = false)
+      : rng_(seed), windows_share_inputs_(windows_share_inputs) {}
 
   std::string rules() {
     std::string yaml = "emitted_at: false\n";
@@ -90,17 +93,23 @@ class RandomCase {
   }
 
   std::string leaf() {
-    switch (pick(0, 6)) {
+    switch (windows_share_inputs_ && pick(0, 1) ? 0 : pick(0, 6)) {
       case 0:
       case 1: {
         std::string w = "{window: {";
-        if (pick(0, 3)) w += "events: " + events_list() + ", ";
-        if (pick(0, 1)) w += "where: \"" + where() + "\", ";
+        if (windows_share_inputs_) {
+          w += "events: [A, C], ";
+          if (pick(0, 1)) w += "where: \"properties.v >= 4\", ";
+        } else {
+          if (pick(0, 3)) w += "events: " + events_list() + ", ";
+          if (pick(0, 1)) w += "where: \"" + where() + "\", ";
+        }
         static const char* kFns[] = {"count", "count", "sum", "min", "max", "avg"};
         const std::string fn = kFns[pick(0, 5)];
         w += "fn: " + fn + ", ";
         if (fn != "count")
-          w += std::string("of: ") + (pick(0, 1) ? "properties.v" : "properties.p") + ", ";
+          w += std::string("of: ") +
+               (windows_share_inputs_ || pick(0, 1) ? "properties.v" : "properties.p") + ", ";
         const int threshold = fn == "count" ? pick(0, 3) : pick(0, 12);
         return w + "within: " + duration() + ", is: \"" + op() + " " + std::to_string(threshold) +
                "\"}}";
@@ -147,6 +156,7 @@ class RandomCase {
   }
 
   std::mt19937_64 rng_;
+  bool windows_share_inputs_ = false;
 };
 
 // Delivers `events` in a random order within `bound` of event time, with the watermark
@@ -182,11 +192,11 @@ std::vector<std::string> run_operator(const SegmentsOperator::Config& config,
   return lines;
 }
 
-TEST(SegmentsProperty, MatchesTheReferenceEvaluatorOnRandomStreams) {
-  constexpr uint64_t kCases = 3000;
+// Runs `cases` random cases against the reference evaluator.
+void check_random_cases(uint64_t cases, bool windows_share_inputs) {
   size_t changes = 0;
-  for (uint64_t seed = 1; seed <= kCases; ++seed) {
-    RandomCase c(seed);
+  for (uint64_t seed = 1; seed <= cases; ++seed) {
+    RandomCase c(seed, windows_share_inputs);
     const std::string yaml = c.rules();
     const ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("random.yaml"),
                           "op");
@@ -200,7 +210,16 @@ TEST(SegmentsProperty, MatchesTheReferenceEvaluatorOnRandomStreams) {
     changes += expected.size();
   }
   // The random rules do produce changes (the comparison is not vacuous).
-  EXPECT_GT(changes, kCases);
+  EXPECT_GT(changes, cases);
+}
+
+TEST(SegmentsProperty, MatchesTheReferenceEvaluatorOnRandomStreams) {
+  check_random_cases(3000, false);
+}
+
+// Windows of different lengths, functions and tests over one entry list (segment_rules.h).
+TEST(SegmentsProperty, WindowsSharingEntriesMatchTheReferenceEvaluator) {
+  check_random_cases(1500, true);
 }
 
 }  // namespace
