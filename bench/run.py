@@ -606,7 +606,9 @@ def targets(res, cfg):
     for bench, what in (("SegmentsOperatorThroughput", "the 10 rules an event touches read "
                          "the same window"),
                         ("SegmentsOperatorThroughputDistinctWindows", "each of the 10 rules an "
-                         "event touches has its own window")):
+                         "event touches has its own window"),
+                        ("SegmentsOperatorThroughputDistinctStates", "each of the 10 rules an "
+                         "event touches keeps its own state")):
         thousand = seg.get(f"{bench}/1000", {}).get("items_per_second")
         rows.append([f"Segments: 1,000 segments ≥ 1/3 of 1 segment's rate (issue 4's target); "
                      + what,
@@ -747,6 +749,7 @@ def markdown(res, cfg):
         if "items_per_second" in b:
             rows.append([name.split("/")[1],
                          "own window each" if "DistinctWindows" in name
+                         else "own state each" if "DistinctStates" in name
                          else "shared" if name.split("/")[1] == "1000" else "one per rule",
                          fmt(b["items_per_second"]), f"{b.get('changes_per_event', 0):.3f}"])
     out += ["Segments: the `segments` operator alone on one thread "
@@ -755,7 +758,9 @@ def markdown(res, cfg):
             "reads the events E<j>, j = i mod 100, so with 1,000 segments the 10 an event "
             "touches have the same condition and share one window state per profile "
             "(`shared`); `SegmentsOperatorThroughputDistinctWindows` gives each of them its own "
-            "window length (`own window each`):", "",
+            "window length (`own window each`: one entry list, each counting within its own "
+            "length); `SegmentsOperatorThroughputDistinctStates` also gives each an event name "
+            "of its own that never comes, so each keeps its own list (`own state each`):", "",
             table(["segments", "windows", "events/s", "changes per event"], rows), ""]
     out += [f"Sliding window of 10 min (count + sum per key, `type: window`) by slide, over "
             f"{fmt(cfg.scaling_events)} CSV events 1 ms apart of {SLIDE_KEYS} keys (50 events/s "

@@ -8,8 +8,12 @@
 // 10 rules of an event name read the same window, so they share one state per profile
 // (segment_rules.h): one update per event serves all 10.
 // SegmentsOperatorThroughputDistinctWindows: the same, but the 10 rules of an event name
-// count over 10 different windows (10m, 11m, .., 19m), so nothing is shared: each rule
-// touched keeps and updates its own state (with 1 or 100 segments it is the same as above).
+// count over 10 different windows (10m, 11m, .., 19m): each rule has its own count, expiries
+// and deadlines. They read the same events, so they keep one entry list (kept for the longest
+// window, segment_rules.h), and each counts within its own length.
+// SegmentsOperatorThroughputDistinctStates: as DistinctWindows, but each rule also names an
+// event of its own that never comes (it reads [E<j>, X<i>]), so no two rules keep the same
+// state: each rule touched keeps and updates its own list, 10 per event.
 //   build/release/bench/segflow_bench --benchmark_filter=Segments --benchmark_repetitions=3
 // Reported: events/s (items_per_second) and entered/exited records per event.
 #include <benchmark/benchmark.h>
@@ -50,16 +54,22 @@ const std::vector<BatchPtr>& segment_input() {
   return batches;
 }
 
+// How the rules of one event name differ (see the top of the file).
+enum class Rules { kSameWindow, kDistinctWindows, kDistinctStates };
+
 // Segment i reads the event names E<j> with j = i modulo min(segments, 100): with 1 segment
 // every event touches 1 rule, with 100 segments 1 rule, with 1,000 segments 10 rules.
-// `distinct_windows`: segment i counts over 10 + i / 100 minutes (else 10).
-SegmentsOperator::Config segments_config(size_t segments, bool distinct_windows) {
+// Distinct windows: segment i counts over 10 + i / 100 minutes (else 10); distinct states:
+// it also reads X<i>, which no event is named.
+SegmentsOperator::Config segments_config(size_t segments, Rules rules) {
+  const bool distinct_windows = rules != Rules::kSameWindow;
   const size_t groups = std::min(segments, kEventNames);
   std::string yaml = "emitted_at: false\nsegments:\n";
   for (size_t i = 0; i < segments; ++i) {
     std::string names;
     for (size_t j = i % groups; j < kEventNames; j += groups)
       names += (names.empty() ? "E" : ", E") + std::to_string(j);
+    if (rules == Rules::kDistinctStates) names += ", X" + std::to_string(i);
     const size_t minutes = 10 + (distinct_windows ? i / kEventNames : 0);
     yaml += "  - {name: s" + std::to_string(i) + ", enter: {window: {events: [" + names +
             "], where: \"properties.v >= 3\", within: " + std::to_string(minutes) +
@@ -69,9 +79,9 @@ SegmentsOperator::Config segments_config(size_t segments, bool distinct_windows)
       ConfigNode(YAML::Load(yaml), std::make_shared<const std::string>("bench.yaml"), "bench"));
 }
 
-void run_segments(benchmark::State& state, bool distinct_windows) {
+void run_segments(benchmark::State& state, Rules rules) {
   const auto segments = static_cast<size_t>(state.range(0));
-  const SegmentsOperator::Config config = segments_config(segments, distinct_windows);
+  const SegmentsOperator::Config config = segments_config(segments, rules);
   const auto& batches = segment_input();
   uint64_t changes = 0;
   for (auto _ : state) {
@@ -102,13 +112,20 @@ void run_segments(benchmark::State& state, bool distinct_windows) {
       static_cast<double>(changes) / static_cast<double>(state.iterations() * kSegmentEvents);
 }
 
-void SegmentsOperatorThroughput(benchmark::State& state) { run_segments(state, false); }
+void SegmentsOperatorThroughput(benchmark::State& state) {
+  run_segments(state, Rules::kSameWindow);
+}
 BENCHMARK(SegmentsOperatorThroughput)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 void SegmentsOperatorThroughputDistinctWindows(benchmark::State& state) {
-  run_segments(state, true);
+  run_segments(state, Rules::kDistinctWindows);
 }
 BENCHMARK(SegmentsOperatorThroughputDistinctWindows)->Arg(1000)->Unit(benchmark::kMillisecond);
+
+void SegmentsOperatorThroughputDistinctStates(benchmark::State& state) {
+  run_segments(state, Rules::kDistinctStates);
+}
+BENCHMARK(SegmentsOperatorThroughputDistinctStates)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace segflow
