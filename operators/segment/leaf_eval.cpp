@@ -12,6 +12,7 @@ LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
 // The first of `entries` (pruned for the longest window reading them) inside the leaf's own
 // window at `now`: those before it aged out of a shorter window only.
 uint32_t first_in_window(const Leaf& leaf, const LeafEntries& entries, int64_t now) {
+  if (!leaf.shorter_than_kept) return 0;  // pruned for its own window
   uint32_t lo = 0;
   uint32_t hi = entries.size();
   if (hi == 0 || add_time(entries.time(0), leaf.within_ms) > now) return 0;

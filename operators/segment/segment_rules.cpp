@@ -373,6 +373,7 @@ SegmentRules SegmentRules::parse(const ConfigNode& owner, const std::string& key
     node.finish();
     rules.segments.push_back(std::move(s));
   }
+  for (Leaf& l : rules.leaves) l.shorter_than_kept = l.within_ms < rules.leaves[l.state].keep_ms;
   return rules;
 }
 

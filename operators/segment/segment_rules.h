@@ -85,6 +85,9 @@ struct Leaf {
   WindowFn fn = WindowFn::kCount;
   RfmScore score = RfmScore::kRecency;
   bool reads_local_time = false;  // kProfile reading local_hour / local_weekday
+  // kWindow: its state is kept longer than its window (Leaf::keep_ms of the owner), so the
+  // oldest entries may be outside its own window.
+  bool shorter_than_kept = false;
   // The leaf whose per-profile LeafState this one reads: itself, or an earlier leaf that
   // keeps the same state (never for kProfile, which keeps none).
   uint32_t state = 0;

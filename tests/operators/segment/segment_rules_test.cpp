@@ -56,6 +56,10 @@ segments:
   // Another window length: the same entries, kept for the longer window, another outcome.
   EXPECT_EQ(rules.leaves[5].state, 0u);
   EXPECT_EQ(rules.leaves[0].keep_ms, 11 * 60'000);
+  EXPECT_TRUE(rules.leaves[0].shorter_than_kept);
+  EXPECT_TRUE(rules.leaves[1].shorter_than_kept);
+  EXPECT_FALSE(rules.leaves[5].shorter_than_kept);
+  EXPECT_FALSE(rules.leaves[3].shorter_than_kept);
   ASSERT_EQ(rules.leaves[0].outcomes.size(), 3u);
   EXPECT_EQ(rules.leaves[0].outcomes[2].leaf, 5u);
   EXPECT_EQ(rules.leaves[3].keep_ms, 10 * 60'000);
