@@ -134,38 +134,43 @@ SegmentsOperator::SegmentsOperator(const Config& config)
   // A leaf's outcome is decided by the SharedOutcome of its state's owner with its function
   // and test (segment_rules.cpp share_outcome); profile leaves decide their own.
   const std::vector<Leaf>& leaves = config_.rules.leaves;
-  deciders_.resize(leaves.size());
+  routes_.resize(leaves.size());
   for (uint32_t id = 0; id < leaves.size(); ++id) {
     const Leaf& l = leaves[id];
-    deciders_[id] = id;
+    routes_[id].decider = id;
     if (l.kind == LeafKind::kProfile) continue;
     for (const SharedOutcome& o : leaves[l.state].outcomes) {
       const Leaf& d = leaves[o.leaf];
       if (same_outcome(d, l)) {
-        deciders_[id] = o.leaf;
+        routes_[id].decider = o.leaf;
         break;
       }
     }
   }
-  outcomes_.resize(leaves.size());
   for (const Segment& segment : config_.rules.segments)
     single_leaf_.push_back(segment.nodes.size() == 1 && !segment.exit &&
-                           leaves[segment.leaves.front()].kind != LeafKind::kProfile);
+                                   leaves[segment.leaves.front()].kind != LeafKind::kProfile
+                               ? segment.leaves.front()
+                               : kNoLeaf);
   // Each state owner's readers (every segment of each of its outcomes), laid out flat.
-  readers_of_.resize(leaves.size());
   for (uint32_t id = 0; id < leaves.size(); ++id) {
     if (leaves[id].state != id) continue;
-    readers_of_[id].begin = static_cast<uint32_t>(readers_.size());
+    routes_[id].readers_begin = static_cast<uint32_t>(readers_.size());
     for (const SharedOutcome& o : leaves[id].outcomes)
       readers_.insert(readers_.end(), o.segments.begin(), o.segments.end());
-    readers_of_[id].end = static_cast<uint32_t>(readers_.size());
+    routes_[id].readers_end = static_cast<uint32_t>(readers_.size());
   }
-  for (uint32_t id = 0; id < leaves.size(); ++id) readers_of_[id] = readers_of_[leaves[id].state];
+  for (uint32_t id = 0; id < leaves.size(); ++id) {
+    const LeafRoute& owner = routes_[leaves[id].state];
+    routes_[id].readers_begin = owner.readers_begin;
+    routes_[id].readers_end = owner.readers_end;
+  }
 }
 
 void SegmentsOperator::add_state_readers(uint32_t id, std::vector<uint32_t>& segments) const {
-  const ReaderRange r = readers_of_[id];
-  segments.insert(segments.end(), readers_.begin() + r.begin, readers_.begin() + r.end);
+  const LeafRoute& r = routes_[id];
+  segments.insert(segments.end(), readers_.begin() + r.readers_begin,
+                  readers_.begin() + r.readers_end);
 }
 
 void SegmentsOperator::open(OperatorContext& ctx) {
@@ -461,7 +466,7 @@ const SegmentsOperator::CachedOutcome& SegmentsOperator::outcome(ProfileState& s
                                                                  int64_t now) {
   // Leaves sharing an outcome have the same result and next change: computed once per
   // instant (by the first segment reading them), a pure function of the shared state.
-  CachedOutcome& cached = outcomes_[deciders_[id]];
+  CachedOutcome& cached = routes_[routes_[id].decider].outcome;
   if (cached.stamp == outcome_stamp_) return cached;
   const Leaf& leaf = config_.rules.leaves[id];
   // Entries are dropped lazily: what aged out since the state was last read goes now.
@@ -532,9 +537,9 @@ void SegmentsOperator::set_deadline(ProfileState& s, uint32_t index, int64_t at,
 
 void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t index, int64_t now,
                                 Output& out) {
-  const Segment& segment = config_.rules.segments[index];
-  if (single_leaf_[index]) {  // its leaf's outcome decides: no tree, no scratch
-    const CachedOutcome& o = outcome(s, segment.leaves.front(), now);
+  if (const uint32_t leaf = single_leaf_[index]; leaf != kNoLeaf) {
+    // Its leaf's outcome decides: no tree, no scratch (and no read of the Segment).
+    const CachedOutcome& o = outcome(s, leaf, now);
     if (change_membership(s, index, now, o.result.holds, true)) {
       results_.assign(1, o.result);
       emit_change(key, s, index, now, out);
@@ -542,6 +547,7 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
     set_deadline(s, index, o.change, now);
     return;
   }
+  const Segment& segment = config_.rules.segments[index];
   prepare(s, index, now);
   const bool enter = evaluate_node(segment, segment.enter);
   const bool exit = segment.exit ? evaluate_node(segment, *segment.exit) : true;

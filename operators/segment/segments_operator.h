@@ -193,26 +193,28 @@ class SegmentsOperator final : public Operator {
   mutable std::vector<LeafResult> results_;
   // With results_: the leaves' next_change (kMaxTime when their outcome cannot change).
   std::vector<int64_t> changes_;
-  // Per leaf: the leaf deciding its SharedOutcome. Per deciding leaf: its result and next
-  // change at the instant being evaluated (valid while stamp == outcome_stamp_).
-  std::vector<uint32_t> deciders_;
   struct CachedOutcome {
     uint64_t stamp = 0;
     LeafResult result;
     int64_t change = kMaxTime;
   };
-  std::vector<CachedOutcome> outcomes_;
-  // Per segment: its condition is one leaf reading state (no exit): that leaf's outcome
-  // decides it, with no condition tree to walk.
-  std::vector<bool> single_leaf_;
-  // Per leaf: where the segments reading its state (every segment of every SharedOutcome of
-  // its state's owner) are in readers_. Each is evaluated when the state is fed or read anew.
-  struct ReaderRange {
-    uint32_t begin = 0;
-    uint32_t end = 0;
+  // What evaluating leaf `id` reads and writes of the operator's own, in one cache line:
+  // routes_[id].decider, the leaf deciding its SharedOutcome; where the segments reading its
+  // state (every segment of every SharedOutcome of its state's owner) are in readers_, each
+  // evaluated when the state is fed or read anew; and, on a deciding leaf, its result and
+  // next change at the instant being evaluated (valid while stamp == outcome_stamp_).
+  struct alignas(64) LeafRoute {
+    CachedOutcome outcome;
+    uint32_t decider = 0;
+    uint32_t readers_begin = 0;
+    uint32_t readers_end = 0;
   };
-  std::vector<ReaderRange> readers_of_;
+  std::vector<LeafRoute> routes_;
   std::vector<uint32_t> readers_;
+  // Per segment: when its condition is one leaf reading state (no exit), that leaf, whose
+  // outcome decides it with no condition tree to walk; else kNoLeaf.
+  static constexpr uint32_t kNoLeaf = UINT32_MAX;
+  std::vector<uint32_t> single_leaf_;
   uint64_t outcome_stamp_ = 0;
   std::vector<uint32_t> segments_;
   std::vector<PendingEvent> spare_events_;
