@@ -79,7 +79,7 @@ struct SharedOutcome {
 };
 
 // One leaf condition. Fields are used by the kinds noted; those read when evaluating come
-// first (one cache line), the parsed expressions and names after.
+// first (72 bytes), the parsed expressions and names after.
 struct Leaf {
   LeafKind kind = LeafKind::kWindow;
   WindowFn fn = WindowFn::kCount;
