@@ -212,5 +212,46 @@ segments:
                           "change=\"exited\" rule_version=1 s=0"));
 }
 
+TEST(SegmentsTimers, ProfilesShareOneEngineTimerAndFireInTimeThenKeyOrder) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: hot
+    enter: {window: {events: [V], within: 10m, is: ">= 1"}, name: views})");
+  OperatorHarness h(std::make_unique<SegmentsOperator>(*config));
+  // Exits at 10m for u3 and u1 (same time: by key), at 11m for u2.
+  h.process({ev("u3", 0, "V"), ev("u2", kMin, "V"), ev("u1", 0, "V")});
+  h.watermark(kMin);
+  EXPECT_EQ(h.timers().size(), 1u);  // one for all three profiles
+  EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 10 * kMin);
+  h.take_output_lines();
+  h.watermark(11 * kMin);
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre("derived u1 @600000 exited profile_id=\"u1\" segment=\"hot\" "
+                          "change=\"exited\" rule_version=1 views=0",
+                          "derived u3 @600000 exited profile_id=\"u3\" segment=\"hot\" "
+                          "change=\"exited\" rule_version=1 views=0",
+                          "derived u2 @660000 exited profile_id=\"u2\" segment=\"hot\" "
+                          "change=\"exited\" rule_version=1 views=0"));
+  EXPECT_EQ(h.timers().size(), 0u);
+}
+
+TEST(SegmentsTimers, RefusesSnapshotsWithOneEngineTimerPerProfile) {
+  const auto config = parse(R"(
+segments:
+  - name: hot
+    enter: {window: {events: [V], within: 10m, is: ">= 1"}, name: views})");
+  SegmentsOperator op(*config);
+  StateWriter w;
+  w.u64(1);  // version 1: one engine timer per profile
+  StateReader r(w.data());
+  try {
+    op.restore(r);
+    FAIL() << "a version 1 snapshot was restored";
+  } catch (const StateFormatError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("state format version 1"));
+  }
+}
+
 }  // namespace
 }  // namespace segflow
