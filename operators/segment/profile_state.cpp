@@ -298,7 +298,7 @@ void ProfileState::merge(const ProfileState& other) {
       std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
       mine.entries.assign(both);
     }
-    mine.last = std::max(mine.last, theirs.last);
+    mine.set_last(std::max(mine.last(), theirs.last()));
   }
   for (const ProfileProperty& p : other.properties) update_property(p.name, p.time, p.value);
   last_event_time = std::max(last_event_time, other.last_event_time);

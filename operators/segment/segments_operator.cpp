@@ -82,8 +82,7 @@ void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
     if (s.leaf(owner) == nullptr) {
       LeafState copy = std::move(*s.leaf(id));
       LeafState& kept = s.leaf_or_create(owner);
-      kept.entries = std::move(copy.entries);  // keeps the owner's tag
-      kept.last = copy.last;
+      kept.entries = std::move(copy.entries);  // keeps the owner's tag; `last` moves along
     }
     s.erase_leaf(id);
   }
