@@ -283,7 +283,8 @@ void SegmentsOperator::recycle_event(PendingEvent&& e) {
 
 void SegmentsOperator::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
-  if (timer.time == wakeup_) wakeup_ = kMaxTime;  // consumed
+  if (timer.time == wakeup_) wakeup_ = kMaxTime;           // consumed
+  if (timer.time >= horizon_) reschedule_all(timer.time);  // the instants up to it, and on
   // Each profile up to its own instant only: its next instant is queued anew (and fired in
   // this loop when due by the timer's time), so records of all profiles come out in
   // event-time order.
@@ -627,18 +628,18 @@ void SegmentsOperator::schedule(std::string_view key, ProfileState& s) {
   const int64_t want = next_instant(s);
   if (want == s.timer) return;
   s.timer = want;  // a pair of the old time left in due_ is stale
-  if (want != kMaxTime) due_.push(want, key);
+  if (want < horizon_) due_.push(want, key);
 }
 
 void SegmentsOperator::ensure_wakeup() {
-  if (due_.size() > reschedule_at_) reschedule_all();
+  if (due_.size() > reschedule_at_) reschedule_all(effective_watermark());
   // Stale pairs on top are dropped, so the engine timer is at a live instant.
   while (!due_.empty()) {
     const ProfileState* s = state_->get(due_.top_key());
     if (s != nullptr && s->timer == due_.top_time()) break;
     due_.pop();
   }
-  const int64_t next = due_.empty() ? kMaxTime : due_.top_time();
+  const int64_t next = std::min(due_.empty() ? kMaxTime : due_.top_time(), horizon_);
   if (next == wakeup_) return;
   TimerService& timers = *ctx().timers;
   if (wakeup_ == kMaxTime) {
@@ -651,10 +652,24 @@ void SegmentsOperator::ensure_wakeup() {
   wakeup_ = next;
 }
 
-void SegmentsOperator::reschedule_all() {
+void SegmentsOperator::reschedule_all(int64_t now) {
   due_.clear();
+  // The horizon: the median pending instant (every one while few are pending), and after
+  // `now`, so that the instants up to `now` are queued.
+  horizon_ = kMaxTime;
+  {
+    std::vector<int64_t> times;
+    state_->for_each([&](std::string_view, ProfileState& s) {
+      if (s.timer != kMaxTime) times.push_back(s.timer);
+    });
+    if (times.size() > kQueuedAll) {
+      const auto median = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+      std::nth_element(times.begin(), median, times.end());
+      horizon_ = std::max(*median, add_time(now, 1));
+    }
+  }
   state_->for_each([&](std::string_view key, ProfileState& s) {
-    if (s.timer != kMaxTime) due_.push(s.timer, key);
+    if (s.timer < horizon_) due_.push(s.timer, key);
   });
   // Up to about as many stale pairs as live ones: the rebuild's cost is spread over as many
   // pushes.
@@ -761,7 +776,7 @@ void SegmentsOperator::restore(StateReader& r) {
     move_to_state_owners(config_.rules, s);
     rebuild_deadlines(s);
   });
-  reschedule_all();
+  reschedule_all(effective_watermark());
   ensure_wakeup();
 }
 

@@ -33,7 +33,12 @@
 //   properties, no membership) gets an instant when all its entries have aged out, and is
 //   erased then. The operator keeps each profile's pending instant in its own queue
 //   (profile_due_queue.h) and one engine timer at the earliest; profiles fire in the order
-//   of (time, key), as per-profile engine timers would. Leaves keeping the same state share it
+//   of (time, key), as per-profile engine timers would. Only instants before a horizon are
+//   queued (about half the profiles' at the last scan of the state, and any nearer one set
+//   since): a profile's far deadline, which every event of the profile moves, leaves no stale
+//   pair behind. When the watermark reaches the horizon, the state is scanned again: a scan
+//   of n profiles comes after at least half of the instants pending at the previous one have
+//   passed. Leaves keeping the same state share it
 //   (segment_rules.h Leaf::state): a fed state is pruned and updated once, and every segment
 //   reading it (all of its owner's SharedOutcome segments) is evaluated and its deadline
 //   recomputed, whether or not its outcome changed (a fed sum can move its next change earlier).
@@ -119,6 +124,8 @@ class SegmentsOperator final : public Operator {
  private:
   // The one engine timer (key ""), at due_'s earliest instant.
   static constexpr uint32_t kWakeupTag = 1;
+  // With up to this many profiles' instants pending, every one is queued (no horizon).
+  static constexpr size_t kQueuedAll = 4096;
   static constexpr size_t kSpareEvents = 4096;
 
   int64_t effective_watermark() const;
@@ -161,11 +168,12 @@ class SegmentsOperator final : public Operator {
   // Keeps the profile's pending instant (ProfileState::timer, in due_) at its next instant
   // (buffered event or deadline). ensure_wakeup() then moves the engine timer.
   void schedule(std::string_view key, ProfileState& s);
-  // Keeps the engine timer at due_'s earliest live instant; rebuilds due_ from the profiles'
-  // states when stale pairs pile up.
+  // Keeps the engine timer at due_'s earliest live instant or the horizon; rebuilds due_
+  // from the profiles' states when stale pairs pile up.
   void ensure_wakeup();
-  // due_ anew: every profile's pending instant.
-  void reschedule_all();
+  // due_ anew, from a scan of the state: a new horizon (after `now`, the instant of the scan)
+  // and every profile's pending instant before it.
+  void reschedule_all(int64_t now);
   void rebuild_deadlines(ProfileState& s);
   // A deadline (id: segment count + segment) at the end of the segment's re-entry cool-down.
   void schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at);
@@ -198,8 +206,10 @@ class SegmentsOperator final : public Operator {
   // instants since moved (skipped when popped).
   ProfileDueQueue due_;
   size_t reschedule_at_ = 1024;  // due_'s size at which it is rebuilt
-  int64_t wakeup_ = kMaxTime;    // the engine timer's time (kMaxTime: none)
-  std::string due_key_;          // the key of the pair being fired
+  // Profiles' instants before it are in due_; the later ones only in their state.
+  int64_t horizon_ = kMaxTime;
+  int64_t wakeup_ = kMaxTime;  // the engine timer's time (kMaxTime: none)
+  std::string due_key_;        // the key of the pair being fired
   int64_t watermark_floor_ = kMinTime;
   uint64_t late_events_ = 0;
   std::vector<SegmentCounts> counts_;

@@ -6,13 +6,16 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "operators/segment/segments_operator.h"
 #include "tests/operators/segment/segments_test_support.h"
 #include "tests/support/operator_harness.h"
+#include "tests/support/segment_reference.h"
 
 namespace segflow {
 namespace {
@@ -251,6 +254,63 @@ segments:
   } catch (const StateFormatError& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("state format version 1"));
   }
+}
+
+// More profiles with instants pending than the operator queues at once (it keeps the far ones
+// in their state behind a horizon, and scans the state when the watermark reaches it):
+// output as the reference evaluator gives it, delivered out of order, with a snapshot and
+// restore midway.
+TEST(SegmentsTimers, ManyProfilesBehindTheHorizonFireAtTheirExactInstants) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: hot
+    enter: {window: {events: [V], within: 10m, is: ">= 2"}, name: views}
+  - name: idle
+    enter:
+      all:
+        - {window: {within: 2h, is: ">= 3"}, name: events_2h}
+        - {recency: {since: ">= 45m"}, name: idle_ms}
+  - name: abandoned
+    enter: {absence: {after: [A], then_no: [O], within: 20m, for: 1h}, name: added_at})");
+  std::mt19937_64 rng(5);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  std::vector<InputRecord> events;
+  static const char* kNames[] = {"V", "V", "A", "O", "P"};
+  for (int p = 0; p < 10000; ++p) {
+    int64_t t = pick(0, 30) * kMin;
+    for (int n = pick(1, 6); n > 0; --n) {
+      t += pick(0, 3) == 0 ? pick(20, 90) * kMin : pick(0, 300) * 1000;
+      events.push_back(ev("p" + std::to_string(p), t, kNames[pick(0, 4)]));
+    }
+  }
+  const auto expected = testing::reference_segment_changes(config->rules, events);
+  ASSERT_GT(expected.size(), 10000u);
+  // Delivered in arrival order: up to 2 minutes late, the watermark 2 minutes behind.
+  constexpr int64_t kBound = 2 * kMin;
+  std::vector<std::pair<int64_t, InputRecord>> delivery;
+  for (const InputRecord& e : events) delivery.emplace_back(e.time + pick(0, kBound - 1), e);
+  std::stable_sort(delivery.begin(), delivery.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto h = std::make_unique<OperatorHarness>(std::make_unique<SegmentsOperator>(*config));
+  std::vector<std::string> lines;
+  size_t delivered = 0;
+  for (const auto& [arrival, e] : delivery) {
+    h->process({e});
+    if (arrival - kBound > h->current_watermark()) h->watermark(arrival - kBound);
+    if (++delivered == delivery.size() / 2) {
+      for (auto& l : h->take_output_lines()) lines.push_back(l);
+      const std::string snapshot = h->snapshot();
+      h = std::make_unique<OperatorHarness>(std::make_unique<SegmentsOperator>(*config));
+      h->restore(snapshot);
+    }
+  }
+  h->end_of_input();
+  for (auto& l : h->take_output_lines()) lines.push_back(l);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, expected);
 }
 
 }  // namespace
