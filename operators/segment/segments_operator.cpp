@@ -654,8 +654,8 @@ void SegmentsOperator::ensure_wakeup() {
 
 void SegmentsOperator::reschedule_all(int64_t now) {
   due_.clear();
-  // The horizon: the median pending instant (every one while few are pending), and after
-  // `now`, so that the instants up to `now` are queued.
+  // The horizon: the lower quartile of the pending instants (every one while few are
+  // pending), and after `now`, so that the instants up to `now` are queued.
   horizon_ = kMaxTime;
   {
     std::vector<int64_t> times;
@@ -663,9 +663,9 @@ void SegmentsOperator::reschedule_all(int64_t now) {
       if (s.timer != kMaxTime) times.push_back(s.timer);
     });
     if (times.size() > kQueuedAll) {
-      const auto median = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
-      std::nth_element(times.begin(), median, times.end());
-      horizon_ = std::max(*median, add_time(now, 1));
+      const auto quartile = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 4);
+      std::nth_element(times.begin(), quartile, times.end());
+      horizon_ = std::max(*quartile, add_time(now, 1));
     }
   }
   state_->for_each([&](std::string_view key, ProfileState& s) {

@@ -34,11 +34,11 @@
 //   erased then. The operator keeps each profile's pending instant in its own queue
 //   (profile_due_queue.h) and one engine timer at the earliest; profiles fire in the order
 //   of (time, key), as per-profile engine timers would. Only instants before a horizon are
-//   queued (about half the profiles' at the last scan of the state, and any nearer one set
-//   since): a profile's far deadline, which every event of the profile moves, leaves no stale
-//   pair behind. When the watermark reaches the horizon, the state is scanned again: a scan
-//   of n profiles comes after at least half of the instants pending at the previous one have
-//   passed. Leaves keeping the same state share it
+//   queued (the earliest quarter of the profiles' at the last scan of the state, and any nearer
+//   one set since): a profile's far deadline, which every event of the profile moves, leaves no
+//   stale pair behind. When the watermark reaches the horizon, the state is scanned again: a scan
+//   of n profiles comes after at least a quarter of the instants pending at the previous one
+//   have passed. Leaves keeping the same state share it
 //   (segment_rules.h Leaf::state): a fed state is pruned and updated once, and every segment
 //   reading it (all of its owner's SharedOutcome segments) is evaluated and its deadline
 //   recomputed, whether or not its outcome changed (a fed sum can move its next change earlier).
