@@ -3,7 +3,8 @@
 // `generator` source's events (seed 42, 3 s of disorder, as the job), with the job's 5 s
 // watermark bound. Heap bytes in use (mmapped blocks included) before the operator is made
 // and after the last event, timers included, divided by the profiles it holds.
-// Counters also give the timers pending then per profile, and the timer firings per event up
+// Counters also give the engine timers pending then per profile (the operator queues its
+// profiles' instants itself, behind one engine timer), and the engine timer firings per event up
 // to then (`firings_per_event`) and with the input's end (the watermark to the end of time,
 // as when a job's input ends: `firings_per_event_ended`).
 // range(0): simulated users; range(1): events per user (a light and a heavier history).

@@ -18,8 +18,9 @@ namespace {
 using namespace leaf_entries_block;  // NOLINT: the block layout, shared with the header
 
 constexpr uint64_t kMaxOffset = std::numeric_limits<uint32_t>::max();
-// An inline time: 47 bits, signed.
+// An inline entry's time: 47 bits, signed; an inline `last`: 46 bits.
 constexpr int64_t kInlineLimit = int64_t{1} << 46;
+constexpr int64_t kInlineLastLimit = int64_t{1} << 45;
 
 // The value as an exact number of hundredths, if it is one within int32.
 bool to_hundredths(double v, int32_t& out) {
@@ -46,7 +47,7 @@ void set_count(char* block, Format f, uint32_t count) {
 // Writes entry `i` (entry 0: its value; its time is the base, written by the caller).
 // REQUIRES: the block's encoding holds (time, value).
 void write_record(char* block, Format f, uint32_t i, int64_t time, double value) {
-  char* at = block + Format::value_at(f.stride(), i);
+  char* at = block + f.value_at(i);
   if (i > 0 && f.wide) {
     std::memcpy(at - sizeof time, &time, sizeof time);
   } else if (i > 0) {
@@ -89,7 +90,7 @@ std::vector<LeafEntries::Entry>& scratch() {
 
 LeafEntries::LeafEntries(std::initializer_list<Entry> entries) {
   const auto n = static_cast<uint32_t>(entries.size());
-  rebuild(entries.begin(), n, n);
+  rebuild(entries.begin(), n, n, kNoLast);
 }
 
 LeafEntries::LeafEntries(const LeafEntries& o) : word_(o.word_ & kTagMask) {
@@ -133,29 +134,61 @@ void LeafEntries::release() {
   word_ &= kTagMask;
 }
 
-void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity) {
-  if (n == 0) {
+void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity, int64_t last) {
+  if (n > kCountMask) throw std::length_error("LeafEntries: too many entries");
+  if (n == 0 && last == kNoLast) {
     release();
     return;
   }
-  if (n > kCountMask) throw std::length_error("LeafEntries: too many entries");
-  const int64_t first = entries[0].first;
-  if (n == 1 && entries[0].second == 1.0 && first >= -kInlineLimit && first < kInlineLimit) {
+  if (n == 0 && last >= -kInlineLastLimit && last < kInlineLastLimit) {
+    release();
+    set_payload(((static_cast<uint64_t>(last) << 2) | 2) & kPayloadMask);
+    return;
+  }
+  const int64_t first = n > 0 ? entries[0].first : 0;
+  if (n == 1 && last == kNoLast && entries[0].second == 1.0 && first >= -kInlineLimit &&
+      first < kInlineLimit) {
     release();
     set_payload(((static_cast<uint64_t>(first) << 1) | 1) & kPayloadMask);
     return;
   }
   Format f;
+  f.has_last = last != kNoLast;
   for (uint32_t i = 0; i < n; ++i) f.kind = std::max(f.kind, kind_of(entries[i].second));
-  f.wide = static_cast<uint64_t>(entries[n - 1].first) - static_cast<uint64_t>(first) > kMaxOffset;
+  f.wide = n > 0 &&
+           static_cast<uint64_t>(entries[n - 1].first) - static_cast<uint64_t>(first) > kMaxOffset;
   char* fresh = static_cast<char*>(std::malloc(f.bytes(std::max(n, capacity))));
   if (fresh == nullptr) throw std::bad_alloc();
   const uint64_t address = address_of(fresh);
   std::memcpy(fresh, &first, sizeof first);
   set_count(fresh, f, n);
+  if (f.has_last) std::memcpy(fresh + kLastAt, &last, sizeof last);
   for (uint32_t i = 0; i < n; ++i) write_record(fresh, f, i, entries[i].first, entries[i].second);
   release();
   set_payload(address);
+}
+
+void LeafEntries::clear() { rebuild(nullptr, 0, 0, last()); }
+
+void LeafEntries::set_last(int64_t time) {
+  if (has_block()) {
+    char* b = block();
+    if (Format::of(b).has_last) {
+      if (time != kNoLast || count_of(b) > 0) {
+        std::memcpy(b + kLastAt, &time, sizeof time);
+        return;
+      }
+    } else if (time == kNoLast) {
+      return;
+    }
+  } else if (time == last()) {
+    return;
+  }
+  // Re-encoded: the form that holds `last` changes.
+  std::vector<Entry>& all = scratch();
+  const uint32_t n = size();
+  for (uint32_t i = 0; i < n; ++i) all.emplace_back(this->time(i), value(i));
+  rebuild(all.data(), n, n, time);
 }
 
 bool LeafEntries::append(int64_t t, double v) {
@@ -183,7 +216,7 @@ void LeafEntries::insert(int64_t t, double v) {
     rebuild(&entry, 1, 1);
     return;
   }
-  if (has_block() && !(entry < back()) && append(t, v)) return;
+  if (has_block() && !(entry < back()) && append(t, v)) return;  // (a block has entries here)
   // Re-encoded: an insertion before the last entry, a value or a span the block cannot hold.
   std::vector<Entry>& all = scratch();
   const uint32_t n = size();
@@ -201,7 +234,7 @@ void LeafEntries::erase_front(uint32_t n) {
   if (n == 0) return;
   const uint32_t size = this->size();
   if (n >= size) {
-    release();
+    clear();
     return;
   }
   char* b = block();  // two or more entries: a block
@@ -215,13 +248,12 @@ void LeafEntries::erase_front(uint32_t n) {
   // Rebased on the new oldest entry: its value, then the later (time, value) records, move to
   // the front, and their offsets shrink by the base's move.
   const int64_t base = read_time(b, f, n);
-  const size_t stride = f.stride();
-  std::memmove(b + kHeader, b + Format::value_at(stride, n), f.bytes(left) - kHeader);
+  std::memmove(b + f.header(), b + f.value_at(n), f.bytes(left) - f.header());
   if (!f.wide) {
     const auto shift =
         static_cast<uint32_t>(static_cast<uint64_t>(base) - static_cast<uint64_t>(base_of(b)));
     for (uint32_t i = 1; i < left; ++i) {
-      char* at = b + Format::value_at(stride, i) - sizeof(uint32_t);
+      char* at = b + f.value_at(i) - sizeof(uint32_t);
       uint32_t offset;
       std::memcpy(&offset, at, sizeof offset);
       offset -= shift;

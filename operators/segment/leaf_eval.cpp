@@ -90,8 +90,8 @@ int64_t window_change(const Leaf& leaf, const LeafEntries& entries, uint32_t fir
 int rfm_score(const Leaf& leaf, const LeafState* state, int64_t now) {
   const auto& t = leaf.thresholds;
   if (leaf.score == RfmScore::kRecency) {
-    if (state == nullptr || state->last == kMinTime) return 1;
-    const double since = static_cast<double>(now) - static_cast<double>(state->last);
+    if (state == nullptr || state->last() == kMinTime) return 1;
+    const double since = static_cast<double>(now) - static_cast<double>(state->last());
     for (size_t i = 0; i < t.size(); ++i)
       if (since < t[i]) return 5 - static_cast<int>(i);
     return 1;
@@ -128,17 +128,17 @@ void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_
     case LeafKind::kWindow:
     case LeafKind::kAbsence:
       if (leaf.kind == LeafKind::kAbsence && feed.role == LeafFeed::Role::kThen) {
-        state.last = std::max(state.last, time);
+        state.set_last(std::max(state.last(), time));
       } else {
         state.entries.insert(time, feed.value);
       }
       break;
     case LeafKind::kRecency:
-      state.last = std::max(state.last, time);
+      state.set_last(std::max(state.last(), time));
       break;
     case LeafKind::kRfm:
       if (leaf.score == RfmScore::kRecency) {
-        state.last = std::max(state.last, time);
+        state.set_last(std::max(state.last(), time));
       } else {
         state.entries.insert(time, feed.value);
       }
@@ -172,7 +172,8 @@ int64_t prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
   }
   if (leaf.kind == LeafKind::kAbsence) {
     // Cancelled: an `after` event at or before the last then_no event.
-    entries.erase_front(leading([&](int64_t t) { return t <= state.last; }));
+    const int64_t last = state.last();
+    entries.erase_front(leading([&](int64_t t) { return t <= last; }));
     if (leaf.for_ms > 0) {
       const int64_t span = add_time(leaf.within_ms, leaf.for_ms);
       const uint32_t m = entries.size();
@@ -185,7 +186,7 @@ int64_t prune_leaf(const Leaf& leaf, LeafState& state, int64_t now) {
       entries.keep_first();
     }
     if (entries.empty()) {
-      state.last = kMinTime;  // only `after` events later than it remain
+      state.set_last(kMinTime);  // only `after` events later than it remain
       return kMaxTime;
     }
     // A matured `after` with no `for` limit never ages out.
@@ -208,9 +209,9 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
       return {true, make_value(LeafValue::Kind::kInt, static_cast<double>(after))};
     }
     case LeafKind::kRecency: {
-      if (state == nullptr || state->last == kMinTime) return {false, null_value()};
+      if (state == nullptr || state->last() == kMinTime) return {false, null_value()};
       // In double: no overflow whatever the event times.
-      const double since = static_cast<double>(now) - static_cast<double>(state->last);
+      const double since = static_cast<double>(now) - static_cast<double>(state->last());
       return {leaf.test.holds(since), make_value(LeafValue::Kind::kInt, since)};
     }
     case LeafKind::kProfile: {
@@ -242,15 +243,15 @@ int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now, bool*
       return leaf.for_ms > 0 ? add_time(matures, leaf.for_ms) : kMaxTime;
     }
     case LeafKind::kRecency:
-      return state.last == kMinTime ? kMaxTime : recency_change(leaf, state.last, now);
+      return state.last() == kMinTime ? kMaxTime : recency_change(leaf, state.last(), now);
     case LeafKind::kProfile:
       return kMaxTime;
     case LeafKind::kRfm: {
       if (leaf.score != RfmScore::kRecency)  // the value changes as the oldest entry ages out
         return state.entries.empty() ? kMaxTime : add_time(state.entries.time(0), leaf.within_ms);
-      if (state.last == kMinTime) return kMaxTime;
+      if (state.last() == kMinTime) return kMaxTime;
       for (const double t : leaf.thresholds)
-        if (const int64_t at = add_time(state.last, static_cast<int64_t>(t)); at > now) return at;
+        if (const int64_t at = add_time(state.last(), static_cast<int64_t>(t)); at > now) return at;
       return kMaxTime;
     }
   }

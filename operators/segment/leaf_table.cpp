@@ -8,14 +8,14 @@ namespace segflow {
 
 void LeafState::write(StateWriter& w) const {
   write_state(w, entries.to_vector());
-  write_state(w, last);
+  write_state(w, last());
 }
 
 LeafState LeafState::read(StateReader& r) {
   LeafState s;
   const auto entries = read_state<std::vector<LeafEntries::Entry>>(r);
   for (const auto& [time, value] : entries) s.entries.insert(time, value);
-  s.last = read_state<int64_t>(r);
+  s.set_last(read_state<int64_t>(r));
   return s;
 }
 
@@ -71,9 +71,8 @@ void LeafTable::erase(uint32_t id) {
   const uint32_t last = slots_.size() - 1;
   if (i != last) {
     const uint32_t moved = slots_[last].id();
-    slots_[i].entries = std::move(slots_[last].entries);  // keeps slot i's tag
+    slots_[i].entries = std::move(slots_[last].entries);  // keeps slot i's tag; `last` moves
     slots_[i].entries.set_tag(static_cast<uint16_t>(moved));
-    slots_[i].last = slots_[last].last;
     if (!index_.empty()) index_[moved] = static_cast<uint16_t>(i + 1);
   }
   if (!index_.empty()) index_[id] = 0;

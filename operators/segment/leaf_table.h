@@ -1,5 +1,5 @@
 // LeafState and LeafTable: the state of the leaves one profile has touched, by leaf id, in
-// 16 bytes per leaf plus its entries' block (leaf_entries.h). A table of a few leaves is
+// 8 bytes per leaf plus its entries' block (leaf_entries.h). A table of a few leaves is
 // searched in place; a larger one keeps an index by leaf id beside it, so a profile touched
 // by hundreds of rules finds each leaf in one step. Thread safety: a plain value type.
 #pragma once
@@ -19,11 +19,13 @@ namespace segflow {
 // The state of one leaf for one profile.
 struct LeafState {
   // window: (time, value) in the window, ascending; absence: `after` times not yet cancelled
-  // or expired, ascending (value unused).
+  // or expired, ascending (value unused). Also holds `last`.
   LeafEntries entries;
-  int64_t last = kMinTime;  // recency: last match; absence: last then_no event
+  // recency: last match; absence: last then_no event (kMinTime: none).
+  int64_t last() const { return entries.last(); }
+  void set_last(int64_t time) { entries.set_last(time); }
   uint32_t id() const { return entries.tag(); }
-  bool empty() const { return entries.empty() && last == kMinTime; }
+  bool empty() const { return entries.empty() && last() == kMinTime; }
   // Format: entries as a std::vector<std::pair<int64_t, double>>, then last.
   void write(StateWriter& w) const;
   static LeafState read(StateReader& r);
@@ -142,9 +144,8 @@ void LeafTable::retain(Keep keep) {
     }
     if (kept != i) {
       LeafState& to = slots_[kept];
-      to.entries = std::move(s.entries);  // keeps slot `kept`'s tag
+      to.entries = std::move(s.entries);  // keeps slot `kept`'s tag; `last` moves along
       to.entries.set_tag(static_cast<uint16_t>(id));
-      to.last = s.last;
       if (!index_.empty()) index_[id] = static_cast<uint16_t>(kept + 1);
     }
     ++kept;

@@ -182,6 +182,51 @@ PendingEvent PendingEvent::read(StateReader& r) {
   return e;
 }
 
+ProfileState::ProfileState(const ProfileState& o)
+    : buffered(o.buffered),
+      leaves(o.leaves),
+      properties(o.properties),
+      inside(o.inside),
+      deadlines(o.deadlines),
+      last_event_time(o.last_event_time),
+      applied_until(o.applied_until),
+      timer(o.timer),
+      cleanup_at(o.cleanup_at),
+      rare_(o.rare_ ? std::make_unique<ProfileRare>(*o.rare_) : nullptr) {}
+
+ProfileState& ProfileState::operator=(const ProfileState& o) {
+  if (this != &o) {
+    ProfileState copy(o);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+ProfileRare& ProfileState::rare() {
+  if (!rare_) rare_ = std::make_unique<ProfileRare>();
+  return *rare_;
+}
+
+void ProfileState::set_evaluated(bool evaluated) {
+  if (evaluated) {
+    if (rare_) rare_->unevaluated = false;
+    drop_rare_if_empty();
+  } else if (applied_until != kMinTime) {
+    rare().unevaluated = true;
+  }
+}
+
+void ProfileState::set_evaluate_all_at(int64_t time) {
+  if (time == kMaxTime && !rare_) return;
+  rare().evaluate_all_at = time;
+  drop_rare_if_empty();
+}
+
+const CompactVector<std::pair<uint32_t, int64_t>>& ProfileState::last_exits() const {
+  static const CompactVector<std::pair<uint32_t, int64_t>> kNone;
+  return rare_ ? rare_->last_exits : kNone;
+}
+
 void ProfileState::buffer(PendingEvent e) {
   const auto at = std::upper_bound(buffered.begin(), buffered.end(), e.time,
                                    [](int64_t t, const PendingEvent& p) { return t < p.time; });
@@ -227,18 +272,18 @@ void ProfileState::set_inside(uint32_t segment, bool in) {
 }
 
 int64_t ProfileState::last_exit(uint32_t segment) const {
-  for (const auto& [s, t] : last_exits)
+  for (const auto& [s, t] : last_exits())
     if (s == segment) return t;
   return kMinTime;
 }
 
 void ProfileState::set_last_exit(uint32_t segment, int64_t time) {
-  for (auto& [s, t] : last_exits) {
+  for (auto& [s, t] : rare().last_exits) {
     if (s != segment) continue;
     t = std::max(t, time);
     return;
   }
-  last_exits.emplace_back(segment, time);
+  rare_->last_exits.emplace_back(segment, time);
 }
 
 void ProfileState::merge(const ProfileState& other) {
@@ -253,13 +298,14 @@ void ProfileState::merge(const ProfileState& other) {
       std::merge(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(both));
       mine.entries.assign(both);
     }
-    mine.last = std::max(mine.last, theirs.last);
+    mine.set_last(std::max(mine.last(), theirs.last()));
   }
   for (const ProfileProperty& p : other.properties) update_property(p.name, p.time, p.value);
   last_event_time = std::max(last_event_time, other.last_event_time);
-  for (const auto& [segment, time] : other.last_exits) set_last_exit(segment, time);
+  for (const auto& [segment, time] : other.last_exits()) set_last_exit(segment, time);
+  const bool both_evaluated = evaluated() && other.evaluated();
   applied_until = std::max(applied_until, other.applied_until);
-  evaluated = evaluated && other.evaluated;
+  set_evaluated(both_evaluated);
   deadlines.clear();
   cleanup_at = kMinTime;
 }
@@ -281,11 +327,12 @@ void ProfileState::write(StateWriter& w) const {
   }
   write_state(w, std::vector<uint32_t>(inside.begin(), inside.end()));
   write_state(w, last_event_time);
-  write_state(w, std::vector<std::pair<uint32_t, int64_t>>(last_exits.begin(), last_exits.end()));
+  write_state(w,
+              std::vector<std::pair<uint32_t, int64_t>>(last_exits().begin(), last_exits().end()));
   write_state(w, applied_until);
-  write_state(w, evaluated);
+  write_state(w, evaluated());
   write_state(w, timer);
-  write_state(w, evaluate_all_at);
+  write_state(w, evaluate_all_at());
 }
 
 ProfileState ProfileState::read(StateReader& r) {
@@ -306,12 +353,12 @@ ProfileState ProfileState::read(StateReader& r) {
   const auto inside = read_state<std::vector<uint32_t>>(r);
   s.inside.assign(inside.begin(), inside.end());
   s.last_event_time = read_state<int64_t>(r);
-  const auto last_exits = read_state<std::vector<std::pair<uint32_t, int64_t>>>(r);
-  s.last_exits.assign(last_exits.begin(), last_exits.end());
+  for (const auto& [segment, time] : read_state<std::vector<std::pair<uint32_t, int64_t>>>(r))
+    s.set_last_exit(segment, time);
   s.applied_until = read_state<int64_t>(r);
-  s.evaluated = read_state<bool>(r);
+  s.set_evaluated(read_state<bool>(r));
   s.timer = read_state<int64_t>(r);
-  s.evaluate_all_at = read_state<int64_t>(r);
+  s.set_evaluate_all_at(read_state<int64_t>(r));
   return s;
 }
 

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,26 +91,49 @@ struct ProfileProperty {
 };
 static_assert(sizeof(ProfileProperty) == 24);
 
-// Laid out for size (a few hundred bytes for a profile of the retail job): lists are
-// CompactVectors (one pointer each, no block while empty), leaves a LeafTable.
+// What few profiles keep (cool-downs, merges), in one heap block behind ProfileState::rare_.
+struct ProfileRare {
+  // (segment, time of its last exit), for segments with a re-entry cool-down.
+  CompactVector<std::pair<uint32_t, int64_t>> last_exits;
+  int64_t evaluate_all_at = kMaxTime;  // after a merge: when to evaluate every segment
+  bool unevaluated = false;            // see ProfileState::evaluated()
+  bool empty() const { return last_exits.empty() && evaluate_all_at == kMaxTime && !unevaluated; }
+};
+
+// Laid out for size (88 bytes, plus a few hundred in blocks for a profile of the retail job):
+// lists are CompactVectors (one pointer each, no block while empty), leaves a LeafTable, and
+// what few profiles keep is in a block of its own (ProfileRare), absent while unused.
 struct ProfileState {
+  ProfileState() = default;
+  ProfileState(const ProfileState& o);
+  ProfileState(ProfileState&& o) noexcept = default;
+  ProfileState& operator=(const ProfileState& o);
+  ProfileState& operator=(ProfileState&& o) noexcept = default;
+  ~ProfileState() = default;
+
   CompactVector<PendingEvent> buffered;  // ascending time
   LeafTable leaves;
   CompactVector<ProfileProperty> properties;
   CompactVector<uint32_t> inside;  // segment ids, ascending
-  // (segment, time of its last exit), for segments with a re-entry cool-down.
-  CompactVector<std::pair<uint32_t, int64_t>> last_exits;
   // (time, segment): when a membership may change with no new event, ascending. Derived from
   // `leaves` and `applied_until`; not part of the snapshot (rebuilt on restore and merge).
   CompactVector<Deadline> deadlines;
   int64_t last_event_time = kMinTime;
-  int64_t applied_until = kMinTime;    // every instant up to here is applied
-  int64_t timer = kMaxTime;            // the registered event-time timer (kMaxTime: none)
-  int64_t evaluate_all_at = kMaxTime;  // after a merge: when to evaluate every segment
+  int64_t applied_until = kMinTime;  // every instant up to here is applied
+  int64_t timer = kMaxTime;          // the pending instant, queued in the operator (none)
   // When every leaf entry that ages out will have (the latest such time seen when pruning);
   // entries are dropped lazily, or then. kMinTime: none. Derived, like deadlines.
   int64_t cleanup_at = kMinTime;
-  bool evaluated = false;  // segments entering on an empty history were checked
+
+  // Segments entering on an empty history were checked: at the profile's first instant
+  // (until then applied_until is kMinTime), or after a merge with a profile never evaluated.
+  bool evaluated() const { return applied_until != kMinTime && !(rare_ && rare_->unevaluated); }
+  void set_evaluated(bool evaluated);
+  // After a merge: when to evaluate every segment (kMaxTime: none).
+  int64_t evaluate_all_at() const { return rare_ ? rare_->evaluate_all_at : kMaxTime; }
+  void set_evaluate_all_at(int64_t time);
+  // (segment, time of its last exit), for segments with a re-entry cool-down.
+  const CompactVector<std::pair<uint32_t, int64_t>>& last_exits() const;
 
   // Inserts `e` after any buffered event of the same time.
   void buffer(PendingEvent e);
@@ -137,7 +161,7 @@ struct ProfileState {
   void set_inside(uint32_t segment, bool inside);
   bool empty() const {
     return buffered.empty() && leaves.empty() && properties.empty() && inside.empty() &&
-           evaluate_all_at == kMaxTime && deadlines.empty();
+           evaluate_all_at() == kMaxTime && deadlines.empty();
   }
 
   // Folds `other` in: buffered events and window entries are merged in time order, the
@@ -148,6 +172,15 @@ struct ProfileState {
   // Symbols are written by name, so a snapshot can be restored by another process.
   void write(StateWriter& w) const;
   static ProfileState read(StateReader& r);
+
+ private:
+  ProfileRare& rare();
+  // Frees the block once it holds nothing.
+  void drop_rare_if_empty() {
+    if (rare_ && rare_->empty()) rare_.reset();
+  }
+  std::unique_ptr<ProfileRare> rare_;
 };
+static_assert(sizeof(ProfileState) == 88);
 
 }  // namespace segflow

@@ -11,7 +11,9 @@ SEGFLOW_REGISTER_OPERATOR("segments", SegmentsOperator);
 
 namespace {
 
-constexpr uint64_t kStateFormatVersion = 1;
+// 2: a profile's pending instant is in the operator's own queue, with one engine timer;
+// version 1 kept one engine timer per profile, and is refused.
+constexpr uint64_t kStateFormatVersion = 2;
 
 // A profile's latest properties, plus local_hour / local_weekday of its latest event.
 class ProfileProperties final : public PropertySource {
@@ -82,8 +84,9 @@ void move_to_state_owners(const SegmentRules& rules, ProfileState& s) {
     if (kept == nullptr || s.leaf(id)->entries.size() > kept->entries.size()) {
       LeafState copy = std::move(*s.leaf(id));
       LeafState& to = s.leaf_or_create(owner);
+      const int64_t last = std::max(to.last(), copy.last());
       to.entries = std::move(copy.entries);  // keeps the owner's tag
-      to.last = std::max(to.last, copy.last);
+      to.set_last(last);
     }
     s.erase_leaf(id);
   }
@@ -273,6 +276,7 @@ void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
     schedule(r.key, s);
   }
   recycle_event(std::move(e));
+  ensure_wakeup();
 }
 
 PendingEvent SegmentsOperator::take_spare_event() {
@@ -288,14 +292,23 @@ void SegmentsOperator::recycle_event(PendingEvent&& e) {
 
 void SegmentsOperator::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
-  ProfileState* s = state_->get(timer.key);
-  if (s == nullptr) return;
-  if (s->timer == timer.time) s->timer = kMaxTime;  // consumed
-  // Up to the timer's own time only: the next instant gets its own timer, so records of all
-  // profiles come out in event-time order.
-  advance(timer.key, *s, timer.time, out);
-  schedule(timer.key, *s);
-  if (s->empty()) state_->erase(timer.key);
+  if (timer.time == wakeup_) wakeup_ = kMaxTime;           // consumed
+  if (timer.time >= horizon_) reschedule_all(timer.time);  // the instants up to it, and on
+  // Each profile up to its own instant only: its next instant is queued anew (and fired in
+  // this loop when due by the timer's time), so records of all profiles come out in
+  // event-time order.
+  while (!due_.empty() && due_.top_time() <= timer.time) {
+    const int64_t time = due_.top_time();
+    due_key_.assign(due_.top_key());
+    due_.pop();
+    ProfileState* s = state_->get(due_key_);
+    if (s == nullptr || s->timer != time) continue;  // a stale pair
+    s->timer = kMaxTime;                             // consumed
+    advance(due_key_, *s, time, out);
+    schedule(due_key_, *s);
+    if (s->empty()) state_->erase(due_key_);
+  }
+  ensure_wakeup();
 }
 
 void SegmentsOperator::on_watermark(int64_t watermark, Output& /*out*/) {
@@ -347,15 +360,15 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
     }
     for (size_t i = 0; i < applied; ++i) recycle_event(std::move(s.buffered[i]));
     s.buffered.erase(s.buffered.begin(), s.buffered.begin() + static_cast<std::ptrdiff_t>(applied));
-    s.applied_until = now;
-    if (s.evaluate_all_at <= now) {
-      s.evaluate_all_at = kMaxTime;
-      for (uint32_t i = 0; i < rules.segments.size(); ++i) segments_.push_back(i);
-    }
-    if (!s.evaluated) {
-      s.evaluated = true;
+    if (!s.evaluated()) {  // before applied_until moves: it tells the first instant
+      s.set_evaluated(true);
       segments_.insert(segments_.end(), rules.segments_entering_on_empty.begin(),
                        rules.segments_entering_on_empty.end());
+    }
+    s.applied_until = now;
+    if (s.evaluate_all_at() <= now) {
+      s.set_evaluate_all_at(kMaxTime);
+      for (uint32_t i = 0; i < rules.segments.size(); ++i) segments_.push_back(i);
     }
     std::sort(segments_.begin(), segments_.end());
     segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
@@ -398,7 +411,7 @@ void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
     prepare(s, segment, s.applied_until);
     schedule_segment(s, segment, s.applied_until);
   }
-  for (const auto& [segment, time] : s.last_exits) schedule_cooldown_end(s, segment, time);
+  for (const auto& [segment, time] : s.last_exits()) schedule_cooldown_end(s, segment, time);
 }
 
 void SegmentsOperator::schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at) {
@@ -613,7 +626,7 @@ void SegmentsOperator::count_change(uint32_t index, bool entered) {
 
 int64_t SegmentsOperator::next_instant(const ProfileState& s) {
   int64_t next =
-      std::min(s.evaluate_all_at, s.buffered.empty() ? kMaxTime : s.buffered.front().time);
+      std::min(s.evaluate_all_at(), s.buffered.empty() ? kMaxTime : s.buffered.front().time);
   // Aged-out entries are dropped lazily, by the profile's next instant; an instant of their
   // own only when that may leave nothing of the profile (it is then erased).
   if (s.cleanup_at != kMinTime && s.properties.empty() && s.inside.empty())
@@ -624,15 +637,53 @@ int64_t SegmentsOperator::next_instant(const ProfileState& s) {
 void SegmentsOperator::schedule(std::string_view key, ProfileState& s) {
   const int64_t want = next_instant(s);
   if (want == s.timer) return;
-  TimerService& timers = *ctx().timers;
-  if (s.timer == kMaxTime) {
-    timers.register_timer(TimeDomain::kEventTime, want, key, kTimerTag);
-  } else if (want == kMaxTime) {
-    timers.delete_timer(TimeDomain::kEventTime, s.timer, key, kTimerTag);
-  } else {
-    timers.move_timer(TimeDomain::kEventTime, s.timer, want, key, kTimerTag);
+  s.timer = want;  // a pair of the old time left in due_ is stale
+  if (want < horizon_) due_.push(want, key);
+}
+
+void SegmentsOperator::ensure_wakeup() {
+  if (due_.size() > reschedule_at_) reschedule_all(effective_watermark());
+  // Stale pairs on top are dropped, so the engine timer is at a live instant.
+  while (!due_.empty()) {
+    const ProfileState* s = state_->get(due_.top_key());
+    if (s != nullptr && s->timer == due_.top_time()) break;
+    due_.pop();
   }
-  s.timer = want;
+  const int64_t next = std::min(due_.empty() ? kMaxTime : due_.top_time(), horizon_);
+  if (next == wakeup_) return;
+  TimerService& timers = *ctx().timers;
+  if (wakeup_ == kMaxTime) {
+    timers.register_timer(TimeDomain::kEventTime, next, "", kWakeupTag);
+  } else if (next == kMaxTime) {
+    timers.delete_timer(TimeDomain::kEventTime, wakeup_, "", kWakeupTag);
+  } else {
+    timers.move_timer(TimeDomain::kEventTime, wakeup_, next, "", kWakeupTag);
+  }
+  wakeup_ = next;
+}
+
+void SegmentsOperator::reschedule_all(int64_t now) {
+  due_.clear();
+  // The horizon: the lower quartile of the pending instants (every one while few are
+  // pending), and after `now`, so that the instants up to `now` are queued.
+  horizon_ = kMaxTime;
+  {
+    std::vector<int64_t> times;
+    state_->for_each([&](std::string_view, ProfileState& s) {
+      if (s.timer != kMaxTime) times.push_back(s.timer);
+    });
+    if (times.size() > kQueuedAll) {
+      const auto quartile = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 4);
+      std::nth_element(times.begin(), quartile, times.end());
+      horizon_ = std::max(*quartile, add_time(now, 1));
+    }
+  }
+  state_->for_each([&](std::string_view key, ProfileState& s) {
+    if (s.timer < horizon_) due_.push(s.timer, key);
+  });
+  // Up to about as many stale pairs as live ones: the rebuild's cost is spread over as many
+  // pushes.
+  reschedule_at_ = 2 * due_.size() + 1024;
 }
 
 void SegmentsOperator::merge_profile(std::string_view key, const ProfileState& other, Output& out,
@@ -644,9 +695,10 @@ void SegmentsOperator::merge_profile(std::string_view key, const ProfileState& o
   // Every instant up to the watermark is applied already; the merged profile is evaluated
   // at the next one (or when the profiles were linked, if later).
   advance(key, s, effective_watermark(), out);
-  s.evaluate_all_at =
-      std::max(add_time(std::max(s.applied_until, effective_watermark()), 1), not_before);
+  s.set_evaluate_all_at(
+      std::max(add_time(std::max(s.applied_until, effective_watermark()), 1), not_before));
   schedule(key, s);
+  ensure_wakeup();
 }
 
 void SegmentsOperator::export_profile(std::string_view merged, int64_t time, StateWriter& w,
@@ -656,9 +708,7 @@ void SegmentsOperator::export_profile(std::string_view merged, int64_t time, Sta
     ProfileState().write(w);
     return;
   }
-  if (s->timer != kMaxTime)
-    ctx().timers->delete_timer(TimeDomain::kEventTime, s->timer, merged, kTimerTag);
-  s->timer = kMaxTime;
+  s->timer = kMaxTime;  // its pair in due_ is stale
   const int64_t at = std::max(time, add_time(effective_watermark(), 1));
   const std::vector<uint32_t> inside(s->inside.begin(), s->inside.end());
   for (uint32_t index : inside) {
@@ -705,6 +755,11 @@ DeferredSnapshot SegmentsOperator::snapshot_async(StateWriter& w) {
 
 void SegmentsOperator::restore(StateReader& r) {
   const uint64_t version = r.u64();
+  if (version == 1)
+    throw StateFormatError(
+        "segments: state format version 1 (one engine timer per profile) is from an older "
+        "build and cannot be restored; this build reads version " +
+        std::to_string(kStateFormatVersion));
   if (version != kStateFormatVersion)
     throw StateFormatError("segments: unknown state format version " + std::to_string(version));
   watermark_floor_ = std::max(watermark_floor_, read_state<int64_t>(r));
@@ -721,7 +776,7 @@ void SegmentsOperator::restore(StateReader& r) {
         if (!config_.rules.leaves_by_profile_property.contains(u.name))
           throw StateFormatError("segments: state of another rule set");
     }
-    for (const auto& [i, time] : s.last_exits)
+    for (const auto& [i, time] : s.last_exits())
       if (i >= segment_count) throw StateFormatError("segments: state of another rule set");
     for (uint32_t i : s.inside) {
       if (i >= segment_count) throw StateFormatError("segments: state of another rule set");
@@ -731,6 +786,8 @@ void SegmentsOperator::restore(StateReader& r) {
     move_to_state_owners(config_.rules, s);
     rebuild_deadlines(s);
   });
+  reschedule_all(effective_watermark());
+  ensure_wakeup();
 }
 
 }  // namespace segflow

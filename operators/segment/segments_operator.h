@@ -24,17 +24,24 @@
 //   dead-lettered with reason "late event" and counted.
 // - `cooldown`: after an exit, no re-entry before exit time + cooldown; if `enter` holds
 //   then, the profile enters at that instant (by timer).
-// - Timers: a profile has one timer, at its next instant: a buffered event, or the first
+// - Timers: a profile has one instant pending, its next: a buffered event, or the first
 //   instant at which a segment's membership may change with no event. That instant comes
 //   from the leaves' own (leaf_eval.h next_change) through the condition tree: `all` false
 //   waits for every false child, `any` true for every true one, the rest for the first child.
 //   A count that is false and can only fall sets none. Entries that age out are dropped when
 //   the profile is next evaluated; a profile that may then be left with nothing (no
 //   properties, no membership) gets an instant when all its entries have aged out, and is
-//   erased then. Leaves keeping the same state share it (segment_rules.h Leaf::state): a fed
-//   state is pruned and updated once, and every segment reading it (all of its owner's
-//   SharedOutcome segments) is evaluated and its deadline recomputed, whether or not its
-//   outcome changed (a fed sum can move its next change earlier).
+//   erased then. The operator keeps each profile's pending instant in its own queue
+//   (profile_due_queue.h) and one engine timer at the earliest; profiles fire in the order
+//   of (time, key), as per-profile engine timers would. Only instants before a horizon are
+//   queued (the earliest quarter of the profiles' at the last scan of the state, and any nearer
+//   one set since): a profile's far deadline, which every event of the profile moves, leaves no
+//   stale pair behind. When the watermark reaches the horizon, the state is scanned again: a scan
+//   of n profiles comes after at least a quarter of the instants pending at the previous one
+//   have passed. Leaves keeping the same state share it
+//   (segment_rules.h Leaf::state): a fed state is pruned and updated once, and every segment
+//   reading it (all of its owner's SharedOutcome segments) is evaluated and its deadline
+//   recomputed, whether or not its outcome changed (a fed sum can move its next change earlier).
 // Config: `segments: [{name, version?, enter: <condition>, exit?: <condition>,
 //   cooldown?: <duration>}]`,
 // `emitted_at` (bool, default true: include the processing time).
@@ -55,6 +62,7 @@
 #include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/segment/leaf_eval.h"
+#include "operators/segment/profile_due_queue.h"
 #include "operators/segment/profile_state.h"
 #include "operators/segment/segment_rules.h"
 #include "operators/segment/time_zone.h"
@@ -114,7 +122,10 @@ class SegmentsOperator final : public Operator {
   size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
 
  private:
-  static constexpr uint32_t kTimerTag = 0;
+  // The one engine timer (key ""), at due_'s earliest instant.
+  static constexpr uint32_t kWakeupTag = 1;
+  // With up to this many profiles' instants pending, every one is queued (no horizon).
+  static constexpr size_t kQueuedAll = 4096;
   static constexpr size_t kSpareEvents = 4096;
 
   int64_t effective_watermark() const;
@@ -154,8 +165,15 @@ class SegmentsOperator final : public Operator {
   // Keeps the segment's deadline at `at` (after `now`; kMaxTime: none).
   void set_deadline(ProfileState& s, uint32_t segment, int64_t at, int64_t now);
   static int64_t next_instant(const ProfileState& s);
-  // Keeps the profile's one timer at its next instant (buffered event or deadline).
+  // Keeps the profile's pending instant (ProfileState::timer, in due_) at its next instant
+  // (buffered event or deadline). ensure_wakeup() then moves the engine timer.
   void schedule(std::string_view key, ProfileState& s);
+  // Keeps the engine timer at due_'s earliest live instant or the horizon; rebuilds due_
+  // from the profiles' states when stale pairs pile up.
+  void ensure_wakeup();
+  // due_ anew, from a scan of the state: a new horizon (after `now`, the instant of the scan)
+  // and every profile's pending instant before it.
+  void reschedule_all(int64_t now);
   void rebuild_deadlines(ProfileState& s);
   // A deadline (id: segment count + segment) at the end of the segment's re-entry cool-down.
   void schedule_cooldown_end(ProfileState& s, uint32_t segment, int64_t exited_at);
@@ -184,6 +202,14 @@ class SegmentsOperator final : public Operator {
   Value exited_value_ = Value::string("exited");
   std::string origin_;
   std::unique_ptr<ValueState<ProfileState>> state_;
+  // (ProfileState::timer, key) of every profile with an instant pending, and stale pairs of
+  // instants since moved (skipped when popped).
+  ProfileDueQueue due_;
+  size_t reschedule_at_ = 1024;  // due_'s size at which it is rebuilt
+  // Profiles' instants before it are in due_; the later ones only in their state.
+  int64_t horizon_ = kMaxTime;
+  int64_t wakeup_ = kMaxTime;  // the engine timer's time (kMaxTime: none)
+  std::string due_key_;        // the key of the pair being fired
   int64_t watermark_floor_ = kMinTime;
   uint64_t late_events_ = 0;
   std::vector<SegmentCounts> counts_;

@@ -9,6 +9,8 @@
 #include <random>
 #include <vector>
 
+#include "engine/record.h"
+
 namespace segflow {
 namespace {
 
@@ -227,6 +229,75 @@ TEST(LeafEntries, CopiesAreIndependent) {
   a = b;
   EXPECT_EQ(a.tag(), 4);
   EXPECT_EQ(a, b);
+}
+
+// `last` rides along in the handle or the block: random entry operations and `last` updates
+// (inline, beyond the inline range, none) against a sorted vector and a plain time.
+TEST(LeafEntries, LastSurvivesEveryEntryOperation) {
+  std::mt19937_64 rng(11);
+  const int64_t lasts[] = {kMinTime,
+                           0,
+                           -5,
+                           (int64_t{1} << 45) - 1,
+                           -(int64_t{1} << 45),
+                           int64_t{1} << 45,
+                           kMaxTime,
+                           1'700'000'000'000};
+  for (int round = 0; round < 300; ++round) {
+    LeafEntries entries;
+    entries.set_tag(static_cast<uint16_t>(round));
+    std::vector<Entry> model;
+    int64_t last = kMinTime;
+    for (int step = 0; step < 100; ++step) {
+      const uint64_t op = rng() % 10;
+      if (op < 4) {
+        const int64_t time = static_cast<int64_t>(rng() % 100'000);
+        const double value = rng() % 2 == 0 ? 1.0 : static_cast<double>(rng() % 9) * 0.25;
+        entries.insert(time, value);
+        const Entry e{time, value};
+        model.insert(std::upper_bound(model.begin(), model.end(), e), e);
+      } else if (op < 6) {
+        last = lasts[rng() % std::size(lasts)];
+        entries.set_last(last);
+      } else if (op < 8) {
+        const auto n = static_cast<uint32_t>(rng() % (model.size() + 2));
+        entries.erase_front(n);
+        model.erase(model.begin(), model.begin() + std::min<size_t>(n, model.size()));
+      } else if (op < 9) {
+        entries.keep_first();
+        if (model.size() > 1) model.resize(1);
+      } else {
+        entries.clear();
+        model.clear();
+      }
+      ASSERT_EQ(entries.to_vector(), model);
+      ASSERT_EQ(entries.empty(), model.empty());
+      ASSERT_EQ(entries.last(), last);
+      ASSERT_EQ(entries.tag(), static_cast<uint16_t>(round));
+      const LeafEntries copy(entries);
+      ASSERT_EQ(copy.last(), last);
+      ASSERT_EQ(copy.to_vector(), model);
+      LeafEntries moved;
+      moved = LeafEntries(copy);
+      ASSERT_EQ(moved.last(), last);
+      ASSERT_EQ(moved.to_vector(), model);
+    }
+  }
+}
+
+TEST(LeafEntries, AnInlineLastNeedsNoBlock) {
+  LeafEntries entries;
+  entries.set_last(1'700'000'000'000);
+  EXPECT_EQ(entries.heap_bytes(), 0u);
+  EXPECT_TRUE(entries.empty());
+  EXPECT_EQ(entries.size(), 0u);
+  entries.set_last(kMaxTime);  // beyond the inline range: a block of no entries
+  EXPECT_GT(entries.heap_bytes(), 0u);
+  EXPECT_TRUE(entries.empty());
+  EXPECT_EQ(entries.last(), kMaxTime);
+  entries.set_last(kMinTime);
+  EXPECT_EQ(entries.heap_bytes(), 0u);
+  EXPECT_EQ(entries.last(), kMinTime);
 }
 
 }  // namespace

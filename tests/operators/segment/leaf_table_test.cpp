@@ -20,7 +20,7 @@ TEST(LeafTable, MatchesAMapUnderRandomCreationsAndErasures) {
       const auto id = static_cast<uint32_t>(rng() % ids);
       if (rng() % 3 != 0) {
         const auto last = static_cast<int64_t>(step);
-        table.get_or_create(id).last = last;
+        table.get_or_create(id).set_last(last);
         model[id] = last;
       } else {
         table.erase(id);
@@ -42,7 +42,7 @@ TEST(LeafTable, MatchesAMapUnderRandomCreationsAndErasures) {
         ASSERT_EQ(s != nullptr, it != model.end()) << "id " << i << " step " << step;
         if (s != nullptr) {
           EXPECT_EQ(s->id(), i);
-          EXPECT_EQ(s->last, it->second);
+          EXPECT_EQ(s->last(), it->second);
         }
       }
     }
@@ -59,12 +59,12 @@ TEST(LeafTable, RetainKeepsWhatThePredicateKeeps) {
       std::map<uint32_t, int64_t> model;
       for (uint32_t i = 0; i < ids; ++i) {
         if (rng() % 2 == 0) continue;
-        table.get_or_create(i).last = static_cast<int64_t>(i);
+        table.get_or_create(i).set_last(static_cast<int64_t>(i));
         model[i] = static_cast<int64_t>(i);
       }
       const uint64_t modulus = 1 + rng() % 4;  // 1: keeps none
       table.retain([&](LeafState& s) {
-        s.last += 1000;
+        s.set_last(s.last() + 1000);
         return s.id() % modulus != 0;
       });
       for (auto it = model.begin(); it != model.end();) {
@@ -78,11 +78,11 @@ TEST(LeafTable, RetainKeepsWhatThePredicateKeeps) {
         ASSERT_EQ(s != nullptr, it != model.end()) << "id " << i;
         if (s != nullptr) {
           EXPECT_EQ(s->id(), i);
-          EXPECT_EQ(s->last, it->second);
+          EXPECT_EQ(s->last(), it->second);
         }
       }
       const auto fresh = static_cast<uint32_t>(rng() % ids);
-      table.get_or_create(fresh).last = -1;
+      table.get_or_create(fresh).set_last(-1);
       model[fresh] = -1;
       const auto gone = static_cast<uint32_t>(rng() % ids);
       table.erase(gone);
@@ -90,7 +90,7 @@ TEST(LeafTable, RetainKeepsWhatThePredicateKeeps) {
       ASSERT_EQ(table.size(), model.size());
       for (const auto& [id, last] : model) {
         ASSERT_NE(table.find(id), nullptr) << "id " << id;
-        EXPECT_EQ(table.find(id)->last, last);
+        EXPECT_EQ(table.find(id)->last(), last);
       }
     }
   }

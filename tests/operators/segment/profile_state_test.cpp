@@ -8,7 +8,7 @@ namespace {
 ProfileState sample(int64_t base, const std::string& plan) {
   ProfileState s;
   s.leaf_or_create(0).entries = {{base + 1, 1.0}, {base + 5, 2.0}};
-  s.leaf_or_create(2).last = base + 7;
+  s.leaf_or_create(2).set_last(base + 7);
   s.update_property(intern("traits.plan"), base + 3, OwnedValue::from(Value::string(plan)));
   PendingEvent e;
   e.time = base + 100;
@@ -27,7 +27,7 @@ TEST(ProfileState, MergeCombinesWindowsLatestValuesAndBuffers) {
   ASSERT_NE(a.leaf(0), nullptr);
   const LeafEntries window = {{1, 1.0}, {3, 1.0}, {5, 2.0}, {7, 2.0}};
   EXPECT_EQ(a.leaf(0)->entries, window);
-  EXPECT_EQ(a.leaf(2)->last, 9);
+  EXPECT_EQ(a.leaf(2)->last(), 9);
   EXPECT_EQ(a.property(intern("traits.plan"))->value.string, "pro");
   ASSERT_EQ(a.buffered.size(), 2u);
   EXPECT_EQ(a.buffered[0].time, 100);

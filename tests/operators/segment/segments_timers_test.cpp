@@ -6,13 +6,16 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "operators/segment/segments_operator.h"
 #include "tests/operators/segment/segments_test_support.h"
 #include "tests/support/operator_harness.h"
+#include "tests/support/segment_reference.h"
 
 namespace segflow {
 namespace {
@@ -210,6 +213,104 @@ segments:
                           "change=\"entered\" rule_version=1 s=7",
                           "derived u1 @720000 exited profile_id=\"u1\" segment=\"big\" "
                           "change=\"exited\" rule_version=1 s=0"));
+}
+
+TEST(SegmentsTimers, ProfilesShareOneEngineTimerAndFireInTimeThenKeyOrder) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: hot
+    enter: {window: {events: [V], within: 10m, is: ">= 1"}, name: views})");
+  OperatorHarness h(std::make_unique<SegmentsOperator>(*config));
+  // Exits at 10m for u3 and u1 (same time: by key), at 11m for u2.
+  h.process({ev("u3", 0, "V"), ev("u2", kMin, "V"), ev("u1", 0, "V")});
+  h.watermark(kMin);
+  EXPECT_EQ(h.timers().size(), 1u);  // one for all three profiles
+  EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 10 * kMin);
+  h.take_output_lines();
+  h.watermark(11 * kMin);
+  EXPECT_THAT(h.take_output_lines(),
+              ElementsAre("derived u1 @600000 exited profile_id=\"u1\" segment=\"hot\" "
+                          "change=\"exited\" rule_version=1 views=0",
+                          "derived u3 @600000 exited profile_id=\"u3\" segment=\"hot\" "
+                          "change=\"exited\" rule_version=1 views=0",
+                          "derived u2 @660000 exited profile_id=\"u2\" segment=\"hot\" "
+                          "change=\"exited\" rule_version=1 views=0"));
+  EXPECT_EQ(h.timers().size(), 0u);
+}
+
+TEST(SegmentsTimers, RefusesSnapshotsWithOneEngineTimerPerProfile) {
+  const auto config = parse(R"(
+segments:
+  - name: hot
+    enter: {window: {events: [V], within: 10m, is: ">= 1"}, name: views})");
+  SegmentsOperator op(*config);
+  StateWriter w;
+  w.u64(1);  // version 1: one engine timer per profile
+  StateReader r(w.data());
+  try {
+    op.restore(r);
+    FAIL() << "a version 1 snapshot was restored";
+  } catch (const StateFormatError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("state format version 1"));
+  }
+}
+
+// More profiles with instants pending than the operator queues at once (it keeps the far ones
+// in their state behind a horizon, and scans the state when the watermark reaches it):
+// output as the reference evaluator gives it, delivered out of order, with a snapshot and
+// restore midway.
+TEST(SegmentsTimers, ManyProfilesBehindTheHorizonFireAtTheirExactInstants) {
+  const auto config = parse(R"(
+emitted_at: false
+segments:
+  - name: hot
+    enter: {window: {events: [V], within: 10m, is: ">= 2"}, name: views}
+  - name: idle
+    enter:
+      all:
+        - {window: {within: 2h, is: ">= 3"}, name: events_2h}
+        - {recency: {since: ">= 45m"}, name: idle_ms}
+  - name: abandoned
+    enter: {absence: {after: [A], then_no: [O], within: 20m, for: 1h}, name: added_at})");
+  std::mt19937_64 rng(5);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  std::vector<InputRecord> events;
+  static const char* kNames[] = {"V", "V", "A", "O", "P"};
+  for (int p = 0; p < 10000; ++p) {
+    int64_t t = pick(0, 30) * kMin;
+    for (int n = pick(1, 6); n > 0; --n) {
+      t += pick(0, 3) == 0 ? pick(20, 90) * kMin : pick(0, 300) * 1000;
+      events.push_back(ev("p" + std::to_string(p), t, kNames[pick(0, 4)]));
+    }
+  }
+  const auto expected = testing::reference_segment_changes(config->rules, events);
+  ASSERT_GT(expected.size(), 10000u);
+  // Delivered in arrival order: up to 2 minutes late, the watermark 2 minutes behind.
+  constexpr int64_t kBound = 2 * kMin;
+  std::vector<std::pair<int64_t, InputRecord>> delivery;
+  for (const InputRecord& e : events) delivery.emplace_back(e.time + pick(0, kBound - 1), e);
+  std::stable_sort(delivery.begin(), delivery.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  auto h = std::make_unique<OperatorHarness>(std::make_unique<SegmentsOperator>(*config));
+  std::vector<std::string> lines;
+  size_t delivered = 0;
+  for (const auto& [arrival, e] : delivery) {
+    h->process({e});
+    if (arrival - kBound > h->current_watermark()) h->watermark(arrival - kBound);
+    if (++delivered == delivery.size() / 2) {
+      for (auto& l : h->take_output_lines()) lines.push_back(l);
+      const std::string snapshot = h->snapshot();
+      h = std::make_unique<OperatorHarness>(std::make_unique<SegmentsOperator>(*config));
+      h->restore(snapshot);
+    }
+  }
+  h->end_of_input();
+  for (auto& l : h->take_output_lines()) lines.push_back(l);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, expected);
 }
 
 }  // namespace
