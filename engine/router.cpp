@@ -94,13 +94,15 @@ const std::vector<uint32_t>& Router::key_groups_of(const Batch& batch) {
 }
 
 void Router::route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
-  const std::vector<uint32_t>& groups = key_groups_of(batch);
+  // One target takes every key: no hashing.
+  const bool single = e.targets.size() == 1;
+  const std::vector<uint32_t>* groups = single ? nullptr : &key_groups_of(batch);
   bool merge_records = false;
   const auto records = batch.records();
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
     merge_records = merge_records || is_merge_record(r);
-    const uint32_t t = e.target_of_group[groups[i]];
+    const uint32_t t = single ? 0 : e.target_of_group[(*groups)[i]];
     BatchPtr& pending = e.pending[t];
     if (!pending) pending = BatchPool::acquire();
     pending->note_ingest(ingest_ns);
@@ -114,6 +116,11 @@ void Router::route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
 }
 
 void Router::select_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
+  if (e.targets.size() == 1) {  // one target takes every key: no hashing
+    if (e.pending[0] && !e.pending[0]->empty()) push(e.targets[0], std::move(e.pending[0]));
+    push(e.targets[0], selection_of(batch, ingest_ns));
+    return;
+  }
   const std::vector<uint32_t>& groups = key_groups_of(batch);
   const auto records = batch.records();
   for (size_t i = 0; i < records.size(); ++i) {
