@@ -32,7 +32,16 @@ BatchPtr Router::selection_of(const Batch& batch, int64_t ingest_ns) {
 }
 
 void Router::push(Channel* channel, BatchPtr batch) {
-  channel->push_batch(std::move(batch), cancelled_);
+  // About to block: no other consumer waits for its batches meanwhile.
+  if (channel->full()) wake_consumers();
+  channel->push_batch_deferred(std::move(batch), cancelled_);
+  if (channel->deferred() && deferred_since_ns_ < 0) deferred_since_ns_ = steady_now_ns();
+}
+
+void Router::wake_consumers() {
+  for (Edge& e : edges_)
+    for (Channel* c : e.targets) c->wake_consumer();
+  deferred_since_ns_ = -1;
 }
 
 void Router::route(BatchPtr& batch) {
@@ -115,9 +124,11 @@ void Router::route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
     if (pending->size() >= batch_size_) push(e.targets[t], std::move(pending));
   }
   // An identity-merge control record waits in no buffer (engine/profile_merge.h).
-  if (merge_records)
+  if (merge_records) {
     for (size_t t = 0; t < e.targets.size(); ++t)
       if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
+    wake_consumers();
+  }
 }
 
 void Router::select_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
@@ -149,6 +160,7 @@ void Router::flush() {
   for (Edge& e : edges_)
     for (size_t t = 0; t < e.targets.size(); ++t)
       if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
+  wake_consumers();
 }
 
 void Router::broadcast(Element control) {
