@@ -96,13 +96,8 @@ void Router::route_edges(const Batch& batch, int64_t ingest_ns, bool reference, 
 const std::vector<uint32_t>& Router::key_groups_of(const Batch& batch) {
   if (key_groups_valid_) return key_groups_;
   key_groups_.clear();
-  const auto records = batch.records();
-  // The keys are scattered over the batch's strings: fetch a few records ahead.
-  constexpr size_t kAhead = 8;
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (i + kAhead < records.size()) __builtin_prefetch(records[i + kAhead].key.data());
-    key_groups_.push_back(key_group_of(records[i].key, max_parallelism_));
-  }
+  for (const Record& r : batch.records())
+    key_groups_.push_back(key_group_of(r.key, max_parallelism_));
   key_groups_valid_ = true;
   return key_groups_;
 }
