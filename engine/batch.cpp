@@ -18,7 +18,7 @@ Record& RecordBuilder::record() { return batch_->records_[index_]; }
 RecordBuilder Batch::add(EventKind kind, std::string_view key, int64_t event_time, SymbolId event) {
   assert(root_ == nullptr && !frozen_);
   Record r;
-  r.key = arena_.store(key);
+  r.key = keys_.store(key);
   r.event_time = event_time;
   r.event = event;
   r.kind = kind;
@@ -32,7 +32,7 @@ void Batch::copy_from(const Batch& src, const Record& r) { copy_from(src, r, r.k
 void Batch::copy_from(const Batch& src, const Record& r, std::string_view key) {
   assert(root_ == nullptr && !frozen_);
   Record copy = r;
-  copy.key = arena_.store(key);
+  copy.key = keys_.store(key);
   copy.first_property = static_cast<uint32_t>(properties_.size());
   const auto props = src.properties(r);
   properties_.insert(properties_.end(), props.begin(), props.end());
@@ -60,6 +60,7 @@ void Batch::clear() {
   records_.clear();
   properties_.clear();
   arena_.reset();
+  keys_.reset();
   ingest_ns_ = kNoIngestTime;
   frozen_ = false;
   if (root_ != nullptr) {

@@ -101,6 +101,9 @@ class Batch {
   std::vector<Record> records_;
   std::vector<Property> properties_;
   Arena arena_;
+  // The keys apart from the other strings: whoever routes or looks up a batch's records by key
+  // reads them one after the other.
+  Arena keys_;
   int64_t ingest_ns_ = kNoIngestTime;
   const Batch* root_ = nullptr;  // a selection's root, referenced (holders_) until clear()
   bool frozen_ = false;

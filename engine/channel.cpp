@@ -18,9 +18,12 @@ Channel::~Channel() {
     if (e.kind == ElementKind::kBatch) BatchPool::release(e.batch);
 }
 
-bool Channel::push(Element e, const std::atomic<bool>* stop) {
+bool Channel::push(Element e, const std::atomic<bool>* stop) { return push(e, stop, false); }
+
+bool Channel::push(Element e, const std::atomic<bool>* stop, bool defer_wakeup) {
   if (!queue_.push(e)) {
     const auto start = std::chrono::steady_clock::now();
+    wake_consumer();  // what it has not been told of must not wait while we do
     while (!queue_.push(e)) {
       if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
         if (e.kind == ElementKind::kBatch) BatchPool::release(e.batch);
@@ -36,12 +39,21 @@ bool Channel::push(Element e, const std::atomic<bool>* stop) {
                           std::memory_order_relaxed);
   }
   size_.fetch_add(1, std::memory_order_relaxed);
+  if (defer_wakeup && capacity_ - queue_.write_available() < kWakeAfter) {
+    deferred_ = true;
+    return true;
+  }
+  deferred_ = false;
   consumer_wakeup_.notify();
   return true;
 }
 
 bool Channel::push_batch(BatchPtr batch, const std::atomic<bool>* stop) {
-  return push(Element{ElementKind::kBatch, 0, batch.release()}, stop);
+  return push(Element{ElementKind::kBatch, 0, batch.release()}, stop, false);
+}
+
+bool Channel::push_batch_deferred(BatchPtr batch, const std::atomic<bool>* stop) {
+  return push(Element{ElementKind::kBatch, 0, batch.release()}, stop, true);
 }
 
 bool Channel::pop(Element& e) {

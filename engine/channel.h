@@ -44,6 +44,22 @@ class Channel {
   // element is dropped and false returned: only used when the job is cancelled).
   bool push(Element e, const std::atomic<bool>* stop = nullptr);
   bool push_batch(BatchPtr batch, const std::atomic<bool>* stop = nullptr);
+  // push_batch that leaves a sleeping consumer asleep until kWakeAfter elements wait (a
+  // consumer faster than its producer then wakes once per few batches, not per batch): the
+  // producer calls wake_consumer() when it stops sending for now, and within about a
+  // millisecond while it keeps going (Router::wake_consumers_if_due).
+  bool push_batch_deferred(BatchPtr batch, const std::atomic<bool>* stop = nullptr);
+  // Producer-side: wakes the consumer if a deferred push has not yet. True if it had to.
+  bool wake_consumer() {
+    if (!deferred_) return false;
+    deferred_ = false;
+    consumer_wakeup_.notify();
+    return true;
+  }
+  bool deferred() const { return deferred_; }
+  // Producer-side: whether a push would block now.
+  bool full() const { return queue_.write_available() == 0; }
+  static constexpr size_t kWakeAfter = 4;
 
   // Consumer-side.
   bool pop(Element& e);
@@ -60,12 +76,15 @@ class Channel {
   uint64_t blocked_ns() const { return blocked_ns_.load(std::memory_order_relaxed); }
 
  private:
+  bool push(Element e, const std::atomic<bool>* stop, bool defer_wakeup);
+
   std::string name_;
   size_t capacity_;
   size_t resume_free_;  // a blocked producer resumes when this many slots are free
   boost::lockfree::spsc_queue<Element> queue_;
   Wakeup& consumer_wakeup_;
   Wakeup producer_wakeup_;
+  bool deferred_ = false;  // producer-side: a deferred push has not woken the consumer
   std::atomic<int64_t> size_{0};
   std::atomic<uint64_t> blocked_ns_{0};
 };

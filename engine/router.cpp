@@ -32,7 +32,16 @@ BatchPtr Router::selection_of(const Batch& batch, int64_t ingest_ns) {
 }
 
 void Router::push(Channel* channel, BatchPtr batch) {
-  channel->push_batch(std::move(batch), cancelled_);
+  // About to block: no other consumer waits for its batches meanwhile.
+  if (channel->full()) wake_consumers();
+  channel->push_batch_deferred(std::move(batch), cancelled_);
+  if (channel->deferred() && deferred_since_ns_ < 0) deferred_since_ns_ = steady_now_ns();
+}
+
+void Router::wake_consumers() {
+  for (Edge& e : edges_)
+    for (Channel* c : e.targets) c->wake_consumer();
+  deferred_since_ns_ = -1;
 }
 
 void Router::route(BatchPtr& batch) {
@@ -94,13 +103,15 @@ const std::vector<uint32_t>& Router::key_groups_of(const Batch& batch) {
 }
 
 void Router::route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
-  const std::vector<uint32_t>& groups = key_groups_of(batch);
+  // One target takes every key: no hashing.
+  const bool single = e.targets.size() == 1;
+  const std::vector<uint32_t>* groups = single ? nullptr : &key_groups_of(batch);
   bool merge_records = false;
   const auto records = batch.records();
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
     merge_records = merge_records || is_merge_record(r);
-    const uint32_t t = e.target_of_group[groups[i]];
+    const uint32_t t = single ? 0 : e.target_of_group[(*groups)[i]];
     BatchPtr& pending = e.pending[t];
     if (!pending) pending = BatchPool::acquire();
     pending->note_ingest(ingest_ns);
@@ -108,12 +119,19 @@ void Router::route_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
     if (pending->size() >= batch_size_) push(e.targets[t], std::move(pending));
   }
   // An identity-merge control record waits in no buffer (engine/profile_merge.h).
-  if (merge_records)
+  if (merge_records) {
     for (size_t t = 0; t < e.targets.size(); ++t)
       if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
+    wake_consumers();
+  }
 }
 
 void Router::select_by_key(Edge& e, const Batch& batch, int64_t ingest_ns) {
+  if (e.targets.size() == 1) {  // one target takes every key: no hashing
+    if (e.pending[0] && !e.pending[0]->empty()) push(e.targets[0], std::move(e.pending[0]));
+    push(e.targets[0], selection_of(batch, ingest_ns));
+    return;
+  }
   const std::vector<uint32_t>& groups = key_groups_of(batch);
   const auto records = batch.records();
   for (size_t i = 0; i < records.size(); ++i) {
@@ -137,6 +155,7 @@ void Router::flush() {
   for (Edge& e : edges_)
     for (size_t t = 0; t < e.targets.size(); ++t)
       if (e.pending[t] && !e.pending[t]->empty()) push(e.targets[t], std::move(e.pending[t]));
+  wake_consumers();
 }
 
 void Router::broadcast(Element control) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -33,8 +34,18 @@ class Router {
   // `ingest_ns`: by reference if it is frozen (or a selection of a frozen batch), else
   // copied, per target.
   void route(const Batch& batch, int64_t ingest_ns);
-  // Pushes every partly filled batch.
+  // Pushes every partly filled batch, then wakes every consumer still asleep.
   void flush();
+  // Data batches leave a sleeping consumer asleep until a few wait (Channel::
+  // push_batch_deferred); these wake the consumers not woken yet: all of them, or those whose
+  // first batch waits since kMaxDeferNs. The subtask calls the first when it stops sending
+  // (it runs out of input, blocks, ends), the second once per turn of its loop.
+  void wake_consumers();
+  void wake_consumers_if_due() {
+    if (deferred_since_ns_ >= 0 && steady_now_ns() - deferred_since_ns_ >= kMaxDeferNs)
+      wake_consumers();
+  }
+  static constexpr int64_t kMaxDeferNs = 1'000'000;
   // flush(), then sends `e` (not a batch) to every target of every edge.
   void broadcast(Element e);
 
@@ -47,6 +58,11 @@ class Router {
     size_t next = 0;                        // round-robin position, for rebalance
   };
   void push(Channel* channel, BatchPtr batch);
+  static int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
   // Whether `batch` is routed by reference (see above).
   bool by_reference(const Batch& batch) const {
     return batch.size() >= batch_size_ / 2 && batch.root().frozen();
@@ -71,6 +87,7 @@ class Router {
   std::vector<uint32_t> key_groups_;  // of the batch being routed (key_groups_of)
   bool key_groups_valid_ = false;
   std::vector<BatchPtr> selections_;  // per target of the edge being routed (select_by_key)
+  int64_t deferred_since_ns_ = -1;    // steady clock: the oldest push not woken yet; -1: none
 };
 
 }  // namespace segflow

@@ -399,6 +399,7 @@ void Subtask::run_source() {
     const SourceStatus status = source_->poll(*source_out_);
     source_out_->flush();
     if (status == SourceStatus::kEnd) break;
+    router_.wake_consumers_if_due();
     const int64_t now = clock.now_ms();
     const bool idle = status == SourceStatus::kIdle;
     // A watermark every `watermark_interval_ms` while the source is busy, and as soon as it
@@ -443,6 +444,7 @@ void Subtask::run_inputs() {
     }
     fire_processing_timers();
     poll_checkpoints();
+    router_.wake_consumers_if_due();
     if (!progressed) {
       flush_outputs();
       auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(kMaxSleep);

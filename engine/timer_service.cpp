@@ -49,6 +49,10 @@ size_t TimerService::EntryHash::operator()(const Entry& e) const {
 }
 
 uint32_t TimerService::key_id(std::string_view key) {
+  // An operator typically registers the next timer of the key whose timer just fired.
+  if (last_popped_ < keys_.size() && keys_[last_popped_].interned &&
+      keys_[last_popped_].name.view() == key)
+    return last_popped_;
   if (const auto it = key_ids_.find(key); it != key_ids_.end()) return it->second;
   uint32_t id;
   if (!free_keys_.empty()) {
@@ -162,6 +166,7 @@ bool TimerService::pop_due(TimeDomain domain, int64_t time, Timer& out) {
   out.time = e.time;
   out.key.assign(keys_[e.key].name.view());
   out.tag = e.tag;
+  last_popped_ = e.key;
   release(e.key);
   tidy(q);
   return true;

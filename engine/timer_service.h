@@ -106,7 +106,8 @@ class TimerService {
   Queue processing_;
   std::deque<Key> keys_;  // a deque: key_ids_ views the names, which must not move
   std::vector<uint32_t> free_keys_;
-  size_t unreferenced_ = 0;  // interned keys with no heap entry
+  size_t unreferenced_ = 0;            // interned keys with no heap entry
+  uint32_t last_popped_ = UINT32_MAX;  // the key of the timer pop_due returned last
   boost::unordered_flat_map<std::string_view, uint32_t, StringHash, StringEq> key_ids_;
 };
 

@@ -149,6 +149,7 @@ void RollingCountThreshold::retime(std::string_view key, std::optional<int64_t> 
                                    std::optional<int64_t> after, const Timer* fired) {
   const bool before_pending =
       before && !(fired != nullptr && fired->tag == kDueTimer && fired->time == *before);
+  if (before_pending && after == before) return;  // still due then: the timer stands
   TimerService& timers = *ctx().timers;
   if (before_pending && after) {
     timers.move_timer(TimeDomain::kEventTime, *before, *after, key, kDueTimer);

@@ -1,9 +1,10 @@
 // Channel: FIFO order across threads, blocking when full (backpressure counted), batches
-// handed over intact.
+// handed over intact, deferred wake-ups of the consumer.
 #include "engine/channel.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 namespace segflow {
@@ -69,6 +70,48 @@ TEST(ChannelTest, StopReleasesABlockedProducer) {
   });
   EXPECT_FALSE(ch.push_batch(BatchPool::acquire(), &stop));  // dropped, not leaked
   stopper.join();
+}
+
+TEST(ChannelTest, DeferredPushWakesTheConsumerOnceAFewWaitOrWhenTold) {
+  Wakeup consumer;
+  Channel ch("a->b", 16, consumer);
+  ch.push_batch_deferred(BatchPool::acquire());
+  EXPECT_TRUE(ch.deferred());
+  EXPECT_TRUE(ch.wake_consumer());
+  EXPECT_FALSE(ch.deferred());
+  EXPECT_FALSE(ch.wake_consumer());  // nothing left to tell
+  for (size_t i = 2; i < Channel::kWakeAfter; ++i) {
+    ch.push_batch_deferred(BatchPool::acquire());
+    EXPECT_TRUE(ch.deferred()) << i;
+  }
+  ch.push_batch_deferred(BatchPool::acquire());  // the kWakeAfter-th waiting element
+  EXPECT_FALSE(ch.deferred());
+  ch.push_batch_deferred(BatchPool::acquire());
+  EXPECT_FALSE(ch.deferred());  // more than kWakeAfter wait: every push wakes
+  Element e;
+  while (ch.pop(e)) BatchPool::release(e.batch);
+  ch.push_batch_deferred(BatchPool::acquire());
+  ch.push(Element{ElementKind::kWatermark, 1, nullptr});  // control elements always wake
+  EXPECT_FALSE(ch.deferred());
+}
+
+TEST(ChannelTest, SleepingConsumerWakesWhenTheProducerSaysSo) {
+  Wakeup consumer;
+  Channel ch("a->b", 16, consumer);
+  std::atomic<bool> waiting{false};
+  std::thread reader([&] {
+    waiting = true;
+    // Far longer than the test may take: only the producer's wake_consumer() ends it.
+    consumer.wait_until_ready([&] { return ch.has_data(); }, std::chrono::minutes(10));
+  });
+  while (!waiting) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // most likely asleep by now
+  ch.push_batch_deferred(BatchPool::acquire());
+  ch.wake_consumer();
+  reader.join();
+  Element e;
+  ASSERT_TRUE(ch.pop(e));
+  BatchPool::release(e.batch);
 }
 
 }  // namespace

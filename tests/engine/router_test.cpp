@@ -65,6 +65,21 @@ std::vector<std::string> expected_for(uint32_t target, size_t records, int first
   return out;
 }
 
+TEST(RouterTest, FlushWakesEveryConsumerItHasNotWoken) {
+  Fixture fx;
+  BatchPtr batch = make_batch(kBatchSize, 0);
+  fx.router.route(batch);  // one batch per channel: each consumer is still to be woken
+  EXPECT_TRUE(fx.a.deferred() || fx.b.deferred());
+  EXPECT_TRUE(fx.f.deferred());
+  fx.router.flush();
+  EXPECT_FALSE(fx.a.deferred());
+  EXPECT_FALSE(fx.b.deferred());
+  EXPECT_FALSE(fx.f.deferred());
+  fx.drain(fx.a);
+  fx.drain(fx.b);
+  fx.drain(fx.f);
+}
+
 TEST(RouterTest, FullBatchGoesByReferenceAndLivesUntilItsLastSelectionIsReleased) {
   Fixture fx;
   BatchPtr batch = make_batch(kBatchSize, 0);
