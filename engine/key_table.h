@@ -63,7 +63,7 @@ class KeyTable {
         return {&slots_[b.index], false};
     }
     buckets_[pos] = {h, static_cast<uint32_t>(slots_.size())};
-    slots_.push_back(Slot{StateKey(key), V{}});
+    slots_.emplace_back(StateKey(key));
     return {&slots_.back(), true};
   }
 
