@@ -99,18 +99,26 @@ class KeyTable {
   }
 
   // The two steps of a lookup's prefetch, some lookups apart: the bucket `find(key, hash)`
-  // reads first, then (once it is loaded) the entry it names.
+  // reads first, then (once it is loaded) the entry it names, or where try_emplace would add
+  // the key when it is absent.
   void prefetch_bucket(uint64_t hash) const {
     if (!buckets_.empty()) __builtin_prefetch(&buckets_[bucket_hash(hash) & mask_]);
   }
   void prefetch_entry(uint64_t hash) const {
     if (buckets_.empty()) return;
     const uint32_t h = bucket_hash(hash);
-    const Bucket b = buckets_[h & mask_];
-    if (b.index == kEmpty || b.hash != h) return;  // absent, or further on: not worth it
-    const char* p = reinterpret_cast<const char*>(&slots_[b.index]);
-    for (size_t at = 0; at < sizeof(Slot); at += 64) __builtin_prefetch(p + at);
-    __builtin_prefetch(p + sizeof(Slot) - 1);
+    constexpr size_t kProbes = 4;  // mostly in the loaded line; a longer run is rare
+    for (size_t pos = h & mask_, n = 0; n < kProbes; pos = (pos + 1) & mask_, ++n) {
+      const Bucket b = buckets_[pos];
+      if (b.index == kEmpty) {
+        if (slots_.size() < slots_.capacity()) prefetch_slot(slots_.data() + slots_.size());
+        return;
+      }
+      if (b.hash == h) {
+        prefetch_slot(&slots_[b.index]);
+        return;
+      }
+    }
   }
 
  private:
@@ -121,6 +129,11 @@ class KeyTable {
   static constexpr uint32_t kEmpty = UINT32_MAX;
   static constexpr size_t kMinBuckets = 16;
 
+  static void prefetch_slot(const Slot* slot) {
+    const char* p = reinterpret_cast<const char*>(slot);
+    for (size_t at = 0; at < sizeof(Slot); at += 64) __builtin_prefetch(p + at, 1);
+    __builtin_prefetch(p + sizeof(Slot) - 1, 1);
+  }
   // The high half: the low bits choose the key group, the same for every key of a table.
   static uint32_t bucket_hash(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
 
