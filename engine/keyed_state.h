@@ -13,20 +13,17 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
-#include "engine/string_hash.h"
-
 #include "engine/cached_value_state.h"
 #include "engine/clock.h"
 #include "engine/key_group.h"
+#include "engine/key_table.h"
 #include "engine/state_io.h"
 #include "engine/state_key.h"
 #include "engine/state_store.h"
@@ -72,15 +69,47 @@ class ValueState {
   // The value of `key`, default-constructed when absent; refreshes its TTL.
   T& get_or_create(std::string_view key) {
     if (backed_) return backed_->get_or_create(key);
-    Found f = find(key);
-    if (f.it == f.group->end()) {
-      f.it = f.group->try_emplace(StateKey(key)).first;
-      f.it->second.epoch = epoch_;
-    } else if (expired(f.it->second)) {
-      f.it->second.value = T{};
+    return get_or_create_hashed({key, hash_key(key)});
+  }
+
+  // get_or_create() for a run of keys, each looked up while the memory of the next ones is
+  // being fetched (software prefetch: in a table larger than the caches, a lookup otherwise
+  // waits for a cache miss or two, one key after the other). For i in [0, n): key_of(i)
+  // returns a std::optional<std::string_view>, nullopt to skip i, and is called once, a few
+  // keys ahead; then f(i, value&) as after get_or_create(key_of(i)). f may use the state.
+  template <class KeyOf, class F>
+  void get_or_create_each(size_t n, KeyOf key_of, F f) {
+    if (backed_) {
+      for (size_t i = 0; i < n; ++i)
+        if (const std::optional<std::string_view> key = key_of(i)) f(i, get_or_create(*key));
+      return;
     }
-    touch(f.it->second);
-    return f.it->second.value;
+    // Bucket prefetches run kAhead keys ahead, entry prefetches kAhead / 2.
+    constexpr size_t kAhead = 8;
+    struct Ahead {
+      HashedKey key;
+      bool wanted;
+    };
+    Ahead ring[kAhead]{};
+    for (size_t j = 0; j < n + kAhead; ++j) {
+      if (j >= kAhead) {
+        const Ahead& a = ring[j % kAhead];
+        if (a.wanted) f(j - kAhead, get_or_create_hashed(a.key));
+      }
+      if (j < n) {
+        Ahead& a = ring[j % kAhead];
+        const std::optional<std::string_view> key = key_of(j);
+        a.wanted = key.has_value();
+        if (a.wanted) {
+          a.key = {*key, hash_key(*key)};
+          groups_[group_index(a.key)].prefetch_bucket(a.key.hash);
+        }
+      }
+      if (j >= kAhead / 2 && j - kAhead / 2 < n) {
+        const Ahead& a = ring[(j - kAhead / 2) % kAhead];
+        if (a.wanted) groups_[group_index(a.key)].prefetch_entry(a.key.hash);
+      }
+    }
   }
 
   void put(std::string_view key, T value) { get_or_create(key) = std::move(value); }
@@ -137,11 +166,7 @@ class ValueState {
     }
     settle_all();
     for (auto& g : groups_)
-      for (auto it = g.begin(); it != g.end();) {
-        const auto next = std::next(it);  // erasing moves no other element
-        if (!expired(it->second) && f(std::string_view(it->first), it->second.value)) g.erase(it);
-        it = next;
-      }
+      g.erase_if([&](std::string_view key, Entry& e) { return !expired(e) && f(key, e.value); });
   }
 
   // Drops expired entries now (they are otherwise dropped lazily on access).
@@ -150,7 +175,7 @@ class ValueState {
     if (ttl_ms_ == 0) return;
     settle_all();
     for (auto& g : groups_)
-      boost::unordered::erase_if(g, [&](auto& kv) { return expired(kv.second); });
+      g.erase_if([&](std::string_view, const Entry& e) { return expired(e); });
   }
 
   // Snapshot format: per key group: group id, entry count, entries.
@@ -200,7 +225,7 @@ class ValueState {
         e.expires_at = read_state<int64_t>(r);
         e.value = read_state<T>(r);
         if (scope_.key_groups.contains(static_cast<uint32_t>(kg)))
-          groups_[kg - scope_.key_groups.begin].insert_or_assign(StateKey(key), std::move(e));
+          groups_[kg - scope_.key_groups.begin].insert_or_assign(key, hash_key(key), std::move(e));
         // e.epoch stays 0: older than any snapshot_async() mark
       }
     }
@@ -220,18 +245,7 @@ class ValueState {
     std::string_view key;
     uint64_t hash;
   };
-  // StringHash / StringEq that also take a HashedKey (the same hash, not recomputed).
-  struct Hash : StringHash {
-    using StringHash::operator();
-    size_t operator()(const StateKey& k) const { return hash_key(k.view()); }
-    size_t operator()(const HashedKey& k) const { return k.hash; }
-  };
-  struct Eq : StringEq {
-    using StringEq::operator();
-    bool operator()(const HashedKey& a, std::string_view b) const { return a.key == b; }
-    bool operator()(std::string_view a, const HashedKey& b) const { return a == b.key; }
-  };
-  using Group = boost::unordered_flat_map<StateKey, Entry, Hash, Eq>;
+  using Group = KeyTable<Entry>;
 
   // A snapshot_async() whose function has not written every key group yet.
   struct PendingGroup {
@@ -259,13 +273,24 @@ class ValueState {
   };
   // Looks `key` up (hashing it once, for the key group and the map). When present, the entry
   // is preserve()d first: the caller may change, erase or hand it out.
-  Found find(std::string_view key) {
-    const HashedKey k{key, hash_key(key)};
+  Found find(std::string_view key) { return find(HashedKey{key, hash_key(key)}); }
+  Found find(const HashedKey& k) {
     const size_t i = group_index(k);
     Found f{guard(i), &groups_[i], {}};
-    f.it = f.group->find(k);
+    f.it = f.group->find(k.key, k.hash);
     if (f.it != f.group->end()) preserve(f.lock, i, f.it->first, f.it->second);
     return f;
+  }
+  T& get_or_create_hashed(const HashedKey& k) {
+    Found f = find(k);
+    if (f.it == f.group->end()) {
+      f.it = f.group->try_emplace(k.key, k.hash).first;
+      f.it->second.epoch = epoch_;
+    } else if (expired(f.it->second)) {
+      f.it->second.value = T{};
+    }
+    touch(f.it->second);
+    return f.it->second.value;
   }
   size_t group_index(const HashedKey& k) const {
     return key_group_of_hash(k.hash, scope_.max_parallelism) - scope_.key_groups.begin;

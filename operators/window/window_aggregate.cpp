@@ -1,6 +1,7 @@
 #include "operators/window/window_aggregate.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "engine/json_text.h"
 #include "engine/late_event.h"
@@ -51,23 +52,31 @@ void WindowAggregate::add_values(Accumulators& accs, const Batch& in, const Reco
 
 void WindowAggregate::process(const Batch& in, Output& out) {
   const int64_t wm = effective_watermark();
-  for (const Record& r : in.records()) {
+  const auto records = in.records();
+  // A combiner's partial record, or an event this operator takes.
+  const auto key_of = [&](size_t i) -> std::optional<std::string_view> {
+    const Record& r = records[i];
+    if ((config_.combine && partials_.is_partial(r)) || matches(r.event)) return r.key;
+    return std::nullopt;
+  };
+  // The state of a batch's profiles is looked up with prefetching (keyed_state.h): with many
+  // profiles, those lookups are most of the operator's time.
+  state_->get_or_create_each(records.size(), key_of, [&](size_t i, KeyWindows& k) {
+    const Record& r = records[i];
     const Accumulators* partial = nullptr;
     if (config_.combine && partials_.is_partial(r)) {
       if (!partials_.read(in, r, config_.aggregates.size(), partial_)) {
         reject_malformed_partial(r);
-        continue;
+        retime(r.key, k);  // drops k when it was created for this record
+        return;
       }
       rebase_arrival(partial_);
       partial = &partial_;
-    } else if (!matches(r.event)) {
-      continue;
     }
-    KeyWindows& k = state_->get_or_create(r.key);
     if (config_.kind == WindowKind::kSession) {
       if (!add_to_session(r.key, k, in, r, wm, out)) reject_late(r);
       retime(r.key, k);
-      continue;
+      return;
     }
     // The pane timer depends on the panes there are and next_start only: most events add
     // to a pane that exists and leave it as it is.
@@ -76,7 +85,7 @@ void WindowAggregate::process(const Batch& in, Output& out) {
     if (!add_to_pane(k, in, r, partial, wm, out)) reject_late(r);
     if (k.timer == kNoTimer || k.panes.size() != panes || k.next_start != next_start)
       retime(r.key, k);
-  }
+  });
 }
 
 void WindowAggregate::on_timer(const Timer& timer, Output& out) {

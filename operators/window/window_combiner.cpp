@@ -28,6 +28,14 @@ void WindowCombiner::process(const Batch& in, Output& out) {
   constexpr int64_t kHighest = kMaxTime / 4;
   // The batch's stamp, or the earlier one it stands for (handed on by Output::forward_all).
   const int64_t ingest = std::min(in.ingest_ns(), out.ingest_cause());
+  if (pass_left_ >= in.size() && std::all_of(in.records().begin(), in.records().end(),
+                                             [&](const Record& r) { return matches(r.event); })) {
+    // Passing the whole batch: handed on as it is, not copied record by record.
+    pass_left_ -= in.size();
+    passed_ += in.size();
+    out.forward_all(in);
+    return;
+  }
   for (const Record& r : in.records()) {
     if (!matches(r.event)) continue;
     const int64_t t = r.event_time;

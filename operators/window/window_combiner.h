@@ -19,7 +19,7 @@
 // Adaptive: when the table holds fewer than 2 events per pane (checked when full and every
 // `kCheckEvery` events folded: many keys, few events each), it sends everything and the next
 // `kPassThroughEvents` events pass unchanged (folding them would cost more than it saves),
-// then it folds again.
+// then it folds again; a batch that passes whole is handed on without a copy.
 // Thread safety: one instance per subtask, driven by its thread (engine/operator.h).
 #pragma once
 

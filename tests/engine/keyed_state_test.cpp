@@ -273,6 +273,49 @@ TEST_P(KeyedStateTest, ChangesMadeInForEachStay) {
   for (int i = 0; i < 100; ++i) EXPECT_EQ(*s.get("u" + std::to_string(i)), 2 * i);
 }
 
+// get_or_create_each, whose callback inserts and erases other keys (of the same run too)
+// while later keys are prefetched: the same values as get_or_create one key at a time.
+TEST_P(KeyedStateTest, GetOrCreateEachMatchesGetOrCreateWhileTheCallbackChangesTheState) {
+  ManualClock clock;
+  ValueState<int64_t> s(scope_for(0, 1, clock));
+  std::map<std::string, int64_t> reference;
+  std::mt19937_64 rng(5);
+  for (int run = 0; run < 200; ++run) {
+    std::vector<std::string> keys;
+    for (size_t n = rng() % 40; n > 0; --n) keys.push_back("k" + std::to_string(rng() % 300));
+    std::vector<size_t> seen;
+    s.get_or_create_each(
+        keys.size(),
+        [&](size_t i) -> std::optional<std::string_view> {
+          if (i % 7 == 3) return std::nullopt;  // skipped
+          return keys[i];
+        },
+        [&](size_t i, int64_t& v) {
+          seen.push_back(i);
+          v += static_cast<int64_t>(i) + 1;
+          reference[keys[i]] += static_cast<int64_t>(i) + 1;
+          const std::string other = "k" + std::to_string(rng() % 300);
+          if (rng() % 2 == 0) {
+            s.erase(other);
+            reference.erase(other);
+          } else {
+            s.put(other, 7);
+            reference[other] = 7;
+          }
+        });
+    std::vector<size_t> expected;
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (i % 7 != 3) expected.push_back(i);
+    EXPECT_EQ(seen, expected);
+  }
+  EXPECT_EQ(s.size(), reference.size());
+  for (const auto& [k, v] : reference) {
+    const int64_t* got = s.get(k);
+    ASSERT_NE(got, nullptr) << k;
+    EXPECT_EQ(*got, v) << k;
+  }
+}
+
 TEST_P(KeyedStateTest, TruncatedSnapshotIsAnError) {
   ManualClock clock;
   ValueState<int64_t> s(scope_for(0, 1, clock));
