@@ -63,6 +63,9 @@ class KeyTable {
         return {&slots_[b.index], false};
     }
     buckets_[pos] = {h, static_cast<uint32_t>(slots_.size())};
+    // Grows by half rather than std::vector's double: the entries are most of a key's
+    // bytes, and a full table otherwise carries up to as many empty ones.
+    if (slots_.size() == slots_.capacity()) slots_.reserve(slots_.size() + slots_.size() / 2 + 4);
     slots_.emplace_back(StateKey(key));
     return {&slots_.back(), true};
   }
