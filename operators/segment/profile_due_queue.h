@@ -10,9 +10,10 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <string_view>
 #include <vector>
+
+#include "engine/key_arena.h"
 
 namespace segflow {
 
@@ -24,7 +25,7 @@ class ProfileDueQueue {
   // REQUIRES: !empty().
   int64_t top_time() const { return heap_.front().time; }
   // The earliest pair's key, valid until the next push, pop or clear. REQUIRES: !empty().
-  std::string_view top_key() const { return key_at(heap_.front().offset); }
+  std::string_view top_key() const { return arena_.at(heap_.front().offset); }
   // Removes the earliest pair. REQUIRES: !empty().
   void pop();
   void clear();
@@ -32,18 +33,13 @@ class ProfileDueQueue {
  private:
   struct Entry {
     int64_t time;
-    uint64_t offset;  // of the key's length varint in arena_
+    uint64_t offset;  // of the key in arena_
   };
-  // The key stored at `offset` (its length varint, then its bytes); *stored: bytes taken.
-  std::string_view key_at(uint64_t offset, size_t* stored = nullptr) const;
   // (time, key) order: `a` after `b` (std heap functions build max-heaps).
   bool later(const Entry& a, const Entry& b) const;
-  // Rewrites the arena with the queued pairs' keys only.
-  void compact();
 
   std::vector<Entry> heap_;  // a min-heap by (time, key)
-  std::string arena_;
-  size_t garbage_ = 0;  // arena bytes of popped pairs
+  KeyArena arena_;
 };
 
 }  // namespace segflow

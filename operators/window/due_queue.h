@@ -11,9 +11,10 @@
 
 #include <cstdint>
 #include <deque>
-#include <string>
 #include <string_view>
 #include <vector>
+
+#include "engine/key_arena.h"
 
 namespace segflow {
 
@@ -33,18 +34,15 @@ class DueQueue {
  private:
   struct Entry {
     int64_t time;
-    uint64_t offset;  // of the key's length varint in arena_
+    uint64_t offset;  // of the key in arena_
   };
-  // Rewrites the arena with the live entries' keys only.
-  void compact();
   // Whether the earliest pair is run_'s first (else heap_'s top).
   bool top_in_run() const;
 
   // Pairs pushed in time order (the usual case: O(1)), and a min-heap of the others.
   std::deque<Entry> run_;
   std::vector<Entry> heap_;
-  std::string arena_;
-  size_t garbage_ = 0;  // arena bytes of popped pairs
+  KeyArena arena_;
 };
 
 }  // namespace segflow
