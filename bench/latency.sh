@@ -8,16 +8,18 @@
 # Prints, per rate, the median over the runs of p50 / p99 / p99.9 (ms).
 #   bash bench/latency.sh [--runs R] [--duration S] [--warmup S] [--max-events N] [--smoke]
 #                         [--bin PATH] [--set KEY=VALUE]... [--max EVENTS_PER_S] [--job YAML]
-#                         [--source ID]
+#                         [--source ID] [--rates "PCT..."]
 # --bin runs another segflow binary (before/after comparisons in the same minute); each
 # --set is passed to every run of the job (e.g. --set watermarks.interval=50ms); --max
 # skips measuring the maximum and paces at percentages of the one given; --job measures
 # another job, whose source (id `events`, or the one --source names) must take `events`
 # (0: unbounded) and `rate` (events/s of processing time), as `generator` and `nexmark` do.
+# --rates lists the percentages of the maximum to run at (default "25 50 75").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=3 duration=20 warmup=5 max_events=2000000 job=jobs/retail.yaml source=events
 bin=build/release/segflow
+rates="25 50 75"
 sets=()
 max=""
 while (($#)); do
@@ -32,6 +34,7 @@ while (($#)); do
     --max) max=$2; shift ;;
     --job) job=$2; shift ;;
     --source) source=$2; shift ;;
+    --rates) rates=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -89,7 +92,7 @@ quantile() {
 
 # 2. Paced runs.
 printf '%-6s %12s %10s %10s %10s %12s\n' rate events/s p50_ms p99_ms p99.9_ms observed
-for pct in 25 50 75; do
+for pct in $rates; do
   rate=$((max * pct / 100))
   p50s=() p99s=() p999s=() observed=()
   for ((i = 1; i <= runs; i++)); do

@@ -52,8 +52,10 @@ bool Channel::push_batch(BatchPtr batch, const std::atomic<bool>* stop) {
   return push(Element{ElementKind::kBatch, 0, batch.release()}, stop, false);
 }
 
-bool Channel::push_batch_deferred(BatchPtr batch, const std::atomic<bool>* stop) {
-  return push(Element{ElementKind::kBatch, 0, batch.release()}, stop, true);
+bool Channel::push_batch_deferred(BatchPtr batch, int64_t now_ns, const std::atomic<bool>* stop) {
+  const bool under_load = now_ns - last_batch_ns_ < kRapidPushNs;
+  last_batch_ns_ = now_ns;
+  return push(Element{ElementKind::kBatch, 0, batch.release()}, stop, under_load);
 }
 
 bool Channel::pop(Element& e) {

@@ -44,11 +44,16 @@ class Channel {
   // element is dropped and false returned: only used when the job is cancelled).
   bool push(Element e, const std::atomic<bool>* stop = nullptr);
   bool push_batch(BatchPtr batch, const std::atomic<bool>* stop = nullptr);
-  // push_batch that leaves a sleeping consumer asleep until kWakeAfter elements wait (a
-  // consumer faster than its producer then wakes once per few batches, not per batch): the
-  // producer calls wake_consumer() when it stops sending for now, and within about a
-  // millisecond while it keeps going (Router::wake_consumers_if_due).
-  bool push_batch_deferred(BatchPtr batch, const std::atomic<bool>* stop = nullptr);
+  // push_batch for a producer under load: when the previous batch came less than
+  // kRapidPushNs before (`now_ns`, the producer's steady clock), a sleeping consumer is left
+  // asleep until kWakeAfter elements wait (a consumer faster than its producer then wakes
+  // once per few batches, not per batch); the producer calls wake_consumer() when it stops
+  // sending for now, and within about a millisecond while it keeps going
+  // (Router::wake_consumers_if_due). A batch after a pause wakes the consumer at once: at
+  // low rates a batch never waits for the producer's next wake-up call, which a producer
+  // descheduled by the OS would delay by its time off the CPU (engine/README.md,
+  // "End-to-end latency").
+  bool push_batch_deferred(BatchPtr batch, int64_t now_ns, const std::atomic<bool>* stop = nullptr);
   // Producer-side: wakes the consumer if a deferred push has not yet. True if it had to.
   bool wake_consumer() {
     if (!deferred_) return false;
@@ -60,6 +65,7 @@ class Channel {
   // Producer-side: whether a push would block now.
   bool full() const { return queue_.write_available() == 0; }
   static constexpr size_t kWakeAfter = 4;
+  static constexpr int64_t kRapidPushNs = 200'000;
 
   // Consumer-side.
   bool pop(Element& e);
@@ -85,6 +91,7 @@ class Channel {
   Wakeup& consumer_wakeup_;
   Wakeup producer_wakeup_;
   bool deferred_ = false;  // producer-side: a deferred push has not woken the consumer
+  int64_t last_batch_ns_ = INT64_MIN / 2;  // producer-side: push_batch_deferred's last now_ns
   std::atomic<int64_t> size_{0};
   std::atomic<uint64_t> blocked_ns_{0};
 };

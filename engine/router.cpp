@@ -34,8 +34,9 @@ BatchPtr Router::selection_of(const Batch& batch, int64_t ingest_ns) {
 void Router::push(Channel* channel, BatchPtr batch) {
   // About to block: no other consumer waits for its batches meanwhile.
   if (channel->full()) wake_consumers();
-  channel->push_batch_deferred(std::move(batch), cancelled_);
-  if (channel->deferred() && deferred_since_ns_ < 0) deferred_since_ns_ = steady_now_ns();
+  const int64_t now = steady_now_ns();
+  channel->push_batch_deferred(std::move(batch), now, cancelled_);
+  if (channel->deferred() && deferred_since_ns_ < 0) deferred_since_ns_ = now;
 }
 
 void Router::wake_consumers() {

@@ -36,10 +36,10 @@ class Router {
   void route(const Batch& batch, int64_t ingest_ns);
   // Pushes every partly filled batch, then wakes every consumer still asleep.
   void flush();
-  // Data batches leave a sleeping consumer asleep until a few wait (Channel::
-  // push_batch_deferred); these wake the consumers not woken yet: all of them, or those whose
-  // first batch waits since kMaxDeferNs. The subtask calls the first when it stops sending
-  // (it runs out of input, blocks, ends), the second once per turn of its loop.
+  // Data batches that follow each other closely leave a sleeping consumer asleep until a few
+  // wait (Channel::push_batch_deferred); these wake the consumers not woken yet: all of them, or
+  // those whose first batch waits since kMaxDeferNs. The subtask calls the first when it stops
+  // sending (it runs out of input, blocks, ends), the second once per turn of its loop.
   void wake_consumers();
   void wake_consumers_if_due() {
     if (deferred_since_ns_ >= 0 && steady_now_ns() - deferred_since_ns_ >= kMaxDeferNs)

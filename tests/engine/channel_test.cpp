@@ -1,10 +1,11 @@
 // Channel: FIFO order across threads, blocking when full (backpressure counted), batches
-// handed over intact, deferred wake-ups of the consumer.
+// handed over intact, deferred wake-ups of the consumer (only while batches come quickly).
 #include "engine/channel.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 namespace segflow {
@@ -72,42 +73,94 @@ TEST(ChannelTest, StopReleasesABlockedProducer) {
   stopper.join();
 }
 
+void drain(Channel& ch) {
+  Element e;
+  while (ch.pop(e))
+    if (e.kind == ElementKind::kBatch) BatchPool::release(e.batch);
+}
+
 TEST(ChannelTest, DeferredPushWakesTheConsumerOnceAFewWaitOrWhenTold) {
   Wakeup consumer;
   Channel ch("a->b", 16, consumer);
-  ch.push_batch_deferred(BatchPool::acquire());
+  int64_t now = 1'000'000'000;
+  // Batches closer together than kRapidPushNs: the producer is under load.
+  const auto soon = [&] { return now += Channel::kRapidPushNs / 2; };
+  ch.push_batch_deferred(BatchPool::acquire(), now);
+  EXPECT_FALSE(ch.deferred());  // the first batch: no load seen yet
+  drain(ch);
+  ch.push_batch_deferred(BatchPool::acquire(), soon());
   EXPECT_TRUE(ch.deferred());
   EXPECT_TRUE(ch.wake_consumer());
   EXPECT_FALSE(ch.deferred());
   EXPECT_FALSE(ch.wake_consumer());  // nothing left to tell
   for (size_t i = 2; i < Channel::kWakeAfter; ++i) {
-    ch.push_batch_deferred(BatchPool::acquire());
+    ch.push_batch_deferred(BatchPool::acquire(), soon());
     EXPECT_TRUE(ch.deferred()) << i;
   }
-  ch.push_batch_deferred(BatchPool::acquire());  // the kWakeAfter-th waiting element
+  ch.push_batch_deferred(BatchPool::acquire(), soon());  // the kWakeAfter-th waiting element
   EXPECT_FALSE(ch.deferred());
-  ch.push_batch_deferred(BatchPool::acquire());
+  ch.push_batch_deferred(BatchPool::acquire(), soon());
   EXPECT_FALSE(ch.deferred());  // more than kWakeAfter wait: every push wakes
-  Element e;
-  while (ch.pop(e)) BatchPool::release(e.batch);
-  ch.push_batch_deferred(BatchPool::acquire());
+  drain(ch);
+  ch.push_batch_deferred(BatchPool::acquire(), soon());
   ch.push(Element{ElementKind::kWatermark, 1, nullptr});  // control elements always wake
   EXPECT_FALSE(ch.deferred());
+  drain(ch);
+}
+
+TEST(ChannelTest, BatchAfterAPauseWakesTheConsumerAtOnce) {
+  Wakeup consumer;
+  Channel ch("a->b", 16, consumer);
+  const int64_t start = 1'000'000'000;
+  ch.push_batch_deferred(BatchPool::acquire(), start);
+  ch.push_batch_deferred(BatchPool::acquire(), start + 1);
+  EXPECT_TRUE(ch.deferred());
+  // The producer slowed down: this batch wakes the consumer, for the one before too.
+  ch.push_batch_deferred(BatchPool::acquire(), start + 1 + Channel::kRapidPushNs);
+  EXPECT_FALSE(ch.deferred());
+  EXPECT_FALSE(ch.wake_consumer());
+  drain(ch);
+}
+
+// A consumer asleep on an empty channel (`has_data`), for far longer than the test may take:
+// only a wake-up by the producer lets `reader` end. Returns once the reader most likely sleeps.
+std::thread sleeping_reader(Wakeup& consumer, Channel& ch) {
+  std::atomic<bool> waiting{false};
+  std::thread reader([&consumer, &ch, &waiting] {
+    waiting = true;
+    consumer.wait_until_ready([&] { return ch.has_data(); }, std::chrono::minutes(10));
+  });
+  while (!waiting) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return reader;
 }
 
 TEST(ChannelTest, SleepingConsumerWakesWhenTheProducerSaysSo) {
   Wakeup consumer;
   Channel ch("a->b", 16, consumer);
-  std::atomic<bool> waiting{false};
-  std::thread reader([&] {
-    waiting = true;
-    // Far longer than the test may take: only the producer's wake_consumer() ends it.
-    consumer.wait_until_ready([&] { return ch.has_data(); }, std::chrono::minutes(10));
-  });
-  while (!waiting) std::this_thread::yield();
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // most likely asleep by now
-  ch.push_batch_deferred(BatchPool::acquire());
+  const int64_t start = 1'000'000'000;
+  ch.push_batch_deferred(BatchPool::acquire(), start);
+  drain(ch);
+  std::thread reader = sleeping_reader(consumer, ch);
+  ch.push_batch_deferred(BatchPool::acquire(), start + 1);  // under load: deferred
+  EXPECT_TRUE(ch.deferred());
   ch.wake_consumer();
+  reader.join();
+  Element e;
+  ASSERT_TRUE(ch.pop(e));
+  BatchPool::release(e.batch);
+}
+
+TEST(ChannelTest, SleepingConsumerWakesForABatchAfterAPauseUntold) {
+  Wakeup consumer;
+  Channel ch("a->b", 16, consumer);
+  const int64_t start = 1'000'000'000;
+  ch.push_batch_deferred(BatchPool::acquire(), start);
+  drain(ch);
+  std::thread reader = sleeping_reader(consumer, ch);
+  // No wake_consumer(): a producer that went quiet after this batch (or was descheduled
+  // before telling) must not leave it waiting.
+  ch.push_batch_deferred(BatchPool::acquire(), start + Channel::kRapidPushNs);
   reader.join();
   Element e;
   ASSERT_TRUE(ch.pop(e));
