@@ -122,13 +122,14 @@ TEST(ChannelTest, BatchAfterAPauseWakesTheConsumerAtOnce) {
   drain(ch);
 }
 
-// A consumer asleep on an empty channel (`has_data`), for far longer than the test may take:
-// only a wake-up by the producer lets `reader` end. Returns once the reader most likely sleeps.
+// A consumer asleep on an empty channel (`has_data`) for longer than ctest lets the test run
+// (600 s): only a wake-up by the producer lets `reader` end in time. Returns once the reader
+// most likely sleeps.
 std::thread sleeping_reader(Wakeup& consumer, Channel& ch) {
   std::atomic<bool> waiting{false};
   std::thread reader([&consumer, &ch, &waiting] {
     waiting = true;
-    consumer.wait_until_ready([&] { return ch.has_data(); }, std::chrono::minutes(10));
+    consumer.wait_until_ready([&] { return ch.has_data(); }, std::chrono::minutes(30));
   });
   while (!waiting) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
