@@ -132,35 +132,44 @@ int64_t RollingCountThreshold::next_instant() const {
 }
 
 void RollingCountThreshold::advance_due(int64_t until, Output& out) {
+  // Every pair due by `until`, instant by instant, each instant's keys sorted. What advancing
+  // a profile queues is later than `until`, so the pairs can all be taken first, and the
+  // profiles looked up with prefetching.
+  due_keys_.clear();
+  due_.clear();
   for (int64_t t = next_instant(); t != kMinTime && t <= until; t = next_instant()) {
-    due_keys_.clear();
-    due_spans_.clear();
+    const size_t first = due_.size();
     for (DueQueue* queue : {&applies_, &expiries_}) {
       for (; !queue->empty() && queue->top_time() == t; queue->pop()) {
         const std::string_view key = queue->top_key();
-        due_spans_.emplace_back(due_keys_.size(), key.size());
+        due_.push_back({t, due_keys_.size(), key.size()});
         due_keys_.append(key);
       }
     }
-    due_views_.clear();
-    for (const auto& [offset, size] : due_spans_) due_views_.emplace_back(&due_keys_[offset], size);
-    if (due_views_.size() > 1) {
-      std::sort(due_views_.begin(), due_views_.end());
-      due_views_.erase(std::unique(due_views_.begin(), due_views_.end()), due_views_.end());
-    }
-    for (const std::string_view key : due_views_) {
-      ProfileState* s = state_->get(key);
-      if (s == nullptr) continue;
-      const Scheduled was = scheduled(*s);
-      if (due(was) != t) continue;  // a stale pair
-      advance(key, *s, until, out);
-      if (s->empty()) {
-        state_->erase(key);
-        continue;
-      }
-      schedule(key, was, scheduled(*s));
-    }
+    if (due_.size() - first > 1)
+      std::sort(due_.begin() + static_cast<std::ptrdiff_t>(first), due_.end(),
+                [&](const DueKey& a, const DueKey& b) { return key_of(a) < key_of(b); });
   }
+  state_->get_each(
+      due_.size(),
+      [&](size_t i) -> std::optional<std::string_view> {
+        // A profile's two pairs at one instant (its next event as its oldest one ages out).
+        if (i > 0 && due_[i].time == due_[i - 1].time && key_of(due_[i]) == key_of(due_[i - 1]))
+          return std::nullopt;
+        return key_of(due_[i]);
+      },
+      [&](size_t i, ProfileState* s) {
+        if (s == nullptr) return;
+        const Scheduled was = scheduled(*s);
+        if (due(was) != due_[i].time) return;  // a stale pair
+        const std::string_view key = key_of(due_[i]);
+        advance(key, *s, until, out);
+        if (s->empty()) {
+          state_->erase(key);
+          return;
+        }
+        schedule(key, was, scheduled(*s));
+      });
   reschedule_if_stale();
 }
 

@@ -140,10 +140,15 @@ class RollingCountThreshold final : public Operator {
   // arrives.
   DueQueue applies_, expiries_;
   size_t reschedule_at_ = 1024;  // queued pairs at which the stale ones are dropped
-  // Working space of advance_due(): the keys due at one instant.
+  // Working space of advance_due(): the pairs due, their keys in due_keys_.
+  struct DueKey {
+    int64_t time;
+    size_t offset;
+    size_t size;
+  };
+  std::string_view key_of(const DueKey& d) const { return {due_keys_.data() + d.offset, d.size}; }
   std::string due_keys_;
-  std::vector<std::pair<size_t, size_t>> due_spans_;  // (offset, size) in due_keys_
-  std::vector<std::string_view> due_views_;
+  std::vector<DueKey> due_;
   // The highest watermark seen, also across a restore: events at or below it stay late even
   // if the runtime restarts watermarks from kMinTime, so applied windows never go back.
   int64_t watermark_floor_ = kMinTime;
