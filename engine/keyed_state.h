@@ -57,13 +57,7 @@ class ValueState {
   // The value of `key`, or nullptr when absent or expired.
   T* get(std::string_view key) {
     if (backed_) return backed_->get(key);
-    Found f = find(key);
-    if (f.it == f.group->end()) return nullptr;
-    if (expired(f.it->second)) {
-      f.group->erase(f.it);
-      return nullptr;
-    }
-    return &f.it->second.value;
+    return get_hashed({key, hash_key(key)});
   }
 
   // The value of `key`, default-constructed when absent; refreshes its TTL.
@@ -84,32 +78,18 @@ class ValueState {
         if (const std::optional<std::string_view> key = key_of(i)) f(i, get_or_create(*key));
       return;
     }
-    // Bucket prefetches run kAhead keys ahead, entry prefetches kAhead / 2.
-    constexpr size_t kAhead = 8;
-    struct Ahead {
-      HashedKey key;
-      bool wanted;
-    };
-    Ahead ring[kAhead]{};
-    for (size_t j = 0; j < n + kAhead; ++j) {
-      if (j >= kAhead) {
-        const Ahead& a = ring[j % kAhead];
-        if (a.wanted) f(j - kAhead, get_or_create_hashed(a.key));
-      }
-      if (j < n) {
-        Ahead& a = ring[j % kAhead];
-        const std::optional<std::string_view> key = key_of(j);
-        a.wanted = key.has_value();
-        if (a.wanted) {
-          a.key = {*key, hash_key(*key)};
-          groups_[group_index(a.key)].prefetch_bucket(a.key.hash);
-        }
-      }
-      if (j >= kAhead / 2 && j - kAhead / 2 < n) {
-        const Ahead& a = ring[(j - kAhead / 2) % kAhead];
-        if (a.wanted) groups_[group_index(a.key)].prefetch_entry(a.key.hash);
-      }
+    prefetched_each(n, key_of,
+                    [&](size_t i, const HashedKey& k) { f(i, get_or_create_hashed(k)); });
+  }
+  // The same for get(): f(i, value*), nullptr when absent or expired.
+  template <class KeyOf, class F>
+  void get_each(size_t n, KeyOf key_of, F f) {
+    if (backed_) {
+      for (size_t i = 0; i < n; ++i)
+        if (const std::optional<std::string_view> key = key_of(i)) f(i, get(*key));
+      return;
     }
+    prefetched_each(n, key_of, [&](size_t i, const HashedKey& k) { f(i, get_hashed(k)); });
   }
 
   void put(std::string_view key, T value) { get_or_create(key) = std::move(value); }
@@ -291,6 +271,46 @@ class ValueState {
     }
     touch(f.it->second);
     return f.it->second.value;
+  }
+  T* get_hashed(const HashedKey& k) {
+    Found f = find(k);
+    if (f.it == f.group->end()) return nullptr;
+    if (expired(f.it->second)) {
+      f.group->erase(f.it);
+      return nullptr;
+    }
+    return &f.it->second.value;
+  }
+  // Calls f(i, hashed key i) for the keys key_of(i) that are not nullopt, in order, with the
+  // memory of the lookups a few keys ahead prefetched (get_or_create_each).
+  template <class KeyOf, class F>
+  void prefetched_each(size_t n, KeyOf& key_of, F f) {
+    // Bucket prefetches run kAhead keys ahead, entry prefetches kAhead / 2.
+    constexpr size_t kAhead = 8;
+    struct Ahead {
+      HashedKey key;
+      bool wanted;
+    };
+    Ahead ring[kAhead]{};
+    for (size_t j = 0; j < n + kAhead; ++j) {
+      if (j >= kAhead) {
+        const Ahead& a = ring[j % kAhead];
+        if (a.wanted) f(j - kAhead, a.key);
+      }
+      if (j < n) {
+        Ahead& a = ring[j % kAhead];
+        const std::optional<std::string_view> key = key_of(j);
+        a.wanted = key.has_value();
+        if (a.wanted) {
+          a.key = {*key, hash_key(*key)};
+          groups_[group_index(a.key)].prefetch_bucket(a.key.hash);
+        }
+      }
+      if (j >= kAhead / 2 && j - kAhead / 2 < n) {
+        const Ahead& a = ring[(j - kAhead / 2) % kAhead];
+        if (a.wanted) groups_[group_index(a.key)].prefetch_entry(a.key.hash);
+      }
+    }
   }
   size_t group_index(const HashedKey& k) const {
     return key_group_of_hash(k.hash, scope_.max_parallelism) - scope_.key_groups.begin;

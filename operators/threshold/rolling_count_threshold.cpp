@@ -1,6 +1,8 @@
 #include "operators/threshold/rolling_count_threshold.h"
 
 #include <algorithm>
+#include <optional>
+#include <span>
 
 #include "engine/late_event.h"
 #include "engine/registry.h"
@@ -74,60 +76,114 @@ int64_t RollingCountThreshold::expiry_of(int64_t event_time) const {
   return event_time > kMaxTime - config_.window_ms ? kMaxTime : event_time + config_.window_ms;
 }
 
-RollingCountThreshold::DueTimes RollingCountThreshold::due_times(const ProfileState& s) const {
-  DueTimes due;
-  if (!s.buffered.empty()) due.apply = s.buffered.front();
-  if (!s.counted.empty()) due.expiry = expiry_of(s.counted.front());
-  return due;
+RollingCountThreshold::Scheduled RollingCountThreshold::scheduled(const ProfileState& s) const {
+  Scheduled at;
+  if (!s.buffered.empty()) at.apply = s.buffered.front();
+  if (!s.counted.empty()) at.expiry = expiry_of(s.counted.front());
+  return at;
 }
 
-std::optional<int64_t> RollingCountThreshold::next_due(const ProfileState& s) const {
-  const DueTimes due = due_times(s);
-  if (!due.apply) return due.expiry;
-  if (!due.expiry) return due.apply;
-  return std::min(*due.apply, *due.expiry);
+int64_t RollingCountThreshold::due(Scheduled s) {
+  if (s.apply == kMinTime) return s.expiry;
+  if (s.expiry == kMinTime) return s.apply;
+  return std::min(s.apply, s.expiry);
 }
 
 void RollingCountThreshold::process(const Batch& in, Output& /*out*/) {
   const int64_t watermark = effective_watermark();
-  for (const Record& r : in.records()) {
-    if (!matches(r.event)) continue;
-    if (r.event_time <= watermark) {
-      reject_late(r);
-      continue;
-    }
-    ProfileState& s = state_->get_or_create(r.key);
-    const std::optional<int64_t> before = next_due(s);
-    s.buffered.insert(r.event_time);
-    retime(r.key, before, next_due(s), nullptr);
-  }
+  const std::span<const Record> records = in.records();
+  // Looked up a few keys ahead (prefetching their state): in a state larger than the
+  // caches, each lookup otherwise waits for a cache miss or two.
+  state_->get_or_create_each(
+      records.size(),
+      [&](size_t i) -> std::optional<std::string_view> {
+        const Record& r = records[i];
+        if (!matches(r.event)) return std::nullopt;
+        if (r.event_time <= watermark) {
+          reject_late(r);
+          return std::nullopt;
+        }
+        return r.key;
+      },
+      [&](size_t i, ProfileState& s) {
+        const Record& r = records[i];
+        // Only an earlier first buffered event changes when the profile is due.
+        if (s.buffered.empty() || r.event_time < s.buffered.front())
+          applies_.push(r.event_time, r.key);
+        s.buffered.insert(r.event_time);
+      });
+  reschedule_if_stale();
 }
 
-void RollingCountThreshold::on_timer(const Timer& timer, Output& out) {
+void RollingCountThreshold::on_timer(const Timer& /*timer*/, Output& /*out*/) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
-  ProfileState* s = state_->get(timer.key);
-  if (s == nullptr) return;
-  const std::optional<int64_t> before = next_due(*s);
-  advance(timer.key, *s, ctx().watermark, out);
-  retime(timer.key, before, next_due(*s), &timer);
-  if (s->empty()) state_->erase(timer.key);
 }
 
-void RollingCountThreshold::on_watermark(int64_t watermark, Output& /*out*/) {
+void RollingCountThreshold::on_watermark(int64_t watermark, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, watermark);
+  advance_due(watermark, out);
+}
+
+int64_t RollingCountThreshold::next_instant() const {
+  int64_t next = kMinTime;
+  for (const DueQueue* queue : {&applies_, &expiries_})
+    if (!queue->empty() && (next == kMinTime || queue->top_time() < next)) next = queue->top_time();
+  return next;
+}
+
+void RollingCountThreshold::advance_due(int64_t until, Output& out) {
+  // Every pair due by `until`, instant by instant, each instant's keys sorted. What advancing
+  // a profile queues is later than `until`, so the pairs can all be taken first, and the
+  // profiles looked up with prefetching.
+  due_keys_.clear();
+  due_.clear();
+  for (int64_t t = next_instant(); t != kMinTime && t <= until; t = next_instant()) {
+    const size_t first = due_.size();
+    for (DueQueue* queue : {&applies_, &expiries_}) {
+      for (; !queue->empty() && queue->top_time() == t; queue->pop()) {
+        const std::string_view key = queue->top_key();
+        due_.push_back({t, due_keys_.size(), key.size()});
+        due_keys_.append(key);
+      }
+    }
+    if (due_.size() - first > 1)
+      std::sort(due_.begin() + static_cast<std::ptrdiff_t>(first), due_.end(),
+                [&](const DueKey& a, const DueKey& b) { return key_of(a) < key_of(b); });
+  }
+  state_->get_each(
+      due_.size(),
+      [&](size_t i) -> std::optional<std::string_view> {
+        // A profile's two pairs at one instant (its next event as its oldest one ages out).
+        if (i > 0 && due_[i].time == due_[i - 1].time && key_of(due_[i]) == key_of(due_[i - 1]))
+          return std::nullopt;
+        return key_of(due_[i]);
+      },
+      [&](size_t i, ProfileState* s) {
+        if (s == nullptr) return;
+        const Scheduled was = scheduled(*s);
+        if (due(was) != due_[i].time) return;  // a stale pair
+        const std::string_view key = key_of(due_[i]);
+        advance(key, *s, until, out);
+        if (s->empty()) {
+          state_->erase(key);
+          return;
+        }
+        schedule(key, was, scheduled(*s));
+      });
+  reschedule_if_stale();
 }
 
 void RollingCountThreshold::advance(std::string_view key, ProfileState& s, int64_t until,
                                     Output& out) {
   const auto threshold = static_cast<uint64_t>(config_.threshold);
   for (;;) {
-    const DueTimes due = due_times(s);
-    const bool apply_due = due.apply && *due.apply <= until;
-    const bool expiry_due = due.expiry && *due.expiry <= until;
+    const Scheduled at = scheduled(s);
+    const bool apply_due = at.apply != kMinTime && at.apply <= until;
+    const bool expiry_due = at.expiry != kMinTime && at.expiry <= until;
     if (!apply_due && !expiry_due) return;
-    const int64_t now = !apply_due    ? *due.expiry
-                        : !expiry_due ? *due.apply
-                                      : std::min(*due.apply, *due.expiry);
+    const int64_t now = !apply_due    ? at.expiry
+                        : !expiry_due ? at.apply
+                                      : std::min(at.apply, at.expiry);
     // Every change at `now` first, then one comparison with the threshold.
     while (!s.counted.empty() && expiry_of(s.counted.front()) <= now) s.counted.pop_front();
     while (!s.buffered.empty() && s.buffered.front() == now) {
@@ -145,18 +201,23 @@ void RollingCountThreshold::advance(std::string_view key, ProfileState& s, int64
   }
 }
 
-void RollingCountThreshold::retime(std::string_view key, std::optional<int64_t> before,
-                                   std::optional<int64_t> after, const Timer* fired) {
-  const bool before_pending =
-      before && !(fired != nullptr && fired->tag == kDueTimer && fired->time == *before);
-  if (before_pending && after == before) return;  // still due then: the timer stands
-  TimerService& timers = *ctx().timers;
-  if (before_pending && after) {
-    timers.move_timer(TimeDomain::kEventTime, *before, *after, key, kDueTimer);
-    return;
-  }
-  if (before_pending) timers.delete_timer(TimeDomain::kEventTime, *before, key, kDueTimer);
-  if (after) timers.register_timer(TimeDomain::kEventTime, *after, key, kDueTimer);
+void RollingCountThreshold::schedule(std::string_view key, Scheduled was, Scheduled now) {
+  if (now.apply != kMinTime && now.apply != was.apply) applies_.push(now.apply, key);
+  if (now.expiry != kMinTime && now.expiry != was.expiry) expiries_.push(now.expiry, key);
+}
+
+void RollingCountThreshold::reschedule_if_stale() {
+  if (scheduled_pairs() >= reschedule_at_) reschedule_all();
+}
+
+void RollingCountThreshold::reschedule_all() {
+  applies_.clear();
+  expiries_.clear();
+  state_->for_each(
+      [&](std::string_view key, ProfileState& s) { schedule(key, Scheduled{}, scheduled(s)); });
+  // Up to about as many stale pairs as live ones: the rebuild's cost is spread over as many
+  // pushes.
+  reschedule_at_ = 2 * scheduled_pairs() + 1024;
 }
 
 void RollingCountThreshold::emit(std::string_view key, int64_t time, SymbolId event, size_t count,
@@ -178,7 +239,6 @@ void RollingCountThreshold::export_profile(std::string_view merged, int64_t time
     ProfileState().write(w);
     return;
   }
-  retime(merged, next_due(*s), std::nullopt, nullptr);
   if (s->inside) {
     const int64_t at = std::max(time, effective_watermark() + 1);
     emit(merged, at, exited_, 0, out);
@@ -194,7 +254,7 @@ void RollingCountThreshold::import_profile(std::string_view survivor, std::strin
   if (incoming.empty()) return;
   const int64_t watermark = effective_watermark();
   ProfileState& s = state_->get_or_create(survivor);
-  const std::optional<int64_t> before = next_due(s);
+  const Scheduled was = scheduled(s);
   auto take = [&](TimeQueue& q) {
     for (; !q.empty(); q.pop_front()) {
       const int64_t t = q.front();
@@ -204,7 +264,7 @@ void RollingCountThreshold::import_profile(std::string_view survivor, std::strin
   };
   take(incoming.counted);
   take(incoming.buffered);
-  retime(survivor, before, next_due(s), nullptr);
+  schedule(survivor, was, scheduled(s));
   const size_t count = s.counted.size();
   if (!s.inside && count > static_cast<uint64_t>(config_.threshold)) {
     s.inside = true;
@@ -234,6 +294,7 @@ void RollingCountThreshold::restore(StateReader& r) {
   // restored profile's applied window from going back.
   watermark_floor_ = std::max(watermark_floor_, read_state<int64_t>(r));
   state_->restore(r);
+  reschedule_all();
 }
 
 }  // namespace segflow

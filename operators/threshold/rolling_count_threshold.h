@@ -23,7 +23,7 @@
 //   `events` are ignored without any check.
 //
 // - Identity merges (engine/profile_merge.h): export_profile hands over the merged-away
-//   profile's buffered and counted events and drops its state and timers, emitting `exited`
+//   profile's buffered and counted events and drops its state, emitting `exited`
 //   for it if it was inside; import_profile re-inserts those events into the survivor's
 //   state as this subtask's watermark classifies them (aged out: dropped; at or below the
 //   watermark: counted; above: buffered, applied at their time) and emits `entered` if the
@@ -35,7 +35,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +43,7 @@
 #include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/threshold/time_queue.h"
+#include "operators/window/due_queue.h"
 
 namespace segflow {
 
@@ -64,9 +64,13 @@ class RollingCountThreshold final : public Operator {
 
   void open(OperatorContext& ctx) override;
   void process(const Batch& in, Output& out) override;
+  // Only timers restored from checkpoints of earlier versions (one per profile, tag 0) come
+  // here: restore() queued their profiles already, so they change nothing.
   void on_timer(const Timer& timer, Output& out) override;
+  // Applies every profile's events and expiries up to the watermark.
   void on_watermark(int64_t watermark, Output& out) override;
-  // Format: version, watermark floor, keyed state (timers are saved by the runtime).
+  // Format: version, watermark floor, keyed state. The operator registers no engine timers:
+  // when each profile is due is derived from its state (rebuilt on restore).
   void snapshot(StateWriter& w) const override;
   // The same bytes; the keyed state is written after the barrier (copy-on-write).
   DeferredSnapshot snapshot_async(StateWriter& w) override;
@@ -79,14 +83,10 @@ class RollingCountThreshold final : public Operator {
   uint64_t late_events() const { return late_events_; }
   // Profiles with state (buffered or counted events).
   size_t tracked_profiles() const { return state_ ? state_->size() : 0; }
+  // (time, profile) pairs queued, stale ones included.
+  size_t scheduled_pairs() const { return applies_.size() + expiries_.size(); }
 
  private:
-  // A profile's one event-time timer: at its next due time, the earlier of its earliest
-  // buffered event and its oldest counted event's expiry. (Checkpoints of earlier versions
-  // also hold timers of tag 1, at expiries: they fire on_timer like any other, which
-  // advances the profile to the watermark and keeps its one timer right.)
-  static constexpr uint32_t kDueTimer = 0;
-
   struct ProfileState {
     TimeQueue buffered;  // matching events above the watermark, not yet applied
     TimeQueue counted;   // applied events still in the window
@@ -95,23 +95,33 @@ class RollingCountThreshold final : public Operator {
     void write(StateWriter& w) const;
     static ProfileState read(StateReader& r);
   };
-  struct DueTimes {
-    std::optional<int64_t> apply;
-    std::optional<int64_t> expiry;
+  // When a profile next changes: its earliest buffered event and its oldest counted event's
+  // expiry (kMinTime: none).
+  struct Scheduled {
+    int64_t apply = kMinTime;
+    int64_t expiry = kMinTime;
   };
 
   bool matches(SymbolId event) const;
   int64_t effective_watermark() const;
   int64_t expiry_of(int64_t event_time) const;
-  DueTimes due_times(const ProfileState& s) const;
-  // When the profile's timer is due: the earlier of its due times, none when it is empty.
-  std::optional<int64_t> next_due(const ProfileState& s) const;
+  Scheduled scheduled(const ProfileState& s) const;
+  // The earlier of the two (kMinTime: the profile is empty).
+  static int64_t due(Scheduled s);
   // Applies the profile's buffered events and expiries up to `until`, in time order,
   // emitting entered/exited as the count crosses the threshold.
   void advance(std::string_view key, ProfileState& s, int64_t until, Output& out);
-  // Moves the timer of `key` from `before` to `after`; `fired` was already removed.
-  void retime(std::string_view key, std::optional<int64_t> before, std::optional<int64_t> after,
-              const Timer* fired);
+  // Queues the times of `now` that differ from `was` (a pair per change, see applies_, expiries_).
+  void schedule(std::string_view key, Scheduled was, Scheduled now);
+  // Advances every profile due at or before `until`, instant by instant and, within an
+  // instant, in key order (the order does not depend on arrival order): each to `until`.
+  void advance_due(int64_t until, Output& out);
+  // The earliest queued time (kMinTime: none).
+  int64_t next_instant() const;
+  // Drops the stale pairs once they are about as many as the live ones: every profile queued
+  // again, from its state.
+  void reschedule_if_stale();
+  void reschedule_all();
   void emit(std::string_view key, int64_t time, SymbolId event, size_t count, Output& out);
   void reject_late(const Record& r);
 
@@ -123,6 +133,22 @@ class RollingCountThreshold final : public Operator {
   std::string segment_;
   std::string origin_;  // dead-letter origin: "<operator id>#<subtask>"
   std::unique_ptr<ValueState<ProfileState>> state_;
+  // Every profile at its earliest buffered event and at its oldest counted event's expiry,
+  // plus stale pairs (due_queue.h), skipped when they come up: the operator's own index of
+  // when each profile is due, instead of an engine timer per profile. Derived from the state,
+  // so not part of the snapshot. Two queues, as a profile's expiry does not move when an event
+  // arrives.
+  DueQueue applies_, expiries_;
+  size_t reschedule_at_ = 1024;  // queued pairs at which the stale ones are dropped
+  // Working space of advance_due(): the pairs due, their keys in due_keys_.
+  struct DueKey {
+    int64_t time;
+    size_t offset;
+    size_t size;
+  };
+  std::string_view key_of(const DueKey& d) const { return {due_keys_.data() + d.offset, d.size}; }
+  std::string due_keys_;
+  std::vector<DueKey> due_;
   // The highest watermark seen, also across a restore: events at or below it stay late even
   // if the runtime restarts watermarks from kMinTime, so applied windows never go back.
   int64_t watermark_floor_ = kMinTime;

@@ -316,6 +316,58 @@ TEST_P(KeyedStateTest, GetOrCreateEachMatchesGetOrCreateWhileTheCallbackChangesT
   }
 }
 
+// get_each, whose callback erases and inserts keys (of the same run too) while later keys
+// are prefetched: the same as get one key at a time.
+TEST_P(KeyedStateTest, GetEachMatchesGetWhileTheCallbackChangesTheState) {
+  ManualClock clock;
+  ValueState<int64_t> s(scope_for(0, 1, clock));
+  std::map<std::string, int64_t> reference;
+  std::mt19937_64 rng(6);
+  for (int i = 0; i < 150; ++i) {
+    const std::string key = "k" + std::to_string(rng() % 300);
+    s.put(key, i);
+    reference[key] = i;
+  }
+  size_t found = 0;
+  for (int run = 0; run < 200; ++run) {
+    std::vector<std::string> keys;
+    for (size_t n = rng() % 40; n > 0; --n) keys.push_back("k" + std::to_string(rng() % 300));
+    std::vector<size_t> seen;
+    s.get_each(
+        keys.size(),
+        [&](size_t i) -> std::optional<std::string_view> {
+          if (i % 5 == 2) return std::nullopt;  // skipped
+          return keys[i];
+        },
+        [&](size_t i, int64_t* v) {
+          seen.push_back(i);
+          const auto it = reference.find(keys[i]);
+          ASSERT_EQ(v != nullptr, it != reference.end()) << keys[i];
+          if (v == nullptr) return;
+          ++found;
+          EXPECT_EQ(*v, it->second) << keys[i];
+          if (rng() % 3 == 0) {  // the key itself
+            s.erase(keys[i]);
+            reference.erase(it);
+          }
+          const std::string other = "k" + std::to_string(rng() % 300);
+          if (rng() % 2 == 0) {
+            s.erase(other);
+            reference.erase(other);
+          } else {
+            s.put(other, run);
+            reference[other] = run;
+          }
+        });
+    std::vector<size_t> expected;
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (i % 5 != 2) expected.push_back(i);
+    EXPECT_EQ(seen, expected);
+  }
+  EXPECT_GT(found, 100u);
+  EXPECT_EQ(s.size(), reference.size());
+}
+
 TEST_P(KeyedStateTest, TruncatedSnapshotIsAnError) {
   ManualClock clock;
   ValueState<int64_t> s(scope_for(0, 1, clock));

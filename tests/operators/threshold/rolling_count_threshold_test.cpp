@@ -176,25 +176,50 @@ TEST(RollingCountThreshold, LateEventsAreCountedAndDeadLettered) {
   EXPECT_THAT(lines[1], HasSubstr(R"(\"event_time\":4000)"));
 }
 
-TEST(RollingCountThreshold, KeepsOneTimerPerProfileAtItsNextDueTime) {
+// The operator keeps its own queue of when each profile is due instead of engine timers:
+// a profile is advanced at its earliest buffered event, and at its oldest counted event's
+// expiry, with no event after it.
+TEST(RollingCountThreshold, AdvancesEachProfileAtItsDueTimesWithoutEngineTimers) {
   OperatorHarness h(make());
   std::vector<InputRecord> burst;
   for (int i = 0; i < 100; ++i) burst.push_back({"u1", 1000 + (i * 37) % 500, kOrder});
   h.process(burst);
-  EXPECT_EQ(h.timers().size(), 1u);  // at the earliest buffered event
   h.process({{"u1", 900, kOrder}});
-  EXPECT_EQ(h.timers().size(), 1u);
-  EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 900);
-  h.watermark(1200);
-  EXPECT_EQ(h.timers().size(), 1u);  // at the next buffered event, before the expiry at 10900
-  EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 1201);
-  h.watermark(2000);
-  EXPECT_EQ(h.timers().size(), 1u);
-  EXPECT_EQ(h.timers().next_time(TimeDomain::kEventTime), 10'900);
-  h.process({{"u2", 3000, kOrder}});
-  EXPECT_EQ(h.timers().size(), 2u);  // one per profile
-  h.watermark(kMaxTime);
   EXPECT_EQ(h.timers().size(), 0u);
+  h.watermark(899);
+  EXPECT_THAT(h.take_output_lines(), IsEmpty());
+  h.watermark(1000);  // 900 and 1000 applied: 2 events, not above 2
+  EXPECT_THAT(h.take_output_lines(), IsEmpty());
+  h.watermark(1200);  // the next time of the burst is 1015
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(entered("u1", 1015, 3)));
+  h.process({{"u2", 3000, kOrder}, {"u2", 3001, kOrder}, {"u2", 3002, kOrder}});
+  h.watermark(10'899);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(entered("u2", 3002, 3)));
+  EXPECT_EQ(h.op_as<RollingCountThreshold>().tracked_profiles(), 2u);
+  // u1's 101 events (900 and 1000 to 1499, distinct) age out one by one from 10,900: 2 are
+  // left when the 99th, at 1497, goes at 11,497. u2's first goes at 13,000.
+  h.watermark(13'000);
+  EXPECT_THAT(h.take_output_lines(), ElementsAre(exited("u1", 11'497, 2), exited("u2", 13'000, 2)));
+  h.watermark(kMaxTime);
+  EXPECT_EQ(h.op_as<RollingCountThreshold>().tracked_profiles(), 0u);
+  EXPECT_EQ(h.op_as<RollingCountThreshold>().scheduled_pairs(), 0u);
+  EXPECT_EQ(h.timers().size(), 0u);
+}
+
+// Each event earlier than a profile's first buffered one leaves a stale pair in the queue:
+// they are dropped once they outnumber the live ones.
+TEST(RollingCountThreshold, DropsStaleScheduledPairs) {
+  OperatorHarness h(make());
+  int64_t time = 1'000'000;
+  for (int batch = 0; batch < 100; ++batch) {
+    std::vector<InputRecord> in;
+    for (int i = 0; i < 100; ++i) in.push_back({"u" + std::to_string(i % 3), time--, kOrder});
+    h.process(in);
+    EXPECT_LE(h.op_as<RollingCountThreshold>().scheduled_pairs(), 1024u + 100u);
+  }
+  h.end_of_input();
+  EXPECT_EQ(h.op_as<RollingCountThreshold>().scheduled_pairs(), 0u);
+  EXPECT_EQ(h.op_as<RollingCountThreshold>().tracked_profiles(), 0u);
 }
 
 // A seeded random workload, cut into steps: a batch arrives, then a watermark.
