@@ -47,6 +47,16 @@ void LeafTable::index_all() {
     index_[slots_[i].id()] = static_cast<uint16_t>(i + 1);
 }
 
+void LeafTable::reindex() {
+  if (slots_.size() <= kLinearMax / 2) {
+    index_.clear();
+    return;
+  }
+  index_.zero();
+  for (uint32_t i = 0; i < slots_.size(); ++i)
+    index_[slots_[i].id()] = static_cast<uint16_t>(i + 1);
+}
+
 LeafState& LeafTable::get_or_create(uint32_t id) {
   if (LeafState* s = find(id)) return *s;
   // A table past the searched form doubles: a profile read by hundreds of rules reaches its
