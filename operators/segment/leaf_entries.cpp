@@ -128,11 +128,6 @@ std::vector<LeafEntries::Entry> LeafEntries::to_vector() const {
   return out;
 }
 
-void LeafEntries::release() {
-  if (has_block()) std::free(block());
-  word_ &= kTagMask;
-}
-
 void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity, int64_t last) {
   if (n > kCountMask) throw std::length_error("LeafEntries: too many entries");
   if (n == 0 && last == kNoLast) {

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <utility>
@@ -204,7 +205,10 @@ class LeafEntries {
   }
   // Appends (time, value) to the block when its encoding holds it; false when it does not.
   bool append(int64_t time, double value);
-  void release();
+  void release() {
+    if (has_block()) std::free(block());
+    word_ &= kTagMask;
+  }
   void clear_block();
   void insert_slow(int64_t time, double value);
   // An inline entry's time: 47 bits, signed.

@@ -66,7 +66,7 @@ LeafState& LeafTable::get_or_create(uint32_t id) {
   LeafState& s = slots_.emplace_back();
   s.entries.set_tag(static_cast<uint16_t>(id));
   if (!index_.empty()) {
-    index_.cover(id + 1);
+    if (id >= index_.size()) index_.cover(id + 1);
     index_[id] = static_cast<uint16_t>(slots_.size());
   } else if (slots_.size() > kLinearMax) {
     index_all();

@@ -546,6 +546,7 @@ void SegmentsOperator::schedule_segment(ProfileState& s, uint32_t index, int64_t
 
 void SegmentsOperator::set_deadline(ProfileState& s, uint32_t index, int64_t at, int64_t now) {
   // Instants are after `now` (next_change); a deadline that fired is gone from the set.
+  if (at == kMaxTime && s.deadlines.empty()) return;  // none pending, none to set
   if (at <= now) at = add_time(now, 1);
   if (const int64_t pending = s.deadline_of(index); pending != at) {
     if (pending != kMaxTime) s.remove_deadline({pending, index});
