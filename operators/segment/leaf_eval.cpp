@@ -8,7 +8,6 @@ namespace {
 
 LeafValue null_value() { return {}; }
 
-// What leaves other than profile leaves are given for the profile's properties: none.
 class NoProperties final : public PropertySource {
  public:
   const Value* find(SymbolId /*name*/) const override { return nullptr; }
@@ -116,6 +115,8 @@ int rfm_score(const Leaf& leaf, const LeafState* state, int64_t now) {
 }
 
 }  // namespace
+
+const PropertySource& no_properties() { return kNoProperties; }
 
 Value LeafValue::as_value() const {
   switch (kind) {

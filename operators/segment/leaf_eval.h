@@ -25,6 +25,9 @@ struct LeafResult {
   LeafValue value;
 };
 
+// What leaves other than profile leaves are given for the profile's properties: none.
+const PropertySource& no_properties();
+
 // Adds the contribution of an event at `time` to `state`.
 void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_t time);
 // Drops what cannot matter at instants >= `now` (events aged out of the longest window

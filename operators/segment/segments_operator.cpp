@@ -45,13 +45,6 @@ class ProfileProperties final : public PropertySource {
   mutable Value scratch_;
 };
 
-// What leaves other than profile leaves are given for the profile's properties: none.
-class NoProperties final : public PropertySource {
- public:
-  const Value* find(SymbolId /*name*/) const override { return nullptr; }
-};
-const NoProperties kNoProperties;
-
 bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
 }
@@ -482,7 +475,7 @@ const SegmentsOperator::CachedOutcome& SegmentsOperator::outcome(ProfileState& s
   // Entries are dropped lazily: what aged out since the state was last read goes now.
   LeafState* st = s.leaf(leaf.state);
   if (st == nullptr) {
-    cached.result = evaluate_leaf(leaf, nullptr, kNoProperties, now);  // reads none
+    cached.result = evaluate_leaf(leaf, nullptr, no_properties(), now);  // reads none
     cached.change = kMaxTime;
   } else {
     const LeafOutcome o = prune_and_evaluate(config_.rules.leaves[leaf.state], leaf, *st, now);
@@ -549,8 +542,13 @@ void SegmentsOperator::set_deadline(ProfileState& s, uint32_t index, int64_t at,
   if (at == kMaxTime && s.deadlines.empty()) return;  // none pending, none to set
   if (at <= now) at = add_time(now, 1);
   if (const int64_t pending = s.deadline_of(index); pending != at) {
-    if (pending != kMaxTime) s.remove_deadline({pending, index});
-    if (at != kMaxTime) s.add_deadline({at, index});
+    if (pending != kMaxTime && at != kMaxTime) {
+      s.move_deadline({pending, index}, at);
+    } else if (pending != kMaxTime) {
+      s.remove_deadline({pending, index});
+    } else {
+      s.add_deadline({at, index});
+    }
   }
 }
 
