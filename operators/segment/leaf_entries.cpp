@@ -18,8 +18,7 @@ namespace {
 using namespace leaf_entries_block;  // NOLINT: the block layout, shared with the header
 
 constexpr uint64_t kMaxOffset = std::numeric_limits<uint32_t>::max();
-// An inline entry's time: 47 bits, signed; an inline `last`: 46 bits.
-constexpr int64_t kInlineLimit = int64_t{1} << 46;
+// An inline `last`: 46 bits, signed (an inline entry's: LeafEntries::kInlineLimit).
 constexpr int64_t kInlineLastLimit = int64_t{1} << 45;
 
 // The value as an exact number of hundredths, if it is one within int32.
@@ -129,11 +128,6 @@ std::vector<LeafEntries::Entry> LeafEntries::to_vector() const {
   return out;
 }
 
-void LeafEntries::release() {
-  if (has_block()) std::free(block());
-  word_ &= kTagMask;
-}
-
 void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity, int64_t last) {
   if (n > kCountMask) throw std::length_error("LeafEntries: too many entries");
   if (n == 0 && last == kNoLast) {
@@ -168,7 +162,7 @@ void LeafEntries::rebuild(const Entry* entries, uint32_t n, uint32_t capacity, i
   set_payload(address);
 }
 
-void LeafEntries::clear() { rebuild(nullptr, 0, 0, last()); }
+void LeafEntries::clear_block() { rebuild(nullptr, 0, 0, last()); }
 
 void LeafEntries::set_last(int64_t time) {
   if (has_block()) {
@@ -210,7 +204,7 @@ bool LeafEntries::append(int64_t t, double v) {
   return true;
 }
 
-void LeafEntries::insert(int64_t t, double v) {
+void LeafEntries::insert_slow(int64_t t, double v) {
   const Entry entry{t, v};
   if (empty()) {
     rebuild(&entry, 1, 1);

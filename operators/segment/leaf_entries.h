@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <utility>
@@ -143,13 +144,25 @@ class LeafEntries {
   // Replaces the entries by `entries` (ascending).
   void assign(const std::vector<Entry>& entries);
   // Adds (time, value) after every entry not greater than it.
-  void insert(int64_t time, double value);
+  void insert(int64_t time, double value) {
+    if (payload() == 0 && value == 1.0 && time >= -kInlineLimit && time < kInlineLimit) {
+      set_payload((static_cast<uint64_t>(time) << 1 | 1) & kPayloadMask);  // the first, inline
+      return;
+    }
+    insert_slow(time, value);
+  }
   // Drops the oldest `n` entries (all, when n >= size()).
   void erase_front(uint32_t n);
   // Keeps the oldest entry only.
   void keep_first();
   // Drops every entry (`last` stays).
-  void clear();
+  void clear() {
+    if (has_block()) {
+      clear_block();
+    } else if (is_inline()) {  // one entry, no `last`
+      word_ &= kTagMask;
+    }
+  }
 
   // The leaf's `last` time (kMinTime: none); kept apart from the entries.
   int64_t last() const;
@@ -192,7 +205,14 @@ class LeafEntries {
   }
   // Appends (time, value) to the block when its encoding holds it; false when it does not.
   bool append(int64_t time, double value);
-  void release();
+  void release() {
+    if (has_block()) std::free(block());
+    word_ &= kTagMask;
+  }
+  void clear_block();
+  void insert_slow(int64_t time, double value);
+  // An inline entry's time: 47 bits, signed.
+  static constexpr int64_t kInlineLimit = int64_t{1} << 46;
 
   static constexpr int64_t kNoLast = INT64_MIN;  // kMinTime (engine/record.h)
   uint64_t word_ = 0;

@@ -7,6 +7,12 @@ namespace segflow {
 namespace {
 
 LeafValue null_value() { return {}; }
+
+class NoProperties final : public PropertySource {
+ public:
+  const Value* find(SymbolId /*name*/) const override { return nullptr; }
+};
+const NoProperties kNoProperties;
 LeafValue make_value(LeafValue::Kind kind, double n) { return {kind, n}; }
 
 // The first of `entries` (pruned for the longest window reading them) inside the leaf's own
@@ -109,6 +115,8 @@ int rfm_score(const Leaf& leaf, const LeafState* state, int64_t now) {
 }
 
 }  // namespace
+
+const PropertySource& no_properties() { return kNoProperties; }
 
 Value LeafValue::as_value() const {
   switch (kind) {
@@ -256,6 +264,47 @@ int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now, bool*
     }
   }
   return kMaxTime;
+}
+
+LeafOutcome prune_and_evaluate(const Leaf& owner, const Leaf& leaf, LeafState& state, int64_t now) {
+  LeafOutcome o;
+  if (leaf.kind != LeafKind::kWindow || leaf.fn != WindowFn::kCount || leaf.shorter_than_kept ||
+      owner.kind != LeafKind::kWindow) {
+    o.ages_out = prune_leaf(owner, state, now);
+    o.result = evaluate_leaf(leaf, &state, kNoProperties, now);
+    bool empties_only = false;
+    const int64_t change = next_change(leaf, state, now, &empties_only);
+    o.change = empties_only ? kMaxTime : change;
+    return o;
+  }
+  // prune_leaf: the entries kept for the owner's window (which is this leaf's length).
+  LeafEntries& entries = state.entries;
+  uint32_t n = entries.size();
+  const int64_t keep = owner.keep_ms;
+  if (n > 0) {
+    o.ages_out = add_time(entries.time(n - 1), keep);
+    if (o.ages_out <= now) {
+      entries.clear();
+      o.ages_out = kMaxTime;
+      n = 0;
+    } else if (n > 1 && add_time(entries.time(0), keep) <= now) {
+      uint32_t aged = 1;
+      while (aged < n && add_time(entries.time(aged), keep) <= now) ++aged;
+      entries.erase_front(aged);
+      n -= aged;
+    }
+  }
+  // evaluate_leaf: the count; next_change: the first expiry after which the test may flip
+  // (window_change), none when the count can only fall to counts of the same outcome.
+  const auto count = static_cast<double>(n);
+  const bool holds = leaf.test.holds(count);
+  o.result = {holds, make_value(LeafValue::Kind::kInt, count)};
+  double flips_at = -1;
+  for (const double c : leaf.count_flips)
+    if (c >= 0 && c < count && leaf.test.holds(c) != holds) flips_at = std::max(flips_at, c);
+  if (flips_at >= 0)
+    o.change = add_time(entries.time(static_cast<uint32_t>(count - flips_at) - 1), leaf.within_ms);
+  return o;
 }
 
 }  // namespace segflow

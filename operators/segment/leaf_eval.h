@@ -25,6 +25,9 @@ struct LeafResult {
   LeafValue value;
 };
 
+// What leaves other than profile leaves are given for the profile's properties: none.
+const PropertySource& no_properties();
+
 // Adds the contribution of an event at `time` to `state`.
 void apply_feed(const Leaf& leaf, LeafState& state, const LeafFeed& feed, int64_t time);
 // Drops what cannot matter at instants >= `now` (events aged out of the longest window
@@ -44,6 +47,20 @@ LeafResult evaluate_leaf(const Leaf& leaf, const LeafState* state, const Propert
 // the state empties (a count window that can only fall to counts of the same outcome).
 int64_t next_change(const Leaf& leaf, const LeafState& state, int64_t now,
                     bool* empties_only = nullptr);
+
+// What evaluating a leaf that reads a state needs at `now`, in one call: the state pruned for
+// its owner (prune_leaf's return in ages_out), the leaf's result (evaluate_leaf) and its next
+// change (next_change; kMaxTime when only the state emptying is left, as `*empties_only`
+// tells). A count window read at its kept length (the usual one) takes one pass over its
+// entries; other leaves go through those three functions.
+struct LeafOutcome {
+  LeafResult result;
+  int64_t change = kMaxTime;
+  int64_t ages_out = kMaxTime;
+};
+// REQUIRES: `owner` is rules.leaves[leaf.state], the owner of `state`. The state may be left
+// empty (LeafState::empty(): the caller drops it).
+LeafOutcome prune_and_evaluate(const Leaf& owner, const Leaf& leaf, LeafState& state, int64_t now);
 
 // a + b, saturating at kMaxTime (b >= 0).
 inline int64_t add_time(int64_t a, int64_t b) { return a > kMaxTime - b ? kMaxTime : a + b; }

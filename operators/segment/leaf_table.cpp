@@ -47,6 +47,16 @@ void LeafTable::index_all() {
     index_[slots_[i].id()] = static_cast<uint16_t>(i + 1);
 }
 
+void LeafTable::reindex() {
+  if (slots_.size() <= kLinearMax / 2) {
+    index_.clear();
+    return;
+  }
+  index_.zero();
+  for (uint32_t i = 0; i < slots_.size(); ++i)
+    index_[slots_[i].id()] = static_cast<uint16_t>(i + 1);
+}
+
 LeafState& LeafTable::get_or_create(uint32_t id) {
   if (LeafState* s = find(id)) return *s;
   // A table past the searched form doubles: a profile read by hundreds of rules reaches its
@@ -56,7 +66,7 @@ LeafState& LeafTable::get_or_create(uint32_t id) {
   LeafState& s = slots_.emplace_back();
   s.entries.set_tag(static_cast<uint16_t>(id));
   if (!index_.empty()) {
-    index_.cover(id + 1);
+    if (id >= index_.size()) index_.cover(id + 1);
     index_[id] = static_cast<uint16_t>(slots_.size());
   } else if (slots_.size() > kLinearMax) {
     index_all();

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -59,8 +60,10 @@ class LeafTable {
   // Cache hints before find(ids...) on a large table: prefetch_index for each id first, then
   // prefetch_slot for each (which reads the index), then prefetch_entries (which reads the
   // slot), so their misses overlap.
+  // Reads nothing: the index's length is not checked (a prefetch past a block cannot fault),
+  // so this hint does not wait for the index's first line.
   void prefetch_index(uint32_t id) const {
-    if (id < index_.size()) __builtin_prefetch(index_.data() + id);
+    if (!index_.empty()) __builtin_prefetch(index_.data() + id);
   }
   void prefetch_slot(uint32_t id) const {
     if (id < index_.size() && index_[id] != 0) __builtin_prefetch(slots_.data() + index_[id] - 1);
@@ -81,6 +84,8 @@ class LeafTable {
     return id < index_.size() ? static_cast<int64_t>(index_[id]) - 1 : -1;
   }
   void index_all();
+  // After slots moved: the index anew over its block (or none once the table is small).
+  void reindex();
   // Frees the index once the table is small again.
   void drop_index_if_small() {
     if (slots_.size() <= kLinearMax / 2) index_.clear();
@@ -120,6 +125,10 @@ class LeafTable {
       std::free(block_);
       block_ = nullptr;
     }
+    // Every id as none (the length stays).
+    void zero() {
+      if (block_ != nullptr) std::memset(block_ + 1, 0, sizeof(uint16_t) * size());
+    }
 
    private:
     static constexpr uint32_t kMaxIds = 65535;  // SegmentRules::kMaxLeaves
@@ -137,22 +146,19 @@ void LeafTable::retain(Keep keep) {
   uint32_t kept = 0;
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     LeafState& s = slots_[i];
-    const uint32_t id = s.id();
-    if (!keep(s)) {
-      if (!index_.empty()) index_[id] = 0;
-      continue;
-    }
+    if (!keep(s)) continue;
     if (kept != i) {
       LeafState& to = slots_[kept];
+      const uint16_t id = s.entries.tag();
       to.entries = std::move(s.entries);  // keeps slot `kept`'s tag; `last` moves along
-      to.entries.set_tag(static_cast<uint16_t>(id));
-      if (!index_.empty()) index_[id] = static_cast<uint16_t>(kept + 1);
+      to.entries.set_tag(id);
     }
     ++kept;
   }
   if (kept == slots_.size()) return;
   slots_.erase(slots_.begin() + kept, slots_.end());
-  drop_index_if_small();
+  // The index anew in one sequential pass, not a random write per slot dropped or moved.
+  if (!index_.empty()) reindex();
 }
 
 }  // namespace segflow

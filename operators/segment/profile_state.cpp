@@ -242,6 +242,17 @@ void ProfileState::remove_deadline(Deadline d) {
   if (at != deadlines.end() && *at == d) deadlines.erase(at);
 }
 
+void ProfileState::move_deadline(Deadline d, int64_t time) {
+  Deadline* at = std::lower_bound(deadlines.begin(), deadlines.end(), d);
+  if (at == deadlines.end() || *at != d) {
+    add_deadline({time, d.id});
+    return;
+  }
+  at->time = time;
+  for (; at + 1 != deadlines.end() && at[1] < at[0]; ++at) std::swap(at[0], at[1]);
+  for (; at != deadlines.begin() && at[0] < at[-1]; --at) std::swap(at[-1], at[0]);
+}
+
 const ProfileProperty* ProfileState::property(SymbolId name) const {
   for (const ProfileProperty& p : properties)
     if (p.name == name) return &p;

@@ -142,6 +142,8 @@ struct ProfileState {
   void erase_leaf(uint32_t id) { leaves.erase(id); }
   void add_deadline(Deadline d);
   void remove_deadline(Deadline d);
+  // Moves deadline `d` to `time` in place (no block allocated or freed); adds it if absent.
+  void move_deadline(Deadline d, int64_t time);
   // The pending deadline of leaf `id` (kMaxTime: none).
   int64_t deadline_of(uint32_t id) const {
     for (const Deadline& d : deadlines)

@@ -78,9 +78,10 @@ struct SharedOutcome {
   std::vector<uint32_t> segments;  // those holding any of these leaves, in order, once each
 };
 
-// One leaf condition. Fields are used by the kinds noted; those read when evaluating come
-// first (72 bytes), the parsed expressions and names after.
-struct Leaf {
+// One leaf condition. Fields are used by the kinds noted; those a count window reads when
+// evaluating come first, in the first cache line (a Leaf is aligned to one), the parsed
+// expressions and names after.
+struct alignas(64) Leaf {
   LeafKind kind = LeafKind::kWindow;
   WindowFn fn = WindowFn::kCount;
   RfmScore score = RfmScore::kRecency;
@@ -101,11 +102,11 @@ struct Leaf {
   // On a state owner: how long its entries are kept (the longest within_ms of the windows
   // reading its state; within_ms for the other kinds).
   int64_t keep_ms = 0;
-  int64_t for_ms = 0;
   Comparison test;
   // floor(test.value) and ceil(test.value) - 1: the counts at which a count window's outcome
   // may first differ as its count falls (leaf_eval.cpp), computed once at parse.
   double count_flips[2] = {0, -1};
+  int64_t for_ms = 0;
   std::vector<double> thresholds;
   // On a leaf owning its state: the leaves reading it (itself first), grouped by outcome.
   std::vector<SharedOutcome> outcomes;

@@ -1,6 +1,7 @@
 #include "operators/segment/segments_operator.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include "engine/registry.h"
@@ -43,13 +44,6 @@ class ProfileProperties final : public PropertySource {
   Value hour_, weekday_;
   mutable Value scratch_;
 };
-
-// What leaves other than profile leaves are given for the profile's properties: none.
-class NoProperties final : public PropertySource {
- public:
-  const Value* find(SymbolId /*name*/) const override { return nullptr; }
-};
-const NoProperties kNoProperties;
 
 bool has_event(const EventMatch& m, SymbolId event) {
   return m.events.empty() || std::find(m.events.begin(), m.events.end(), event) != m.events.end();
@@ -370,8 +364,12 @@ void SegmentsOperator::advance(std::string_view key, ProfileState& s, int64_t un
       s.set_evaluate_all_at(kMaxTime);
       for (uint32_t i = 0; i < rules.segments.size(); ++i) segments_.push_back(i);
     }
-    std::sort(segments_.begin(), segments_.end());
-    segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
+    // Often ascending and unique already (one event's states, readers in segment order).
+    if (std::adjacent_find(segments_.begin(), segments_.end(), std::greater_equal<>()) !=
+        segments_.end()) {
+      std::sort(segments_.begin(), segments_.end());
+      segments_.erase(std::unique(segments_.begin(), segments_.end()), segments_.end());
+    }
     out.set_ingest_cause(cause);
     ++outcome_stamp_;  // outcomes are reused within this instant of this profile only
     for (uint32_t segment : segments_) evaluate(key, s, segment, now, out);
@@ -389,14 +387,6 @@ bool SegmentsOperator::prune_in_place(ProfileState& s, LeafState& st, int64_t no
   if (st.empty()) return false;
   if (ages_out != kMaxTime) s.cleanup_at = std::max(s.cleanup_at, ages_out);
   return true;
-}
-
-LeafState* SegmentsOperator::prune(ProfileState& s, uint32_t id, int64_t now) {
-  LeafState* st = s.leaf(id);
-  if (st == nullptr) return nullptr;
-  if (prune_in_place(s, *st, now)) return st;
-  s.erase_leaf(id);
-  return nullptr;
 }
 
 void SegmentsOperator::rebuild_deadlines(ProfileState& s) {
@@ -483,12 +473,20 @@ const SegmentsOperator::CachedOutcome& SegmentsOperator::outcome(ProfileState& s
   if (cached.stamp == outcome_stamp_) return cached;
   const Leaf& leaf = config_.rules.leaves[id];
   // Entries are dropped lazily: what aged out since the state was last read goes now.
-  const LeafState* st = prune(s, leaf.state, now);
-  cached.result = evaluate_leaf(leaf, st, kNoProperties, now);  // reads none
-  // A count window whose outcome cannot change by ageing has no instant of its own.
-  bool empties_only = false;
-  const int64_t change = st != nullptr ? next_change(leaf, *st, now, &empties_only) : kMaxTime;
-  cached.change = empties_only ? kMaxTime : change;
+  LeafState* st = s.leaf(leaf.state);
+  if (st == nullptr) {
+    cached.result = evaluate_leaf(leaf, nullptr, no_properties(), now);  // reads none
+    cached.change = kMaxTime;
+  } else {
+    const LeafOutcome o = prune_and_evaluate(config_.rules.leaves[leaf.state], leaf, *st, now);
+    if (st->empty()) {
+      s.erase_leaf(leaf.state);
+    } else if (o.ages_out != kMaxTime) {
+      s.cleanup_at = std::max(s.cleanup_at, o.ages_out);
+    }
+    cached.result = o.result;
+    cached.change = o.change;
+  }
   cached.stamp = outcome_stamp_;
   return cached;
 }
@@ -541,10 +539,16 @@ void SegmentsOperator::schedule_segment(ProfileState& s, uint32_t index, int64_t
 
 void SegmentsOperator::set_deadline(ProfileState& s, uint32_t index, int64_t at, int64_t now) {
   // Instants are after `now` (next_change); a deadline that fired is gone from the set.
+  if (at == kMaxTime && s.deadlines.empty()) return;  // none pending, none to set
   if (at <= now) at = add_time(now, 1);
   if (const int64_t pending = s.deadline_of(index); pending != at) {
-    if (pending != kMaxTime) s.remove_deadline({pending, index});
-    if (at != kMaxTime) s.add_deadline({at, index});
+    if (pending != kMaxTime && at != kMaxTime) {
+      s.move_deadline({pending, index}, at);
+    } else if (pending != kMaxTime) {
+      s.remove_deadline({pending, index});
+    } else {
+      s.add_deadline({at, index});
+    }
   }
 }
 
@@ -570,8 +574,9 @@ void SegmentsOperator::evaluate(std::string_view key, ProfileState& s, uint32_t 
 
 bool SegmentsOperator::change_membership(ProfileState& s, uint32_t index, int64_t now, bool enter,
                                          bool exit) {
-  const Segment& segment = config_.rules.segments[index];
   const bool inside = s.is_inside(index);
+  if (inside ? !exit || enter : !enter) return false;  // the usual case: no rule data read
+  const Segment& segment = config_.rules.segments[index];
   bool change = false;
   if (!inside) {
     change = enter;

@@ -133,13 +133,11 @@ class SegmentsOperator final : public Operator {
   bool reduce(const Batch& in, const Record& r, PendingEvent& out) const;
   // Applies every instant of the profile up to `until`, emitting the changes.
   void advance(std::string_view key, ProfileState& s, int64_t until, Output& out);
-  // Drops what aged out of leaf `id` by `now`, and the leaf when nothing is left; keeps
-  // ProfileState::cleanup_at. The leaf's state, or nullptr.
-  LeafState* prune(ProfileState& s, uint32_t id, int64_t now);
-  // prune() on every leaf of the profile (in one pass over its table).
+  // Drops what aged out of every leaf of the profile by `now`, and the leaves left with
+  // nothing (in one pass over its table); keeps ProfileState::cleanup_at.
   void prune_all(ProfileState& s, int64_t now);
-  // prune()'s work on a leaf state found already: false when nothing is left of it (the
-  // caller erases it).
+  // prune_all()'s work on one leaf state: false when nothing is left of it (the caller
+  // erases it).
   bool prune_in_place(ProfileState& s, LeafState& st, int64_t now) const;
   // Fills results_ and changes_ for the leaves of `segment` at `now` (pruning them first).
   void prepare(ProfileState& s, uint32_t segment, int64_t now);

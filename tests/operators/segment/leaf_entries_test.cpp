@@ -216,6 +216,34 @@ TEST(LeafEntries, InlineTimesAtTheirLimits) {
   static_assert(sizeof(LeafEntries) == 8);
 }
 
+// The inline paths of insert() and clear(): a first counted entry is inline unless a `last`
+// is kept (then both go to a block); clear() keeps the tag and `last` in every form.
+TEST(LeafEntries, FirstInsertAndClearKeepTagAndLast) {
+  LeafEntries e;
+  e.set_tag(0x1234);
+  e.insert(40, 1.0);
+  EXPECT_EQ(e.heap_bytes(), 0u);
+  e.clear();
+  EXPECT_TRUE(e.empty());
+  EXPECT_EQ(e.last(), INT64_MIN);
+  EXPECT_EQ(e.tag(), 0x1234);
+  e.set_last(30);  // inline `last`, no entries
+  e.insert(40, 1.0);
+  EXPECT_EQ(e.front(), (Entry{40, 1.0}));
+  EXPECT_EQ(e.last(), 30);
+  e.clear();
+  EXPECT_TRUE(e.empty());
+  EXPECT_EQ(e.last(), 30);
+  EXPECT_EQ(e.tag(), 0x1234);
+  LeafEntries valued;
+  valued.insert(40, 2.5);  // not a count: a block
+  EXPECT_GT(valued.heap_bytes(), 0u);
+  EXPECT_EQ(valued.front(), (Entry{40, 2.5}));
+  valued.clear();
+  EXPECT_TRUE(valued.empty());
+  EXPECT_EQ(valued.last(), INT64_MIN);
+}
+
 // A copy owns its block: changing either leaves the other as it was.
 TEST(LeafEntries, CopiesAreIndependent) {
   LeafEntries a{{1, 1.0}, {2, 3.5}, {3, 1.0}};

@@ -67,6 +67,23 @@ TEST(ProfileState, SnapshotRoundTrip) {
   EXPECT_THROW(ProfileState::read(truncated), StateFormatError);
 }
 
+// move_deadline keeps the deadlines ascending, moves in place (the block stays), and adds a
+// deadline it does not find.
+TEST(ProfileState, MoveDeadlineKeepsTheOrderInPlace) {
+  ProfileState s;
+  for (uint32_t id = 0; id < 5; ++id) s.add_deadline({100 * (id + 1), id});
+  const Deadline* block = s.deadlines.data();
+  s.move_deadline({200, 1}, 450);  // later
+  s.move_deadline({500, 4}, 50);   // earliest
+  s.move_deadline({300, 2}, 300);  // unchanged
+  EXPECT_EQ(s.deadlines.data(), block);
+  const std::vector<Deadline> moved = {{50, 4}, {100, 0}, {300, 2}, {400, 3}, {450, 1}};
+  EXPECT_EQ(s.deadlines, moved);
+  s.move_deadline({999, 7}, 420);  // absent: added
+  const std::vector<Deadline> added = {{50, 4}, {100, 0}, {300, 2}, {400, 3}, {420, 7}, {450, 1}};
+  EXPECT_EQ(s.deadlines, added);
+}
+
 TEST(ProfileState, OlderPropertyValuesDoNotOverwrite) {
   ProfileState s;
   const SymbolId plan = intern("traits.plan");
