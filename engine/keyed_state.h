@@ -55,9 +55,11 @@ class ValueState {
   }
 
   // The value of `key`, or nullptr when absent or expired.
-  T* get(std::string_view key) {
+  T* get(std::string_view key) { return get(key, hash_key(key)); }
+  // get() of a key whose hash_key is known (`hash`), as after prefetch_bucket.
+  T* get(std::string_view key, uint64_t hash) {
     if (backed_) return backed_->get(key);
-    return get_hashed({key, hash_key(key)});
+    return get_hashed({key, hash});
   }
 
   // The value of `key`, default-constructed when absent; refreshes its TTL.
@@ -92,15 +94,26 @@ class ValueState {
     prefetched_each(n, key_of, [&](size_t i, const HashedKey& k) { f(i, get_hashed(k)); });
   }
 
+  // get_or_create_each's two prefetch steps for a caller driving its own run of lookups (keys
+  // become known one by one): prefetch_bucket(key, hash_key(key)) some lookups ahead, then
+  // prefetch_entry once the bucket has had time to load. Hints only (none with a store).
+  void prefetch_bucket(std::string_view key, uint64_t hash) const {
+    if (!backed_) groups_[group_index({key, hash})].prefetch_bucket(hash);
+  }
+  void prefetch_entry(std::string_view key, uint64_t hash) const {
+    if (!backed_) groups_[group_index({key, hash})].prefetch_entry(hash);
+  }
+
   void put(std::string_view key, T value) { get_or_create(key) = std::move(value); }
   // With a store: `f(value&)` runs on every value read back from it, to rebuild what T's
   // codec leaves out (as after a restore). Never called with the heap backend.
   void on_load(std::function<void(T&)> f) {
     if (backed_) backed_->on_load(std::move(f));
   }
-  void erase(std::string_view key) {
+  void erase(std::string_view key) { erase(key, hash_key(key)); }
+  void erase(std::string_view key, uint64_t hash) {
     if (backed_) return backed_->erase(key);
-    Found f = find(key);
+    Found f = find(HashedKey{key, hash});
     if (f.it != f.group->end()) f.group->erase(f.it);
   }
   // Removes and returns the value of `key` (default when absent).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <span>
 
 #include "engine/registry.h"
 
@@ -177,6 +178,7 @@ void SegmentsOperator::open(OperatorContext& ctx) {
   state_->on_load([this](ProfileState& s) {  // rocksdb backend
     move_to_state_owners(config_.rules, s);
     rebuild_deadlines(s);
+    s.timer = std::min(s.timer, next_instant(s));  // as restore() does
   });
   counts_.assign(config_.rules.segments.size(), SegmentCounts{});
   const OperatorMetrics metrics = ctx.metrics();
@@ -255,21 +257,38 @@ bool SegmentsOperator::reduce(const Batch& in, const Record& r, PendingEvent& e)
 
 void SegmentsOperator::process(const Batch& in, Output& /*out*/) {
   const int64_t watermark = effective_watermark();
+  const std::span<const Record> records = in.records();
+  // Reduced first (late events dead-lettered), then buffered into their profiles in one run of
+  // prefetched lookups (keyed_state.h get_or_create_each): with many profiles, a lookup
+  // otherwise waits for a cache miss or two, one record after the other.
+  incoming_.clear();
   PendingEvent e = take_spare_event();
-  for (const Record& r : in.records()) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
     if (!reduce(in, r, e)) continue;
     if (r.event_time <= watermark) {
       ++late_events_;
       send_late_event(ctx().dead_letters, origin_, r, watermark);
       continue;
     }
-    ProfileState& s = state_->get_or_create(r.key);
     e.ingest_ns = in.ingest_ns();
-    s.buffer(std::move(e));
+    incoming_.push_back({static_cast<uint32_t>(i), std::move(e)});
     e = take_spare_event();
-    schedule(r.key, s);
   }
   recycle_event(std::move(e));
+  state_->get_or_create_each(
+      incoming_.size(),
+      [&](size_t i) -> std::optional<std::string_view> { return records[incoming_[i].record].key; },
+      [&](size_t i, ProfileState& s) {
+        const int64_t time = incoming_[i].event.time;
+        s.buffer(std::move(incoming_[i].event));
+        // The profile's next instant becomes the event's when that is earlier (s.timer is at
+        // next_instant(s) or before it, and a buffered event adds only its own time).
+        if (time >= s.timer) return;
+        s.timer = time;  // a pair of the old time left in due_ is stale
+        if (time < horizon_) due_.push(time, records[incoming_[i].record].key);
+      });
+  incoming_.clear();
   ensure_wakeup();
 }
 
@@ -286,23 +305,70 @@ void SegmentsOperator::recycle_event(PendingEvent&& e) {
 
 void SegmentsOperator::on_timer(const Timer& timer, Output& out) {
   watermark_floor_ = std::max(watermark_floor_, ctx().watermark);
-  if (timer.time == wakeup_) wakeup_ = kMaxTime;           // consumed
-  if (timer.time >= horizon_) reschedule_all(timer.time);  // the instants up to it, and on
-  // Each profile up to its own instant only: its next instant is queued anew (and fired in
-  // this loop when due by the timer's time), so records of all profiles come out in
-  // event-time order.
-  while (!due_.empty() && due_.top_time() <= timer.time) {
-    const int64_t time = due_.top_time();
-    due_key_.assign(due_.top_key());
-    due_.pop();
-    ProfileState* s = state_->get(due_key_);
-    if (s == nullptr || s->timer != time) continue;  // a stale pair
-    s->timer = kMaxTime;                             // consumed
-    advance(due_key_, *s, time, out);
-    schedule(due_key_, *s);
-    if (s->empty()) state_->erase(due_key_);
-  }
+  if (timer.time == wakeup_) wakeup_ = kMaxTime;  // consumed
+  // Every instant up to the watermark, in this one call: the engine timer would otherwise
+  // come back for each later instant in turn, in the same order.
+  fire_due(std::max(timer.time, ctx().watermark), out);
   ensure_wakeup();
+}
+
+void SegmentsOperator::fire_due(int64_t until, Output& out) {
+  // Pairs leave due_ a few ahead of their turn, into ahead_, and their profiles' lookups are
+  // prefetched. A pair queued meanwhile (a fired profile's next instant) that comes before
+  // ahead_'s first goes first: profiles fire in (time, key) order, each up to its own instant
+  // only, so records of all profiles come out in event-time order.
+  constexpr size_t kAhead = 8;
+  constexpr size_t kEntryAhead = kAhead / 2;  // entry prefetches run this many pairs ahead
+  ahead_.resize(kAhead);
+  size_t first = 0;
+  size_t count = 0;
+  auto at = [&](size_t i) -> DuePair& { return ahead_[(first + i) % kAhead]; };
+  auto precedes = [](int64_t time, std::string_view key, const DuePair& p) {
+    return time != p.time ? time < p.time : key < std::string_view(p.key);
+  };
+  for (;;) {
+    while (count < kAhead && !due_.empty() && due_.top_time() <= until &&
+           (count == 0 || !precedes(due_.top_time(), due_.top_key(), at(count - 1)))) {
+      DuePair& p = at(count);
+      p.time = due_.top_time();
+      p.key.assign(due_.top_key());
+      p.hash = hash_key(p.key);
+      due_.pop();
+      state_->prefetch_bucket(p.key, p.hash);
+      if (count < kEntryAhead) state_->prefetch_entry(p.key, p.hash);
+      ++count;
+    }
+    if (count == 0) {
+      // The instants at and after the horizon are in the profiles' states only.
+      if (horizon_ == kMaxTime || horizon_ > until) return;
+      reschedule_all(horizon_);
+      continue;
+    }
+    if (!due_.empty() && precedes(due_.top_time(), due_.top_key(), at(0))) {
+      const int64_t time = due_.top_time();
+      due_key_.assign(due_.top_key());
+      due_.pop();
+      fire(due_key_, hash_key(due_key_), time, out);
+      continue;
+    }
+    DuePair& p = at(0);
+    fire(p.key, p.hash, p.time, out);
+    first = (first + 1) % kAhead;
+    --count;
+    if (count >= kEntryAhead) {
+      const DuePair& next = at(kEntryAhead - 1);
+      state_->prefetch_entry(next.key, next.hash);
+    }
+  }
+}
+
+void SegmentsOperator::fire(std::string_view key, uint64_t hash, int64_t time, Output& out) {
+  ProfileState* s = state_->get(key, hash);
+  if (s == nullptr || s->timer != time) return;  // a stale pair
+  s->timer = kMaxTime;                           // consumed
+  advance(key, *s, time, out);
+  schedule(key, *s);
+  if (s->empty()) state_->erase(key, hash);
 }
 
 void SegmentsOperator::on_watermark(int64_t watermark, Output& /*out*/) {
@@ -790,6 +856,8 @@ void SegmentsOperator::restore(StateReader& r) {
     }
     move_to_state_owners(config_.rules, s);
     rebuild_deadlines(s);
+    // process() relies on s.timer being at next_instant(s) or before it.
+    s.timer = std::min(s.timer, next_instant(s));
   });
   reschedule_all(effective_watermark());
   ensure_wakeup();

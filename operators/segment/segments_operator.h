@@ -166,6 +166,11 @@ class SegmentsOperator final : public Operator {
   // Keeps the profile's pending instant (ProfileState::timer, in due_) at its next instant
   // (buffered event or deadline). ensure_wakeup() then moves the engine timer.
   void schedule(std::string_view key, ProfileState& s);
+  // Fires the queued instants up to `until` (and those queued meanwhile), in (time, key)
+  // order, scanning the state again whenever the horizon is reached.
+  void fire_due(int64_t until, Output& out);
+  // Fires the pair (time, key) of the profile with key hash `hash`, unless it is stale.
+  void fire(std::string_view key, uint64_t hash, int64_t time, Output& out);
   // Keeps the engine timer at due_'s earliest live instant or the horizon; rebuilds due_
   // from the profiles' states when stale pairs pile up.
   void ensure_wakeup();
@@ -208,6 +213,19 @@ class SegmentsOperator final : public Operator {
   int64_t horizon_ = kMaxTime;
   int64_t wakeup_ = kMaxTime;  // the engine timer's time (kMaxTime: none)
   std::string due_key_;        // the key of the pair being fired
+  // fire_due's pairs taken off due_ ahead of their turn (a ring), their lookups prefetched.
+  struct DuePair {
+    int64_t time = 0;
+    uint64_t hash = 0;  // hash_key(key)
+    std::string key;
+  };
+  std::vector<DuePair> ahead_;
+  // process()'s events of one batch, reduced, before they are buffered (record: their index).
+  struct IncomingEvent {
+    uint32_t record;
+    PendingEvent event;
+  };
+  std::vector<IncomingEvent> incoming_;
   int64_t watermark_floor_ = kMinTime;
   uint64_t late_events_ = 0;
   std::vector<SegmentCounts> counts_;

@@ -62,6 +62,32 @@ TEST_P(KeyedStateTest, GetPutTakeErase) {
   EXPECT_EQ(s.size(), 0u);
 }
 
+// The lookups by a known hash (after prefetch_bucket / prefetch_entry hints) find, miss and
+// erase exactly what the plain ones do.
+TEST_P(KeyedStateTest, LookupsByKnownHashMatchThePlainOnes) {
+  ManualClock clock;
+  ValueState<int64_t> s(scope_for(0, 1, clock));
+  for (int64_t i = 0; i < 1000; i += 2) s.put("k" + std::to_string(i), i);
+  for (int64_t i = 0; i < 1000; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    const uint64_t hash = hash_key(key);
+    s.prefetch_bucket(key, hash);
+    s.prefetch_entry(key, hash);
+    int64_t* by_hash = s.get(key, hash);
+    EXPECT_EQ(by_hash, s.get(key)) << key;
+    if (i % 2 == 0) {
+      ASSERT_NE(by_hash, nullptr) << key;
+      EXPECT_EQ(*by_hash, i);
+    }
+  }
+  for (int64_t i = 0; i < 1000; i += 4) {
+    const std::string key = "k" + std::to_string(i);
+    s.erase(key, hash_key(key));
+    EXPECT_EQ(s.get(key), nullptr) << key;
+  }
+  EXPECT_EQ(s.size(), 250u);
+}
+
 TEST_P(KeyedStateTest, EntriesExpireATtlAfterTheirLastWrite) {
   ManualClock clock(1000);
   ValueState<std::string> s(scope_for(0, 1, clock), /*ttl_ms=*/100);
