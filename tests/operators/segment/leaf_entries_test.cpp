@@ -104,7 +104,9 @@ TEST(LeafEntries, MatchesASortedVectorAcrossValueKindsAndTimeRanges) {
       }
       ASSERT_EQ(entries.to_vector(), model) << "round " << round << " step " << step;
       ASSERT_EQ(entries.tag(), 0xffff);
-      if (!model.empty()) ASSERT_EQ(entries.back(), model.back());
+      if (!model.empty()) {
+        ASSERT_EQ(entries.back(), model.back());
+      }
     }
   }
 }
