@@ -40,10 +40,10 @@
 #include <vector>
 
 #include "engine/config_node.h"
+#include "engine/due_queue.h"
 #include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/threshold/time_queue.h"
-#include "operators/window/due_queue.h"
 
 namespace segflow {
 

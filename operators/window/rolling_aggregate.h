@@ -53,10 +53,10 @@
 #include <vector>
 
 #include "engine/config_node.h"
+#include "engine/due_queue.h"
 #include "engine/late_event.h"
 #include "engine/operator.h"
 #include "operators/window/accumulator.h"
-#include "operators/window/due_queue.h"
 #include "operators/window/event_filter.h"
 #include "operators/window/rolling_events.h"
 

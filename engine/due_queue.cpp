@@ -1,4 +1,4 @@
-#include "operators/window/due_queue.h"
+#include "engine/due_queue.h"
 
 #include <algorithm>
 
